@@ -1,0 +1,164 @@
+/* kb.h - the kbench harness contract: what an operator provides and what the
+ * harness gives it.  Host code is C11; device code lives in kernels/ and
+ * reference/ behind C launchers.
+ *
+ * An operator (bench/op_<name>.c) fills one `kb_op`:
+ *   - shapes(): its shape table (data, model-realistic), each shape tagged
+ *     with the sets it belongs to (full, quick, small);
+ *   - flops()/bytes()/link_bytes(): napkin math per shape (bytes = minimum
+ *     bytes that must cross HBM; link_bytes = bytes one rank sends over
+ *     NVLink, communication ops only);
+ *   - setup(): allocate, fill with seeded random data (never zeros), build the
+ *     reference answer; returns an opaque context;
+ *   - poison()/verify(): poison outputs before a run, compare after it;
+ *   - its table of implementations: { name, kind, launcher } - one line each.
+ * The harness owns timing, statistics, CSV, roofline and the CLI.
+ */
+#ifndef KB_H
+#define KB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cuda_runtime_api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KBENCH_VERSION "0.1.0"
+
+/* ---- status: every launcher, setup and verify returns one ---------------- */
+typedef enum kb_status {
+    KB_OK = 0,
+    KB_FAIL = 1,  /* error: message in kb_last_message() */
+    KB_SKIP = 2   /* not applicable here (unsupported mode, no NCCL...): reason in kb_last_message() */
+} kb_status;
+
+/* Record a message and return KB_FAIL / KB_SKIP.  printf-style. */
+kb_status kb_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+kb_status kb_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *kb_last_message(void);
+void kb_clear_message(void);
+
+/* Wrap CUDA runtime calls inside functions returning kb_status. */
+#define KB_CUDA_TRY(call)                                                      \
+    do {                                                                       \
+        cudaError_t kb_e_ = (call);                                            \
+        if (kb_e_ != cudaSuccess)                                              \
+            return kb_error("%s:%d: %s: %s", __FILE__, __LINE__, #call,        \
+                            cudaGetErrorString(kb_e_));                        \
+    } while (0)
+
+/* Propagate a kb_status. */
+#define KB_TRY(call)                                                           \
+    do {                                                                       \
+        kb_status kb_s_ = (call);                                              \
+        if (kb_s_ != KB_OK) return kb_s_;                                      \
+    } while (0)
+
+/* ---- shapes --------------------------------------------------------------- */
+enum {
+    KB_SET_FULL = 1u << 0,  /* default: the model's real shapes            */
+    KB_SET_QUICK = 1u << 1, /* representative subset, < 1 min per op on H100 */
+    KB_SET_SMALL = 1u << 2  /* tiny shapes: GPU smoke tests, CPU-checkable */
+};
+
+#define KB_MAX_DIMS 8
+typedef struct kb_shape {
+    char label[64];           /* unique within the op, e.g. "m4096_n7168_k16384" */
+    char dtype[24];           /* e.g. "e4m3", "bf16", "e4m3kv"               */
+    unsigned sets;            /* KB_SET_* mask                                */
+    int64_t d[KB_MAX_DIMS];   /* op-specific dims; the op file documents them */
+} kb_shape;
+
+/* ---- implementations ------------------------------------------------------ */
+typedef enum kb_impl_kind {
+    KB_IMPL_HAND = 0, /* hand-written kernel in kernels/<op>/              */
+    KB_IMPL_LIB = 1   /* library reference in reference/ (cuBLAS, CUB, NCCL) */
+} kb_impl_kind;
+
+/* A launcher: enqueue the whole operation on `stream` using the buffers in
+ * `ctx` (the op's context, whose first member is the op's argument struct).
+ * Must not synchronise unless the operation itself needs it. */
+typedef kb_status (*kb_launch_fn)(void *ctx, cudaStream_t stream);
+
+typedef struct kb_impl {
+    const char *name;   /* "v1", "v3", "cublaslt_blk128", ...           */
+    kb_impl_kind kind;
+    kb_launch_fn launch;
+    const char *what;   /* one line for `kbench list`                   */
+} kb_impl;
+
+/* Which tensor-core / ALU peak bounds the op's FLOPs. */
+typedef enum kb_peak {
+    KB_PEAK_NONE = 0, /* pure data movement */
+    KB_PEAK_FP8,
+    KB_PEAK_BF16,
+    KB_PEAK_FP32
+} kb_peak;
+
+/* ---- operators ------------------------------------------------------------ */
+typedef struct kb_op {
+    const char *name;        /* "fp8_gemm"                                 */
+    const char *what;        /* one line for `kbench list`                 */
+    kb_peak peak;
+    /* Shape table; *n receives its length.  Static storage, built once.   */
+    const kb_shape *(*shapes)(int *n);
+    double (*flops)(const kb_shape *s);
+    double (*bytes)(const kb_shape *s);      /* minimum HBM bytes           */
+    double (*link_bytes)(const kb_shape *s); /* NULL unless communication   */
+    /* GPU side (never called without a device). */
+    kb_status (*setup)(const kb_shape *s, void **ctx);
+    kb_status (*poison)(void *ctx, cudaStream_t stream);
+    /* Compare the outputs of the last launch with the reference:
+     * *err = the op's error metric, *metric = its name ("diff", "cos_diff",
+     * "wrong"), return KB_OK if within threshold, KB_FAIL (with a message)
+     * if not.  NaN/Inf in the output must fail. */
+    kb_status (*verify)(void *ctx, double *err, const char **metric);
+    void (*teardown)(void *ctx);
+    const kb_impl *impls;
+    int n_impls;
+} kb_op;
+
+/* Registry (bench/registry.c): every operator, in run order. */
+const kb_op *const *kb_ops(int *n);
+const kb_op *kb_find_op(const char *name);
+
+/* ---- helpers for operators (bench/kb_util.c, bench/kb_dev.cu) ------------ */
+/* Deterministic host RNG (xoshiro256**), seeded per (op, shape). */
+typedef struct kb_rng { uint64_t s[4]; } kb_rng;
+void kb_rng_seed(kb_rng *r, uint64_t seed);
+uint64_t kb_rng_next(kb_rng *r);
+double kb_rng_uniform(kb_rng *r);                 /* [0,1)            */
+double kb_rng_normal(kb_rng *r);                  /* N(0,1)           */
+uint64_t kb_seed_for(const char *op, const kb_shape *s);
+
+/* Device fills with seeded random data (uniform in [lo,hi)); never zeros
+ * unless the range forces them. */
+kb_status kb_dev_fill_f32(float *d, size_t n, float lo, float hi, uint64_t seed, cudaStream_t st);
+kb_status kb_dev_fill_bf16(void *d, size_t n, float lo, float hi, uint64_t seed, cudaStream_t st);
+/* Fill `bytes` with the poison pattern 0xFF (NaN for f32/bf16/e4m3). */
+kb_status kb_dev_poison(void *d, size_t bytes, cudaStream_t st);
+
+/* bf16 / E4M3 host conversions (round to nearest even; E4M3 saturates to
+ * +-448 like cvt.satfinite, NaN stays NaN). */
+float kb_bf16_to_f32(uint16_t h);
+uint16_t kb_f32_to_bf16(float f);
+float kb_e4m3_to_f32(uint8_t v);
+uint8_t kb_f32_to_e4m3(float f);
+
+/* Error metrics (double accumulation).  Return NaN if either side holds a
+ * NaN or Inf, so a poisoned output can never pass. */
+double kb_diff_deepgemm(const double *x, const double *y, size_t n); /* 1-2*sum(xy)/sum(x^2+y^2) */
+double kb_cos_diff(const double *x, const double *y, size_t n);      /* 1 - cos(x,y)            */
+double kb_max_abs_err(const double *x, const double *y, size_t n);
+size_t kb_count_nonfinite(const double *x, size_t n);
+
+/* Thresholds per dtype (method.md): FP8 GEMM diff < 1e-3, MLA cos diff < 1e-5. */
+#define KB_TOL_FP8_DIFF 1e-3
+#define KB_TOL_MLA_COS 1e-5
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KB_H */
