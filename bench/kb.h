@@ -60,7 +60,10 @@ void kb_clear_message(void);
 enum {
     KB_SET_FULL = 1u << 0,  /* default: the model's real shapes            */
     KB_SET_QUICK = 1u << 1, /* representative subset, < 1 min per op on H100 */
-    KB_SET_SMALL = 1u << 2  /* tiny shapes: GPU smoke tests, CPU-checkable */
+    KB_SET_SMALL = 1u << 2, /* tiny shapes: GPU smoke tests, CPU-checkable */
+    /* Not a set: the shape's working set is meant to stay in L2 (e.g. the L2
+     * bandwidth ceiling), so the harness must not flush L2 between samples. */
+    KB_SHAPE_HOT_L2 = 1u << 8
 };
 
 #define KB_MAX_DIMS 8
@@ -118,6 +121,8 @@ typedef struct kb_op {
     void (*teardown)(void *ctx);
     const kb_impl *impls;
     int n_impls;
+    /* Optional: per-shape peak when one op mixes dtypes (NULL: use .peak). */
+    kb_peak (*peak_for)(const kb_shape *s);
 } kb_op;
 
 /* Registry (bench/registry.c): every operator, in run order. */

@@ -2,6 +2,7 @@
 #include <cuda_bf16.h>
 #include <stdint.h>
 #include "kb.h"
+#include "kb_timer.h"
 
 namespace {
 __device__ __forceinline__ uint64_t mix64(uint64_t z)
@@ -54,5 +55,34 @@ extern "C" kb_status kb_dev_fill_bf16(void *d, size_t n, float lo, float hi, uin
 extern "C" kb_status kb_dev_poison(void *d, size_t bytes, cudaStream_t st)
 {
     KB_CUDA_TRY(cudaMemsetAsync(d, 0xff, bytes, st));
+    return KB_OK;
+}
+
+namespace {
+__global__ void clock_probe(unsigned long long *out, unsigned long long spin_ns)
+{
+    unsigned long long t0, t1, c0, c1;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
+    c0 = clock64();
+    do {
+        asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t1));
+    } while (t1 - t0 < spin_ns);
+    c1 = clock64();
+    out[0] = c1 - c0;
+    out[1] = t1 - t0;
+}
+} // namespace
+
+extern "C" kb_status kb_dev_sm_clock_mhz(cudaStream_t s, double *mhz)
+{
+    unsigned long long *d = nullptr, h[2] = {0, 0};
+    *mhz = 0;
+    KB_CUDA_TRY(cudaMalloc(&d, sizeof h));
+    clock_probe<<<1, 1, 0, s>>>(d, 200000ull);
+    cudaError_t e = cudaMemcpyAsync(h, d, sizeof h, cudaMemcpyDeviceToHost, s);
+    if (e == cudaSuccess) e = cudaStreamSynchronize(s);
+    cudaFree(d);
+    KB_CUDA_TRY(e);
+    if (h[1]) *mhz = (double)h[0] / (double)h[1] * 1e3;
     return KB_OK;
 }

@@ -1,0 +1,183 @@
+/* cmd_model.c - `kbench model` (analytic roofline of every op x shape x GPU,
+ * no GPU needed), `kbench list` and `kbench specs`. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "kb_csv.h"
+#include "kb_roofline.h"
+#include "kb_run.h"
+#include "kb_specs.h"
+
+static void model_row(kb_csv *csv, const kb_op *op, const kb_shape *s, const kb_gpu *g, int practical,
+                      int has_link)
+{
+    kb_row r;
+    kb_row_init(&r);
+    kb_ceil c = kb_ceil_from_gpu(g, practical);
+    snprintf(r.op, sizeof r.op, "%s", op->name);
+    snprintf(r.impl, sizeof r.impl, "%s", !has_link ? "roofline" : practical ? "roofline-practical-link"
+                                                                             : "roofline-nominal-link");
+    snprintf(r.shape, sizeof r.shape, "%s", s->label);
+    snprintf(r.dtype, sizeof r.dtype, "%s", s->dtype);
+    snprintf(r.gpu, sizeof r.gpu, "%s", g->slug);
+    snprintf(r.source, sizeof r.source, "projected");
+    snprintf(r.impl_kind, sizeof r.impl_kind, "model");
+    snprintf(r.timer, sizeof r.timer, "model");
+    snprintf(r.verified, sizeof r.verified, "skip");
+    snprintf(r.flush, sizeof r.flush, "n/a");
+    snprintf(r.roof_source, sizeof r.roof_source, "datasheet");
+    r.flops = op->flops ? op->flops(s) : 0;
+    r.bytes = op->bytes ? op->bytes(s) : 0;
+    r.link_bytes = op->link_bytes ? op->link_bytes(s) : 0;
+    r.intensity = r.bytes > 0 ? r.flops / r.bytes : 0;
+    kb_peak pk = op->peak_for ? op->peak_for(s) : op->peak;
+    kb_roof rf = kb_roofline(r.flops, r.bytes, r.link_bytes, kb_ceil_peak(&c, pk), c.hbm_gbs, c.link_gbs);
+    snprintf(r.bound, sizeof r.bound, "%s", kb_bound_name(rf.bound));
+    r.time_us = r.time_us_min = r.time_us_max = rf.t_floor_s * 1e6;
+    r.cv = 0;
+    r.reps = 0;
+    r.tflops = rf.t_floor_s > 0 ? r.flops / rf.t_floor_s * 1e-12 : 0;
+    r.gbps = rf.t_floor_s > 0 ? r.bytes / rf.t_floor_s * 1e-9 : 0;
+    r.roof_tflops = rf.roof_tflops;
+    r.pct_roof = 100;
+    snprintf(r.note, sizeof r.note, "roofline floor on datasheet ceilings%s%s", has_link ? "; link " : "",
+             has_link ? (practical ? "practical per-direction bandwidth" : "nominal per-direction bandwidth") : "");
+    kb_csv_write(csv, &r);
+}
+
+int kb_model(const char *gpus, const char *ops, unsigned sets, const char *out)
+{
+    if (!gpus) gpus = "h100-sxm,h800-sxm";
+    char buf[512];
+    const kb_gpu *sel[32];
+    int ng = 0;
+    snprintf(buf, sizeof buf, "%s", gpus);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        const kb_gpu *g = kb_gpu_find(t);
+        if (!g) {
+            fprintf(stderr, "kbench model: unknown GPU '%s' (see `kbench specs`)\n", t);
+            return KB_EXIT_USAGE;
+        }
+        if (ng < 32) sel[ng++] = g;
+    }
+    kb_csv csv;
+    if (kb_csv_open(&csv, out ? out : "-")) {
+        fprintf(stderr, "kbench model: cannot write %s\n", out);
+        return KB_EXIT_IO;
+    }
+    int nops, rows = 0;
+    const kb_op *const *all = kb_ops(&nops);
+    for (int i = 0; i < nops; i++) {
+        if (!kb_in_list(ops, all[i]->name)) continue;
+        int ns = 0;
+        const kb_shape *sh = all[i]->shapes(&ns);
+        for (int k = 0; k < ns; k++) {
+            if (!(sh[k].sets & sets)) continue;
+            int has_link = all[i]->link_bytes && all[i]->link_bytes(&sh[k]) > 0;
+            for (int g = 0; g < ng; g++) {
+                model_row(&csv, all[i], &sh[k], sel[g], 0, has_link);
+                rows++;
+                if (has_link) {
+                    model_row(&csv, all[i], &sh[k], sel[g], 1, has_link);
+                    rows++;
+                }
+            }
+        }
+    }
+    if (kb_csv_close(&csv)) {
+        fprintf(stderr, "kbench model: cannot finish %s\n", out);
+        return KB_EXIT_IO;
+    }
+    if (out && strcmp(out, "-")) fprintf(stderr, "kbench model: %d projected rows -> %s\n", rows, out);
+    return KB_EXIT_OK;
+}
+
+static const char *peak_name(kb_peak p)
+{
+    return p == KB_PEAK_FP8 ? "fp8" : p == KB_PEAK_BF16 ? "bf16" : p == KB_PEAK_FP32 ? "fp32" : "memory";
+}
+
+int kb_list(const char *ops, unsigned sets, int show_shapes)
+{
+    int nops;
+    const kb_op *const *all = kb_ops(&nops);
+    for (int i = 0; i < nops; i++) {
+        const kb_op *op = all[i];
+        if (!kb_in_list(ops, op->name)) continue;
+        int ns = 0, nf = 0, nq = 0, nsm = 0;
+        const kb_shape *sh = op->shapes(&ns);
+        for (int k = 0; k < ns; k++) {
+            nf += !!(sh[k].sets & KB_SET_FULL);
+            nq += !!(sh[k].sets & KB_SET_QUICK);
+            nsm += !!(sh[k].sets & KB_SET_SMALL);
+        }
+        printf("%-18s %s\n", op->name, op->what ? op->what : "");
+        printf("  roof: %s; shapes: %d full, %d quick, %d small\n", peak_name(op->peak), nf, nq, nsm);
+        for (int j = 0; j < op->n_impls; j++)
+            printf("  %-4s %-26s %s\n", op->impls[j].kind == KB_IMPL_LIB ? "lib" : "hand", op->impls[j].name,
+                   op->impls[j].what ? op->impls[j].what : "");
+        if (show_shapes)
+            for (int k = 0; k < ns; k++)
+                if (sh[k].sets & sets)
+                    printf("    shape %-36s %-8s %12.4g FLOP %12.4g B\n", sh[k].label, sh[k].dtype,
+                           op->flops ? op->flops(&sh[k]) : 0, op->bytes ? op->bytes(&sh[k]) : 0);
+    }
+    return KB_EXIT_OK;
+}
+
+static void fig(const kb_fig *f, const char *fmt)
+{
+    char b[32];
+    if (f->v > 0) snprintf(b, sizeof b, fmt, f->v);
+    else snprintf(b, sizeof b, "?");
+    printf(" %7s(%c)", b, f->conf);
+}
+
+int kb_specs_print(const char *gpu)
+{
+    int n;
+    const kb_gpu *g = kb_gpus(&n);
+    if (gpu) {
+        const kb_gpu *row = kb_gpu_find(gpu);
+        if (!row) {
+            fprintf(stderr, "kbench specs: unknown GPU '%s' (known: see `kbench specs`)\n", gpu);
+            return KB_EXIT_USAGE;
+        }
+        printf("%s: %s\n", row->slug, row->name);
+        for (int f = 0; f < KB_F_COUNT; f++)
+            printf("  %-20s %10.4g  %c  %s\n", kb_gpu_field_name((kb_gpu_field)f), row->f[f].v, row->f[f].conf,
+                   row->f[f].src);
+        kb_ceil c = kb_ceil_from_gpu(row, 0);
+        printf("  ridge point: FP8 %.0f FLOP/B, BF16 %.0f FLOP/B\n", kb_ridge_point(c.fp8_tflops, c.hbm_gbs),
+               kb_ridge_point(c.bf16_tflops, c.hbm_gbs));
+    } else {
+        printf("%-10s %-24s %10s %10s %10s %10s %10s %10s %10s %10s\n", "slug", "name", "SMs", "FP8 TF",
+               "BF16 TF", "HBM GB/s", "L2 MB", "NVL GB/s", "link/dir", "practical");
+        for (int i = 0; i < n; i++) {
+            printf("%-10s %-24.24s", g[i].slug, g[i].name);
+            fig(&g[i].f[KB_F_SMS], "%.0f");
+            fig(&g[i].f[KB_F_FP8], "%.0f");
+            fig(&g[i].f[KB_F_BF16], "%.0f");
+            fig(&g[i].f[KB_F_HBM_GBS], "%.0f");
+            fig(&g[i].f[KB_F_L2_MB], "%.0f");
+            fig(&g[i].f[KB_F_NVLINK_BIDIR], "%.0f");
+            fig(&g[i].f[KB_F_LINK_NOMINAL], "%.0f");
+            fig(&g[i].f[KB_F_LINK_PRACTICAL], "%.0f");
+            printf("\n");
+        }
+        printf("confidence: P vendor datasheet, S secondary source, M measured on a kbench machine, "
+               "U user file, D derived from device properties; `kbench specs --gpu SLUG` shows sources\n");
+    }
+    char why[256];
+    if (kb_have_device(why, sizeof why)) {
+        struct cudaDeviceProp p;
+        if (cudaGetDeviceProperties(&p, 0) == cudaSuccess) {
+            const char *slug = kb_gpu_slug_for_name(p.name, p.totalGlobalMem / 1e9);
+            printf("current GPU: %s, %d SMs, %.0f MB L2 -> %s\n", p.name, p.multiProcessorCount,
+                   p.l2CacheSize / 1048576.0, slug ? slug : "not in the table (derived row at run time)");
+        }
+    } else {
+        printf("current GPU: none (no CUDA device: %s)\n", why);
+    }
+    return KB_EXIT_OK;
+}

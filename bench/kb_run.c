@@ -1,0 +1,425 @@
+/* kb_run.c - `kbench run`: for each selected (op, shape): set up once; for each
+ * implementation: poison, launch, verify, then (if it passed) warm up and time
+ * repetitions through Google Benchmark with device-side time; one CSV row per
+ * (op, impl, shape), flushed as it finishes. */
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "kb_csv.h"
+#include "kb_gbench.h"
+#include "kb_roofline.h"
+#include "kb_run.h"
+#include "kb_specs.h"
+
+/* ---- selection helpers ------------------------------------------------------ */
+int kb_in_list(const char *list, const char *name)
+{
+    if (!list || !*list) return 1;
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && !strncmp(p, name, n)) return 1;
+        if (!e) break;
+        p = e + 1;
+    }
+    return 0;
+}
+
+unsigned kb_parse_sets(const char *s)
+{
+    unsigned m = 0;
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(t, "full")) m |= KB_SET_FULL;
+        else if (!strcmp(t, "quick")) m |= KB_SET_QUICK;
+        else if (!strcmp(t, "small")) m |= KB_SET_SMALL;
+        else if (!strcmp(t, "all")) m |= KB_SET_FULL | KB_SET_QUICK | KB_SET_SMALL;
+        else return 0;
+    }
+    return m;
+}
+
+int kb_check_op_list(const char *list)
+{
+    if (!list) return 0;
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        if (!kb_find_op(t)) {
+            fprintf(stderr, "kbench: unknown operator '%s' (see `kbench list`)\n", t);
+            return -1;
+        }
+    return 0;
+}
+
+int kb_check_impl_list(const char *ops, const char *impls)
+{
+    if (!impls) return 0;
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", impls);
+    int nops;
+    const kb_op *const *all = kb_ops(&nops);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        int found = 0;
+        for (int i = 0; i < nops && !found; i++) {
+            if (!kb_in_list(ops, all[i]->name)) continue;
+            for (int j = 0; j < all[i]->n_impls && !found; j++) found = !strcmp(all[i]->impls[j].name, t);
+        }
+        if (!found) {
+            fprintf(stderr, "kbench: unknown implementation '%s' for the selected operators (see `kbench list`)\n", t);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int kb_have_device(char *why, size_t n)
+{
+    int count = 0;
+    cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess) {
+        snprintf(why, n, "%s", cudaGetErrorString(e));
+        return 0;
+    }
+    if (count == 0) {
+        snprintf(why, n, "cudaGetDeviceCount reports 0 devices");
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- one timed case ------------------------------------------------------------ */
+typedef struct tcase {
+    const kb_impl *impl;
+    void *ctx;
+    cudaStream_t stream;
+    void *flush_buf;
+    size_t flush_bytes;
+    double *samples; /* us */
+    int n, cap;
+} tcase;
+
+static kb_status sample(void *u, double *sec)
+{
+    tcase *c = u;
+    if (c->flush_buf) KB_CUDA_TRY(cudaMemsetAsync(c->flush_buf, c->n & 0xff, c->flush_bytes, c->stream));
+    KB_TRY(kb_timer_sample(c->impl->launch, c->ctx, c->stream, sec));
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 64;
+        c->samples = realloc(c->samples, (size_t)c->cap * sizeof *c->samples);
+    }
+    c->samples[c->n++] = *sec * 1e6;
+    return KB_OK;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* A CUDA error that survives a second synchronise means the context is gone. */
+static int context_lost(void)
+{
+    cudaGetLastError();
+    return cudaDeviceSynchronize() != cudaSuccess;
+}
+
+/* ---- the run ---------------------------------------------------------------- */
+typedef struct run_state {
+    const kb_run_opts *o;
+    kb_gpu gpu;
+    kb_ceil ceil;        /* roofs in use: datasheet, replaced by measured */
+    int measured_hbm, measured_fp8, measured_bf16;
+    int multi_gpu;
+    kb_csv csv;
+    const char *timer_name;
+    cudaStream_t stream;
+    void *flush_buf;
+    size_t flush_bytes;
+    int n_pass, n_fail, n_skip;
+} run_state;
+
+static void fill_identity(run_state *rs, kb_row *r, const kb_op *op, const kb_shape *s, const kb_impl *im)
+{
+    kb_row_init(r);
+    snprintf(r->op, sizeof r->op, "%s", op->name);
+    snprintf(r->impl, sizeof r->impl, "%s", im->name);
+    snprintf(r->shape, sizeof r->shape, "%s", s->label);
+    snprintf(r->dtype, sizeof r->dtype, "%s", s->dtype);
+    snprintf(r->gpu, sizeof r->gpu, "%s", rs->gpu.slug);
+    snprintf(r->source, sizeof r->source, "measured");
+    snprintf(r->impl_kind, sizeof r->impl_kind, "%s", im->kind == KB_IMPL_LIB ? "lib" : "hand");
+    snprintf(r->timer, sizeof r->timer, "%s", rs->timer_name);
+    r->flops = op->flops ? op->flops(s) : 0;
+    r->bytes = op->bytes ? op->bytes(s) : 0;
+    r->link_bytes = op->link_bytes ? op->link_bytes(s) : 0;
+    r->intensity = r->bytes > 0 ? r->flops / r->bytes : 0;
+    r->reps = 0;
+}
+
+static void emit(run_state *rs, kb_row *r)
+{
+    if (kb_csv_write(&rs->csv, r)) fprintf(stderr, "kbench: writing %s failed\n", rs->csv.tmp);
+    if (!strcmp(r->verified, "pass") && !isnan(r->time_us))
+        printf("kbench: %-18s %-22s %-28s PASS  %10.2f us  %8.1f TFLOP/s %8.1f GB/s  %5.1f%% of %s roof\n",
+               r->op, r->impl, r->shape, r->time_us, r->tflops, r->gbps, r->pct_roof, r->bound);
+    else
+        printf("kbench: %-18s %-22s %-28s %s  %s\n", r->op, r->impl, r->shape,
+               !strcmp(r->verified, "fail") ? "FAIL" : "SKIP", r->note);
+    fflush(stdout);
+}
+
+static void stats(kb_row *r, double *us, int n)
+{
+    gsl_sort(us, 1, (size_t)n);
+    r->reps = n;
+    r->time_us = gsl_stats_median_from_sorted_data(us, 1, (size_t)n);
+    r->time_us_min = us[0];
+    r->time_us_max = us[n - 1];
+    double mean = gsl_stats_mean(us, 1, (size_t)n);
+    r->cv = n > 1 && mean > 0 ? gsl_stats_sd_m(us, 1, (size_t)n, mean) / mean : 0;
+}
+
+static void roof(run_state *rs, kb_row *r, const kb_op *op, const kb_shape *s)
+{
+    kb_peak pk = op->peak_for ? op->peak_for(s) : op->peak;
+    double peak = kb_ceil_peak(&rs->ceil, pk);
+    double link = rs->multi_gpu ? r->link_bytes : 0; /* one GPU: nothing crosses a link */
+    kb_roof rf = kb_roofline(r->flops, r->bytes, link, peak, rs->ceil.hbm_gbs, rs->ceil.link_gbs);
+    snprintf(r->bound, sizeof r->bound, "%s", kb_bound_name(rf.bound));
+    double t = r->time_us * 1e-6;
+    r->tflops = r->flops > 0 ? r->flops / t * 1e-12 : 0;
+    r->gbps = r->bytes / t * 1e-9;
+    r->roof_tflops = rf.roof_tflops;
+    r->pct_roof = rf.t_floor_s > 0 ? 100.0 * rf.t_floor_s / t : NAN;
+    int measured = (rf.bound == KB_BOUND_MEMORY && rs->measured_hbm) ||
+                   (rf.bound == KB_BOUND_COMPUTE &&
+                    ((pk == KB_PEAK_FP8 && rs->measured_fp8) || (pk == KB_PEAK_BF16 && rs->measured_bf16)));
+    snprintf(r->roof_source, sizeof r->roof_source, "%s", measured ? "measured" : "datasheet");
+}
+
+/* The ceilings operators feed the rest of the run. */
+static void update_ceilings(run_state *rs, const kb_op *op, const kb_shape *s, const kb_row *r)
+{
+    if (!strcmp(op->name, "hbm") && !strncmp(s->label, "copy", 4) && !(s->sets & KB_SHAPE_HOT_L2)) {
+        if (!rs->measured_hbm || r->gbps > rs->ceil.hbm_gbs) rs->ceil.hbm_gbs = r->gbps;
+        rs->measured_hbm = 1;
+    } else if (!strcmp(op->name, "peak")) {
+        kb_peak pk = op->peak_for ? op->peak_for(s) : op->peak;
+        if (pk == KB_PEAK_FP8 && (!rs->measured_fp8 || r->tflops > rs->ceil.fp8_tflops)) {
+            rs->ceil.fp8_tflops = r->tflops;
+            rs->measured_fp8 = 1;
+        }
+        if (pk == KB_PEAK_BF16 && (!rs->measured_bf16 || r->tflops > rs->ceil.bf16_tflops)) {
+            rs->ceil.bf16_tflops = r->tflops;
+            rs->measured_bf16 = 1;
+        }
+    }
+}
+
+/* Returns -1 if the CUDA context is lost (the run must stop). */
+static int run_impl(run_state *rs, const kb_op *op, const kb_shape *s, const kb_impl *im, void *ctx)
+{
+    const kb_run_opts *o = rs->o;
+    kb_row r;
+    fill_identity(rs, &r, op, s, im);
+    int hot = (s->sets & KB_SHAPE_HOT_L2) || o->flush == KB_FLUSH_NONE;
+    snprintf(r.flush, sizeof r.flush, "%s", hot ? "none" : "l2");
+    kb_clear_message();
+
+    /* 1. correctness first: poison, launch once, verify */
+    kb_status st = op->poison ? op->poison(ctx, rs->stream) : KB_OK;
+    if (st == KB_OK) st = im->launch(ctx, rs->stream);
+    if (st == KB_OK) {
+        cudaError_t e = cudaStreamSynchronize(rs->stream);
+        if (e == cudaSuccess) e = cudaDeviceSynchronize();
+        if (e != cudaSuccess) st = kb_error("launch failed: %s", cudaGetErrorString(e));
+    }
+    if (st == KB_OK) {
+        const char *metric = "";
+        double err = NAN;
+        st = op->verify ? op->verify(ctx, &err, &metric) : kb_error("operator has no verify()");
+        r.err = err;
+        snprintf(r.err_metric, sizeof r.err_metric, "%s", metric ? metric : "");
+        if (st == KB_OK && isnan(err)) st = kb_error("verify returned a NaN error");
+    }
+    if (st != KB_OK) {
+        snprintf(r.verified, sizeof r.verified, "%s", st == KB_SKIP ? "skip" : "fail");
+        snprintf(r.note, sizeof r.note, "%s", kb_last_message());
+        if (st == KB_SKIP) rs->n_skip++;
+        else rs->n_fail++;
+        emit(rs, &r);
+        return context_lost() ? -1 : 0;
+    }
+    snprintf(r.verified, sizeof r.verified, "pass");
+
+    /* 2. warm-up: at least 3 launches and warmup_ms of device work */
+    double t0 = now_s();
+    for (int i = 0; st == KB_OK && (i < 3 || now_s() - t0 < o->warmup_ms * 1e-3); i++) {
+        st = im->launch(ctx, rs->stream);
+        if (st == KB_OK && i % 8 == 7) {
+            if (cudaStreamSynchronize(rs->stream) != cudaSuccess) st = kb_error("warm-up launch failed");
+        }
+    }
+    if (st == KB_OK && cudaDeviceSynchronize() != cudaSuccess) st = kb_error("warm-up failed");
+
+    /* 3. timed repetitions through Google Benchmark */
+    tcase c = {.impl = im, .ctx = ctx, .stream = rs->stream};
+    if (!hot) {
+        c.flush_buf = rs->flush_buf;
+        c.flush_bytes = rs->flush_bytes;
+    }
+    if (st == KB_OK) {
+        char name[256];
+        snprintf(name, sizeof name, "%s/%s/%s/%s", op->name, im->name, s->label, s->dtype);
+        kb_gb_register(name, o->reps, r.flops, r.bytes, sample, &c);
+        kb_clear_message();
+        kb_gb_run();
+        if (c.n == 0) st = kb_error("timing failed: %s", *kb_last_message() ? kb_last_message() : "no sample (filtered out by --benchmark_filter?)");
+    }
+    if (st != KB_OK) {
+        snprintf(r.verified, sizeof r.verified, "fail");
+        snprintf(r.note, sizeof r.note, "verified, then: %s", kb_last_message());
+        rs->n_fail++;
+        emit(rs, &r);
+        free(c.samples);
+        return context_lost() ? -1 : 0;
+    }
+    double mhz = 0;
+    if (kb_dev_sm_clock_mhz(rs->stream, &mhz) == KB_OK && mhz > 0) r.sm_clock_mhz = mhz;
+    double *sorted = malloc((size_t)c.n * sizeof *sorted);
+    memcpy(sorted, c.samples, (size_t)c.n * sizeof *sorted);
+    stats(&r, sorted, c.n);
+    free(sorted);
+    r.samples_us = c.samples;
+    r.n_samples = c.n;
+    roof(rs, &r, op, s);
+    rs->n_pass++;
+    emit(rs, &r);
+    update_ceilings(rs, op, s, &r);
+    free(c.samples);
+    return 0;
+}
+
+static int select_impl(const kb_run_opts *o, const kb_impl *im) { return kb_in_list(o->impls, im->name); }
+
+int kb_run(const kb_run_opts *o)
+{
+    char why[256];
+    if (!kb_have_device(why, sizeof why)) {
+        fprintf(stderr, "kbench: no CUDA device: %s (use `kbench model` for projections)\n", why);
+        return KB_EXIT_NO_DEVICE;
+    }
+    run_state rs = {.o = o};
+    int dev = 0, count = 0;
+    cudaGetDeviceCount(&count);
+    rs.multi_gpu = count > 1;
+    struct cudaDeviceProp p;
+    if (cudaGetDeviceProperties(&p, dev) != cudaSuccess) {
+        fprintf(stderr, "kbench: no CUDA device: cudaGetDeviceProperties failed\n");
+        return KB_EXIT_NO_DEVICE;
+    }
+    int mem_khz = 0, bus_bits = 0, sm_khz = 0;
+    cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, dev);
+    cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, dev);
+    cudaDeviceGetAttribute(&sm_khz, cudaDevAttrClockRate, dev);
+    double hbm_derived = 2.0 * mem_khz * 1e3 * bus_bits / 8 / 1e9;
+    if (!kb_gpu_from_props(p.name, p.multiProcessorCount, p.totalGlobalMem / 1e9, p.l2CacheSize / 1048576.0,
+                           hbm_derived, &rs.gpu))
+        fprintf(stderr, "kbench: warning: GPU '%s' is not in the device table; using a row derived from its "
+                        "properties (slug %s, no tensor-core peaks: add it with --specs FILE)\n", p.name, rs.gpu.slug);
+    rs.ceil = kb_ceil_from_gpu(&rs.gpu, 1);
+    printf("kbench: device 0: %s (%s), %d SMs, %.0f MB L2, %.1f GB, max SM clock %d MHz, %d GPU(s)\n", p.name,
+           rs.gpu.slug, p.multiProcessorCount, p.l2CacheSize / 1048576.0, p.totalGlobalMem / 1e9, sm_khz / 1000,
+           count);
+
+    kb_timer_kind tk;
+    if (kb_timer_init(o->timer, &tk, why, sizeof why) != KB_OK) {
+        fprintf(stderr, "kbench: timer: %s\n", kb_last_message());
+        return KB_EXIT_IO;
+    }
+    if (*why) fprintf(stderr, "kbench: warning: %s\n", why);
+    rs.timer_name = kb_timer_name(tk);
+    if (o->flush == KB_FLUSH_ROTATE)
+        fprintf(stderr, "kbench: warning: --flush rotate: no operator provides rotated input sets yet; "
+                        "flushing L2 between samples instead (the CSV flush column says l2)\n");
+    if (cudaStreamCreateWithFlags(&rs.stream, cudaStreamNonBlocking) != cudaSuccess) return KB_EXIT_IO;
+    rs.flush_bytes = 2 * (size_t)(p.l2CacheSize > 0 ? p.l2CacheSize : 64 << 20);
+    if (o->flush != KB_FLUSH_NONE && cudaMalloc(&rs.flush_buf, rs.flush_bytes) != cudaSuccess) {
+        fprintf(stderr, "kbench: cannot allocate the %zu-byte L2 flush buffer\n", rs.flush_bytes);
+        return KB_EXIT_IO;
+    }
+
+    char stamp[32], dir[512], csv_path[1024], json_path[1024];
+    kb_utc_stamp(stamp, sizeof stamp, 1);
+    if (o->out) snprintf(dir, sizeof dir, "%s", o->out);
+    else snprintf(dir, sizeof dir, "results/%s", rs.gpu.slug);
+    snprintf(csv_path, sizeof csv_path, "%s/%s.csv", dir, stamp);
+    snprintf(json_path, sizeof json_path, "%s/%s.json", dir, stamp);
+    if (kb_gb_out_path()) snprintf(json_path, sizeof json_path, "%s", kb_gb_out_path());
+    if (kb_csv_open(&rs.csv, csv_path)) {
+        fprintf(stderr, "kbench: cannot write %s.partial\n", csv_path);
+        return KB_EXIT_IO;
+    }
+    printf("kbench: timer %s, L2 flush %s, %d repetitions; rows -> %s\n", rs.timer_name,
+           o->flush == KB_FLUSH_NONE ? "off" : "on", o->reps, csv_path);
+
+    int nops, lost = 0;
+    const kb_op *const *ops = kb_ops(&nops);
+    for (int i = 0; i < nops && !lost; i++) {
+        const kb_op *op = ops[i];
+        if (!kb_in_list(o->ops, op->name)) continue;
+        int ns = 0;
+        const kb_shape *shapes = op->shapes(&ns);
+        for (int k = 0; k < ns && !lost; k++) {
+            const kb_shape *s = &shapes[k];
+            if (!(s->sets & o->sets)) continue;
+            int any = 0;
+            for (int j = 0; j < op->n_impls; j++) any |= select_impl(o, &op->impls[j]);
+            if (!any) continue;
+            void *ctx = NULL;
+            kb_clear_message();
+            kb_status st = op->setup ? op->setup(s, &ctx) : kb_error("operator has no setup()");
+            if (st != KB_OK) {
+                /* every selected impl gets a row saying why */
+                for (int j = 0; j < op->n_impls; j++) {
+                    if (!select_impl(o, &op->impls[j])) continue;
+                    kb_row r;
+                    fill_identity(&rs, &r, op, s, &op->impls[j]);
+                    snprintf(r.verified, sizeof r.verified, "%s", st == KB_SKIP ? "skip" : "fail");
+                    snprintf(r.note, sizeof r.note, "setup: %s", kb_last_message());
+                    if (st == KB_SKIP) rs.n_skip++;
+                    else rs.n_fail++;
+                    emit(&rs, &r);
+                }
+                lost = context_lost();
+                continue;
+            }
+            for (int j = 0; j < op->n_impls && !lost; j++)
+                if (select_impl(o, &op->impls[j])) lost = run_impl(&rs, op, s, &op->impls[j], ctx) < 0;
+            if (op->teardown && !lost) op->teardown(ctx);
+        }
+    }
+    if (lost) fprintf(stderr, "kbench: CUDA context lost (%s): stopping; the rows so far are in %s\n",
+                      cudaGetErrorString(cudaGetLastError()), rs.csv.tmp);
+    int rc = kb_csv_close(&rs.csv);
+    if (rc) fprintf(stderr, "kbench: could not finish %s\n", csv_path);
+    if (kb_gb_write_json(json_path)) {
+        fprintf(stderr, "kbench: could not write %s\n", json_path);
+        rc = -1;
+    }
+    kb_timer_shutdown();
+    if (rs.flush_buf) cudaFree(rs.flush_buf);
+    printf("kbench: %d passed, %d failed, %d skipped -> %s (+ %s)\n", rs.n_pass, rs.n_fail, rs.n_skip, csv_path,
+           json_path);
+    if (lost || rc) return KB_EXIT_IO;
+    return rs.n_fail ? KB_EXIT_FAIL : KB_EXIT_OK;
+}

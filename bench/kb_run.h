@@ -1,0 +1,50 @@
+/* kb_run.h - `kbench run`, `kbench model`, `kbench list`, `kbench specs`. */
+#ifndef KB_RUN_H
+#define KB_RUN_H
+#include "kb.h"
+#include "kb_timer.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Exit codes (README "Exit codes"). */
+enum {
+    KB_EXIT_OK = 0,
+    KB_EXIT_FAIL = 1,      /* a row failed verification / errored; compare: regression */
+    KB_EXIT_USAGE = 2,     /* usage error or bad input file                          */
+    KB_EXIT_NO_DEVICE = 3, /* `kbench run` with no usable CUDA device                */
+    KB_EXIT_IO = 4         /* could not write output, CUDA context lost, ...         */
+};
+
+typedef enum kb_flush { KB_FLUSH_L2 = 0, KB_FLUSH_NONE = 1, KB_FLUSH_ROTATE = 2 } kb_flush;
+
+typedef struct kb_run_opts {
+    const char *ops;    /* comma list, NULL = all */
+    const char *impls;  /* comma list, NULL = all */
+    unsigned sets;      /* KB_SET_* */
+    const char *out;    /* output directory (default results/<gpu>) */
+    int reps;
+    kb_flush flush;
+    kb_timer_kind timer;
+    double warmup_ms;
+} kb_run_opts;
+
+/* Parse "full|quick|small|all" (comma list allowed) into a KB_SET_* mask; 0 if bad. */
+unsigned kb_parse_sets(const char *s);
+/* Is `name` in the comma list (NULL list = everything)? */
+int kb_in_list(const char *list, const char *name);
+/* Check every name of a comma list exists (ops, or impls of the chosen ops);
+ * on error print one line and return -1. */
+int kb_check_op_list(const char *list);
+int kb_check_impl_list(const char *ops, const char *impls);
+
+int kb_run(const kb_run_opts *o);
+int kb_model(const char *gpus, const char *ops, unsigned sets, const char *out);
+int kb_list(const char *ops, unsigned sets, int show_shapes);
+int kb_specs_print(const char *gpu);
+/* Probe for a CUDA device: 1 if usable; else 0 and a reason. */
+int kb_have_device(char *why, size_t n);
+#ifdef __cplusplus
+}
+#endif
+#endif
