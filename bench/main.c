@@ -114,7 +114,8 @@ int main(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(sargc, sargv, "", longopts, NULL)) != -1) {
         if (c == '?') {
-            if (optopt) return bad(cmd, "option '%s' needs a value", sargv[optind - 1]);
+            if (optopt >= O_OP && optopt <= O_VERBOSE)
+                return bad(cmd, "option '%s' needs a value", sargv[optind - 1]);
             return bad(cmd, "unknown option '%s'", sargv[optind - 1]);
         }
         if (!allowed(cmd, c)) return bad(cmd, "option '%s' does not apply to this command", sargv[optind - 1]);

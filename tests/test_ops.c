@@ -1,0 +1,73 @@
+/* Every registered operator: well-formed tables (unique labels and impl names,
+ * every shape in a set, finite non-negative FLOPs/bytes, GPU hooks present),
+ * and the FLOP/byte formulas of the ceiling operators at known shapes. */
+#include <math.h>
+#include <string.h>
+#include "kb.h"
+#include "kbtest.h"
+
+static const kb_shape *find(const kb_op *op, const char *label)
+{
+    int n;
+    const kb_shape *s = op->shapes(&n);
+    for (int i = 0; i < n; i++)
+        if (!strcmp(s[i].label, label)) return &s[i];
+    return NULL;
+}
+
+int main(void)
+{
+    int nops;
+    const kb_op *const *ops = kb_ops(&nops);
+    KBT_CHECK(nops >= 12);
+    KBT_STREQ(ops[0]->name, "hbm"); /* ceilings first: later rows use them */
+    KBT_STREQ(ops[1]->name, "peak");
+    for (int i = 0; i < nops; i++) {
+        const kb_op *op = ops[i];
+        KBT_CHECK(kb_find_op(op->name) == op);
+        for (int j = 0; j < i; j++) KBT_CHECK(strcmp(ops[j]->name, op->name) != 0);
+        int n = -1;
+        const kb_shape *s = op->shapes(&n);
+        KBT_CHECK(n >= 0);
+        if (n == 0) continue; /* placeholder: not implemented yet */
+        KBT_CHECK(op->flops && op->bytes && op->setup && op->poison && op->verify && op->teardown);
+        KBT_CHECK(op->n_impls > 0 && op->impls);
+        for (int j = 0; j < op->n_impls; j++) {
+            KBT_CHECK(op->impls[j].name && op->impls[j].launch && op->impls[j].what);
+            for (int k = 0; k < j; k++) KBT_CHECK(strcmp(op->impls[j].name, op->impls[k].name) != 0);
+        }
+        unsigned any = 0;
+        for (int j = 0; j < n; j++) {
+            KBT_CHECK(s[j].label[0] && s[j].dtype[0]);
+            KBT_CHECK(s[j].sets & (KB_SET_FULL | KB_SET_QUICK | KB_SET_SMALL));
+            any |= s[j].sets;
+            for (int k = 0; k < j; k++)
+                if (!strcmp(s[j].label, s[k].label) && !strcmp(s[j].dtype, s[k].dtype)) {
+                    printf("FAIL duplicate shape %s/%s/%s\n", op->name, s[j].label, s[j].dtype);
+                    kbt_fail_++;
+                }
+            double f = op->flops(&s[j]), b = op->bytes(&s[j]);
+            KBT_CHECK(isfinite(f) && f >= 0 && isfinite(b) && b > 0);
+            if (op->link_bytes) KBT_CHECK(isfinite(op->link_bytes(&s[j])) && op->link_bytes(&s[j]) >= 0);
+        }
+        /* each implemented op offers quick and small sets */
+        KBT_CHECK(any & KB_SET_QUICK);
+        KBT_CHECK(any & KB_SET_SMALL);
+        if (!(any & KB_SET_QUICK) || !(any & KB_SET_SMALL)) printf("  (op %s)\n", op->name);
+    }
+
+    const kb_op *hbm = kb_find_op("hbm");
+    KBT_NEAR(hbm->bytes(find(hbm, "copy_2GiB")), 4294967296.0, 0);   /* read + write 2 GiB */
+    KBT_NEAR(hbm->bytes(find(hbm, "read_2GiB")), 2147483648.0, 0);
+    KBT_NEAR(hbm->bytes(find(hbm, "l2read_16MiB_x64")), 1073741824.0, 0); /* 16 MiB x 64 */
+    KBT_CHECK(find(hbm, "l2read_16MiB_x64")->sets & KB_SHAPE_HOT_L2);
+    KBT_CHECK(!(find(hbm, "copy_2GiB")->sets & KB_SHAPE_HOT_L2));
+    const kb_op *peak = kb_find_op("peak");
+    /* 2 x 8192^3 = 1099511627776; FP8 bytes 2 x 8192^2 + 2 x 8192^2 = 268435456 */
+    KBT_NEAR(peak->flops(find(peak, "fp8_8192")), 1099511627776.0, 0);
+    KBT_NEAR(peak->bytes(find(peak, "fp8_8192")), 268435456.0, 0);
+    KBT_NEAR(peak->bytes(find(peak, "bf16_8192")), 402653184.0, 0);
+    KBT_CHECK(peak->peak_for(find(peak, "fp8_8192")) == KB_PEAK_FP8);
+    KBT_CHECK(peak->peak_for(find(peak, "bf16_8192")) == KB_PEAK_BF16);
+    return kbt_done("test_ops");
+}

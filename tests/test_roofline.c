@@ -1,0 +1,57 @@
+/* Roofline math against hand-computed values. */
+#include <math.h>
+#include "kb_roofline.h"
+#include "kbtest.h"
+
+int main(void)
+{
+    /* attainable = min(peak, AI x bw): 100 FLOP/B x 3350 GB/s = 335 TFLOP/s < 989 */
+    KBT_NEAR(kb_attainable_tflops(989, 100, 3350), 335, 1e-12);
+    KBT_NEAR(kb_attainable_tflops(989, 1000, 3350), 989, 1e-12);
+    /* ridge points (method.md): FP8 1979/3.35 = 590.7 FLOP/B, BF16 989/3.35 = 295.2 */
+    KBT_NEAR(kb_ridge_point(1979, 3350), 590.746268656716, 1e-9);
+    KBT_NEAR(kb_ridge_point(989, 3350), 295.223880597015, 1e-9);
+    KBT_CHECK(isinf(kb_ridge_point(989, 0)));
+
+    /* FP8 GEMM M=4096, N=7168, K=16384 on H100 SXM: 2MNK = 962072674304 FLOP;
+     * bytes = MK + NK + 2MN = 67108864 + 117440512 + 58720256 = 243269632.
+     * compute 962072674304 / 1.979e15 = 486.1408157e-6 s; memory 72.618e-6 s */
+    kb_roof r = kb_roofline(962072674304.0, 243269632.0, 0, 1979, 3350, 450);
+    KBT_CHECK(r.bound == KB_BOUND_COMPUTE);
+    KBT_NEAR(r.t_floor_s, 486.140815717029e-6, 1e-9);
+    KBT_NEAR(r.t_memory_s, 72.6178e-6, 1e-5);
+    KBT_NEAR(r.roof_tflops, 1979, 1e-9);
+
+    /* M=64: 2*64*7168*16384 = 15032385536 FLOP; bytes 1048576+117440512+917504 = 119406592
+     * memory 119406592/3.35e12 = 35.6437e-6 s > compute 7.596e-6 s -> memory bound,
+     * roof = 15032385536 / 35.6437e-6 = 421.74 TFLOP/s */
+    r = kb_roofline(15032385536.0, 119406592.0, 0, 1979, 3350, 450);
+    KBT_CHECK(r.bound == KB_BOUND_MEMORY);
+    KBT_NEAR(r.t_floor_s, 119406592.0 / 3.35e12, 1e-12);
+    KBT_NEAR(r.roof_tflops, 421.7426, 1e-5);
+
+    /* all-to-all: 0 FLOP, 100 MB through HBM, 60 MB over links:
+     * H100 450 GB/s: network 133.33 us > memory 29.85 us; H800 200 GB/s: 300 us */
+    r = kb_roofline(0, 100e6, 60e6, 1979, 3350, 450);
+    KBT_CHECK(r.bound == KB_BOUND_NETWORK);
+    KBT_NEAR(r.t_floor_s, 133.333333333e-6, 1e-9);
+    r = kb_roofline(0, 100e6, 60e6, 1979, 3350, 200);
+    KBT_NEAR(r.t_floor_s, 300e-6, 1e-9);
+    KBT_NEAR(r.roof_tflops, 0, 0);
+    /* pure copy: memory-bound, never "compute" */
+    r = kb_roofline(0, 4e9, 0, 0, 3350, 0);
+    KBT_CHECK(r.bound == KB_BOUND_MEMORY);
+    KBT_NEAR(r.t_floor_s, 4e9 / 3.35e12, 1e-12);
+
+    /* ceilings from the table; practical link falls back to nominal when unknown */
+    kb_ceil c = kb_ceil_from_gpu(kb_gpu_find("h800-sxm"), 0);
+    KBT_NEAR(c.link_gbs, 200, 0);
+    c = kb_ceil_from_gpu(kb_gpu_find("h800-sxm"), 1);
+    KBT_NEAR(c.link_gbs, 160, 0);
+    c = kb_ceil_from_gpu(kb_gpu_find("h100-pcie"), 1);
+    KBT_NEAR(c.link_gbs, 300, 0);
+    KBT_NEAR(kb_ceil_peak(&c, KB_PEAK_FP8), 1513, 0);
+    KBT_NEAR(kb_ceil_peak(&c, KB_PEAK_BF16), 756, 0);
+    KBT_NEAR(kb_ceil_peak(&c, KB_PEAK_NONE), 0, 0);
+    return kbt_done("test_roofline");
+}
