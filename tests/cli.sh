@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# cli.sh KBENCH - the command-line contract: usage errors (exit 2, one line
+# naming the problem), `kbench run` without a GPU (exit 3, one clear line,
+# fast), model/list/specs output.
+set -u
+kb=$1
+pass=0 fail=0
+ok() { pass=$((pass+1)); }
+no() { fail=$((fail+1)); echo "FAIL: $*"; }
+# expect CODE PATTERN -- ARGS...: exit code and a stderr line matching PATTERN
+expect() {
+  local code=$1 pat=$2; shift 3
+  local err rc
+  err=$("$kb" "$@" 2>&1 >/dev/null); rc=$?
+  if [ $rc -ne "$code" ]; then no "kbench $* -> exit $rc, want $code ($err)"; return; fi
+  if ! grep -Eq -- "$pat" <<<"$err"; then no "kbench $* -> stderr '$err' lacks /$pat/"; return; fi
+  if [ -n "$pat" ] && [ "$(grep -c . <<<"$err")" -ne 1 ]; then no "kbench $* -> more than one stderr line: $err"; return; fi
+  ok
+}
+"$kb" >/dev/null 2>&1; [ $? -eq 2 ] && ok || no "no arguments: exit code not 2"
+sed -n 1p <<<"$("$kb" 2>&1)" | grep -q '^usage: kbench' && ok || no "no arguments: no usage line"
+expect 2 "unknown command 'frobnicate'" -- frobnicate
+expect 2 "unknown option '--bogus'"     -- run --bogus
+expect 2 "--reps: expected a positive integer, got 'x'" -- run --reps x
+expect 2 "--reps: expected a positive integer, got '0'" -- run --reps 0
+expect 2 "--flush: expected l2, rotate or none, got 'sometimes'" -- run --flush sometimes
+expect 2 "--timer: expected cupti or events, got 'ns'" -- run --timer ns
+expect 2 "--shapes: expected full, quick, small or all, got 'huge'" -- model --shapes huge
+expect 2 "unknown operator 'fp9_gemm'"  -- run --op fp9_gemm
+expect 2 "unknown implementation 'v99'" -- run --op hbm --impl v99
+expect 2 "option '--op' needs a value"  -- run --op
+expect 2 "unexpected argument 'extra'"  -- list extra
+expect 2 "does not apply"               -- specs --reps 3
+expect 2 "unknown GPU 'a100'"           -- model --gpu a100
+expect 2 "unknown GPU 'a100'"           -- specs --gpu a100
+expect 2 "unknown Google Benchmark flag" -- run --benchmark_frobnicate=1
+echo '{"gpus":[{"slug":"x","hbm_gbs":"fast"}]}' > /tmp/kb_cli_specs.json
+expect 2 'must be a number'             -- specs --specs /tmp/kb_cli_specs.json
+KBENCH_SPECS=/nonexistent.json expect 2 'nonexistent.json' -- specs
+rm -f /tmp/kb_cli_specs.json
+
+# run without a GPU: one clear line, exit 3, within a few seconds
+if "$kb" specs | grep -q '^current GPU: none'; then
+  start=$(date +%s%N)
+  err=$(timeout 20 "$kb" run --quick 2>&1 >/dev/null); rc=$?
+  ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  [ $rc -eq 3 ] && ok || no "run without GPU: exit $rc, want 3"
+  grep -q '^kbench: no CUDA device: ' <<<"$err" && ok || no "run without GPU: message '$err'"
+  [ "$(grep -c . <<<"$err")" -eq 1 ] && ok || no "run without GPU: more than one line: $err"
+  [ $ms -lt 5000 ] && ok || no "run without GPU took $ms ms"
+else
+  echo "note: a GPU is present: the no-GPU checks are covered by the GPU smoke test instead"
+fi
+
+# model: CSV on stdout, header first, projected rows only, for the GPUs asked
+out=$("$kb" model --gpu h100-sxm,h800-sxm --shapes quick); rc=$?
+[ $rc -eq 0 ] && ok || no "model exit $rc"
+head -1 <<<"$out" | grep -q '^op,impl,shape,dtype,gpu,source,flops,bytes,intensity,time_us,' && ok || no "model header"
+[ "$(tail -n +2 <<<"$out" | grep -vc ',projected,')" -eq 0 ] && ok || no "model rows not all projected"
+[ "$(tail -n +2 <<<"$out" | grep -c ',h100-sxm,projected,')" -eq "$(tail -n +2 <<<"$out" | grep -c ',h800-sxm,projected,')" ] && ok || no "model: H100/H800 row counts differ"
+tmpd=$(mktemp -d)
+"$kb" model --out "$tmpd/m/model.csv" 2>/dev/null && [ -s "$tmpd/m/model.csv" ] && [ ! -e "$tmpd/m/model.csv.partial" ] && ok || no "model --out"
+rm -rf "$tmpd"
+# list and specs
+"$kb" list | grep -q '^fp8_gemm' && ok || no "list lacks fp8_gemm"
+"$kb" list --op hbm --shapes quick | grep -q 'shape copy_2GiB' && ok || no "list --shapes lacks copy_2GiB"
+"$kb" specs --gpu h800-sxm | grep -q 'link_gbs_practical .* 160 .*S' && ok || no "specs --gpu h800-sxm"
+"$kb" --help | grep -q 'exit codes: 0 ok, 1 failure or regression, 2 usage/bad input, 3 no CUDA device' && ok || no "help lacks exit codes"
+echo "cli: $pass passed, $fail failed"
+[ $fail -eq 0 ]
