@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# kbench main entry point.
+#   ./run_all.sh        build; on a GPU run the full suite, else project H100 vs H800;
+#                       then render plots and the report
+#   ./run_all.sh test   build and run the tests (what CI runs; no GPU needed)
+# Environment: KBENCH_RUN_ARGS extra arguments for `kbench run` (e.g. "--quick"),
+#              CMAKE_PREFIX_PATH for staged dependencies (scripts/stage-deps.sh).
+set -uo pipefail
+cd "$(dirname "$0")"
+mode=${1:-all}
+case $mode in
+  all|test) ;;
+  *) echo "usage: ./run_all.sh [test]" >&2; exit 2 ;;
+esac
+export PATH=$PATH:/usr/local/cuda/bin
+
+need=""; [ "$mode" = test ] && need=--need-gnuplot
+scripts/install-deps.sh $need || exit 1
+
+gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
+if [ ! -f build/CMakeCache.txt ]; then
+  cmake -S . -B build "${gen[@]}" -DCMAKE_BUILD_TYPE=Release >/tmp/kbench-configure.log 2>&1 ||
+    { cat /tmp/kbench-configure.log; echo "kbench: cmake configure failed" >&2; exit 1; }
+  grep -E 'kbench: NCCL' /tmp/kbench-configure.log || true
+fi
+# ptxas -v output goes to build/build.log; warnings are errors
+cmake --build build -j"$(nproc)" >build.log 2>&1 || { tail -40 build.log; echo "kbench: build failed (full log: build.log)" >&2; exit 1; }
+grep -E 'spill stores|Local memory' build.log | grep -v ' 0 bytes spill stores, 0 bytes spill loads' | head -5 || true
+
+if [ "$mode" = test ]; then
+  cd build && exec ctest --output-on-failure -j2
+fi
+
+kb=./build/kbench
+rc=0
+if "$kb" specs | grep -q '^current GPU: none'; then
+  echo "kbench: no CUDA GPU on this machine: projecting H100 vs H800 with the roofline model instead of measuring"
+  "$kb" model --gpu h100-sxm,h800-sxm --out results/model/h100_vs_h800.csv || exit $?
+  inputs=(results/model/h100_vs_h800.csv)
+else
+  stamp=$(date -u +%Y%m%dT%H%M%SZ)
+  mkdir -p results/logs
+  log=results/logs/run-$stamp.log
+  { nvidia-smi 2>/dev/null; nvidia-smi topo -m 2>/dev/null; nvcc --version | tail -2; } >"$log" || true
+  # shellcheck disable=SC2086
+  "$kb" run ${KBENCH_RUN_ARGS:-} 2>&1 | tee -a "$log"
+  rc=${PIPESTATUS[0]}
+  "$kb" model --gpu h100-sxm,h800-sxm --out results/model/h100_vs_h800.csv || exit $?
+  inputs=(results/model/h100_vs_h800.csv)
+fi
+# newest committed or just-measured run (not model rows, not CI baselines)
+measured=$(ls -t results/*/*.csv 2>/dev/null | grep -vE '^results/(model|baselines)/' | head -1 || true)
+[ -n "$measured" ] && inputs+=("$measured") && echo "kbench: measured rows from $measured"
+
+if "$kb" plot --help >/dev/null 2>&1; then
+  if command -v gnuplot >/dev/null; then
+    "$kb" plot "${inputs[@]}" --out plots/ || rc=${rc:-$?}
+  else
+    echo "kbench: gnuplot not installed: plots skipped (render them on a machine with gnuplot: kbench plot ${inputs[*]})"
+  fi
+  "$kb" report "${inputs[@]}" --out results/report.md || rc=${rc:-$?}
+fi
+exit $rc
