@@ -15,12 +15,13 @@ namespace {
 std::string g_out_path;
 std::vector<benchmark::BenchmarkReporter::Run> g_runs;
 
-// Console output as usual, and every run kept for the single JSON file.
-class CollectingReporter : public benchmark::ConsoleReporter {
+// Keeps every run for the single JSON file; prints nothing (kbench prints one
+// line per row itself, and a console header per case would drown it).
+class CollectingReporter : public benchmark::BenchmarkReporter {
   public:
+    bool ReportContext(const Context &) override { return true; }
     void ReportRuns(const std::vector<Run> &reports) override
     {
-        ConsoleReporter::ReportRuns(reports);
         g_runs.insert(g_runs.end(), reports.begin(), reports.end());
     }
 };

@@ -3,6 +3,7 @@
  * repetitions through Google Benchmark with device-side time; one CSV row per
  * (op, impl, shape), flushed as it finishes. */
 #include <gsl/gsl_sort.h>
+#include <jansson.h>
 #include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdio.h>
@@ -283,7 +284,15 @@ static int run_impl(run_state *rs, const kb_op *op, const kb_shape *s, const kb_
         kb_gb_register(name, o->reps, r.flops, r.bytes, sample, &c);
         kb_clear_message();
         kb_gb_run();
-        if (c.n == 0) st = kb_error("timing failed: %s", *kb_last_message() ? kb_last_message() : "no sample (filtered out by --benchmark_filter?)");
+        if (c.n == 0 && !*kb_last_message()) st = kb_skip("not timed: filtered out by --benchmark_filter");
+        else if (c.n == 0) st = kb_error("timing failed: %s", kb_last_message());
+    }
+    if (st == KB_SKIP) { /* verified, deliberately not timed */
+        snprintf(r.note, sizeof r.note, "%s", kb_last_message());
+        rs->n_skip++;
+        emit(rs, &r);
+        free(c.samples);
+        return 0;
     }
     if (st != KB_OK) {
         snprintf(r.verified, sizeof r.verified, "fail");
@@ -307,6 +316,33 @@ static int run_impl(run_state *rs, const kb_op *op, const kb_shape *s, const kb_
     update_ceilings(rs, op, s, &r);
     free(c.samples);
     return 0;
+}
+
+/* <stamp>.meta.json beside the CSV: what the rows cannot say per row. */
+static int write_meta(const char *path, const run_state *rs, const struct cudaDeviceProp *p, int sm_khz,
+                      int mem_khz, int bus_bits, int count)
+{
+    int drv = 0, rt = 0;
+    cudaDriverGetVersion(&drv);
+    cudaRuntimeGetVersion(&rt);
+    json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:f, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:s, s:i}",
+                          "kbench_version", KBENCH_VERSION, "git_sha", KB_GIT_SHA, "gpu", rs->gpu.slug,
+                          "device_name", p->name, "sms", p->multiProcessorCount, "l2_mb", p->l2CacheSize / 1048576.0,
+                          "memory_gb", p->totalGlobalMem / 1e9, "max_sm_clock_mhz", sm_khz / 1000,
+                          "memory_clock_mhz", mem_khz / 1000, "memory_bus_bits", bus_bits, "cuda_driver", drv,
+                          "cuda_runtime", rt, "gpus_present", count, "timer", rs->timer_name, "flush",
+                          rs->o->flush == KB_FLUSH_NONE ? "none" : "l2", "reps", rs->o->reps);
+    json_t *c = json_pack("{s:f, s:f, s:f, s:s, s:s, s:s}", "fp8_tflops", rs->ceil.fp8_tflops, "bf16_tflops",
+                          rs->ceil.bf16_tflops, "hbm_gbs", rs->ceil.hbm_gbs, "fp8_source",
+                          rs->measured_fp8 ? "measured" : "datasheet", "bf16_source",
+                          rs->measured_bf16 ? "measured" : "datasheet", "hbm_source",
+                          rs->measured_hbm ? "measured" : "datasheet");
+    json_object_set_new(m, "ceilings", c);
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.partial", path);
+    int rc = json_dump_file(m, tmp, JSON_INDENT(2));
+    json_decref(m);
+    return rc ? -1 : rename(tmp, path);
 }
 
 static int select_impl(const kb_run_opts *o, const kb_impl *im) { return kb_in_list(o->impls, im->name); }
@@ -358,12 +394,13 @@ int kb_run(const kb_run_opts *o)
         return KB_EXIT_IO;
     }
 
-    char stamp[32], dir[512], csv_path[1024], json_path[1024];
+    char stamp[32], dir[512], csv_path[1024], json_path[1024], meta_path[1024];
     kb_utc_stamp(stamp, sizeof stamp, 1);
     if (o->out) snprintf(dir, sizeof dir, "%s", o->out);
     else snprintf(dir, sizeof dir, "results/%s", rs.gpu.slug);
     snprintf(csv_path, sizeof csv_path, "%s/%s.csv", dir, stamp);
     snprintf(json_path, sizeof json_path, "%s/%s.json", dir, stamp);
+    snprintf(meta_path, sizeof meta_path, "%s/%s.meta.json", dir, stamp);
     if (kb_gb_out_path()) snprintf(json_path, sizeof json_path, "%s", kb_gb_out_path());
     if (kb_csv_open(&rs.csv, csv_path)) {
         fprintf(stderr, "kbench: cannot write %s.partial\n", csv_path);
@@ -414,6 +451,10 @@ int kb_run(const kb_run_opts *o)
     if (rc) fprintf(stderr, "kbench: could not finish %s\n", csv_path);
     if (kb_gb_write_json(json_path)) {
         fprintf(stderr, "kbench: could not write %s\n", json_path);
+        rc = -1;
+    }
+    if (write_meta(meta_path, &rs, &p, sm_khz, mem_khz, bus_bits, count)) {
+        fprintf(stderr, "kbench: could not write %s\n", meta_path);
         rc = -1;
     }
     kb_timer_shutdown();

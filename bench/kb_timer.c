@@ -1,4 +1,5 @@
 #include <cupti.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@ static size_t n_spans, cap_spans;
 static extc *exts;
 static size_t n_exts, cap_exts;
 static uint64_t sample_id;
+/* CUPTI may deliver buffers on its own thread. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 #define BUF_SIZE (1u << 20)
 
 static void push_span(uint32_t corr, uint64_t s, uint64_t e)
@@ -49,6 +52,7 @@ static void CUPTIAPI buf_completed(CUcontext ctx, uint32_t stream, uint8_t *buff
                                    size_t valid)
 {
     CUpti_Activity *rec = NULL;
+    pthread_mutex_lock(&lock);
     while (cuptiActivityGetNextRecord(buffer, valid, &rec) == CUPTI_SUCCESS) {
         switch (rec->kind) {
         case CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL:
@@ -82,6 +86,7 @@ static void CUPTIAPI buf_completed(CUcontext ctx, uint32_t stream, uint8_t *buff
             break;
         }
     }
+    pthread_mutex_unlock(&lock);
     free(buffer);
 }
 
@@ -132,7 +137,9 @@ kb_status kb_timer_sample(kb_launch_fn fn, void *ctx, cudaStream_t s, double *se
         return KB_OK;
     }
     uint64_t id = ++sample_id, popped = 0;
+    pthread_mutex_lock(&lock);
     n_spans = n_exts = 0;
+    pthread_mutex_unlock(&lock);
     cuptiActivityPushExternalCorrelationId(CUPTI_EXTERNAL_CORRELATION_KIND_CUSTOM0, id);
     kb_status st = fn(ctx, s);
     cuptiActivityPopExternalCorrelationId(CUPTI_EXTERNAL_CORRELATION_KIND_CUSTOM0, &popped);
@@ -142,6 +149,7 @@ kb_status kb_timer_sample(kb_launch_fn fn, void *ctx, cudaStream_t s, double *se
     if (cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED) != CUPTI_SUCCESS)
         return kb_error("cuptiActivityFlushAll failed");
     uint64_t lo = UINT64_MAX, hi = 0;
+    pthread_mutex_lock(&lock);
     for (size_t i = 0; i < n_spans; i++) {
         int mine = 0;
         for (size_t j = 0; j < n_exts && !mine; j++) mine = exts[j].corr == spans[i].corr && exts[j].id == id;
@@ -149,6 +157,7 @@ kb_status kb_timer_sample(kb_launch_fn fn, void *ctx, cudaStream_t s, double *se
         if (spans[i].start < lo) lo = spans[i].start;
         if (spans[i].end > hi) hi = spans[i].end;
     }
+    pthread_mutex_unlock(&lock);
     if (hi <= lo) return kb_error("CUPTI recorded no device activity for the launch");
     *seconds = (double)(hi - lo) * 1e-9;
     return KB_OK;
