@@ -96,7 +96,32 @@ int kb_have_device(char *why, size_t n)
 }
 
 /* ---- one timed case ------------------------------------------------------------ */
+/* --graph: the launch captured once into a CUDA graph, replayed per sample. */
+static kb_status graph_launch(void *exec, cudaStream_t s)
+{
+    KB_CUDA_TRY(cudaGraphLaunch((cudaGraphExec_t)exec, s));
+    return KB_OK;
+}
+
+static kb_status capture(const kb_impl *im, void *ctx, cudaStream_t s, cudaGraphExec_t *exec)
+{
+    cudaGraph_t g = NULL;
+    KB_CUDA_TRY(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+    kb_status st = im->launch(ctx, s);
+    cudaError_t e = cudaStreamEndCapture(s, &g);
+    cudaGetLastError();
+    if (st != KB_OK || e != cudaSuccess) {
+        if (g) cudaGraphDestroy(g);
+        return kb_skip("not capturable into a CUDA graph (%s)", st != KB_OK ? kb_last_message() : cudaGetErrorString(e));
+    }
+    e = cudaGraphInstantiate(exec, g, 0);
+    cudaGraphDestroy(g);
+    if (e != cudaSuccess) return kb_skip("graph instantiation failed: %s", cudaGetErrorString(e));
+    return KB_OK;
+}
+
 typedef struct tcase {
+    kb_launch_fn launch; /* the impl's launcher, or graph_launch */
     const kb_impl *impl;
     void *ctx;
     cudaStream_t stream;
@@ -110,7 +135,7 @@ static kb_status sample(void *u, double *sec)
 {
     tcase *c = u;
     if (c->flush_buf) KB_CUDA_TRY(cudaMemsetAsync(c->flush_buf, c->n & 0xff, c->flush_bytes, c->stream));
-    KB_TRY(kb_timer_sample(c->impl->launch, c->ctx, c->stream, sec));
+    KB_TRY(kb_timer_sample(c->launch, c->ctx, c->stream, sec));
     if (c->n == c->cap) {
         c->cap = c->cap ? 2 * c->cap : 64;
         c->samples = realloc(c->samples, (size_t)c->cap * sizeof *c->samples);
@@ -273,7 +298,18 @@ static int run_impl(run_state *rs, const kb_op *op, const kb_shape *s, const kb_
     if (st == KB_OK && cudaDeviceSynchronize() != cudaSuccess) st = kb_error("warm-up failed");
 
     /* 3. timed repetitions through Google Benchmark */
-    tcase c = {.impl = im, .ctx = ctx, .stream = rs->stream};
+    tcase c = {.launch = im->launch, .impl = im, .ctx = ctx, .stream = rs->stream};
+    cudaGraphExec_t exec = NULL;
+    if (st == KB_OK && o->graph) {
+        if (capture(im, ctx, rs->stream, &exec) == KB_OK) {
+            c.launch = graph_launch;
+            c.ctx = exec;
+            snprintf(r.timer, sizeof r.timer, "%s-graph", rs->timer_name);
+        } else {
+            snprintf(r.note, sizeof r.note, "timed without a graph: %s", kb_last_message());
+            if (context_lost()) st = kb_error("graph capture broke the context");
+        }
+    }
     if (!hot) {
         c.flush_buf = rs->flush_buf;
         c.flush_bytes = rs->flush_bytes;
@@ -284,6 +320,7 @@ static int run_impl(run_state *rs, const kb_op *op, const kb_shape *s, const kb_
         kb_gb_register(name, o->reps, r.flops, r.bytes, sample, &c);
         kb_clear_message();
         kb_gb_run();
+        if (exec) cudaGraphExecDestroy(exec);
         if (c.n == 0 && !*kb_last_message()) st = kb_skip("not timed: filtered out by --benchmark_filter");
         else if (c.n == 0) st = kb_error("timing failed: %s", kb_last_message());
     }
@@ -337,6 +374,7 @@ static int write_meta(const char *path, const run_state *rs, const struct cudaDe
                           rs->measured_fp8 ? "measured" : "datasheet", "bf16_source",
                           rs->measured_bf16 ? "measured" : "datasheet", "hbm_source",
                           rs->measured_hbm ? "measured" : "datasheet");
+    json_object_set_new(m, "graph", json_boolean(rs->o->graph));
     json_object_set_new(m, "ceilings", c);
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.partial", path);

@@ -27,6 +27,7 @@ typedef struct kb_run_opts {
     kb_flush flush;
     kb_timer_kind timer;
     double warmup_ms;
+    int graph;          /* capture each launch into a CUDA graph and time its replays */
 } kb_run_opts;
 
 /* Parse "full|quick|small|all" (comma list allowed) into a KB_SET_* mask; 0 if bad. */
