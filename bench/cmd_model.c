@@ -173,8 +173,12 @@ int kb_specs_print(const char *gpu)
         struct cudaDeviceProp p;
         if (cudaGetDeviceProperties(&p, 0) == cudaSuccess) {
             const char *slug = kb_gpu_slug_for_name(p.name, p.totalGlobalMem / 1e9);
-            printf("current GPU: %s, %d SMs, %.0f MB L2 -> %s\n", p.name, p.multiProcessorCount,
-                   p.l2CacheSize / 1048576.0, slug ? slug : "not in the table (derived row at run time)");
+            int sm_khz = 0, mem_khz = 0;
+            cudaDeviceGetAttribute(&sm_khz, cudaDevAttrClockRate, 0);
+            cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, 0);
+            printf("current GPU: %s, %d SMs, max SM clock %d MHz, memory clock %d MHz, %.0f MB L2, %.1f GB -> %s\n",
+                   p.name, p.multiProcessorCount, sm_khz / 1000, mem_khz / 1000, p.l2CacheSize / 1048576.0,
+                   p.totalGlobalMem / 1e9, slug ? slug : "not in the table (derived row at run time)");
         }
     } else {
         printf("current GPU: none (no CUDA device: %s)\n", why);
