@@ -18,9 +18,10 @@
 #include <cuda_bf16.h>
 #include <stdint.h>
 #include "fp8_gemm/fp8_gemm_v1.h"
+#include "fp8_gemm/fp8_gemm_v2_map.h"
 
 namespace {
-constexpr int BM = 128, BN = 128, BK = 128, STAGES = 4, THREADS = 256;
+constexpr int BM = V2_BM, BN = V2_BN, BK = V2_BK, STAGES = V2_STAGES, THREADS = V2_THREADS;
 constexpr int TILE_BYTES = BM * BK;                          // 16 KB (A); B has BN = BM rows
 constexpr int STAGE_BYTES = 2 * TILE_BYTES + BM * 4;         // + 128 FP32 A scales
 constexpr int SMEM_BYTES = STAGES * STAGE_BYTES;             // 133120
@@ -50,9 +51,6 @@ __device__ __forceinline__ void mma_e4m3(float (&c)[4], const uint32_t (&a)[4], 
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
-
-// Byte offset of 16-byte chunk `ch` (0..7) of tile row `r` (128 B per row).
-__device__ __forceinline__ uint32_t swz(int r, int ch) { return (uint32_t)(r * 128 + ((ch ^ (r & 7)) << 4)); }
 
 __global__ void __launch_bounds__(THREADS, 1) fp8_gemm_v2_kernel(fp8_gemm_args p)
 {
@@ -88,12 +86,12 @@ __global__ void __launch_bounds__(THREADS, 1) fp8_gemm_v2_kernel(fp8_gemm_args p
     auto load_stage = [&](int stage, int kt) {
         const uint32_t sA = sbase + stage * STAGE_BYTES, sB = sA + TILE_BYTES, sS = sB + TILE_BYTES;
 #pragma unroll
-        for (int j = 0; j < 4; j++) {
-            const int c = tid + THREADS * j, r = c >> 3, ch = c & 7;
+        for (int j = 0; j < V2_LOADS; j++) {
+            const int r = v2_load_row(tid, j), ch = v2_load_chunk(tid, j);
             const int gm = m0 + r, gn = n0 + r;
             const bool okm = gm < rows, okn = gn < p.n;
-            cp_async16(sA + swz(r, ch), A + (size_t)(okm ? gm : 0) * K + (size_t)kt * BK + ch * 16, okm ? 16 : 0);
-            cp_async16(sB + swz(r, ch), B + (size_t)(okn ? gn : 0) * K + (size_t)kt * BK + ch * 16, okn ? 16 : 0);
+            cp_async16(sA + v2_swz(r, ch), A + (size_t)(okm ? gm : 0) * K + (size_t)kt * BK + ch * 16, okm ? 16 : 0);
+            cp_async16(sB + v2_swz(r, ch), B + (size_t)(okn ? gn : 0) * K + (size_t)kt * BK + ch * 16, okn ? 16 : 0);
         }
         if (tid < BM) {
             const int gm = m0 + tid;
@@ -141,18 +139,16 @@ __global__ void __launch_bounds__(THREADS, 1) fp8_gemm_v2_kernel(fp8_gemm_args p
             uint32_t af[4][4], bf[4][2];
 #pragma unroll
             for (int mt = 0; mt < 4; mt++) {
-                const int r = wm * 64 + mt * 16 + (lane & 15), ch = ks * 2 + (lane >> 4);
-                ldmatrix_x4(af[mt], sA + swz(r, ch));
+                const int r = v2_a_row(wm, mt, lane), ch = v2_a_chunk(ks, lane);
+                ldmatrix_x4(af[mt], sA + v2_swz(r, ch));
             }
 #pragma unroll
             for (int pr = 0; pr < 2; pr++) {
-                const int r = wn * 32 + pr * 16 + (lane & 7) + ((lane >> 4) << 3), ch = ks * 2 + ((lane >> 3) & 1);
+                const int r = v2_b_row(wn, pr, lane), ch = v2_b_chunk(ks, lane);
                 uint32_t t[4];
-                ldmatrix_x4(t, sB + swz(r, ch));
-                bf[2 * pr][0] = t[0];
-                bf[2 * pr][1] = t[1];
-                bf[2 * pr + 1][0] = t[2];
-                bf[2 * pr + 1][1] = t[3];
+                ldmatrix_x4(t, sB + v2_swz(r, ch));
+#pragma unroll
+                for (int q = 0; q < 4; q++) bf[v2_b_tile(pr, q)][v2_b_reg(q)] = t[q];
             }
 #pragma unroll
             for (int mt = 0; mt < 4; mt++)
@@ -166,7 +162,7 @@ __global__ void __launch_bounds__(THREADS, 1) fp8_gemm_v2_kernel(fp8_gemm_args p
         for (int mt = 0; mt < 4; mt++)
 #pragma unroll
             for (int h = 0; h < 2; h++) {
-                const float sc = ss[wm * 64 + mt * 16 + (lane >> 2) + h * 8] * sbv;
+                const float sc = ss[v2_c_row(wm, mt, 2 * h, lane)] * sbv;
 #pragma unroll
                 for (int nt = 0; nt < 4; nt++) {
                     acc[mt][nt][2 * h] += part[mt][nt][2 * h] * sc;
@@ -181,11 +177,11 @@ __global__ void __launch_bounds__(THREADS, 1) fp8_gemm_v2_kernel(fp8_gemm_args p
     for (int mt = 0; mt < 4; mt++)
 #pragma unroll
         for (int h = 0; h < 2; h++) {
-            const int row = m0 + wm * 64 + mt * 16 + (lane >> 2) + h * 8;
+            const int row = m0 + v2_c_row(wm, mt, 2 * h, lane);
             if (row >= rows) continue;
 #pragma unroll
             for (int nt = 0; nt < 4; nt++) {
-                const int col = n0 + wn * 32 + nt * 8 + (lane & 3) * 2;
+                const int col = n0 + v2_c_col(wn, nt, 0, lane);
                 if (col >= p.n) continue;
                 *reinterpret_cast<__nv_bfloat162 *>(D + (size_t)row * p.n + col) =
                     __floats2bfloat162_rn(acc[mt][nt][2 * h], acc[mt][nt][2 * h + 1]);
