@@ -165,9 +165,9 @@ kb_status run_mode(void *ctx, cudaStream_t stream, int mode)
     lib_state *st = (lib_state *)c->lib;
     if (!st) return kb_error("fp8_gemm cuBLASLt: library state missing (setup did not run prepare)");
     if (!st->built[mode]) {   // first launch = verification run: plan + heuristic, outside timing
+        KB_TRY(ensure_handle());
         st->built[mode] = true;
         st->status[mode] = KB_OK;
-        KB_TRY(ensure_handle());
         for (int g = 0; g < c->groups; g++) {
             if (c->seg_rows[g] == 0) continue;
             plan *pl = &st->plans[mode][st->nplans[mode]++];
@@ -185,6 +185,12 @@ kb_status run_mode(void *ctx, cudaStream_t stream, int mode)
         plan *pl = &st->plans[mode][i];
         cublasStatus_t s = cublasLtMatmul(g_handle, pl->op, &alpha, pl->A, pl->la, pl->B, pl->lb, &beta, pl->D, pl->lc,
                                           pl->D, pl->lc, &pl->algo, c->args.workspace, c->args.workspace_bytes, stream);
+        if (s == CUBLAS_STATUS_NOT_SUPPORTED) {   // unsupported combination: remember, report as skip
+            st->status[mode] = KB_SKIP;
+            snprintf(st->why[mode], sizeof st->why[0], "%s: cublasLtMatmul: not supported for m=%d k=%d (cuBLASLt %zu)",
+                     mode_name[mode], c->args.n, c->args.k, cublasLtGetVersion());
+            return kb_skip("%s", st->why[mode]);
+        }
         if (s != CUBLAS_STATUS_SUCCESS) return kb_error("%s: cublasLtMatmul failed (status %d)", mode_name[mode], (int)s);
     }
     if (mode == MODE_TENSOR) c->ref_mode = FP8_REF_TENSOR;
