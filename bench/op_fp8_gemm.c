@@ -1,15 +1,94 @@
-/* op_fp8_gemm.c - placeholder until the operator lands: registered, no shapes. */
-#include <stddef.h>
-#include "kb.h"
+/* op_fp8_gemm.c - dense FP8 GEMM with DeepSeek-V3 fine-grained scaling.
+ *
+ * D[M,N] (BF16) = sum_kb sa[m,kb] * sb[n/128,kb] * sum_{k in kb} A[m,k] B[n,k]
+ * A E4M3 [M,K] with 1x128 scales (MN-major [K/128, M]), B E4M3 [N,K] with
+ * 128x128 block scales; semantics and layouts in kernels/fp8_gemm/fp8_gemm.h.
+ *
+ * Shapes: the nine (N,K) of DeepSeek-V3's FP8 linears x M in {1..8192}
+ * (d[] as in bench/fp8_common.h: layout, M, N, K, G=1).
+ *
+ * Napkin math (fp8_common.c): FLOPs = 2MNK; bytes = MK + NK (E4M3) + 2MN
+ * (BF16 out) + 4(M K/128 + ceil(N/128) K/128) (scales).  E.g. M=4096,
+ * (N,K)=(7168,16384): 962 GFLOP over 0.243 GB, 3960 FLOP/B, far right of the
+ * H100 ridge (~590): compute-bound; at M=64: 2 x 64 FLOP per weight byte
+ * (~126 FLOP/B): memory-bound on B.
+ */
+#include <stdio.h>
+#include "fp8_common.h"
+#include "fp8_gemm/fp8_gemm_v1.h"
+#include "fp8_gemm_cublaslt.h"
+
+#define OP "fp8_gemm"
+
+static const int64_t dense_nk[9][2] = {
+    {2112, 7168}, {576, 7168}, {24576, 1536}, {32768, 512}, {7168, 16384},
+    {4096, 7168}, {7168, 2048}, {36864, 7168}, {7168, 18432},
+};
+static const int64_t dense_m[9] = {1, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
+
+/* Quick: M in {128, 4096} at four (N,K) of distinct character. */
+static unsigned quick(int64_t m, int64_t n, int64_t k)
+{
+    int nk = (n == 2112 && k == 7168) || (n == 24576 && k == 1536) || (n == 7168 && k == 16384) ||
+             (n == 4096 && k == 7168);
+    return nk && (m == 128 || m == 4096) ? KB_SET_QUICK : 0;
+}
+
+/* Small (fully CPU-checked): partial M tiles, N not a multiple of 128 (like
+ * 2112 and 576), two and four K blocks. */
+static const int64_t small_mnk[4][3] = {{64, 256, 512}, {128, 256, 512}, {256, 256, 512}, {80, 192, 384}};
+
+static kb_shape table[9 * 9 + 4];
+static int n_table;
 
 static const kb_shape *shapes(int *n)
 {
-    *n = 0;
-    return NULL;
+    if (!n_table) {
+        for (int i = 0; i < 9; i++)
+            for (int j = 0; j < 9; j++) {
+                int64_t m = dense_m[j], nn = dense_nk[i][0], k = dense_nk[i][1];
+                char label[64];
+                snprintf(label, sizeof label, "m%lld_n%lld_k%lld", (long long)m, (long long)nn, (long long)k);
+                fp8_gemm_shape_set(&table[n_table++], label, KB_SET_FULL | quick(m, nn, k), FP8_GEMM_DENSE, m, nn, k,
+                                   1, FP8_DIST_EQUAL);
+            }
+        for (int i = 0; i < 4; i++) {
+            char label[64];
+            snprintf(label, sizeof label, "m%lld_n%lld_k%lld", (long long)small_mnk[i][0],
+                     (long long)small_mnk[i][1], (long long)small_mnk[i][2]);
+            fp8_gemm_shape_set(&table[n_table++], label, KB_SET_SMALL, FP8_GEMM_DENSE, small_mnk[i][0],
+                               small_mnk[i][1], small_mnk[i][2], 1, FP8_DIST_EQUAL);
+        }
+    }
+    *n = n_table;
+    return table;
 }
 
+static double flops(const kb_shape *s) { return fp8_gemm_flops(OP, s); }
+static double bytes(const kb_shape *s) { return fp8_gemm_bytes(OP, s); }
+static kb_status setup(const kb_shape *s, void **ctx) { return fp8_gemm_setup(OP, s, ctx); }
+
+static const kb_impl impls[] = {
+    {"cublaslt_blk", KB_IMPL_LIB, fp8_gemm_cublaslt_blk, "cuBLASLt FP8, VEC128 (A) x BLK128x128 (B) scales: same math"},
+    {"cublaslt_tensor", KB_IMPL_LIB, fp8_gemm_cublaslt_tensor, "cuBLASLt FP8, per-tensor scales: no-scaling bound"},
+    {"cublas_bf16", KB_IMPL_LIB, fp8_gemm_cublas_bf16, "cuBLASLt BF16 on dequantised inputs: no FP8"},
+    {"v1", KB_IMPL_HAND, fp8_gemm_v1, "one thread per output, CUDA cores, promotion per 128-K block"},
+    {"v2", KB_IMPL_HAND, fp8_gemm_v2, "mma.sync m16n8k32 E4M3, 128x128x128 tiles, 4-stage cp.async"},
+    /* v3 (Hopper TMA + wgmma, kernels/fp8_gemm/fp8_gemm_v3.h): line added at merge */
+};
+
 const kb_op kb_op_fp8_gemm = {
-    .name = "fp8_gemm",
-    .what = "(not implemented yet)",
+    .name = OP,
+    .what = "FP8 E4M3 GEMM, 1x128 x 128x128 block scales, BF16 out (DeepGEMM semantics)",
+    .peak = KB_PEAK_FP8,
     .shapes = shapes,
+    .flops = flops,
+    .bytes = bytes,
+    .link_bytes = NULL,
+    .setup = setup,
+    .poison = fp8_gemm_poison,
+    .verify = fp8_gemm_verify,
+    .teardown = fp8_gemm_teardown,
+    .impls = impls,
+    .n_impls = (int)(sizeof impls / sizeof impls[0]),
 };

@@ -1,0 +1,383 @@
+/* fp8_common.c - shared by op_fp8_gemm.c, op_fp8_gemm_grouped.c and
+ * op_fp8_quant.c: group-row builders, napkin math, GEMM setup / poison /
+ * verify / teardown.  See fp8_common.h. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cuda_runtime_api.h>
+#include "fp8_common.h"
+#include "fp8_gemm_cpu.h"
+
+_Static_assert(offsetof(fp8_gemm_ctx, args) == 0, "kb.h: the op's args struct must be the ctx's first member");
+
+/* ---- group rows ------------------------------------------------------------ */
+void fp8_route_counts(int groups, int64_t total, uint64_t seed, int *counts)
+{
+    double w[FP8_MAX_GROUPS], frac[FP8_MAX_GROUPS], sum = 0;
+    kb_rng r;
+    kb_rng_seed(&r, seed);
+    for (int g = 0; g < groups; g++) {
+        w[g] = exp(0.6 * kb_rng_normal(&r));
+        sum += w[g];
+    }
+    int64_t given = 0;
+    for (int g = 0; g < groups; g++) {
+        double e = (double)total * w[g] / sum;
+        counts[g] = (int)floor(e);
+        frac[g] = e - floor(e);
+        given += counts[g];
+    }
+    /* Largest remainders get the leftover tokens (ties: lower index). */
+    while (given < total) {
+        int best = 0;
+        for (int g = 1; g < groups; g++)
+            if (frac[g] > frac[best]) best = g;
+        counts[best]++;
+        frac[best] = -1;
+        given++;
+    }
+}
+
+void fp8_masked_counts(int groups, int m_max, uint64_t seed, int *counts)
+{
+    kb_rng r;
+    kb_rng_seed(&r, seed);
+    int lo = (m_max + 1) / 2;
+    for (int g = 0; g < groups; g++) counts[g] = lo + (int)(kb_rng_next(&r) % (uint64_t)(m_max - lo + 1));
+}
+
+int64_t fp8_contig_layout(int groups, const int *counts, int *seg_start, int32_t *group_idx)
+{
+    int64_t row = 0;
+    for (int g = 0; g < groups; g++) {
+        int64_t padded = fp8_round_up(counts[g], 128);
+        if (seg_start) seg_start[g] = (int)row;
+        if (group_idx)
+            for (int64_t i = 0; i < padded; i++) group_idx[row + i] = i < counts[g] ? g : -1;
+        row += padded;
+    }
+    return row;
+}
+
+int fp8_gemm_group_rows(const char *op, const kb_shape *s, int *counts)
+{
+    int layout = (int)s->d[0], m = (int)s->d[1], g = (int)s->d[4];
+    if (layout == FP8_GEMM_DENSE || g < 1) {
+        counts[0] = m;
+        return 1;
+    }
+    if (g > FP8_MAX_GROUPS) g = FP8_MAX_GROUPS;
+    uint64_t seed = kb_seed_for(op, s) ^ 0x6e7265706c61ull;
+    if (s->d[5] == FP8_DIST_EQUAL)
+        for (int i = 0; i < g; i++) counts[i] = m;
+    else if (layout == FP8_GEMM_CONTIGUOUS)
+        fp8_route_counts(g, (int64_t)g * m, seed, counts);
+    else
+        fp8_masked_counts(g, m, seed, counts);
+    return g;
+}
+
+/* ---- napkin math ----------------------------------------------------------- */
+static double valid_rows(const char *op, const kb_shape *s)
+{
+    int counts[FP8_MAX_GROUPS];
+    int g = fp8_gemm_group_rows(op, s, counts);
+    double rows = 0;
+    for (int i = 0; i < g; i++) rows += counts[i];
+    return rows;
+}
+
+double fp8_gemm_flops(const char *op, const kb_shape *s)
+{
+    return 2.0 * valid_rows(op, s) * (double)s->d[2] * (double)s->d[3];
+}
+
+double fp8_gemm_bytes(const char *op, const kb_shape *s)
+{
+    double rows = valid_rows(op, s), n = (double)s->d[2], k = (double)s->d[3];
+    double g = s->d[0] == FP8_GEMM_DENSE ? 1.0 : (double)s->d[4];
+    double nb = (double)fp8_ceil_div(s->d[2], 128), kb = k / 128;
+    return rows * k + g * n * k + 2.0 * rows * n + 4.0 * (rows * kb + g * nb * kb);
+}
+
+void fp8_gemm_shape_set(kb_shape *s, const char *label, unsigned sets, int layout,
+                        int64_t m, int64_t n, int64_t k, int64_t g, int dist)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->label, sizeof s->label, "%s", label);
+    snprintf(s->dtype, sizeof s->dtype, "e4m3");
+    s->sets = sets;
+    s->d[0] = layout;
+    s->d[1] = m;
+    s->d[2] = n;
+    s->d[3] = k;
+    s->d[4] = g;
+    s->d[5] = dist;
+}
+
+/* ---- GPU setup --------------------------------------------------------------- */
+#define CU(call)                                                                   \
+    do {                                                                           \
+        cudaError_t e_ = (call);                                                   \
+        if (e_ != cudaSuccess) {                                                   \
+            fp8_gemm_teardown(c);                                                  \
+            return kb_error("%s:%d: %s: %s", __FILE__, __LINE__, #call, cudaGetErrorString(e_)); \
+        }                                                                          \
+    } while (0)
+#define KT(call)                                                                   \
+    do {                                                                           \
+        kb_status s_ = (call);                                                     \
+        if (s_ != KB_OK) {                                                         \
+            fp8_gemm_teardown(c);                                                  \
+            return s_;                                                             \
+        }                                                                          \
+    } while (0)
+#define HALLOC(p, n)                                                               \
+    do {                                                                           \
+        size_t hn_ = (n);                                                          \
+        (p) = malloc(hn_ ? hn_ : 1);                                               \
+        if (!(p)) {                                                                \
+            fp8_gemm_teardown(c);                                                  \
+            return kb_error("fp8_gemm setup: out of host memory (%zu bytes)", hn_); \
+        }                                                                          \
+    } while (0)
+
+kb_status fp8_gemm_setup(const char *op, const kb_shape *s, void **out)
+{
+    *out = NULL;
+    fp8_gemm_ctx *c = calloc(1, sizeof *c);
+    if (!c) return kb_error("fp8_gemm setup: out of host memory");
+    c->shape = *s;
+    c->op_name = op;
+    const int layout = (int)s->d[0], m = (int)s->d[1], n = (int)s->d[2], k = (int)s->d[3];
+    if (k % 128 != 0 || n % 16 != 0 || m < 1)
+        return free(c), kb_error("fp8_gemm setup: K must be a multiple of 128 and N of 16 (M=%d N=%d K=%d)", m, n, k);
+    int counts[FP8_MAX_GROUPS];
+    const int groups = fp8_gemm_group_rows(op, s, counts);
+    const int kb = k / 128, nb = (int)fp8_ceil_div(n, 128);
+    c->groups = groups;
+    if (layout == FP8_GEMM_CONTIGUOUS) {
+        c->rows_total = (int)fp8_contig_layout(groups, counts, c->seg_start, NULL);
+        HALLOC(c->h_group_idx, sizeof(int32_t) * (size_t)c->rows_total);
+        fp8_contig_layout(groups, counts, NULL, c->h_group_idx);
+    } else if (layout == FP8_GEMM_MASKED) {
+        c->rows_total = groups * m;
+        HALLOC(c->h_masked_m, sizeof(int32_t) * (size_t)groups);
+        for (int g = 0; g < groups; g++) {
+            c->seg_start[g] = g * m;
+            c->h_masked_m[g] = counts[g];
+        }
+    } else {
+        c->rows_total = m;
+        c->seg_start[0] = 0;
+    }
+    for (int g = 0; g < groups; g++) c->seg_rows[g] = counts[g];
+
+    const size_t rows = (size_t)c->rows_total;
+    const size_t a_n = rows * k, b_n = (size_t)groups * n * k;
+    const size_t sa_n = rows * kb, sb_n = (size_t)groups * nb * kb;
+    CU(cudaMalloc((void **)&c->d_a, a_n));
+    CU(cudaMalloc((void **)&c->d_b, b_n));
+    CU(cudaMalloc((void **)&c->d_sa, sa_n * sizeof(float)));
+    CU(cudaMalloc((void **)&c->d_sb, sb_n * sizeof(float)));
+    CU(cudaMalloc((void **)&c->d_d, rows * n * sizeof(uint16_t)));
+    CU(cudaMalloc(&c->d_ws, FP8_GEMM_WORKSPACE_BYTES));
+    if (c->h_group_idx) {
+        CU(cudaMalloc((void **)&c->d_group_idx, rows * sizeof(int32_t)));
+        CU(cudaMemcpy(c->d_group_idx, c->h_group_idx, rows * sizeof(int32_t), cudaMemcpyHostToDevice));
+    }
+    if (c->h_masked_m) {
+        CU(cudaMalloc((void **)&c->d_masked_m, (size_t)groups * sizeof(int32_t)));
+        CU(cudaMemcpy(c->d_masked_m, c->h_masked_m, (size_t)groups * sizeof(int32_t), cudaMemcpyHostToDevice));
+    }
+
+    /* Inputs: BF16 with per-group magnitudes, quantised by the simple kernel
+     * (the reference below is computed from the resulting bytes and scales,
+     * so a quantiser bug cannot hide a GEMM bug). */
+    uint64_t seed = kb_seed_for(op, s);
+    uint16_t *tmp = NULL;
+    size_t tmp_n = a_n > b_n ? a_n : b_n;
+    CU(cudaMalloc((void **)&tmp, tmp_n * sizeof(uint16_t)));
+    kb_status st = fp8_dev_gen_bf16(tmp, (int64_t)rows, k, 1, 128, seed ^ 0xa, 0);
+    if (st == KB_OK) {
+        if (layout == FP8_GEMM_MASKED) {
+            for (int g = 0; g < groups && st == KB_OK; g++) {
+                fp8_quant_args q = {FP8_QUANT_TOKEN, m, k, tmp + (size_t)g * m * k, c->d_a + (size_t)g * m * k,
+                                    c->d_sa + (size_t)g * kb * m};
+                st = fp8_quant_v1(&q, 0);
+            }
+        } else {
+            fp8_quant_args q = {FP8_QUANT_TOKEN, (int)rows, k, tmp, c->d_a, c->d_sa};
+            st = fp8_quant_v1(&q, 0);
+        }
+    }
+    if (st == KB_OK) st = fp8_dev_gen_bf16(tmp, (int64_t)groups * n, k, 128, 128, seed ^ 0xb, 0);
+    for (int g = 0; g < groups && st == KB_OK; g++) {
+        fp8_quant_args q = {FP8_QUANT_BLOCK, n, k, tmp + (size_t)g * n * k, c->d_b + (size_t)g * n * k,
+                            c->d_sb + (size_t)g * nb * kb};
+        st = fp8_quant_v1(&q, 0);
+    }
+    cudaError_t e = cudaDeviceSynchronize();
+    cudaFree(tmp);
+    if (st != KB_OK) {
+        fp8_gemm_teardown(c);
+        return st;
+    }
+    CU(e);
+
+    HALLOC(c->h_a, a_n);
+    HALLOC(c->h_b, b_n);
+    HALLOC(c->h_sa, sa_n * sizeof(float));
+    HALLOC(c->h_sb, sb_n * sizeof(float));
+    HALLOC(c->h_d, rows * n * sizeof(uint16_t));
+    CU(cudaMemcpy(c->h_a, c->d_a, a_n, cudaMemcpyDeviceToHost));
+    CU(cudaMemcpy(c->h_b, c->d_b, b_n, cudaMemcpyDeviceToHost));
+    CU(cudaMemcpy(c->h_sa, c->d_sa, sa_n * sizeof(float), cudaMemcpyDeviceToHost));
+    CU(cudaMemcpy(c->h_sb, c->d_sb, sb_n * sizeof(float), cudaMemcpyDeviceToHost));
+
+    fp8_gemm_args *a = &c->args;
+    a->layout = (fp8_gemm_layout)layout;
+    a->m = layout == FP8_GEMM_MASKED ? m : c->rows_total;
+    a->n = n;
+    a->k = k;
+    a->num_groups = groups;
+    a->a = c->d_a;
+    a->sa = c->d_sa;
+    a->b = c->d_b;
+    a->sb = c->d_sb;
+    a->d = c->d_d;
+    a->group_idx = c->d_group_idx;
+    a->masked_m = c->d_masked_m;
+    a->masked_m_host = c->h_masked_m;
+    a->workspace = c->d_ws;
+    a->workspace_bytes = FP8_GEMM_WORKSPACE_BYTES;
+
+    KT(fp8_gemm_lib_prepare(c, 0));
+    CU(cudaDeviceSynchronize());
+    *out = c;
+    return KB_OK;
+}
+
+kb_status fp8_gemm_poison(void *ctx, cudaStream_t stream)
+{
+    fp8_gemm_ctx *c = ctx;
+    c->ref_mode = FP8_REF_BLOCK;
+    return kb_dev_poison(c->d_d, (size_t)c->rows_total * c->args.n * sizeof(uint16_t), stream);
+}
+
+void fp8_gemm_teardown(void *ctx)
+{
+    fp8_gemm_ctx *c = ctx;
+    if (!c) return;
+    fp8_gemm_lib_release(c);
+    cudaFree(c->d_a);
+    cudaFree(c->d_b);
+    cudaFree(c->d_sa);
+    cudaFree(c->d_sb);
+    cudaFree(c->d_d);
+    cudaFree(c->d_group_idx);
+    cudaFree(c->d_masked_m);
+    cudaFree(c->d_ws);
+    free(c->h_a);
+    free(c->h_b);
+    free(c->h_sa);
+    free(c->h_sb);
+    free(c->h_d);
+    free(c->h_group_idx);
+    free(c->h_masked_m);
+    free(c);
+}
+
+/* ---- verify ------------------------------------------------------------------ */
+static int row_valid(const fp8_gemm_ctx *c, int r)
+{
+    switch (c->args.layout) {
+    case FP8_GEMM_CONTIGUOUS: return c->h_group_idx[r] >= 0;
+    case FP8_GEMM_MASKED: return r % c->args.m < c->h_masked_m[r / c->args.m];
+    default: return 1;
+    }
+}
+
+kb_status fp8_gemm_verify(void *ctx, double *err, const char **metric)
+{
+    fp8_gemm_ctx *c = ctx;
+    const int n = c->args.n, k = c->args.k, rows = c->rows_total;
+    *metric = "diff";
+    *err = NAN;
+    KB_CUDA_TRY(cudaMemcpy(c->h_d, c->d_d, (size_t)rows * n * sizeof(uint16_t), cudaMemcpyDeviceToHost));
+
+    /* 1. Rows a masked GEMM must not touch keep the poison; every valid
+     *    output is finite. */
+    for (int r = 0; r < rows; r++) {
+        const uint16_t *d = c->h_d + (size_t)r * n;
+        if (!row_valid(c, r)) {
+            if (c->args.layout != FP8_GEMM_MASKED) continue;
+            for (int j = 0; j < n; j++)
+                if (d[j] != 0xffff)
+                    return kb_error("masked row written: group %d row %d col %d = 0x%04x (masked_m %d)",
+                                    r / c->args.m, r % c->args.m, j, d[j], c->h_masked_m[r / c->args.m]);
+            continue;
+        }
+        for (int j = 0; j < n; j++)
+            if (!isfinite(kb_bf16_to_f32(d[j])))
+                return kb_error("non-finite output at row %d col %d (0x%04x)", r, j, d[j]);
+    }
+
+    /* 2. Values against the CPU reference: all of them at small shapes, a
+     *    seeded random sample of 2048 at large ones. */
+    fp8_gemm_args h = c->args;
+    h.a = c->h_a;
+    h.sa = c->h_sa;
+    h.b = c->h_b;
+    h.sb = c->h_sb;
+    h.group_idx = c->h_group_idx;
+    h.masked_m = c->h_masked_m;
+    const int block_scaled = c->ref_mode == FP8_REF_BLOCK;
+    const int full = (double)rows * n * k <= (double)(1 << 27);
+    size_t cap = full ? (size_t)rows * n : 2048, cnt = 0;
+    double *ref = malloc(cap * sizeof(double)), *got = malloc(cap * sizeof(double));
+    if (!ref || !got) {
+        free(ref);
+        free(got);
+        return kb_error("fp8_gemm verify: out of host memory");
+    }
+    kb_rng rng;
+    kb_rng_seed(&rng, kb_seed_for(c->op_name, &c->shape) ^ 0x7665726966ull);
+    double worst = -1;
+    int wr = 0, wc = 0;
+    for (size_t i = 0; i < cap; i++) {
+        int r, j;
+        if (full) {
+            r = (int)(i / n);
+            j = (int)(i % n);
+            if (!row_valid(c, r)) continue;
+        } else {
+            int tries = 0;
+            do r = (int)(kb_rng_next(&rng) % (uint64_t)rows);
+            while (!row_valid(c, r) && ++tries < 64);
+            if (!row_valid(c, r)) continue;
+            j = (int)(kb_rng_next(&rng) % (uint64_t)n);
+        }
+        int g = c->args.layout == FP8_GEMM_MASKED ? r / c->args.m : 0;
+        int ml = c->args.layout == FP8_GEMM_MASKED ? r % c->args.m : r;
+        ref[cnt] = fp8_gemm_ref_at(&h, g, ml, j, block_scaled);
+        got[cnt] = kb_bf16_to_f32(c->h_d[(size_t)r * n + j]);
+        double e = fabs(ref[cnt] - got[cnt]) / (fabs(ref[cnt]) + 1e-30);
+        if (e > worst) {
+            worst = e;
+            wr = r;
+            wc = j;
+        }
+        cnt++;
+    }
+    double diff = kb_diff_deepgemm(ref, got, cnt);
+    free(ref);
+    free(got);
+    *err = diff;
+    if (!(diff < KB_TOL_FP8_DIFF))
+        return kb_error("diff %.3e >= %.0e over %zu %s outputs (%s reference; worst rel err %.3g at row %d col %d)",
+                        diff, KB_TOL_FP8_DIFF, cnt, full ? "(all)" : "sampled",
+                        block_scaled ? "block-scaled" : "per-tensor unit-scale", worst, wr, wc);
+    return KB_OK;
+}

@@ -1,0 +1,113 @@
+/* fp8_common.h - what the three FP8 operators (fp8_gemm, fp8_gemm_grouped,
+ * fp8_quant) share: the GEMM context (args first, as kb.h demands), the
+ * shape-dims convention, the group-row builders (contiguous padding, routing-
+ * like segment sizes, masked valid counts), napkin math, and the common
+ * setup/poison/verify of both GEMM operators.
+ *
+ * GEMM shape dims, d[]:
+ *   d[0] layout (fp8_gemm_layout)   d[1] M: dense M; contiguous M per group
+ *   (nominal); masked m_max         d[2] N   d[3] K   d[4] G (1 for dense)
+ *   d[5] segment sizes: 0 = equal (M each), 1 = drawn (contiguous: routing-
+ *        like distribution with the same total G*M; masked: valid counts
+ *        uniform in [m_max/2, m_max]); seeded by kb_seed_for(op, shape).
+ */
+#ifndef FP8_COMMON_H
+#define FP8_COMMON_H
+#include <stddef.h>
+#include <stdint.h>
+#include "kb.h"
+#include "fp8_gemm/fp8_gemm.h"
+#include "fp8_quant/fp8_quant.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FP8_MAX_GROUPS 64
+#define FP8_GEMM_WORKSPACE_BYTES ((size_t)32 << 20)
+
+enum { FP8_DIST_EQUAL = 0, FP8_DIST_DRAWN = 1 };
+
+/* Which reference verify() compares against: the harness calls poison()
+ * before every launch, which resets it to BLOCK; the per-tensor cuBLASLt
+ * launcher (same E4M3 bytes, unit scales) sets TENSOR. */
+enum { FP8_REF_BLOCK = 0, FP8_REF_TENSOR = 1 };
+
+typedef struct fp8_gemm_ctx {
+    fp8_gemm_args args;          /* FIRST member (kb.h contract)             */
+    kb_shape shape;
+    const char *op_name;
+    int groups;                  /* G                                        */
+    int rows_total;              /* rows of A and D (contig: padded sum; masked: G*m_max) */
+    int seg_start[FP8_MAX_GROUPS]; /* first row of group g in A / D          */
+    int seg_rows[FP8_MAX_GROUPS];  /* valid rows of group g                  */
+    int ref_mode;
+    /* host copies for the CPU reference */
+    uint8_t *h_a, *h_b;
+    float *h_sa, *h_sb;
+    int32_t *h_group_idx, *h_masked_m;
+    uint16_t *h_d;
+    /* device buffers (owned) */
+    uint8_t *d_a, *d_b;
+    float *d_sa, *d_sb;
+    uint16_t *d_d;
+    int32_t *d_group_idx, *d_masked_m;
+    void *d_ws;
+    /* library-baseline extras, built by fp8_gemm_lib_prepare() at setup */
+    float *lib_sa;               /* per group [K/128][seg_rows[g]], contiguous */
+    size_t lib_sa_off[FP8_MAX_GROUPS];
+    float *lib_sb;               /* [G][ceil(N/128)][round_up(K/128, 4)]      */
+    int lib_sb_ld;               /* round_up(K/128, 4)                        */
+    uint16_t *a_bf16, *b_bf16;   /* dequantised A [rows_total,K], B [G,N,K]   */
+    float *d_one;                /* device 1.0f (per-tensor scales)           */
+    void *lib;                   /* cuBLASLt plans, owned by the reference    */
+} fp8_gemm_ctx;
+
+/* ---- host helpers (no GPU; unit-tested) ---------------------------------- */
+static inline int64_t fp8_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static inline int64_t fp8_round_up(int64_t a, int64_t b) { return fp8_ceil_div(a, b) * b; }
+
+/* Routing-like segment sizes: expert loads w_g = exp(0.6 N(0,1)) (the
+ * imbalance of a learned top-k router), counts = multinomial-style rounding
+ * of total * w_g / sum w, summing exactly to total.  Deterministic in seed. */
+void fp8_route_counts(int groups, int64_t total, uint64_t seed, int *counts);
+/* Masked valid counts: uniform integers in [ceil(m_max/2), m_max]. */
+void fp8_masked_counts(int groups, int m_max, uint64_t seed, int *counts);
+/* Contiguous layout: each segment padded to a multiple of 128; seg_start[g]
+ * receives the first row of group g; group_idx (if non-NULL, length = the
+ * returned total) receives g for valid rows, -1 for padding.  Returns the
+ * total (padded) number of rows. */
+int64_t fp8_contig_layout(int groups, const int *counts, int *seg_start, int32_t *group_idx);
+/* Valid rows per group of a GEMM shape (dense: {M}); returns G. */
+int fp8_gemm_group_rows(const char *op, const kb_shape *s, int *counts);
+
+/* Napkin math, shared by both GEMM operators:
+ *   FLOPs = 2 * (valid rows) * N * K
+ *   bytes = valid rows * K (A, E4M3) + G * N * K (B, E4M3) + 2 * valid rows * N
+ *           (D, BF16) + 4 * (valid rows * K/128 + G * ceil(N/128) * K/128) (scales) */
+double fp8_gemm_flops(const char *op, const kb_shape *s);
+double fp8_gemm_bytes(const char *op, const kb_shape *s);
+void fp8_gemm_shape_set(kb_shape *s, const char *label, unsigned sets, int layout,
+                        int64_t m, int64_t n, int64_t k, int64_t g, int dist);
+
+/* ---- GPU side, shared by op_fp8_gemm.c and op_fp8_gemm_grouped.c --------- */
+kb_status fp8_gemm_setup(const char *op, const kb_shape *s, void **ctx);
+kb_status fp8_gemm_poison(void *ctx, cudaStream_t stream);
+kb_status fp8_gemm_verify(void *ctx, double *err, const char **metric);
+void fp8_gemm_teardown(void *ctx);
+
+/* Device helpers (bench/fp8_dev.cu). */
+/* x[r, c] = U(-1, 1) * 2^e(r/grp_rows, c/grp_cols), e in [-4, 3] per group, so
+ * scales differ between groups and a kernel that mixes up scale indices fails. */
+kb_status fp8_dev_gen_bf16(uint16_t *x, int64_t rows, int64_t cols, int grp_rows, int grp_cols,
+                           uint64_t seed, cudaStream_t stream);
+
+/* reference/fp8_gemm_cublaslt.cu: build the library's extra buffers at setup
+ * and free them (and the cached plans) at teardown. */
+kb_status fp8_gemm_lib_prepare(fp8_gemm_ctx *c, cudaStream_t stream);
+void fp8_gemm_lib_release(fp8_gemm_ctx *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
