@@ -3,7 +3,8 @@
  *
  * DeepGEMM semantics ("NT"): D[m,n] = sum_kb sa[m,kb] * sb[n/128,kb] *
  * sum_{k in kb} A[m,k] * B[n,k], FP32 accumulation promoted once per 128-wide
- * K block, BF16 out.  K and N are multiples of 128 at every model shape.
+ * K block, BF16 out.  K is a multiple of 128 at every model shape; N is not
+ * always (2112, 576): sb has ceil(N/128) row blocks and the last one is partial.
  *
  * Layouts (all row-major, E4M3 stored as uint8_t, BF16 as uint16_t):
  *   dense:      A [M, K]            sa [K/128, M]  (MN-major, as DeepGEMM/TMA want)
