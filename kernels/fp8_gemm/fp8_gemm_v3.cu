@@ -341,6 +341,7 @@ fp8_gemm_v3_kernel(const __grid_constant__ CUtensorMap tm_a, const __grid_consta
 
             // -- wgmma over the 128-wide K block into a fresh accumulator
             mbar_wait(&full[stage], phase);
+            __syncwarp(); // reconverge after the spin: wgmma.* are .sync.aligned
             const uint64_t da = smem_desc_sw128(smem_a + stage * C::kStageA + wg * 64 * kBlockK);
             const uint64_t db = smem_desc_sw128(smem_b + stage * C::kStageB);
             fence_regs(part);
