@@ -2,7 +2,100 @@
  * tile counts, waves and the block-size choice on 132 SMs, against numbers
  * computed by hand (in the comments).  No GPU needed. */
 #include "kbtest.h"
+#include <stdlib.h>
 #include "fp8_gemm/fp8_gemm_v3_sched.h"
+
+/* Simulate the persistent grid on the CPU: every CTA walks its tiles with the
+ * kernel's own code (fp8_gemm_v3_next); count how often each (g, m-tile,
+ * n-tile) is visited and check the tile fields.  want(g, mi) says whether the
+ * m-tile must be computed.  Returns the number of tiles visited. */
+static int walk_all(const fp8_gemm_v3_params *p, int grid, int m_tiles_per_group,
+                    int (*want)(const fp8_gemm_v3_params *, int g, int mi))
+{
+    int ng = p->layout == FP8_GEMM_DENSE ? 1 : p->num_groups;
+    int n = ng * m_tiles_per_group * p->n_tiles, visited = 0, bad_fields = 0;
+    int *cnt = calloc((size_t)n, sizeof(int));
+    for (int cta = 0; cta < grid; cta++) {
+        fp8_gemm_v3_walk w;
+        fp8_gemm_v3_tile t;
+        fp8_gemm_v3_walk_init(&w);
+        while (fp8_gemm_v3_next(p, &w, cta, grid, &t)) {
+            int mi = t.m0 / p->block_m, ni = t.n0 / p->block_n;
+            if (t.m0 % p->block_m || t.n0 % p->block_n || t.g < 0 || t.g >= ng || mi >= m_tiles_per_group ||
+                ni >= p->n_tiles) { bad_fields++; continue; }
+            int lim = p->layout == FP8_GEMM_MASKED ? p->masked_m[t.g] : p->m;
+            int arow = p->layout == FP8_GEMM_MASKED ? t.g * p->m + t.m0 : t.m0;
+            if (t.row_lim != lim || t.a_row != arow) bad_fields++;
+            if (p->layout == FP8_GEMM_CONTIGUOUS && p->group_idx[t.m0] != t.g) bad_fields++;
+            cnt[(t.g * m_tiles_per_group + mi) * p->n_tiles + ni]++;
+            visited++;
+        }
+    }
+    int wrong = 0;
+    for (int g = 0; g < ng; g++)
+        for (int mi = 0; mi < m_tiles_per_group; mi++)
+            for (int ni = 0; ni < p->n_tiles; ni++)
+                wrong += cnt[(g * m_tiles_per_group + mi) * p->n_tiles + ni] != (want(p, g, mi) ? 1 : 0);
+    KBT_CHECK(bad_fields == 0);
+    KBT_CHECK(wrong == 0);
+    free(cnt);
+    return visited;
+}
+
+static int want_all(const fp8_gemm_v3_params *p, int g, int mi) { (void)p; (void)g; (void)mi; return 1; }
+static int want_contig(const fp8_gemm_v3_params *p, int g, int mi)
+{
+    return p->group_idx[mi * p->block_m] == g;
+}
+static int want_masked(const fp8_gemm_v3_params *p, int g, int mi) { return mi * p->block_m < p->masked_m[g]; }
+
+static void test_walk(void)
+{
+    /* raster by hand: m_tiles = 20, n_tiles = 3, groups of 16 m-tiles:
+     * idx 0 -> (0,0), 15 -> (15,0), 16 -> (0,1), 47 -> (15,2); the last group
+     * has 4 m-tiles: 48 -> (16,0), 51 -> (19,0), 52 -> (16,1), 59 -> (19,2). */
+    int mi, ni;
+    fp8_gemm_v3_raster(0, 20, 3, &mi, &ni);  KBT_CHECK(mi == 0 && ni == 0);
+    fp8_gemm_v3_raster(15, 20, 3, &mi, &ni); KBT_CHECK(mi == 15 && ni == 0);
+    fp8_gemm_v3_raster(16, 20, 3, &mi, &ni); KBT_CHECK(mi == 0 && ni == 1);
+    fp8_gemm_v3_raster(47, 20, 3, &mi, &ni); KBT_CHECK(mi == 15 && ni == 2);
+    fp8_gemm_v3_raster(48, 20, 3, &mi, &ni); KBT_CHECK(mi == 16 && ni == 0);
+    fp8_gemm_v3_raster(51, 20, 3, &mi, &ni); KBT_CHECK(mi == 19 && ni == 0);
+    fp8_gemm_v3_raster(52, 20, 3, &mi, &ni); KBT_CHECK(mi == 16 && ni == 1);
+    fp8_gemm_v3_raster(59, 20, 3, &mi, &ni); KBT_CHECK(mi == 19 && ni == 2);
+
+    /* dense M=300, N=500, 128x96: 3 x 6 = 18 tiles, on 7 and on 132 CTAs;
+     * M=2600 (21 m-tiles, two raster groups) x N=7168 at 128x160: 21*45 = 945. */
+    fp8_gemm_v3_params p;
+    memset(&p, 0, sizeof p);
+    p.layout = FP8_GEMM_DENSE; p.m = 300; p.n = 500; p.num_groups = 1;
+    p.block_m = 128; p.block_n = 96; p.m_tiles = 3; p.n_tiles = 6;
+    KBT_CHECK(walk_all(&p, 7, 3, want_all) == 18);
+    KBT_CHECK(walk_all(&p, 132, 3, want_all) == 18);
+    p.m = 2600; p.n = 7168; p.block_n = 160; p.m_tiles = 21; p.n_tiles = 45;
+    KBT_CHECK(walk_all(&p, 132, 21, want_all) == 945);
+
+    /* contiguous: 512 rows, experts 0: rows [0,130) padded to 256, 1: [256,316)
+     * padded to 384, 2: [384,512).  64-row tiles start at 0,64,...,448 with
+     * group_idx 0,0,0,-1,1,-1,2,2: 6 m-tiles x 4 n-tiles (N=256, 64 wide) = 24. */
+    int32_t gi[512];
+    for (int r = 0; r < 512; r++) gi[r] = r < 130 ? 0 : r < 256 ? -1 : r < 316 ? 1 : r < 384 ? -1 : 2;
+    memset(&p, 0, sizeof p);
+    p.layout = FP8_GEMM_CONTIGUOUS; p.m = 512; p.n = 256; p.num_groups = 3; p.group_idx = gi;
+    p.block_m = 64; p.block_n = 64; p.m_tiles = 8; p.n_tiles = 4;
+    KBT_CHECK(walk_all(&p, 5, 8, want_contig) == 24);
+    KBT_CHECK(walk_all(&p, 132, 8, want_contig) == 24);
+
+    /* masked: G=4, m_max=256, masked_m = {100, 256, 0, 1}, 128x160, N=4096
+     * (26 n-tiles): m-tiles 1 + 2 + 0 + 1 = 4 -> 104 tiles. */
+    const int32_t mm[4] = {100, 256, 0, 1};
+    memset(&p, 0, sizeof p);
+    p.layout = FP8_GEMM_MASKED; p.m = 256; p.n = 4096; p.num_groups = 4; p.masked_m = mm;
+    p.block_m = 128; p.block_n = 160; p.n_tiles = 26;
+    KBT_CHECK(walk_all(&p, 132, 2, want_masked) == 104);
+    KBT_CHECK(walk_all(&p, 5, 2, want_masked) == 104);
+    KBT_CHECK(walk_all(&p, 1, 2, want_masked) == 104);
+}
 
 int main(void)
 {
@@ -68,5 +161,6 @@ int main(void)
     /* Every choice is a compiled pair. */
     KBT_CHECK(fp8_gemm_v3_choose(FP8_GEMM_DENSE, 4096, 24576, 1, NULL, 132, &c) == 0);
     KBT_CHECK(c.block_m == 128 && c.block_n == 160 && c.waves == 38); /* 32*154=4928 tiles, 37.3 -> 38 */
+    test_walk();
     return kbt_done("test_fp8_gemm_v3_sched");
 }

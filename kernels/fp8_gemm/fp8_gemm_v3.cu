@@ -4,7 +4,7 @@
  *
  * What it does:
  *   - one persistent CTA per SM walks output tiles (BLOCK_M x BLOCK_N) in a
- *     grouped raster order (kGroupM m-tiles share each n-tile: L2 reuse);
+ *     grouped raster order (FP8_GEMM_V3_GROUP_M m-tiles share each n-tile: L2 reuse);
  *   - a producer warpgroup (one thread issues) loads 128-wide K slices of A and
  *     B with TMA (cp.async.bulk.tensor.2d, 128B swizzle) into a ring of
  *     kStages shared-memory stages; each stage has a "full" mbarrier (TMA
@@ -56,7 +56,6 @@ constexpr int kBlockK = 128;
 constexpr int kProducerThreads = 128;     // one warpgroup; thread 0 of it issues TMA
 constexpr int kMaxStages = 8;
 constexpr int kSmemBudget = 227 * 1024;   // H100: 232448 bytes opt-in per block
-constexpr int kGroupM = 16;               // raster: m-tiles per group sharing an n-tile
 constexpr int kProducerRegs = 40;
 constexpr int kMathRegs = 232;            // 40*128 + 232*256 = 64512 <= 65536
 
@@ -78,17 +77,7 @@ template <int BM, int BN> struct v3_cfg {
     static_assert(kStages >= 3, "pipeline depth");
 };
 
-struct v3_params {
-    int layout;           // fp8_gemm_layout
-    int m, n, k;          // m = m_max when masked
-    int num_groups;
-    int m_tiles, n_tiles; // m_tiles: dense/contiguous only
-    int kblocks;          // k / 128
-    int nblocks;          // ceil(n / 128): rows of sb per group
-    const float *sa, *sb;
-    uint16_t *d;
-    const int32_t *group_idx, *masked_m;
-};
+typedef fp8_gemm_v3_params v3_params; // kernels/fp8_gemm/fp8_gemm_v3_sched.h
 
 // ---- PTX wrappers --------------------------------------------------------------
 __device__ __forceinline__ uint32_t smem_u32(const void *p)
@@ -173,78 +162,6 @@ __device__ __forceinline__ uint64_t smem_desc_sw128(const void *p)
     return d;
 }
 
-// ---- tile scheduler (same sequence in producer and math threads) ----------------
-struct v3_tile {
-    int m0;      // first row of the tile within its group (dense/contiguous: of A/D)
-    int n0;      // first column
-    int g;       // group (0 for dense)
-    int row_lim; // rows m0 + r with m0 + r < row_lim are stored
-    int a_row;   // row of A's 2D tensor map (masked: g * m_max + m0)
-};
-
-template <int BM, int BN> struct v3_sched {
-    const v3_params &p;
-    long long iter = 0;
-    int grp = 0, grp_m = 0;
-    long long grp_base = 0, grp_tiles = -1;
-
-    __device__ explicit v3_sched(const v3_params &prm) : p(prm) {}
-
-    __device__ static void raster(long long idx, int m_tiles, int n_tiles, int &mi, int &ni)
-    {
-        long long per = (long long)kGroupM * n_tiles;
-        int gi = (int)(idx / per);
-        int first = gi * kGroupM;
-        int gsz = m_tiles - first < kGroupM ? m_tiles - first : kGroupM;
-        int local = (int)(idx - (long long)gi * per);
-        mi = first + local % gsz;
-        ni = local / gsz;
-    }
-
-    __device__ bool next(v3_tile &t)
-    {
-        for (;;) {
-            long long idx = (long long)blockIdx.x + iter * gridDim.x;
-            iter++;
-            int mi, ni;
-            if (p.layout == FP8_GEMM_MASKED) {
-                for (;;) {
-                    if (grp >= p.num_groups) return false;
-                    if (grp_tiles < 0) {
-                        int mg = __ldg(p.masked_m + grp);
-                        grp_m = mg < 0 ? 0 : mg > p.m ? p.m : mg;
-                        grp_tiles = (long long)((grp_m + BM - 1) / BM) * p.n_tiles;
-                    }
-                    if (idx < grp_base + grp_tiles) break;
-                    grp_base += grp_tiles;
-                    grp_tiles = -1;
-                    grp++;
-                }
-                raster(idx - grp_base, (grp_m + BM - 1) / BM, p.n_tiles, mi, ni);
-                t.g = grp;
-                t.m0 = mi * BM;
-                t.n0 = ni * BN;
-                t.row_lim = grp_m;
-                t.a_row = grp * p.m + t.m0;
-                return true;
-            }
-            if (idx >= (long long)p.m_tiles * p.n_tiles) return false;
-            raster(idx, p.m_tiles, p.n_tiles, mi, ni);
-            t.m0 = mi * BM;
-            t.n0 = ni * BN;
-            t.row_lim = p.m;
-            t.a_row = t.m0;
-            t.g = 0;
-            if (p.layout == FP8_GEMM_CONTIGUOUS) {
-                int g = __ldg(p.group_idx + t.m0);
-                if (g < 0 || g >= p.num_groups) continue; // padding-only tile
-                t.g = g;
-            }
-            return true;
-        }
-    }
-};
-
 // ---- the kernel ------------------------------------------------------------------
 template <int BM, int BN>
 __global__ void __launch_bounds__(v3_cfg<BM, BN>::kThreads, 1)
@@ -283,11 +200,12 @@ fp8_gemm_v3_kernel(const __grid_constant__ CUtensorMap tm_a, const __grid_consta
         if (threadIdx.x == C::kMathThreads) {
             tma_prefetch_desc(&tm_a);
             tma_prefetch_desc(&tm_b);
-            v3_sched<BM, BN> sched(p);
-            v3_tile t;
+            fp8_gemm_v3_walk walk;
+            fp8_gemm_v3_walk_init(&walk);
+            fp8_gemm_v3_tile t;
             int stage = 0;
             uint32_t phase = 0;
-            while (sched.next(t)) {
+            while (fp8_gemm_v3_next(&p, &walk, blockIdx.x, gridDim.x, &t)) {
                 const int b_row = t.g * p.n + t.n0;
                 for (int kb = 0; kb < p.kblocks; kb++) {
                     mbar_wait(&empty[stage], phase ^ 1);
@@ -309,11 +227,12 @@ fp8_gemm_v3_kernel(const __grid_constant__ CUtensorMap tm_a, const __grid_consta
     const bool masked = p.layout == FP8_GEMM_MASKED;
 
     float acc[R], part[R];
-    v3_sched<BM, BN> sched(p);
-    v3_tile t;
+    fp8_gemm_v3_walk walk;
+    fp8_gemm_v3_walk_init(&walk);
+    fp8_gemm_v3_tile t;
     int stage = 0;
     uint32_t phase = 0;
-    while (sched.next(t)) {
+    while (fp8_gemm_v3_next(&p, &walk, blockIdx.x, gridDim.x, &t)) {
         // -- per-tile scale pointers
         // sa (group g when masked): element (kb, row) at sa_g[kb * m + row]
         const float *sa_g = masked ? p.sa + (size_t)t.g * p.kblocks * p.m : p.sa;
@@ -532,6 +451,8 @@ extern "C" kb_status fp8_gemm_v3_run(const fp8_gemm_args *a, cudaStream_t s, int
     p.n = a->n;
     p.k = a->k;
     p.num_groups = groups;
+    p.block_m = cfg.block_m;
+    p.block_n = cfg.block_n;
     p.m_tiles = (a->m + cfg.block_m - 1) / cfg.block_m;
     p.n_tiles = (a->n + cfg.block_n - 1) / cfg.block_n;
     p.kblocks = a->k / kBlockK;
