@@ -20,6 +20,12 @@
  *     tiles on padding (-1) are skipped by producer and consumers alike.
  *   - grouped masked: per-group tile counts ceil(masked_m[g]/BLOCK_M) * n_tiles
  *     are read on the device while walking the tile index.
+ *   - sb has ceil(N/128) rows per group (N = 576 and 2112 are not multiples
+ *     of 128).  Needs K % 128 == 0 and N % 8 == 0 (else the launcher skips).
+ *
+ * Status: compiled for sm_90a, PTX and ptxas-checked (tests/fp8_gemm_v3.cmake),
+ * tile walk simulated on the CPU (tests/test_fp8_gemm_v3_sched.c); written
+ * without a GPU - tests/test_fp8_gemm_v3_gpu.c is the first thing to run on one.
  *
  * NOTES:
  *   - BLOCK_K = 128 = one scale block = one 128-byte E4M3 row: TMA's 128B
