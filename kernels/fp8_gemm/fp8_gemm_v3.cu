@@ -1,0 +1,500 @@
+/* fp8_gemm_v3.cu - v3: Hopper-native block-scaled FP8 GEMM (DeepGEMM-style).
+ *
+ *   D[m,n] = sum_kb sa[m,kb] * sb[n/128,kb] * sum_{k in kb} A[m,k] * B[n,k]   (BF16 out)
+ *
+ * What it does:
+ *   - one persistent CTA per SM walks output tiles (BLOCK_M x BLOCK_N) in a
+ *     grouped raster order (FP8_GEMM_V3_GROUP_M m-tiles share each n-tile: L2 reuse);
+ *   - a producer warpgroup (one thread issues) loads 128-wide K slices of A and
+ *     B with TMA (cp.async.bulk.tensor.2d, 128B swizzle) into a ring of
+ *     kStages shared-memory stages; each stage has a "full" mbarrier (TMA
+ *     completes its bytes on it) and an "empty" mbarrier (every math warp
+ *     arrives when its wgmma no longer reads the stage);
+ *   - 1 or 2 math warpgroups (64 rows each) run 4 x wgmma m64nNk32 E4M3 per
+ *     stage into a fresh FP32 accumulator, then promote it into the FP32 tile
+ *     accumulator with sa[row,kb] * sb[nblock,kb] on the CUDA cores;
+ *   - the epilogue stores BF16 pairs straight from registers (st.global),
+ *     masking rows >= the tile's row limit (M, or masked_m[g]) and cols >= N.
+ *   - grouped contiguous: a tile's expert is group_idx[first row] (segments are
+ *     padded to 128, so a 64- or 128-row tile never straddles two experts);
+ *     tiles on padding (-1) are skipped by producer and consumers alike.
+ *   - grouped masked: per-group tile counts ceil(masked_m[g]/BLOCK_M) * n_tiles
+ *     are read on the device while walking the tile index.
+ *   - sb has ceil(N/128) rows per group (N = 576 and 2112 are not multiples
+ *     of 128).  Needs K % 128 == 0 and N % 8 == 0 (else the launcher skips).
+ *
+ * Status: compiled for sm_90a, PTX and ptxas-checked (tests/fp8_gemm_v3.cmake),
+ * tile walk simulated on the CPU (tests/test_fp8_gemm_v3_sched.c); written
+ * without a GPU - tests/test_fp8_gemm_v3_gpu.c is the first thing to run on one.
+ *
+ * NOTES:
+ *   - BLOCK_K = 128 = one scale block = one 128-byte E4M3 row: TMA's 128B
+ *     swizzle atom is exactly one tile row and the wgmma descriptors advance
+ *     32 bytes (one k32 step) inside it.
+ *   - sa is MN-major [K/128, M] with no padding, so its rows are not 16-byte
+ *     aligned for every M (TMA needs that); math threads load their two rows'
+ *     scales with __ldg one K block ahead instead.
+ *   - 2 math warpgroups + 1 producer = 384 threads: setmaxnreg gives the
+ *     producer 40 and the math threads 232 registers (2x80 accumulators at
+ *     BLOCK_N = 160).  With 1 math warpgroup (256 threads) every thread already
+ *     has plenty, so no setmaxnreg.
+ *   - stages: as many as fit in 227 KB (H100 opt-in shared memory), at most 8.
+ *   - B tiles whose BLOCK_N is not a multiple of 128 straddle two sb blocks:
+ *     the promotion picks sb[nb0] for columns before the 128 boundary and
+ *     sb[nb0+1] after it (boundary is a multiple of 32, so per 8-col chunk).
+ *   - tensor maps are built on the host with cuTensorMapEncodeTiled fetched
+ *     through cudaGetDriverEntryPointByVersion (no libcuda link) and cached per
+ *     (pointer, dims, box), then passed as __grid_constant__ parameters.
+ */
+#include <cuda.h>
+#include <cudaTypedefs.h>
+#include <cuda_runtime.h>
+#include <cuda_bf16.h>
+#include <stdint.h>
+#include <string.h>
+#include "fp8_gemm/fp8_gemm_v3.h"
+#include "fp8_gemm/fp8_gemm_v3_wgmma.cuh"
+
+namespace {
+
+// ---- config ------------------------------------------------------------------
+constexpr int kBlockK = 128;
+constexpr int kProducerThreads = 128;     // one warpgroup; thread 0 of it issues TMA
+constexpr int kMaxStages = 8;
+constexpr int kSmemBudget = 227 * 1024;   // H100: 232448 bytes opt-in per block
+constexpr int kProducerRegs = 40;
+constexpr int kMathRegs = 232;            // 40*128 + 232*256 = 64512 <= 65536
+
+template <int BM, int BN> struct v3_cfg {
+    static_assert(BM == 64 || BM == 128, "BLOCK_M is one or two 64-row warpgroups");
+    static_assert(BN % 32 == 0 && BN >= 32 && BN <= 256, "wgmma N");
+    static constexpr int kMathWGs = BM / 64;
+    static constexpr int kMathThreads = kMathWGs * 128;
+    static constexpr int kMathWarps = kMathThreads / 32;
+    static constexpr int kThreads = kMathThreads + kProducerThreads;
+    static constexpr int kStageA = BM * kBlockK;   // bytes (E4M3)
+    static constexpr int kStageB = BN * kBlockK;
+    static constexpr int kStageBytes = kStageA + kStageB;
+    static constexpr int kFit = (kSmemBudget - 1024 - 16 * kMaxStages) / kStageBytes;
+    static constexpr int kStages = kFit < kMaxStages ? kFit : kMaxStages;
+    // 1024 bytes of slack to align the stage ring to the 128B-swizzle atom.
+    static constexpr int kSmemBytes = 1024 + kStages * kStageBytes + 16 * kStages;
+    static_assert(kStageA % 1024 == 0 && kStageB % 1024 == 0, "stages stay 1024-aligned");
+    static_assert(kStages >= 3, "pipeline depth");
+};
+
+typedef fp8_gemm_v3_params v3_params; // kernels/fp8_gemm/fp8_gemm_v3_sched.h
+
+// ---- PTX wrappers --------------------------------------------------------------
+__device__ __forceinline__ uint32_t smem_u32(const void *p)
+{
+    return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+
+__device__ __forceinline__ void mbar_init(uint64_t *bar, uint32_t count)
+{
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(smem_u32(bar)), "r"(count) : "memory");
+}
+
+__device__ __forceinline__ void mbar_wait(uint64_t *bar, uint32_t parity)
+{
+    uint32_t done;
+    do {
+        asm volatile("{\n"
+                     ".reg .pred p;\n"
+                     "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
+                     "selp.u32 %0, 1, 0, p;\n"
+                     "}\n"
+                     : "=r"(done)
+                     : "r"(smem_u32(bar)), "r"(parity)
+                     : "memory");
+    } while (!done);
+}
+
+__device__ __forceinline__ void mbar_arrive(uint64_t *bar)
+{
+    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(smem_u32(bar)) : "memory");
+}
+
+__device__ __forceinline__ void mbar_arrive_expect_tx(uint64_t *bar, uint32_t bytes)
+{
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(smem_u32(bar)), "r"(bytes)
+                 : "memory");
+}
+
+__device__ __forceinline__ void tma_load_2d(void *dst, const CUtensorMap *map, uint64_t *bar, int c0, int c1)
+{
+    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes"
+                 " [%0], [%1, {%3, %4}], [%2];" ::"r"(smem_u32(dst)),
+                 "l"(reinterpret_cast<uint64_t>(map)), "r"(smem_u32(bar)), "r"(c0), "r"(c1)
+                 : "memory");
+}
+
+__device__ __forceinline__ void tma_prefetch_desc(const CUtensorMap *map)
+{
+    asm volatile("prefetch.tensormap [%0];" ::"l"(reinterpret_cast<uint64_t>(map)) : "memory");
+}
+
+template <int R> __device__ __forceinline__ void setmaxnreg_inc()
+{
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;" ::"n"(R));
+}
+template <int R> __device__ __forceinline__ void setmaxnreg_dec()
+{
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;" ::"n"(R));
+}
+
+__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memory"); }
+__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
+__device__ __forceinline__ void wgmma_wait0() { asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory"); }
+
+// Keep the compiler from moving accumulator reads/writes across the async wgmma.
+template <int R> __device__ __forceinline__ void fence_regs(float (&r)[R])
+{
+#pragma unroll
+    for (int i = 0; i < R; i++) asm volatile("" : "+f"(r[i])::"memory");
+}
+
+// wgmma shared-memory descriptor, K-major operand written by TMA with 128B
+// swizzle: start address >> 4 (bits 0-13), leading byte offset unused for
+// swizzled K-major (0), stride byte offset = 8 rows * 128 B = 1024 (bits
+// 32-45, >> 4), base offset 0 (stage bases are 1024-aligned), layout type 1 =
+// 128B swizzle (bits 62-63).
+__device__ __forceinline__ uint64_t smem_desc_sw128(const void *p)
+{
+    uint64_t d = (uint64_t)((smem_u32(p) & 0x3FFFF) >> 4);
+    d |= (uint64_t)(1024 >> 4) << 32;
+    d |= (uint64_t)1 << 62;
+    return d;
+}
+
+// ---- the kernel ------------------------------------------------------------------
+template <int BM, int BN>
+__global__ void __launch_bounds__(v3_cfg<BM, BN>::kThreads, 1)
+fp8_gemm_v3_kernel(const __grid_constant__ CUtensorMap tm_a, const __grid_constant__ CUtensorMap tm_b,
+                   const v3_params p)
+{
+    using C = v3_cfg<BM, BN>;
+    using MMA = v3_wgmma<BN>;
+    constexpr int R = MMA::kRegs; // BN / 2 accumulator floats per thread
+
+    // -- shared memory: [A stages][B stages][full bars][empty bars], 1024-aligned
+    extern __shared__ uint8_t v3_smem_raw[];
+    uint8_t *smem = v3_smem_raw + ((1024 - (smem_u32(v3_smem_raw) & 1023)) & 1023);
+    uint8_t *smem_a = smem;
+    uint8_t *smem_b = smem + C::kStages * C::kStageA;
+    uint64_t *full = reinterpret_cast<uint64_t *>(smem_b + C::kStages * C::kStageB);
+    uint64_t *empty = full + C::kStages;
+
+    const int wg = threadIdx.x / 128;
+
+    // -- barriers
+    if (threadIdx.x == 0) {
+#pragma unroll
+        for (int s = 0; s < C::kStages; s++) {
+            mbar_init(&full[s], 1);               // the producer's arrive.expect_tx
+            mbar_init(&empty[s], C::kMathWarps);  // lane 0 of every math warp
+        }
+        asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+        asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+    }
+    __syncthreads();
+
+    if (wg == C::kMathWGs) {
+        // -- producer warpgroup: one thread issues every TMA load
+        if constexpr (C::kMathWGs == 2) setmaxnreg_dec<kProducerRegs>();
+        if (threadIdx.x == C::kMathThreads) {
+            tma_prefetch_desc(&tm_a);
+            tma_prefetch_desc(&tm_b);
+            fp8_gemm_v3_walk walk;
+            fp8_gemm_v3_walk_init(&walk);
+            fp8_gemm_v3_tile t;
+            int stage = 0;
+            uint32_t phase = 0;
+            while (fp8_gemm_v3_next(&p, &walk, blockIdx.x, gridDim.x, &t)) {
+                const int b_row = t.g * p.n + t.n0;
+                for (int kb = 0; kb < p.kblocks; kb++) {
+                    mbar_wait(&empty[stage], phase ^ 1);
+                    mbar_arrive_expect_tx(&full[stage], C::kStageBytes);
+                    tma_load_2d(smem_a + stage * C::kStageA, &tm_a, &full[stage], kb * kBlockK, t.a_row);
+                    tma_load_2d(smem_b + stage * C::kStageB, &tm_b, &full[stage], kb * kBlockK, b_row);
+                    if (++stage == C::kStages) { stage = 0; phase ^= 1; }
+                }
+            }
+        }
+        return;
+    }
+
+    // -- math warpgroups
+    if constexpr (C::kMathWGs == 2) setmaxnreg_inc<kMathRegs>();
+    const int warp = (threadIdx.x % 128) / 32, lane = threadIdx.x % 32;
+    const int r0 = wg * 64 + warp * 16 + lane / 4; // tile row of d[4j], d[4j+1]; r0 + 8 for d[4j+2..3]
+    const int c0 = (lane % 4) * 2;                 // tile col of d[4j] is 8j + c0
+    const bool masked = p.layout == FP8_GEMM_MASKED;
+
+    float acc[R], part[R];
+    fp8_gemm_v3_walk walk;
+    fp8_gemm_v3_walk_init(&walk);
+    fp8_gemm_v3_tile t;
+    int stage = 0;
+    uint32_t phase = 0;
+    while (fp8_gemm_v3_next(&p, &walk, blockIdx.x, gridDim.x, &t)) {
+        // -- per-tile scale pointers
+        // sa (group g when masked): element (kb, row) at sa_g[kb * m + row]
+        const float *sa_g = masked ? p.sa + (size_t)t.g * p.kblocks * p.m : p.sa;
+        const int ra = min(t.m0 + r0, p.m - 1), rb = min(t.m0 + r0 + 8, p.m - 1);
+        const int nb0 = t.n0 / kBlockK;
+        const int split = kBlockK - t.n0 % kBlockK; // tile cols < split use sb block nb0
+        const float *sb0 = p.sb + ((size_t)t.g * p.nblocks + nb0) * p.kblocks;
+        const float *sb1 = nb0 + 1 < p.nblocks ? sb0 + p.kblocks : sb0;
+
+#pragma unroll
+        for (int i = 0; i < R; i++) acc[i] = 0.f;
+        float nsa0 = __ldg(sa_g + ra), nsa1 = __ldg(sa_g + rb);
+        float nsb0 = __ldg(sb0), nsb1 = __ldg(sb1);
+
+        for (int kb = 0; kb < p.kblocks; kb++) {
+            // -- scales of this K block; prefetch the next block's
+            const float sa0 = nsa0, sa1 = nsa1, sbA = nsb0, sbB = nsb1;
+            if (kb + 1 < p.kblocks) {
+                const size_t o = (size_t)(kb + 1) * p.m;
+                nsa0 = __ldg(sa_g + o + ra);
+                nsa1 = __ldg(sa_g + o + rb);
+                nsb0 = __ldg(sb0 + kb + 1);
+                nsb1 = __ldg(sb1 + kb + 1);
+            }
+
+            // -- wgmma over the 128-wide K block into a fresh accumulator
+            mbar_wait(&full[stage], phase);
+            __syncwarp(); // reconverge after the spin: wgmma.* are .sync.aligned
+            const uint64_t da = smem_desc_sw128(smem_a + stage * C::kStageA + wg * 64 * kBlockK);
+            const uint64_t db = smem_desc_sw128(smem_b + stage * C::kStageB);
+            fence_regs(part);
+            wgmma_fence();
+#pragma unroll
+            for (int k = 0; k < kBlockK / 32; k++) // +32 bytes = +2 in the >>4 address field
+                MMA::mma(part, da + 2 * k, db + 2 * k, k);
+            wgmma_commit();
+            wgmma_wait0();
+            fence_regs(part);
+            if (lane == 0) mbar_arrive(&empty[stage]);
+            if (++stage == C::kStages) { stage = 0; phase ^= 1; }
+
+            // -- promote: acc += part * sa[row, kb] * sb[nblock, kb]
+            const float sA0 = sa0 * sbA, sA1 = sa1 * sbA, sB0 = sa0 * sbB, sB1 = sa1 * sbB;
+#pragma unroll
+            for (int j = 0; j < R / 4; j++) {
+                const bool first = j * 8 < split;
+                const float s0 = first ? sA0 : sB0, s1 = first ? sA1 : sB1;
+                acc[4 * j + 0] = fmaf(part[4 * j + 0], s0, acc[4 * j + 0]);
+                acc[4 * j + 1] = fmaf(part[4 * j + 1], s0, acc[4 * j + 1]);
+                acc[4 * j + 2] = fmaf(part[4 * j + 2], s1, acc[4 * j + 2]);
+                acc[4 * j + 3] = fmaf(part[4 * j + 3], s1, acc[4 * j + 3]);
+            }
+        }
+
+        // -- epilogue: BF16 pairs, rows < row_lim, cols < N
+        const int lr0 = t.m0 + r0, lr1 = lr0 + 8;
+        const size_t drow0 = (masked ? (size_t)t.g * p.m : 0) + lr0;
+        uint16_t *d0 = p.d + drow0 * p.n + t.n0 + c0;
+        uint16_t *d1 = d0 + (size_t)8 * p.n;
+#pragma unroll
+        for (int j = 0; j < R / 4; j++) {
+            if (t.n0 + 8 * j + c0 < p.n) {
+                if (lr0 < t.row_lim) {
+                    __nv_bfloat162 v = __floats2bfloat162_rn(acc[4 * j + 0], acc[4 * j + 1]);
+                    *reinterpret_cast<__nv_bfloat162 *>(d0 + 8 * j) = v;
+                }
+                if (lr1 < t.row_lim) {
+                    __nv_bfloat162 v = __floats2bfloat162_rn(acc[4 * j + 2], acc[4 * j + 3]);
+                    *reinterpret_cast<__nv_bfloat162 *>(d1 + 8 * j) = v;
+                }
+            }
+        }
+    }
+}
+
+// ---- host: tensor maps ------------------------------------------------------------
+PFN_cuTensorMapEncodeTiled_v12000 v3_encode_fn()
+{
+    static PFN_cuTensorMapEncodeTiled_v12000 fn = nullptr;
+    if (!fn) {
+        void *ptr = nullptr;
+        cudaDriverEntryPointQueryResult q = cudaDriverEntryPointSymbolNotFound;
+        if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &ptr, 12000, cudaEnableDefault, &q) ==
+                cudaSuccess &&
+            q == cudaDriverEntryPointSuccess)
+            fn = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(ptr);
+    }
+    return fn;
+}
+
+struct v3_tmap_entry {
+    const void *ptr;
+    uint64_t rows, cols;
+    uint32_t box_rows;
+    CUtensorMap map;
+};
+v3_tmap_entry v3_tmap_cache[32];
+int v3_tmap_used, v3_tmap_next;
+
+// 2D E4M3 (bytes) tensor [rows, cols] row-major; box = [box_rows, 128], 128B swizzle.
+kb_status v3_tmap(const void *ptr, uint64_t rows, uint64_t cols, uint32_t box_rows, CUtensorMap *out)
+{
+    for (int i = 0; i < v3_tmap_used; i++) {
+        const v3_tmap_entry &e = v3_tmap_cache[i];
+        if (e.ptr == ptr && e.rows == rows && e.cols == cols && e.box_rows == box_rows) {
+            *out = e.map;
+            return KB_OK;
+        }
+    }
+    PFN_cuTensorMapEncodeTiled_v12000 enc = v3_encode_fn();
+    if (!enc) return kb_skip("fp8_gemm_v3: cuTensorMapEncodeTiled not available from the driver");
+    if (((uintptr_t)ptr & 15) || (cols & 15)) return kb_error("fp8_gemm_v3: TMA needs 16-byte aligned rows");
+    cuuint64_t dims[2] = {cols, rows};
+    cuuint64_t strides[1] = {cols};
+    cuuint32_t box[2] = {(cuuint32_t)kBlockK, box_rows};
+    cuuint32_t estr[2] = {1, 1};
+    CUtensorMap m;
+    memset(&m, 0, sizeof m);
+    CUresult r = enc(&m, CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, const_cast<void *>(ptr), dims, strides, box, estr,
+                     CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                     CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+    if (r != CUDA_SUCCESS)
+        return kb_error("fp8_gemm_v3: cuTensorMapEncodeTiled failed (%d) for [%llu, %llu] box %u", (int)r,
+                        (unsigned long long)rows, (unsigned long long)cols, box_rows);
+    int slot = v3_tmap_used < 32 ? v3_tmap_used++ : (v3_tmap_next++ & 31);
+    v3_tmap_cache[slot] = v3_tmap_entry{ptr, rows, cols, box_rows, m};
+    *out = m;
+    return KB_OK;
+}
+
+// ---- host: launch -----------------------------------------------------------------
+template <int BM, int BN>
+kb_status v3_launch(const CUtensorMap &ta, const CUtensorMap &tb, const v3_params &p, int grid, int max_smem,
+                    cudaStream_t s)
+{
+    using C = v3_cfg<BM, BN>;
+    static int attr_done = 0;
+    if (C::kSmemBytes > max_smem)
+        return kb_skip("fp8_gemm_v3: needs %d B shared memory per block, device has %d", C::kSmemBytes, max_smem);
+    if (!attr_done) {
+        KB_CUDA_TRY(cudaFuncSetAttribute(fp8_gemm_v3_kernel<BM, BN>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         C::kSmemBytes));
+        attr_done = 1;
+    }
+    fp8_gemm_v3_kernel<BM, BN><<<grid, C::kThreads, C::kSmemBytes, s>>>(ta, tb, p);
+    KB_CUDA_TRY(cudaGetLastError());
+    return KB_OK;
+}
+
+struct v3_device_info {
+    int dev = -1, sms = 0, major = 0, max_smem = 0;
+};
+
+kb_status v3_device(v3_device_info *info)
+{
+    static v3_device_info cache;
+    int dev = 0;
+    KB_CUDA_TRY(cudaGetDevice(&dev));
+    if (cache.dev != dev) {
+        v3_device_info d;
+        d.dev = dev;
+        KB_CUDA_TRY(cudaDeviceGetAttribute(&d.sms, cudaDevAttrMultiProcessorCount, dev));
+        KB_CUDA_TRY(cudaDeviceGetAttribute(&d.major, cudaDevAttrComputeCapabilityMajor, dev));
+        KB_CUDA_TRY(cudaDeviceGetAttribute(&d.max_smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+        cache = d;
+    }
+    *info = cache;
+    return KB_OK;
+}
+
+bool v3_compiled(int bm, int bn)
+{
+    bool okm = false, okn = false;
+    for (int i = 0; i < FP8_GEMM_V3_N_BM; i++) okm |= fp8_gemm_v3_block_ms[i] == bm;
+    for (int i = 0; i < FP8_GEMM_V3_N_BN; i++) okn |= fp8_gemm_v3_block_ns[i] == bn;
+    return okm && okn;
+}
+
+} // namespace
+
+extern "C" kb_status fp8_gemm_v3_run(const fp8_gemm_args *a, cudaStream_t s, int block_m, int block_n)
+{
+    // -- arguments
+    if (!a || !a->a || !a->sa || !a->b || !a->sb || !a->d) return kb_error("fp8_gemm_v3: null pointer");
+    if (a->m < 1 || a->n < 1 || a->k < kBlockK) return kb_error("fp8_gemm_v3: bad shape m=%d n=%d k=%d", a->m, a->n, a->k);
+    if (a->k % kBlockK) return kb_skip("fp8_gemm_v3: K=%d is not a multiple of 128", a->k);
+    if (a->n % 8) return kb_skip("fp8_gemm_v3: N=%d is not a multiple of 8", a->n);
+    const int groups = a->layout == FP8_GEMM_DENSE ? 1 : a->num_groups;
+    if (groups < 1) return kb_error("fp8_gemm_v3: num_groups=%d", a->num_groups);
+    if (a->layout == FP8_GEMM_CONTIGUOUS && !a->group_idx) return kb_error("fp8_gemm_v3: contiguous needs group_idx");
+    if (a->layout == FP8_GEMM_MASKED && !a->masked_m) return kb_error("fp8_gemm_v3: masked needs masked_m");
+
+    v3_device_info dev;
+    KB_TRY(v3_device(&dev));
+    if (dev.major != 9) return kb_skip("fp8_gemm_v3: needs Hopper (sm_90a), device is sm_%d", dev.major * 10);
+
+    // -- tile size: wave-quantisation choice, or forced
+    fp8_gemm_v3_cfg cfg;
+    const int32_t *mm_host = a->layout == FP8_GEMM_MASKED ? a->masked_m_host : nullptr;
+    int rc = (block_m == 0 && block_n == 0)
+                 ? fp8_gemm_v3_choose(a->layout, a->m, a->n, groups, mm_host, dev.sms, &cfg)
+                 : (v3_compiled(block_m, block_n)
+                        ? fp8_gemm_v3_eval(a->layout, a->m, a->n, groups, mm_host, dev.sms, block_m, block_n, &cfg)
+                        : -1);
+    if (rc != 0) return kb_error("fp8_gemm_v3: no tile config for block %dx%d", block_m, block_n);
+
+    // -- tensor maps: A [rows_a, K], B [groups * N, K]
+    const uint64_t rows_a = a->layout == FP8_GEMM_MASKED ? (uint64_t)groups * a->m : (uint64_t)a->m;
+    CUtensorMap ta, tb;
+    KB_TRY(v3_tmap(a->a, rows_a, (uint64_t)a->k, (uint32_t)cfg.block_m, &ta));
+    KB_TRY(v3_tmap(a->b, (uint64_t)groups * a->n, (uint64_t)a->k, (uint32_t)cfg.block_n, &tb));
+
+    v3_params p;
+    p.layout = a->layout;
+    p.m = a->m;
+    p.n = a->n;
+    p.k = a->k;
+    p.num_groups = groups;
+    p.block_m = cfg.block_m;
+    p.block_n = cfg.block_n;
+    p.m_tiles = (a->m + cfg.block_m - 1) / cfg.block_m;
+    p.n_tiles = (a->n + cfg.block_n - 1) / cfg.block_n;
+    p.kblocks = a->k / kBlockK;
+    p.nblocks = (a->n + kBlockK - 1) / kBlockK;
+    p.sa = a->sa;
+    p.sb = a->sb;
+    p.d = a->d;
+    p.group_idx = a->group_idx;
+    p.masked_m = a->masked_m;
+
+    // -- dispatch (pairs listed in fp8_gemm_v3_block_ms / _ns)
+#define V3_CASE(BM_, BN_) \
+    if (cfg.block_m == BM_ && cfg.block_n == BN_) return v3_launch<BM_, BN_>(ta, tb, p, cfg.grid, dev.max_smem, s);
+    V3_CASE(64, 64) V3_CASE(64, 96) V3_CASE(64, 128) V3_CASE(64, 160)
+    V3_CASE(128, 64) V3_CASE(128, 96) V3_CASE(128, 128) V3_CASE(128, 160)
+#undef V3_CASE
+    return kb_error("fp8_gemm_v3: block %dx%d not compiled", cfg.block_m, cfg.block_n);
+}
+
+static kb_status v3_entry(void *ctx, cudaStream_t s, fp8_gemm_layout want, const char *name)
+{
+    const fp8_gemm_args *a = static_cast<const fp8_gemm_args *>(ctx);
+    if (!a) return kb_error("%s: null ctx", name);
+    if (a->layout != want) return kb_skip("%s: wrong layout %d", name, (int)a->layout);
+    return fp8_gemm_v3_run(a, s, 0, 0);
+}
+
+extern "C" kb_status fp8_gemm_v3(void *ctx, cudaStream_t s)
+{
+    return v3_entry(ctx, s, FP8_GEMM_DENSE, "fp8_gemm_v3");
+}
+extern "C" kb_status fp8_gemm_v3_contig(void *ctx, cudaStream_t s)
+{
+    return v3_entry(ctx, s, FP8_GEMM_CONTIGUOUS, "fp8_gemm_v3_contig");
+}
+extern "C" kb_status fp8_gemm_v3_masked(void *ctx, cudaStream_t s)
+{
+    return v3_entry(ctx, s, FP8_GEMM_MASKED, "fp8_gemm_v3_masked");
+}

@@ -1,0 +1,27 @@
+/* fp8_gemm_v3.h - v3: Hopper-native FP8 GEMM (TMA + mbarrier pipeline, wgmma,
+ * persistent tile scheduler), dense and grouped (contiguous, masked).
+ * ctx's first member is fp8_gemm_args (kernels/fp8_gemm/fp8_gemm.h).
+ */
+#ifndef FP8_GEMM_V3_H
+#define FP8_GEMM_V3_H
+#include "fp8_gemm/fp8_gemm.h"
+#include "fp8_gemm/fp8_gemm_v3_sched.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+kb_status fp8_gemm_v3(void *ctx, cudaStream_t s);        /* layout FP8_GEMM_DENSE      */
+kb_status fp8_gemm_v3_contig(void *ctx, cudaStream_t s); /* layout FP8_GEMM_CONTIGUOUS */
+kb_status fp8_gemm_v3_masked(void *ctx, cudaStream_t s); /* layout FP8_GEMM_MASKED     */
+
+/* Any layout with a forced tile size (block_m in fp8_gemm_v3_block_ms,
+ * block_n in fp8_gemm_v3_block_ns); block_m = block_n = 0 picks the tile with
+ * fp8_gemm_v3_choose, as the launchers above do.  Used by the tests to run
+ * every compiled tile size. */
+kb_status fp8_gemm_v3_run(const fp8_gemm_args *a, cudaStream_t s, int block_m, int block_n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,10 @@
+# fp8_gemm v3 (Hopper): the kernel's PTX must really use wgmma with E4M3
+# operands, TMA tensor loads and mbarriers; ptxas must report no spills and no
+# stack frame for any of its tile-size instantiations.
+add_test(NAME ptx_fp8_gemm_v3
+  COMMAND ${CMAKE_SOURCE_DIR}/tests/check_kernel.sh ${KB_PTX_DIR} fp8_gemm_v3
+    --ptx "wgmma.mma_async.*e4m3"
+    --ptx "cp.async.bulk.tensor"
+    --ptx "mbarrier"
+    --ptx "setmaxnreg"
+    --no-spill fp8_gemm_v3_kernel)
