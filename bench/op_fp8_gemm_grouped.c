@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include "fp8_common.h"
 #include "fp8_gemm/fp8_gemm_v1.h"
+#include "fp8_gemm/fp8_gemm_v3.h"
 #include "fp8_gemm_cublaslt.h"
 
 #define OP "fp8_gemm_grouped"
@@ -73,8 +74,7 @@ static const kb_impl impls[] = {
     {"cublas_bf16", KB_IMPL_LIB, fp8_gemm_cublas_bf16, "cuBLASLt BF16 on dequantised inputs, one call per group"},
     {"v1", KB_IMPL_HAND, fp8_gemm_v1, "one thread per output, CUDA cores (contiguous + masked)"},
     {"v2", KB_IMPL_HAND, fp8_gemm_v2, "mma.sync m16n8k32 E4M3, 4-stage cp.async (contiguous + masked)"},
-    /* v3 (fp8_gemm_v3_contig / fp8_gemm_v3_masked, kernels/fp8_gemm/fp8_gemm_v3.h): lines added at merge;
-     * the launcher must handle both layouts or dispatch on args.layout */
+    {"v3", KB_IMPL_HAND, fp8_gemm_v3_grouped, "Hopper: TMA + mbarrier pipeline, wgmma m64nNk32 E4M3, persistent (contiguous + masked)"},
 };
 
 const kb_op kb_op_fp8_gemm_grouped = {

@@ -498,3 +498,10 @@ extern "C" kb_status fp8_gemm_v3_masked(void *ctx, cudaStream_t s)
 {
     return v3_entry(ctx, s, FP8_GEMM_MASKED, "fp8_gemm_v3_masked");
 }
+// The grouped operator's one entry: contiguous or masked, by args.layout.
+extern "C" kb_status fp8_gemm_v3_grouped(void *ctx, cudaStream_t s)
+{
+    const fp8_gemm_args *a = (const fp8_gemm_args *)ctx;
+    if (a->layout == FP8_GEMM_DENSE) return kb_skip("fp8_gemm_v3_grouped: dense layout (use fp8_gemm_v3)");
+    return fp8_gemm_v3_run(a, s, 0, 0);
+}

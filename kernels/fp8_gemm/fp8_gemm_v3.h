@@ -14,6 +14,7 @@ extern "C" {
 kb_status fp8_gemm_v3(void *ctx, cudaStream_t s);        /* layout FP8_GEMM_DENSE      */
 kb_status fp8_gemm_v3_contig(void *ctx, cudaStream_t s); /* layout FP8_GEMM_CONTIGUOUS */
 kb_status fp8_gemm_v3_masked(void *ctx, cudaStream_t s); /* layout FP8_GEMM_MASKED     */
+kb_status fp8_gemm_v3_grouped(void *ctx, cudaStream_t s); /* contiguous or masked, by layout */
 
 /* Any layout with a forced tile size (block_m in fp8_gemm_v3_block_ms,
  * block_n in fp8_gemm_v3_block_ns); block_m = block_n = 0 picks the tile with
