@@ -18,10 +18,17 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "moe/moe.h"
+
 #ifdef __CUDACC__
 #define MOE_HD static __host__ __device__ __forceinline__
 #else
 #define MOE_HD static inline
+#endif
+#ifdef __CUDA_ARCH__
+#define MOE_UNROLL _Pragma("unroll")
+#else
+#define MOE_UNROLL
 #endif
 
 MOE_HD float moe_add(float a, float b)
@@ -87,44 +94,64 @@ MOE_HD void moe_quant_scale(float amax, float *scale, float *inv)
 /* Group-limited top-k of one token over MOE_N_EXPERTS (= 256) experts.
  * logits [256], bias [256] -> idx [8] (descending s + bias, ties to the lower
  * expert), w [8].  The reference for every implementation (v1/lib kernels
- * call it per thread; v2 reproduces it warp-parallel with the same ops). */
+ * call it per thread; v2 reproduces it warp-parallel with the same ops).
+ * Written without index-addressed scratch arrays (scores are recomputed, the
+ * k-th pick is the best one ranked after the (k-1)-th) so that a GPU thread
+ * running it needs no local memory. */
+MOE_HD float moe_sel_score(const float *logits, const float *bias, int e)
+{
+    return moe_add(moe_sigmoid(logits[e]), bias[e]);
+}
+
 MOE_HD void moe_select_token(const float *logits, const float *bias, int32_t *idx, float *w)
 {
-    float s[256], v[256];
-    for (int e = 0; e < 256; e++) {
-        s[e] = moe_sigmoid(logits[e]);
-        v[e] = moe_add(s[e], bias[e]);
-    }
-    float gs[8];
-    for (int g = 0; g < 8; g++) {
-        int b1 = g * 32;
-        for (int e = g * 32 + 1; e < g * 32 + 32; e++)
-            if (v[e] > v[b1]) b1 = e;
-        int b2 = -1;
-        for (int e = g * 32; e < g * 32 + 32; e++)
-            if (e != b1 && (b2 < 0 || v[e] > v[b2])) b2 = e;
-        gs[g] = moe_add(v[b1], v[b2]);
+    float gs[MOE_N_GROUPS];
+    MOE_UNROLL
+    for (int g = 0; g < MOE_N_GROUPS; g++) {
+        float m1 = -INFINITY, m2 = -INFINITY; /* top-2 values, with multiplicity */
+        for (int e = g * 32; e < g * 32 + 32; e++) {
+            float v = moe_sel_score(logits, bias, e);
+            if (v > m1) {
+                m2 = m1;
+                m1 = v;
+            } else if (v > m2) {
+                m2 = v;
+            }
+        }
+        gs[g] = moe_add(m1, m2);
     }
     unsigned keep = 0;
-    for (int r = 0; r < 4; r++) {
+    for (int r = 0; r < MOE_TOPK_GROUPS; r++) {
         int best = -1;
-        for (int g = 0; g < 8; g++)
-            if (!(keep >> g & 1u) && (best < 0 || gs[g] > gs[best])) best = g;
+        float bv = 0.0f;
+        MOE_UNROLL
+        for (int g = 0; g < MOE_N_GROUPS; g++)
+            if (!(keep >> g & 1u) && (best < 0 || gs[g] > bv)) {
+                best = g;
+                bv = gs[g];
+            }
         keep |= 1u << best;
     }
-    uint32_t taken[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (int k = 0; k < 8; k++) {
+    float pv = INFINITY, sum = 0.0f;
+    int pe = -1;
+    for (int k = 0; k < MOE_TOPK; k++) {
         int best = -1;
-        for (int e = 0; e < 256; e++) {
-            if (!(keep >> (e >> 5) & 1u) || (taken[e >> 5] >> (e & 31) & 1u)) continue;
-            if (best < 0 || v[e] > v[best]) best = e;
+        float bv = 0.0f;
+        for (int e = 0; e < MOE_N_EXPERTS; e++) {
+            if (!(keep >> (e >> 5) & 1u)) continue;
+            float v = moe_sel_score(logits, bias, e);
+            if (v > pv || (v == pv && e <= pe)) continue; /* ranked before the last pick */
+            if (best < 0 || v > bv) {
+                best = e;
+                bv = v;
+            }
         }
-        taken[best >> 5] |= 1u << (best & 31);
         idx[k] = best;
+        pv = bv;
+        pe = best;
+        sum = moe_add(sum, moe_sigmoid(logits[best]));
     }
-    float sum = 0.0f;
-    for (int k = 0; k < 8; k++) sum = moe_add(sum, s[idx[k]]);
-    for (int k = 0; k < 8; k++) w[k] = moe_mul(moe_div(s[idx[k]], sum), 2.5f);
+    for (int k = 0; k < MOE_TOPK; k++) w[k] = moe_mul(moe_div(moe_sigmoid(logits[idx[k]]), sum), MOE_ROUTE_SCALE);
 }
 
 #endif
