@@ -169,6 +169,35 @@ void moe_combine_cpu(const uint16_t *expert_out, const int32_t *row_of, const fl
     }
 }
 
+/* ---- benchmark routing ---------------------------------------------------- */
+void moe_routing_random(uint64_t seed, int T, int E, int skew, int32_t *idx)
+{
+    kb_rng r;
+    kb_rng_seed(&r, seed);
+    double wt[MOE_N_EXPERTS];
+    for (int e = 0; e < MOE_N_EXPERTS; e++) wt[e] = 1.0;
+    if (skew) wt[3] = wt[40] = wt[77] = wt[150] = 32.0;
+    double total0 = 0;
+    for (int e = 0; e < MOE_N_EXPERTS; e++) total0 += wt[e];
+    for (int t = 0; t < T; t++) {
+        uint32_t taken[8] = {0};
+        double total = total0;
+        for (int k = 0; k < MOE_TOPK; k++) {
+            double u = kb_rng_uniform(&r) * total;
+            int pick = -1;
+            for (int e = 0; e < MOE_N_EXPERTS; e++) {
+                if (taken[e >> 5] >> (e & 31) & 1u) continue;
+                pick = e;
+                if (u < wt[e]) break;
+                u -= wt[e];
+            }
+            taken[pick >> 5] |= 1u << (pick & 31);
+            total -= wt[pick];
+            idx[(size_t)t * MOE_TOPK + k] = pick % E;
+        }
+    }
+}
+
 /* ---- napkin math -----------------------------------------------------------
  * K = 7168, R = T * 8 slots (the benchmark's routing keeps every slot local,
  * see bench/op_moe_dispatch.c), E = local experts.

@@ -79,6 +79,13 @@ void moe_dispatch_e4m3_cpu(const uint16_t *x, int n_tokens, int topk, int hidden
 void moe_combine_cpu(const uint16_t *expert_out, const int32_t *row_of, const float *topk_w,
                      int n_tokens, int topk, int hidden, double *y);
 
+/* ---- benchmark routing ---------------------------------------------------- */
+/* topk_idx [T, 8] for the dispatch/combine benchmarks: per token 8 distinct
+ * global experts of 256 drawn without replacement, uniformly (skew 0) or with
+ * experts 3, 40, 77, 150 weighing 32x (skew 1); stored as (global % E), the
+ * local expert of an EP rank holding E experts (see bench/op_moe_dispatch.c). */
+void moe_routing_random(uint64_t seed, int T, int E, int skew, int32_t *idx);
+
 /* ---- napkin math (also used by the op files) ------------------------------ */
 double moe_route_flops(int n_tokens);
 double moe_route_bytes(int n_tokens);
