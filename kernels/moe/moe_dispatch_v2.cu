@@ -205,8 +205,8 @@ extern "C" kb_status moe_dispatch_v2(void *ctx, cudaStream_t stream)
     const moe_dispatch_args *a = (const moe_dispatch_args *)ctx;
     if (a->n_experts > MOE_MAX_LOCAL_EXPERTS || a->hidden % MOE_QBLOCK || a->topk > 32)
         return kb_skip("unsupported E/hidden/topk");
-    static int n_sm = 0, per_sm = 0;
-    if (!n_sm) {
+    static int n_sm = 0, per_sm = 0; // queried once per process
+    if (per_sm < 1) {
         int dev;
         KB_CUDA_TRY(cudaGetDevice(&dev));
         KB_CUDA_TRY(cudaDeviceGetAttribute(&n_sm, cudaDevAttrMultiProcessorCount, dev));
