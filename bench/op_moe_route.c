@@ -114,7 +114,10 @@ static kb_status setup(const kb_shape *s, void **out)
     SETUP_TRY(cudaMalloc(&p, (size_t)T * MOE_TOPK * 4)); c->a.topk_idx = p;
     SETUP_TRY(cudaMalloc(&p, (size_t)T * MOE_TOPK * 4)); c->a.topk_w = p;
     c->a.workspace_bytes = moe_route_workspace_bytes(&c->a);
-    if (c->a.workspace_bytes) SETUP_TRY(cudaMalloc(&c->a.workspace, c->a.workspace_bytes));
+    if (c->a.workspace_bytes) {
+        SETUP_TRY(cudaMalloc(&c->a.workspace, c->a.workspace_bytes));
+        SETUP_TRY(cudaMemset(c->a.workspace, 0, c->a.workspace_bytes)); /* v2 split-K counters */
+    }
     if (kb_dev_fill_bf16((void *)c->a.x, (size_t)T * K, -1.0f, 1.0f, c->seed, 0) != KB_OK ||
         kb_dev_fill_bf16((void *)c->a.wg, (size_t)E * K, -0.05f, 0.05f, c->seed ^ 0x5151, 0) != KB_OK) {
         teardown(c);
@@ -216,7 +219,7 @@ done:
 
 static const kb_impl impls[] = {
     {"v1", KB_IMPL_HAND, moe_route_v1, "FP32 FMA tiled gate GEMM + one thread per token selection"},
-    {"v2", KB_IMPL_HAND, moe_route_v2, "BF16 tensor-core (wmma) GEMM, 32 tokens x 256 experts per block, fused warp-per-token selection"},
+    {"v2", KB_IMPL_HAND, moe_route_v2, "BF16 tensor-core (wmma) GEMM, 32 tokens x 256 experts per block, split-K below ~4k tokens, fused warp-per-token selection"},
     {"cublas", KB_IMPL_LIB, moe_route_cublas, "cublasGemmEx BF16->FP32 logits + thread-per-token selection kernel"},
 };
 

@@ -39,8 +39,8 @@ size_t align256(size_t b) { return (b + 255) & ~(size_t)255; }
 // ---- route -----------------------------------------------------------------
 extern "C" size_t moe_route_workspace_bytes(const moe_route_args *a)
 {
-    (void)a;
-    return 0;
+    (void)a; // v2's split-K counters + partials (v2 lowers its split to fit)
+    return MOE_ROUTE_COUNTER_BYTES + MOE_ROUTE_PARTIAL_BYTES;
 }
 
 extern "C" kb_status moe_route_cublas(void *ctx, cudaStream_t stream)

@@ -69,9 +69,16 @@ typedef struct moe_route_args {
     float *logits;       /* [T, 256] FP32 out                             */
     int32_t *topk_idx;   /* [T, 8] out                                    */
     float *topk_w;       /* [T, 8] out                                    */
-    void *workspace;     /* device scratch                                */
+    void *workspace;     /* device scratch, moe_route_workspace_bytes; must be
+                            zeroed once when allocated (v2 keeps self-resetting
+                            split-K tile counters at its start)              */
     size_t workspace_bytes;
 } moe_route_args;
+
+/* Route v2 split-K scratch: tile counters, then FP32 partial tiles. */
+#define MOE_ROUTE_MAX_SPLIT 16
+#define MOE_ROUTE_COUNTER_BYTES 4096 /* up to 1024 tiles of 32 tokens       */
+#define MOE_ROUTE_PARTIAL_BYTES ((size_t)16 << 20)
 
 typedef enum moe_dispatch_fmt {
     MOE_FMT_E4M3 = 0,        /* contiguous, quantised, 1x128 scales        */

@@ -1,5 +1,5 @@
 // moe_dispatch_v2.cu - fused dispatch: ONE persistent cooperative kernel.
-//   grid = min(#SMs, ceil(T/8)) blocks of 1024 threads; block b owns a
+//   grid = min(#SMs, T) blocks of 1024 threads; block b owns a
 //   contiguous range of tokens.
 //   A. count:  shared-memory histogram of the block's slots -> workspace
 //              [G, E];  grid.sync().
@@ -9,7 +9,8 @@
 //              block 0 writes counts/offsets; all blocks write their strided
 //              share of group_idx (coalesced).
 //   C. rank:   warp 0 walks the block's slots in order (__match_any_sync) ->
-//              row of each slot in shared memory and row_of.
+//              row of each slot in shared memory and row_of (the experts were
+//              staged in shared memory by phase A: no global latency here).
 //   D. copy:   x is read ONCE: a team of 8 lanes takes one (token, 1x128
 //              group): 2 x 16-byte loads per lane (16 bf16), team amax by 3
 //              shuffles, quantised in registers (cvt.rn.satfinite.e4m3x2),
@@ -34,7 +35,7 @@ namespace cg = cooperative_groups;
 
 namespace {
 constexpr int THREADS = 1024, TEAM = 8, NTEAM = THREADS / TEAM;
-constexpr int MIN_TOK_PER_BLOCK = 8;
+constexpr int MIN_TOK_PER_BLOCK = 1;
 
 struct v2_params {
     const uint16_t *x;
@@ -71,6 +72,7 @@ __global__ void __launch_bounds__(THREADS, 1) dispatch_v2(const v2_params p)
     __syncthreads();
     for (int i = s0 + tid; i < s1; i += THREADS) {
         int e = p.idx[i];
+        srow[i - s0] = e; // kept for phase C (overwritten there by the row)
         if (e >= 0 && e < E) atomicAdd(&hist[e], 1);
     }
     __syncthreads();
@@ -80,6 +82,7 @@ __global__ void __launch_bounds__(THREADS, 1) dispatch_v2(const v2_params p)
     // ---- B. scan (every block, redundantly) ------------------------------------
     int32_t pre = 0, tot = 0;
     if (tid < E) {
+#pragma unroll 4
         for (int c = 0; c < G; c++) {
             int32_t v = __ldcg(&p.cnt_mat[(size_t)c * E + tid]);
             pre += c < b ? v : 0;
@@ -127,7 +130,8 @@ __global__ void __launch_bounds__(THREADS, 1) dispatch_v2(const v2_params p)
         const int lane = tid;
         for (int i0 = s0; i0 < s1; i0 += 32) {
             int i = i0 + lane;
-            int e = i < s1 ? p.idx[i] : -1;
+            int e = i < s1 ? srow[i - s0] : -1;
+            if (e >= E) e = -1;
             unsigned same = __match_any_sync(0xffffffffu, e);
             int rank = __popc(same & ((1u << lane) - 1));
             int r = e >= 0 ? base[e] + rank : -1;

@@ -8,9 +8,15 @@
 //   {32j + l}, so group j is register j across the warp; group top-2 and the
 //   top-8 are warp argmax reductions (ties -> lower expert), using the same
 //   IEEE ops as moe_select_token so the result is bit-identical to the CPU's.
+//   Split-K when there are fewer 32-token tiles than SMs (T < ~4k): grid.y =
+//   S splits of the K loop; each split writes its FP32 partial tile to the
+//   workspace, and the last split to arrive (atomic tile counter, which it
+//   resets) sums the S partials in fixed order s = 0..S-1 and runs the
+//   epilogue.  T = 128: 4 tiles x 16 splits = 64 blocks instead of 4.
 // NOTES: 32 tokens per block is a compromise: Wg (3.7 MB) is re-read from L2
-//   T/32 times; fewer tokens per block would leave SMs idle at T = 128 anyway
-//   (4 blocks).  Split-K for small T is the obvious next step (not done).
+//   T/32 times.  The partials cost S x T x 1 KB of extra traffic (2 MB at
+//   T = 128), against 5.6 MB of compulsory bytes: worth it only because
+//   without it 4 SMs would do all the math.
 //   Smem: 41.5 KB (x 4.6 KB + Wg 36.9 KB, rows padded by 16 B against bank
 //   conflicts), reused for the 33 KB logits tile.
 #include <cuda_bf16.h>
@@ -48,9 +54,11 @@ __device__ __forceinline__ void argmax_warp(float &v, int &e)
 __global__ void __launch_bounds__(256) route_v2(const uint16_t *__restrict__ x, const uint16_t *__restrict__ wg,
                                                 const float *__restrict__ bias, float *__restrict__ logits,
                                                 int32_t *__restrict__ topk_idx, float *__restrict__ topk_w,
-                                                int T, int K)
+                                                int T, int K, float *__restrict__ partial,
+                                                unsigned *__restrict__ counters)
 {
     __shared__ __align__(128) smem_t sm;
+    __shared__ int s_last;
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     const int t0 = blockIdx.x * TOK;
     const int kv = K / 8; // uint4 per row
@@ -83,12 +91,13 @@ __global__ void __launch_bounds__(256) route_v2(const uint16_t *__restrict__ x, 
 #pragma unroll
         for (int n = 0; n < 2; n++) wmma::fill_fragment(acc[m][n], 0.0f);
 
-    const int nkt = kv / 8;
-    load(0);
-    for (int kt = 0; kt < nkt; kt++) {
+    const int nkt = kv / 8, S = gridDim.y, split = blockIdx.y;
+    const int kt0 = (int)((long long)nkt * split / S), kt1 = (int)((long long)nkt * (split + 1) / S);
+    load(kt0);
+    for (int kt = kt0; kt < kt1; kt++) {
         store();
         __syncthreads();
-        if (kt + 1 < nkt) load(kt + 1);
+        if (kt + 1 < kt1) load(kt + 1);
 #pragma unroll
         for (int kk = 0; kk < BK; kk += 16) {
             wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> fa[2];
@@ -112,6 +121,30 @@ __global__ void __launch_bounds__(256) route_v2(const uint16_t *__restrict__ x, 
         for (int n = 0; n < 2; n++)
             wmma::store_matrix_sync(&sm.lg[m * 16][warp * 32 + n * 16], acc[m][n], LDL, wmma::mem_row_major);
     __syncthreads();
+    if (S > 1) { // split-K fix-up: the last split sums the partials in order
+        constexpr int NV = TOK * MOE_N_EXPERTS / 4;
+        float4 *mine = (float4 *)partial + ((size_t)split * gridDim.x + blockIdx.x) * NV;
+        for (int i = tid; i < NV; i += 256) mine[i] = *(const float4 *)&sm.lg[i / 64][(i % 64) * 4];
+        __threadfence();
+        __syncthreads();
+        if (tid == 0) s_last = atomicAdd(&counters[blockIdx.x], 1u) == (unsigned)S - 1;
+        __syncthreads();
+        if (!s_last) return;
+        __threadfence();
+        for (int i = tid; i < NV; i += 256) {
+            float4 a = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            for (int q = 0; q < S; q++) {
+                float4 v = __ldcg((const float4 *)partial + ((size_t)q * gridDim.x + blockIdx.x) * NV + i);
+                a.x += v.x;
+                a.y += v.y;
+                a.z += v.z;
+                a.w += v.w;
+            }
+            *(float4 *)&sm.lg[i / 64][(i % 64) * 4] = a;
+        }
+        if (tid == 0) counters[blockIdx.x] = 0; // ready for the next launch
+        __syncthreads();
+    }
     for (int i = tid; i < TOK * MOE_N_EXPERTS / 4; i += 256) {
         int r = i / (MOE_N_EXPERTS / 4), c = i % (MOE_N_EXPERTS / 4);
         if (t0 + r < T)
@@ -194,8 +227,23 @@ extern "C" kb_status moe_route_v2(void *ctx, cudaStream_t stream)
 {
     const moe_route_args *a = (const moe_route_args *)ctx;
     if (a->hidden % BK) return kb_skip("hidden %d not a multiple of %d", a->hidden, BK);
-    route_v2<<<(a->t + TOK - 1) / TOK, 256, 0, stream>>>(a->x, a->wg, a->bias, a->logits, a->topk_idx, a->topk_w,
-                                                         a->t, a->hidden);
+    static int n_sm = 0;
+    if (!n_sm) {
+        int dev;
+        KB_CUDA_TRY(cudaGetDevice(&dev));
+        KB_CUDA_TRY(cudaDeviceGetAttribute(&n_sm, cudaDevAttrMultiProcessorCount, dev));
+    }
+    const int tiles = (a->t + TOK - 1) / TOK, nkt = a->hidden / BK;
+    int S = n_sm / tiles;
+    S = S < 1 ? 1 : (S > MOE_ROUTE_MAX_SPLIT ? MOE_ROUTE_MAX_SPLIT : S);
+    S = S > nkt ? nkt : S;
+    unsigned *counters = (unsigned *)a->workspace;
+    float *partial = (float *)((char *)a->workspace + MOE_ROUTE_COUNTER_BYTES);
+    while (S > 1 && ((size_t)tiles > MOE_ROUTE_COUNTER_BYTES / 4 ||
+                     MOE_ROUTE_COUNTER_BYTES + (size_t)S * tiles * TOK * MOE_N_EXPERTS * 4 > a->workspace_bytes))
+        S--;
+    route_v2<<<dim3(tiles, S), 256, 0, stream>>>(a->x, a->wg, a->bias, a->logits, a->topk_idx, a->topk_w, a->t,
+                                                 a->hidden, partial, counters);
     KB_CUDA_TRY(cudaGetLastError());
     return KB_OK;
 }
