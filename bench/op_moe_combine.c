@@ -164,9 +164,8 @@ static kb_status verify(void *p, double *err, const char **metric)
     int ns = T <= 512 ? T : 256;
     uint16_t *y = malloc((size_t)T * K * 2), *rows = malloc((size_t)TK * K * 2);
     double *ref = malloc((size_t)K * 8), *got = malloc((size_t)ns * K * 8), *want = malloc((size_t)ns * K * 8);
-    double *bound = malloc((size_t)K * 8);
     int32_t lrow[MOE_TOPK];
-    if (!y || !rows || !ref || !got || !want || !bound) {
+    if (!y || !rows || !ref || !got || !want) {
         st = kb_error("moe_combine verify: out of host memory");
         goto done;
     }
@@ -211,7 +210,7 @@ static kb_status verify(void *p, double *err, const char **metric)
     if (bad) st = kb_error("moe_combine: %zu elements out of bound; first: %s", bad, msg);
     else if (!(*err < 1e-5)) st = kb_error("moe_combine: diff %.3g >= 1e-5", *err);
 done:
-    free(y); free(rows); free(ref); free(got); free(want); free(bound);
+    free(y); free(rows); free(ref); free(got); free(want);
     return st;
 }
 

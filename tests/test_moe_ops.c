@@ -1,9 +1,12 @@
 /* test_moe_ops.c - the three MoE operator tables (no GPU): shape tables well
  * formed (unique labels, every shape in a set, QUICK and SMALL present, the
  * spec's T x E x routing grid), bytes()/flops() equal to hand-computed
- * numbers, implementation tables complete.  Also checks, in C, the algorithm
- * the v2 router runs warp-parallel (lane l holds experts 32j + l) against
- * moe_select_token on inputs full of ties. */
+ * numbers, implementation tables complete.  Also checks, in C, the
+ * algorithms the kernels run in parallel: the v2 router's warp selection
+ * (lane l holds experts 32j + l) against moe_select_token on inputs full of
+ * ties, and the v1/v2 dispatch layout algorithms (chunk / block histograms,
+ * scans, warp ranking) against moe_layout_build.  These emulate the
+ * algorithms, not the CUDA code: GPU correctness is still unverified. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,11 +240,95 @@ static void test_bench_routing(void)
     free(idx);
 }
 
+
+/* ---- the dispatch kernels' layout algorithms, emulated -------------------
+ * v1: per-chunk histograms, per-expert exclusive scan over chunks plus the
+ * padded segment offsets, ranks in slot order inside a chunk.  v2: the same
+ * with G blocks of ceil(T/G) tokens (some empty).  Both must reproduce
+ * moe_layout_build exactly. */
+static int emulate_chunked(const int32_t *idx, int T, int E, int tok_per_chunk, int masked, int m_max,
+                           const int32_t *want_cnt, const int32_t *want_off, const int32_t *want_row)
+{
+    int n_chunks = (T + tok_per_chunk - 1) / tok_per_chunk;
+    int32_t *cm = calloc((size_t)n_chunks * E, 4), tot[256] = {0}, off[257], base[256];
+    int bad = 0;
+    for (int c = 0; c < n_chunks; c++)
+        for (int i = c * tok_per_chunk * 8; i < T * 8 && i < (c + 1) * tok_per_chunk * 8; i++)
+            if (idx[i] >= 0) cm[c * E + idx[i]]++;
+    for (int e = 0; e < E; e++)
+        for (int c = 0; c < n_chunks; c++) tot[e] += cm[c * E + e];
+    off[0] = 0;
+    for (int e = 0; e < E; e++) off[e + 1] = off[e] + (tot[e] + 127) / 128 * 128;
+    for (int e = 0; e < E; e++) bad += tot[e] != want_cnt[e] || (!masked && off[e] != want_off[e]);
+    for (int c = 0; c < n_chunks; c++) {
+        for (int e = 0; e < E; e++) {
+            int pre = 0;
+            for (int q = 0; q < c; q++) pre += cm[q * E + e];
+            base[e] = (masked ? e * m_max : off[e]) + pre;
+        }
+        /* warp ranking: 32 slots at a time, rank = equal experts in lower lanes */
+        int s0 = c * tok_per_chunk * 8, s1 = (c + 1) * tok_per_chunk * 8;
+        if (s1 > T * 8) s1 = T * 8;
+        for (int i0 = s0; i0 < s1; i0 += 32) {
+            int rows[32], es[32];
+            for (int l = 0; l < 32; l++) {
+                es[l] = i0 + l < s1 ? idx[i0 + l] : -1;
+                int rank = 0;
+                for (int q = 0; q < l; q++) rank += es[q] == es[l];
+                rows[l] = es[l] >= 0 ? base[es[l]] + rank : -1;
+            }
+            for (int l = 0; l < 32; l++) {
+                if (i0 + l < s1) bad += rows[l] != want_row[i0 + l];
+                int first = 1;
+                for (int q = 0; q < l; q++) first &= es[q] != es[l];
+                if (es[l] >= 0 && first) {
+                    int n = 0;
+                    for (int q = 0; q < 32; q++) n += es[q] == es[l];
+                    base[es[l]] += n;
+                }
+            }
+        }
+    }
+    free(cm);
+    return bad;
+}
+
+static void test_dispatch_algorithms(void)
+{
+    const int Ts[4] = {40, 200, 517, 1000};
+    const int Es[3] = {256, 32, 8};
+    int bad = 0;
+    for (int ti = 0; ti < 4; ti++)
+        for (int ei = 0; ei < 3; ei++)
+            for (int sk = 0; sk < 2; sk++) {
+                int T = Ts[ti], E = Es[ei];
+                int32_t *idx = malloc(sizeof(int32_t) * T * 8), *row = malloc(sizeof(int32_t) * T * 8);
+                int32_t *mrow = malloc(sizeof(int32_t) * T * 8), cnt[256], off[257], mcnt[256];
+                moe_routing_random(1000 + ti * 10 + ei * 2 + sk, T, E, sk, idx);
+                if (sk) idx[5] = -1; /* a slot whose expert lives elsewhere */
+                moe_layout_build(idx, T, 8, E, 128, cnt, off, row);
+                int m_max = 0;
+                for (int e = 0; e < E; e++) m_max = cnt[e] > m_max ? cnt[e] : m_max;
+                m_max = (m_max + 127) / 128 * 128;
+                moe_layout_build_masked(idx, T, 8, E, m_max, mcnt, mrow);
+                bad += emulate_chunked(idx, T, E, 256, 0, 0, cnt, off, row);           /* v1 */
+                bad += emulate_chunked(idx, T, E, 256, 1, m_max, mcnt, off, mrow);     /* v1 masked */
+                int G = T < 132 ? T : 132;                                             /* v2 */
+                bad += emulate_chunked(idx, T, E, (T + G - 1) / G, 0, 0, cnt, off, row);
+                bad += emulate_chunked(idx, T, E, (T + G - 1) / G, 1, m_max, mcnt, off, mrow);
+                free(idx);
+                free(row);
+                free(mrow);
+            }
+    KBT_CHECK(bad == 0);
+}
+
 int main(void)
 {
     test_tables();
     test_warp_select();
     test_route_cpu();
     test_bench_routing();
+    test_dispatch_algorithms();
     return kbt_done("test_moe_ops");
 }
