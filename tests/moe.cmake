@@ -21,3 +21,7 @@ add_test(NAME ptx_moe_route_v2 COMMAND ${_kb_chk} ${KB_PTX_DIR} moe_route_v2
 add_test(NAME ptx_moe_route_v1 COMMAND ${_kb_chk} ${KB_PTX_DIR} moe_route_v1 --ptx "fma\\.rn\\.f32" --no-spill)
 add_test(NAME ptx_moe_dispatch_v1 COMMAND ${_kb_chk} ${KB_PTX_DIR} moe_dispatch_v1
   --ptx "cvt\\.rn\\.satfinite\\.e4m3x2\\.f32|cvt\\.rn\\.satfinite\\.e4m3\\.f32" --ptx "match\\.any\\.sync" --no-spill)
+add_test(NAME ptx_moe_combine_v1 COMMAND ${_kb_chk} ${KB_PTX_DIR} moe_combine_v1 --no-spill)
+# Library references: the gather kernel quantises with the same cvt; no spills anywhere.
+add_test(NAME ptx_moe_lib COMMAND ${_kb_chk} ${KB_PTX_DIR} moe_lib
+  --ptx "cvt\\.rn\\.satfinite\\.e4m3x2\\.f32|cvt\\.rn\\.satfinite\\.e4m3\\.f32" --no-spill)
