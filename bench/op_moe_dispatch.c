@@ -1,15 +1,364 @@
-/* op_moe_dispatch.c - placeholder until the operator lands: registered, no shapes. */
-#include <stddef.h>
+/* op_moe_dispatch.c - permute tokens into expert order for the grouped GEMM,
+ * FP8-quantised (1x128) on the way (semantics and layouts: kernels/moe/moe.h).
+ *
+ * Shapes: d[0] = T tokens, d[1] = E local experts (256 = no EP, 32 = EP8,
+ * 8 = EP32), d[2] = routing (0 uniform, 1 skewed), d[3] = output format
+ * (moe_dispatch_fmt: 0 E4M3 contiguous, 1 BF16 contiguous, 2 E4M3 masked).
+ *
+ * Routing (generated on the host at setup, seeded): every token picks 8
+ * distinct global experts of 256, uniformly or skewed (experts 3, 40, 77, 150
+ * weigh 32x the others: each is picked by roughly half the tokens).  With E
+ * local experts the T tokens stand for what one EP rank holds after the
+ * all-to-all and every slot is served locally by expert (global % E): the GPU
+ * handles exactly R = 8T rows, and segments are 256/E times longer than
+ * without EP, as on a real EP rank (rank 0 of the skewed case holds the hot
+ * experts: the worst-loaded rank, which sets the step time).  A token may
+ * thus send two slots to one local expert; rows are per slot, so that is
+ * harmless.  Slots with topk_idx = -1 (expert elsewhere) are supported by
+ * every implementation and by the layout builder, but not generated here, so
+ * that byte counts are exact.
+ *
+ * Napkin math (moe_dispatch_bytes in reference/moe_cpu.c): T=4096 E4M3:
+ * x 58.7 MB read once + 32768 rows x (7168 + 224 B scales) written + maps
+ * = 301 MB, ~0.1 ms at 3 TB/s.  No FLOPs counted (KB_PEAK_NONE).
+ *
+ * Verification: counts, offsets, group_idx and row_of must equal the CPU
+ * layout builder's exactly (every implementation produces ascending slot order
+ * inside a segment); rows of sampled slots (all slots when R <= 8192, else
+ * 4096 seeded) against moe_quant_row_cpu: BF16 bit-exact, E4M3 codes equal or
+ * adjacent (+-1 code, same sign: tolerates a rounding-tie corner of the
+ * hardware cvt), scales within 1e-6 relative; every real row scanned for
+ * NaN/Inf; E4M3 scales of padding rows must still hold the poison (padding
+ * never written).  Metric "wrong" = number of failing elements.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cuda_runtime_api.h>
 #include "kb.h"
+#include "moe_cpu.h"
+#include "moe/moe.h"
+
+typedef struct dispatch_ctx {
+    moe_dispatch_args a; /* first member */
+    uint64_t seed;
+    int64_t m_total;     /* contiguous: reference m_total */
+    size_t out_rows;     /* rows allocated in out          */
+    size_t sa_elems;
+    uint16_t *h_x;       /* [T, K]        */
+    int32_t *h_idx;      /* [T, 8] local  */
+    int32_t *h_counts, *h_offsets, *h_row, *h_gidx;
+} dispatch_ctx;
+
+static const int disp_T[] = {128, 512, 4096, 16384};
+static const int disp_E[] = {256, 32, 8};
+static const char *const fmt_sfx[] = {"", "_bf16", "_masked"};
+static const char *const fmt_dtype[] = {"e4m3", "bf16", "e4m3masked"};
+
+static void add_shape(kb_shape *s, int T, int E, int skew, int fmt, unsigned sets)
+{
+    snprintf(s->label, sizeof s->label, "t%d_e%d_%s%s", T, E, skew ? "skewed" : "uniform", fmt_sfx[fmt]);
+    snprintf(s->dtype, sizeof s->dtype, "%s", fmt_dtype[fmt]);
+    s->sets = sets;
+    s->d[0] = T;
+    s->d[1] = E;
+    s->d[2] = skew;
+    s->d[3] = fmt;
+}
 
 static const kb_shape *shapes(int *n)
 {
-    *n = 0;
-    return NULL;
+    static kb_shape tab[96];
+    static int count;
+    if (!count) {
+        for (int fmt = 0; fmt < 3; fmt++)
+            for (int ti = 0; ti < 4; ti++)
+                for (int ei = 0; ei < 3; ei++)
+                    for (int sk = 0; sk < 2; sk++) {
+                        int T = disp_T[ti], E = disp_E[ei];
+                        unsigned sets = KB_SET_FULL;
+                        if (fmt == 0 && (T == 128 || T == 4096) && E != 8) sets |= KB_SET_QUICK;
+                        if (fmt != 0 && T == 4096 && E == 256 && !sk) sets |= KB_SET_QUICK;
+                        add_shape(&tab[count++], T, E, sk, fmt, sets);
+                    }
+        for (int fmt = 0; fmt < 3; fmt++)
+            for (int ei = 0; ei < 3; ei += 2)
+                for (int sk = 0; sk < 2; sk++) add_shape(&tab[count++], 40, disp_E[ei], sk, fmt, KB_SET_SMALL);
+    }
+    *n = count;
+    return tab;
 }
+
+static double flops(const kb_shape *s) { (void)s; return 0; }
+static double bytes(const kb_shape *s) { return moe_dispatch_bytes((int)s->d[0], (int)s->d[1], (int)s->d[3]); }
+
+static void teardown(void *p)
+{
+    dispatch_ctx *c = p;
+    if (!c) return;
+    cudaFree((void *)c->a.x);
+    cudaFree((void *)c->a.topk_idx);
+    cudaFree(c->a.out);
+    cudaFree(c->a.sa);
+    cudaFree(c->a.counts);
+    cudaFree(c->a.offsets);
+    cudaFree(c->a.group_idx);
+    cudaFree(c->a.row_of);
+    cudaFree(c->a.workspace);
+    free(c->h_x);
+    free(c->h_idx);
+    free(c->h_counts);
+    free(c->h_offsets);
+    free(c->h_row);
+    free(c->h_gidx);
+    free(c);
+}
+
+#define SETUP_TRY(call)                                                        \
+    do {                                                                       \
+        cudaError_t e_ = (call);                                               \
+        if (e_ != cudaSuccess) {                                               \
+            teardown(c);                                                       \
+            return kb_error("moe_dispatch setup: %s: %s", #call, cudaGetErrorString(e_)); \
+        }                                                                      \
+    } while (0)
+
+static kb_status setup(const kb_shape *s, void **out)
+{
+    dispatch_ctx *c = calloc(1, sizeof *c);
+    if (!c) return kb_error("moe_dispatch setup: out of host memory");
+    int T = (int)s->d[0], E = (int)s->d[1], K = MOE_HIDDEN;
+    size_t R = (size_t)T * MOE_TOPK;
+    moe_dispatch_args *a = &c->a;
+    a->fmt = (moe_dispatch_fmt)s->d[3];
+    a->t = T;
+    a->hidden = K;
+    a->topk = MOE_TOPK;
+    a->n_experts = E;
+    a->m_cap = (int)moe_layout_m_cap(T, MOE_TOPK, E, MOE_ALIGN);
+    c->seed = kb_seed_for("moe_dispatch", s);
+    c->h_x = malloc((size_t)T * K * 2);
+    c->h_idx = malloc(R * 4);
+    c->h_counts = malloc((size_t)E * 4);
+    c->h_offsets = malloc((size_t)(E + 1) * 4);
+    c->h_row = malloc(R * 4);
+    c->h_gidx = malloc((size_t)a->m_cap * 4);
+    if (!c->h_x || !c->h_idx || !c->h_counts || !c->h_offsets || !c->h_row || !c->h_gidx) {
+        teardown(c);
+        return kb_error("moe_dispatch setup: out of host memory");
+    }
+    moe_routing_random(c->seed ^ 0x0e0e, T, E, (int)s->d[2], c->h_idx);
+    c->m_total = moe_layout_build(c->h_idx, T, MOE_TOPK, E, MOE_ALIGN, c->h_counts, c->h_offsets, c->h_row);
+    if (c->m_total < 0) {
+        teardown(c);
+        return kb_error("moe_dispatch setup: layout build failed");
+    }
+    int elt = a->fmt == MOE_FMT_BF16 ? 2 : 1;
+    if (a->fmt == MOE_FMT_E4M3_MASKED) {
+        int maxc = 0;
+        for (int e = 0; e < E; e++) maxc = c->h_counts[e] > maxc ? c->h_counts[e] : maxc;
+        a->m_max = (maxc + MOE_ALIGN - 1) / MOE_ALIGN * MOE_ALIGN;
+        if (moe_layout_build_masked(c->h_idx, T, MOE_TOPK, E, a->m_max, c->h_counts, c->h_row) < 0) {
+            teardown(c);
+            return kb_error("moe_dispatch setup: masked layout build failed");
+        }
+        c->out_rows = (size_t)E * a->m_max;
+        c->sa_elems = (size_t)E * (K / MOE_QBLOCK) * a->m_max;
+    } else {
+        moe_layout_group_idx(c->h_counts, c->h_offsets, E, c->h_gidx, a->m_cap);
+        c->out_rows = (size_t)a->m_cap;
+        c->sa_elems = a->fmt == MOE_FMT_E4M3 ? (size_t)(K / MOE_QBLOCK) * a->m_cap : 0;
+    }
+    void *p;
+    SETUP_TRY(cudaMalloc(&p, (size_t)T * K * 2)); a->x = p;
+    SETUP_TRY(cudaMalloc(&p, R * 4)); a->topk_idx = p;
+    SETUP_TRY(cudaMalloc(&a->out, c->out_rows * K * elt));
+    if (c->sa_elems) SETUP_TRY(cudaMalloc((void **)&a->sa, c->sa_elems * 4));
+    SETUP_TRY(cudaMalloc((void **)&a->counts, (size_t)E * 4));
+    if (a->fmt != MOE_FMT_E4M3_MASKED) {
+        SETUP_TRY(cudaMalloc((void **)&a->offsets, (size_t)(E + 1) * 4));
+        SETUP_TRY(cudaMalloc((void **)&a->group_idx, (size_t)a->m_cap * 4));
+    }
+    SETUP_TRY(cudaMalloc((void **)&a->row_of, R * 4));
+    a->workspace_bytes = moe_dispatch_workspace_bytes(a);
+    if (a->workspace_bytes) SETUP_TRY(cudaMalloc(&a->workspace, a->workspace_bytes));
+    if (kb_dev_fill_bf16((void *)a->x, (size_t)T * K, -3.0f, 3.0f, c->seed, 0) != KB_OK) {
+        teardown(c);
+        return KB_FAIL;
+    }
+    SETUP_TRY(cudaMemcpy(c->h_x, a->x, (size_t)T * K * 2, cudaMemcpyDeviceToHost));
+    SETUP_TRY(cudaMemcpy((void *)a->topk_idx, c->h_idx, R * 4, cudaMemcpyHostToDevice));
+    *out = c;
+    return KB_OK;
+}
+
+static kb_status poison(void *p, cudaStream_t st)
+{
+    dispatch_ctx *c = p;
+    moe_dispatch_args *a = &c->a;
+    KB_TRY(kb_dev_poison(a->out, c->out_rows * a->hidden * (a->fmt == MOE_FMT_BF16 ? 2 : 1), st));
+    if (c->sa_elems) KB_TRY(kb_dev_poison(a->sa, c->sa_elems * 4, st));
+    KB_TRY(kb_dev_poison(a->counts, (size_t)a->n_experts * 4, st));
+    if (a->offsets) KB_TRY(kb_dev_poison(a->offsets, (size_t)(a->n_experts + 1) * 4, st));
+    if (a->group_idx) KB_TRY(kb_dev_poison(a->group_idx, (size_t)a->m_cap * 4, st));
+    KB_TRY(kb_dev_poison(a->row_of, (size_t)a->t * a->topk * 4, st));
+    return KB_OK;
+}
+
+static int e4m3_close(uint8_t g, uint8_t c)
+{
+    if (g == c) return 1;
+    if ((g & 0x7f) == 0x7f) return 0; /* NaN */
+    return (g & 0x80) == (c & 0x80) && abs((int)(g & 0x7f) - (int)(c & 0x7f)) <= 1;
+}
+
+static int bf16_nonfinite(uint16_t h) { return (h & 0x7f80) == 0x7f80; }
+
+#define COPY_BACK(dst, src, n)                                                 \
+    do {                                                                       \
+        if (cudaMemcpy((dst), (src), (n), cudaMemcpyDeviceToHost) != cudaSuccess) { \
+            st = kb_error("moe_dispatch verify: copy back failed");           \
+            goto done;                                                         \
+        }                                                                      \
+    } while (0)
+
+#define WRONG(...)                                                             \
+    do {                                                                       \
+        if (!wrong++) snprintf(msg, sizeof msg, __VA_ARGS__);                  \
+    } while (0)
+
+static kb_status verify(void *p, double *err, const char **metric)
+{
+    dispatch_ctx *c = p;
+    moe_dispatch_args *a = &c->a;
+    const int T = a->t, E = a->n_experts, K = a->hidden, NB = K / MOE_QBLOCK;
+    const size_t R = (size_t)T * a->topk;
+    const int elt = a->fmt == MOE_FMT_BF16 ? 2 : 1;
+    const int masked = a->fmt == MOE_FMT_E4M3_MASKED;
+    const size_t ld = masked ? (size_t)a->m_max : (size_t)a->m_cap; /* rows per scale plane */
+    *metric = "wrong";
+    *err = NAN;
+    kb_status st = KB_OK;
+    size_t wrong = 0;
+    char msg[256] = "";
+    int32_t *cnt = malloc((size_t)E * 4), *off = malloc((size_t)(E + 1) * 4), *row = malloc(R * 4);
+    int32_t *gidx = malloc((size_t)a->m_cap * 4);
+    float *sa = c->sa_elems ? malloc(c->sa_elems * 4) : NULL;
+    size_t chunk_rows = (64u << 20) / ((size_t)K * elt);
+    uint8_t *buf = malloc(chunk_rows * K * elt), *qref = malloc((size_t)K);
+    float *sref = malloc((size_t)NB * 4);
+    if (!cnt || !off || !row || !gidx || (c->sa_elems && !sa) || !buf || !qref || !sref) {
+        st = kb_error("moe_dispatch verify: out of host memory");
+        goto done;
+    }
+    /* ---- layout, exact ---- */
+    COPY_BACK(cnt, a->counts, (size_t)E * 4);
+    COPY_BACK(row, a->row_of, R * 4);
+    for (int e = 0; e < E; e++)
+        if (cnt[e] != c->h_counts[e]) WRONG("counts[%d] = %d, want %d", e, cnt[e], c->h_counts[e]);
+    for (size_t i = 0; i < R; i++)
+        if (row[i] != c->h_row[i]) WRONG("row_of[%zu] = %d, want %d", i, row[i], c->h_row[i]);
+    if (!masked) {
+        COPY_BACK(off, a->offsets, (size_t)(E + 1) * 4);
+        COPY_BACK(gidx, a->group_idx, (size_t)a->m_cap * 4);
+        for (int e = 0; e <= E; e++)
+            if (off[e] != c->h_offsets[e]) WRONG("offsets[%d] = %d, want %d", e, off[e], c->h_offsets[e]);
+        for (int r = 0; r < a->m_cap; r++)
+            if (gidx[r] != c->h_gidx[r]) WRONG("group_idx[%d] = %d, want %d", r, gidx[r], c->h_gidx[r]);
+    }
+    if (wrong) goto report; /* rows are meaningless with a wrong layout */
+    /* ---- scales: real rows finite, padding rows still poisoned ---- */
+    if (sa) {
+        COPY_BACK(sa, a->sa, c->sa_elems * 4);
+        for (int e = 0; e < E; e++) {
+            size_t r0 = masked ? (size_t)e * a->m_max : (size_t)c->h_offsets[e];
+            size_t r1 = masked ? r0 + a->m_max : (size_t)c->h_offsets[e + 1];
+            for (int g = 0; g < NB; g++) {
+                const float *plane = masked ? sa + ((size_t)e * NB + g) * ld - r0 : sa + (size_t)g * ld;
+                for (size_t r = r0; r < r1; r++) {
+                    float v = plane[r];
+                    uint32_t bits;
+                    memcpy(&bits, &v, 4);
+                    if (r < r0 + (size_t)c->h_counts[e]) {
+                        if (!(isfinite(v) && v > 0)) WRONG("scale of row %zu group %d = %g", r, g, v);
+                    } else if (bits != 0xffffffffu) {
+                        WRONG("padding row %zu (expert %d) written: scale %g", r, e, v);
+                    }
+                }
+            }
+        }
+    }
+    /* ---- full NaN/Inf scan of the real rows, chunked ---- */
+    for (int e = 0; e < E; e++) {
+        size_t r0 = masked ? (size_t)e * a->m_max : (size_t)c->h_offsets[e];
+        size_t n = (size_t)c->h_counts[e];
+        for (size_t done_rows = 0; done_rows < n; done_rows += chunk_rows) {
+            size_t nr = n - done_rows < chunk_rows ? n - done_rows : chunk_rows;
+            COPY_BACK(buf, (const uint8_t *)a->out + (r0 + done_rows) * K * elt, nr * K * elt);
+            size_t nan = 0;
+            if (elt == 1) {
+                for (size_t i = 0; i < nr * K; i++) nan += (buf[i] & 0x7f) == 0x7f;
+            } else {
+                const uint16_t *h = (const uint16_t *)buf;
+                for (size_t i = 0; i < nr * K; i++) nan += bf16_nonfinite(h[i]);
+            }
+            if (nan) WRONG("%zu NaN/Inf in rows of expert %d", nan, e);
+            wrong += nan ? nan - 1 : 0;
+        }
+    }
+    /* ---- sampled rows against the CPU ---- */
+    {
+        kb_rng r;
+        kb_rng_seed(&r, c->seed ^ 0x5a5a);
+        size_t ns = R <= 8192 ? R : 4096;
+        for (size_t i = 0; i < ns; i++) {
+            size_t slot = R <= 8192 ? i : (size_t)(kb_rng_next(&r) % R);
+            size_t rw = (size_t)c->h_row[slot];
+            const uint16_t *xr = c->h_x + (slot / a->topk) * K;
+            COPY_BACK(buf, (const uint8_t *)a->out + rw * K * elt, (size_t)K * elt);
+            if (elt == 2) {
+                if (memcmp(buf, xr, (size_t)K * 2)) WRONG("bf16 row of slot %zu differs from x", slot);
+                continue;
+            }
+            moe_quant_row_cpu(xr, K, qref, sref);
+            for (int j = 0; j < K; j++)
+                if (!e4m3_close(buf[j], qref[j]))
+                    WRONG("slot %zu (row %zu) elem %d: e4m3 0x%02x, want 0x%02x", slot, rw, j, buf[j], qref[j]);
+            size_t e = masked ? rw / a->m_max : 0, rr = masked ? rw % a->m_max : rw;
+            for (int g = 0; g < NB; g++) {
+                float v = masked ? sa[(e * NB + g) * ld + rr] : sa[(size_t)g * ld + rr];
+                if (!(fabsf(v - sref[g]) <= 1e-6f * sref[g]))
+                    WRONG("slot %zu group %d: scale %.8g, want %.8g", slot, g, v, sref[g]);
+            }
+        }
+    }
+report:
+    *err = (double)wrong;
+    if (wrong) st = kb_error("moe_dispatch: %zu wrong; first: %s", wrong, msg);
+done:
+    free(cnt); free(off); free(row); free(gidx); free(sa); free(buf); free(qref); free(sref);
+    return st;
+}
+
+static const kb_impl impls[] = {
+    {"v1", KB_IMPL_HAND, moe_dispatch_v1, "chunk histograms + scan + warp-ordered ranks, then one block per slot copying/quantising with scalar accesses (x read 8x)"},
+    {"v2", KB_IMPL_HAND, moe_dispatch_v2, "fused persistent kernel: count, grid sync, scan, rank and write; x read once, 16-byte loads/stores, quantisation in registers"},
+    {"cub", KB_IMPL_LIB, moe_dispatch_cub, "CUB radix sort + histogram + scan, plain gather/quantise kernel per row"},
+};
 
 const kb_op kb_op_moe_dispatch = {
     .name = "moe_dispatch",
-    .what = "(not implemented yet)",
+    .what = "MoE dispatch: permute T x 8 slots into padded expert segments, E4M3 1x128 quantised (or BF16 / masked)",
+    .peak = KB_PEAK_NONE,
     .shapes = shapes,
+    .flops = flops,
+    .bytes = bytes,
+    .link_bytes = NULL,
+    .setup = setup,
+    .poison = poison,
+    .verify = verify,
+    .teardown = teardown,
+    .impls = impls,
+    .n_impls = (int)(sizeof impls / sizeof impls[0]),
 };
