@@ -101,7 +101,7 @@ typedef struct mla_decode_args {
     mla_sched sched;          /* host copy                                 */
     const int32_t *sched_dev; /* device, mla_sched_pack layout             */
     float *o_accum;           /* device [num_slots, s_q*h_q, 512] f32      */
-    float *lse_accum;         /* device [num_slots, s_q*h_q] f32 (log2 domain not used: natural log) */
+    float *lse_accum;         /* device [num_slots, s_q*h_q] f32, natural log */
     size_t accum_slots;       /* slots allocated                           */
     void *cublas_state;       /* reference/mla_decode_cublas.cu (mla_cublas_init) */
 } mla_decode_args;
