@@ -1,15 +1,453 @@
-/* op_mla_decode.c - placeholder until the operator lands: registered, no shapes. */
-#include <stddef.h>
+/* op_mla_decode.c - MLA decode over a paged KV cache (FlashMLA semantics).
+ *
+ * Semantics and layouts: kernels/mla_decode/mla_decode.h.
+ *
+ * Shape dims d[]: d[0] = b, d[1] = mean s_k, d[2] = h_q, d[3] = s_q,
+ *                 d[4] = length pattern (0: ~Normal(s_k, s_k/2) clipped,
+ *                 1: "skew", one 16*s_k sequence and short others),
+ *                 d[5] = 1 for the FP8 KV cache (dtype "fp8kv"), else 0.
+ * Per-sequence lengths come from mla_decode_gen_seqlens(b, s_k, s_q, pattern)
+ * (seeded by the dims), so flops()/bytes() are exact and reproducible.
+ *
+ * Napkin math (per shape, S = sum of seqlens, R = b*s_q*h_q query rows):
+ *   FLOPs = 2*s_q*h_q*S*(576 + 512)   (QK^T over 576, PV over 512)
+ *   bytes = 2*(S*576 + R*(576 + 512)) (KV once, q in, o out; bf16)
+ *         = 656*S + 2*R*(576 + 512)   (fp8kv: 656 B per cached token)
+ *   Intensity ~ 2*h_q*s_q FLOP/B (bf16): memory-bound while h_q*s_q <= ~64,
+ *   compute-bound for h_q*s_q >= ~128 on an H100/H800 (989 TFLOPS / 3.35 TB/s).
+ *   Example b=128, s_k=4096, h_q=16, s_q=1 (S ~ 128*4096): ~0.60 GB, ~180 us at
+ *   3.35 TB/s.
+ *
+ * Sets (documented choice, not the full 4*5*4*2*2 = 320 cross product):
+ *   FULL:  (a) the model grid from deepseek-v3.md: b=128 x s_k {4096, 8192,
+ *          16384, 32768} x h_q {16, 32, 64, 128} x s_q {1, 2}, bf16 (32);
+ *          (b) batch / short-context sweep: b {1, 16, 64} x s_k {1024, 8192}
+ *          x h_q {16, 128}, s_q 1, plus b=128, s_k=1024, h_q {16, 128} x s_q
+ *          {1, 2} (16); (c) skew: b=64, s_k=4096, h_q {16, 128}, s_q 1 and
+ *          b=128, s_k=1024, h_q 64, s_q 2 (3); (d) fp8kv: b=128 x s_k {4096,
+ *          8192} x h_q {16, 64, 128} x s_q {1, 2} (12).  Every listed value of
+ *          b, s_k, h_q, s_q and both dtypes appear.
+ *   QUICK: 8 of the above (memory-bound, compute-bound, the 3x-vs-cuBLAS
+ *          case b=128 s_k=8192, skew, b=1, fp8kv).
+ *   SMALL: b=2 s_k=200 h_q=16 s_q {1, 2} (bf16, fp8kv), b=3 s_k=300 h_q=128
+ *          s_q=2 bf16, b=4 s_k=64 skew h_q=32 s_q=1: every output is checked.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "kb.h"
+#include "mla_decode/mla_decode.h"
+#include "mla_decode_cpu.h"
+
+#define NSHAPES_MAX 96
+static kb_shape g_shapes[NSHAPES_MAX];
+static int g_nshapes;
+
+static void add(int b, int sk, int h, int sq, int pattern, int fp8, unsigned sets)
+{
+    char label[64];
+    snprintf(label, sizeof label, "b%d_sk%d_h%d_sq%d%s%s", b, sk, h, sq, pattern ? "_skew" : "",
+             fp8 ? "_fp8kv" : "");
+    for (int i = 0; i < g_nshapes; i++)
+        if (strcmp(g_shapes[i].label, label) == 0) {
+            g_shapes[i].sets |= sets;
+            return;
+        }
+    if (g_nshapes >= NSHAPES_MAX) return;
+    kb_shape *s = &g_shapes[g_nshapes++];
+    memset(s, 0, sizeof *s);
+    snprintf(s->label, sizeof s->label, "%s", label);
+    snprintf(s->dtype, sizeof s->dtype, "%s", fp8 ? "fp8kv" : "bf16");
+    s->sets = sets;
+    s->d[0] = b;
+    s->d[1] = sk;
+    s->d[2] = h;
+    s->d[3] = sq;
+    s->d[4] = pattern;
+    s->d[5] = fp8;
+}
 
 static const kb_shape *shapes(int *n)
 {
-    *n = 0;
-    return NULL;
+    if (g_nshapes == 0) {
+        const unsigned F = KB_SET_FULL, Q = KB_SET_QUICK | KB_SET_FULL, S = KB_SET_SMALL;
+        static const int sks[] = {4096, 8192, 16384, 32768}, hs[] = {16, 32, 64, 128};
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++)
+                for (int sq = 1; sq <= 2; sq++) add(128, sks[i], hs[j], sq, 0, 0, F);
+        static const int bs[] = {1, 16, 64};
+        for (int i = 0; i < 3; i++) {
+            add(bs[i], 1024, 16, 1, 0, 0, F);
+            add(bs[i], 1024, 128, 1, 0, 0, F);
+            add(bs[i], 8192, 16, 1, 0, 0, F);
+            add(bs[i], 8192, 128, 1, 0, 0, F);
+        }
+        for (int sq = 1; sq <= 2; sq++) {
+            add(128, 1024, 16, sq, 0, 0, F);
+            add(128, 1024, 128, sq, 0, 0, F);
+        }
+        add(64, 4096, 16, 1, 1, 0, F);
+        add(64, 4096, 128, 1, 1, 0, F);
+        add(128, 1024, 64, 2, 1, 0, F);
+        static const int fh[] = {16, 64, 128};
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 3; j++)
+                for (int sq = 1; sq <= 2; sq++) add(128, i ? 8192 : 4096, fh[j], sq, 0, 1, F);
+        /* quick (also in full) */
+        add(128, 4096, 16, 1, 0, 0, Q);
+        add(128, 8192, 16, 1, 0, 0, Q);
+        add(128, 8192, 128, 2, 0, 0, Q);
+        add(128, 8192, 64, 1, 0, 0, Q);
+        add(64, 4096, 16, 1, 1, 0, Q);
+        add(1, 8192, 128, 1, 0, 0, Q);
+        add(128, 4096, 16, 1, 0, 1, Q);
+        add(128, 8192, 128, 2, 0, 1, Q);
+        /* small, CPU-checkable */
+        add(2, 200, 16, 1, 0, 0, S);
+        add(2, 200, 16, 2, 0, 0, S);
+        add(2, 200, 16, 1, 0, 1, S);
+        add(2, 200, 16, 2, 0, 1, S);
+        add(3, 300, 128, 2, 0, 0, S);
+        add(4, 64, 32, 1, 1, 0, S);
+    }
+    *n = g_nshapes;
+    return g_shapes;
 }
+
+static int64_t sum_seqlens(const kb_shape *s)
+{
+    int b = (int)s->d[0];
+    int32_t *len = malloc((size_t)b * sizeof(int32_t));
+    if (!len) return 0;
+    mla_decode_gen_seqlens(b, (int)s->d[1], (int)s->d[3], (int)s->d[4], len);
+    int64_t sum = 0;
+    for (int i = 0; i < b; i++) sum += len[i];
+    free(len);
+    return sum;
+}
+
+static double flops(const kb_shape *s)
+{
+    return 2.0 * (double)s->d[3] * (double)s->d[2] * (double)sum_seqlens(s) * (MLA_D_QK + MLA_D_V);
+}
+
+static double bytes(const kb_shape *s)
+{
+    double S = (double)sum_seqlens(s);
+    double rows = (double)s->d[0] * (double)s->d[3] * (double)s->d[2];
+    double kv = s->d[5] ? (double)MLA_FP8_TOKEN_BYTES * S : 2.0 * MLA_D_QK * S;
+    return kv + 2.0 * rows * (MLA_D_QK + MLA_D_V);
+}
+
+/* ---- GPU side -------------------------------------------------------------- */
+typedef struct mla_ctx {
+    mla_decode_args a;    /* first member: launchers cast ctx to it */
+    int32_t *seqlens_h, *block_table_h;
+    uint16_t *q_h;        /* host copy of q                         */
+    void *cache_dev;      /* the allocation behind kv / kv_fp8      */
+    int32_t *seqlens_d, *block_table_d, *sched_d;
+    int nref;             /* checked rows                            */
+    int *ref_batch, *ref_row; /* row = i*h_q + h                    */
+    double *ref_o, *ref_lse;
+    int full_check;
+} mla_ctx;
+
+static void teardown(void *p)
+{
+    mla_ctx *c = p;
+    if (!c) return;
+    mla_cublas_free(&c->a);
+    cudaFree(c->cache_dev);
+    cudaFree((void *)c->a.q);
+    cudaFree(c->a.o);
+    cudaFree(c->a.lse);
+    cudaFree(c->a.o_accum);
+    cudaFree(c->a.lse_accum);
+    cudaFree(c->seqlens_d);
+    cudaFree(c->block_table_d);
+    cudaFree(c->sched_d);
+    mla_sched_free(&c->a.sched);
+    free(c->seqlens_h);
+    free(c->block_table_h);
+    free(c->q_h);
+    free(c->ref_batch);
+    free(c->ref_row);
+    free(c->ref_o);
+    free(c->ref_lse);
+    free(c);
+}
+
+#define SETUP_TRY(call)                                                        \
+    do {                                                                       \
+        kb_status st_ = (call);                                                \
+        if (st_ != KB_OK) { teardown(c); return st_; }                         \
+    } while (0)
+#define SETUP_CUDA(call)                                                       \
+    do {                                                                       \
+        cudaError_t e_ = (call);                                               \
+        if (e_ != cudaSuccess) {                                               \
+            teardown(c);                                                       \
+            return kb_error("mla_decode setup: %s: %s", #call, cudaGetErrorString(e_)); \
+        }                                                                      \
+    } while (0)
+
+/* Reference rows: every row at small problems, else a seeded sample of
+ * (batch, row) pairs (8 batches incl. batch 0, 4 rows each). */
+static kb_status build_reference(mla_ctx *c, uint64_t seed)
+{
+    mla_decode_args *a = &c->a;
+    int rows = a->s_q * a->h_q;
+    size_t tok_bytes = a->fp8kv ? MLA_FP8_TOKEN_BYTES : 2 * MLA_D_QK;
+    c->full_check = (double)a->sum_seqlen * rows <= 2.5e6;
+    kb_rng r;
+    kb_rng_seed(&r, seed ^ 0x5eedull);
+    int nb = c->full_check ? a->b : (a->b < 8 ? a->b : 8);
+    int per = c->full_check ? rows : 4;
+    c->nref = nb * per;
+    c->ref_batch = malloc((size_t)c->nref * sizeof(int));
+    c->ref_row = malloc((size_t)c->nref * sizeof(int));
+    c->ref_o = malloc((size_t)c->nref * MLA_D_V * sizeof(double));
+    c->ref_lse = malloc((size_t)c->nref * sizeof(double));
+    if (!c->ref_batch || !c->ref_row || !c->ref_o || !c->ref_lse) return kb_error("mla_decode: out of host memory");
+    int k = 0;
+    for (int j = 0; j < nb; j++) {
+        int bi = c->full_check ? j : (j == 0 ? 0 : (int)(kb_rng_next(&r) % (uint64_t)a->b));
+        for (int t = 0; t < per; t++, k++) {
+            c->ref_batch[k] = bi;
+            /* always check the last row (latest query, last head) of batch 0 */
+            c->ref_row[k] = c->full_check ? t : (j == 0 && t == 0 ? rows - 1 : (int)(kb_rng_next(&r) % (uint64_t)rows));
+        }
+    }
+    /* compute per batch on a compact host copy of its pages */
+    int npages_max = a->max_blocks;
+    uint8_t *pages = malloc((size_t)npages_max * MLA_PAGE * tok_bytes);
+    int32_t *ident = malloc((size_t)npages_max * sizeof(int32_t));
+    if (!pages || !ident) {
+        free(pages);
+        free(ident);
+        return kb_error("mla_decode: out of host memory for the reference");
+    }
+    for (int i = 0; i < npages_max; i++) ident[i] = i;
+    int loaded = -1;
+    const uint8_t *cache = c->cache_dev;
+    for (k = 0; k < c->nref; k++) {
+        int bi = c->ref_batch[k];
+        int len = c->seqlens_h[bi];
+        int np = (len + MLA_PAGE - 1) / MLA_PAGE;
+        if (bi != loaded) {
+            for (int p = 0; p < np; p++) {
+                size_t page = (size_t)c->block_table_h[(size_t)bi * a->max_blocks + p];
+                cudaError_t e = cudaMemcpy(pages + (size_t)p * MLA_PAGE * tok_bytes,
+                                           cache + page * MLA_PAGE * tok_bytes, MLA_PAGE * tok_bytes,
+                                           cudaMemcpyDeviceToHost);
+                if (e != cudaSuccess) {
+                    free(pages);
+                    free(ident);
+                    return kb_error("mla_decode reference copy: %s", cudaGetErrorString(e));
+                }
+            }
+            loaded = bi;
+        }
+        int row = c->ref_row[k], i = row / a->h_q;
+        const uint16_t *q = c->q_h + ((size_t)bi * rows + row) * MLA_D_QK;
+        mla_cpu_attend(q, pages, a->fp8kv, ident, 0, len, len - a->s_q + 1 + i, a->softmax_scale,
+                       c->ref_o + (size_t)k * MLA_D_V, &c->ref_lse[k]);
+    }
+    free(pages);
+    free(ident);
+    return KB_OK;
+}
+
+static kb_status setup(const kb_shape *s, void **out)
+{
+    *out = NULL;
+    mla_ctx *c = calloc(1, sizeof *c);
+    if (!c) return kb_error("mla_decode: out of host memory");
+    mla_decode_args *a = &c->a;
+    a->b = (int)s->d[0];
+    a->h_q = (int)s->d[2];
+    a->s_q = (int)s->d[3];
+    a->fp8kv = (int)s->d[5];
+    a->softmax_scale = (float)(1.0 / sqrt((double)MLA_D_QK));
+    uint64_t seed = kb_seed_for("mla_decode", s);
+    int b = a->b, rows = a->s_q * a->h_q;
+
+    c->seqlens_h = malloc((size_t)b * sizeof(int32_t));
+    if (!c->seqlens_h) { teardown(c); return kb_error("mla_decode: out of host memory"); }
+    mla_decode_gen_seqlens(b, (int)s->d[1], a->s_q, (int)s->d[4], c->seqlens_h);
+    int max_len = 0, nblocks = 0;
+    int64_t sum = 0;
+    for (int i = 0; i < b; i++) {
+        if (c->seqlens_h[i] > max_len) max_len = c->seqlens_h[i];
+        nblocks += (c->seqlens_h[i] + MLA_PAGE - 1) / MLA_PAGE;
+        sum += c->seqlens_h[i];
+    }
+    a->max_seqlen = max_len;
+    a->sum_seqlen = sum;
+    a->max_blocks = (max_len + MLA_PAGE - 1) / MLA_PAGE;
+    a->num_blocks = nblocks;
+    /* block table: a seeded random permutation of the pages (shuffled); unused
+     * entries point at page 0 (never read). */
+    c->block_table_h = calloc((size_t)b * a->max_blocks, sizeof(int32_t));
+    int32_t *perm = malloc((size_t)nblocks * sizeof(int32_t));
+    if (!c->block_table_h || !perm) { free(perm); teardown(c); return kb_error("mla_decode: out of host memory"); }
+    kb_rng r;
+    kb_rng_seed(&r, seed);
+    for (int i = 0; i < nblocks; i++) perm[i] = i;
+    for (int i = nblocks - 1; i > 0; i--) {
+        int j = (int)(kb_rng_next(&r) % (uint64_t)(i + 1));
+        int32_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    for (int bi = 0, k = 0; bi < b; bi++)
+        for (int p = 0; p < (c->seqlens_h[bi] + MLA_PAGE - 1) / MLA_PAGE; p++)
+            c->block_table_h[(size_t)bi * a->max_blocks + p] = perm[k++];
+    free(perm);
+    a->seqlens_host = c->seqlens_h;
+    a->block_table_host = c->block_table_h;
+
+    size_t nq = (size_t)b * rows * MLA_D_QK;
+    size_t tok_bytes = a->fp8kv ? MLA_FP8_TOKEN_BYTES : 2 * MLA_D_QK;
+    size_t ntok = (size_t)nblocks * MLA_PAGE;
+    void *qd = NULL;
+    SETUP_CUDA(cudaMalloc(&qd, nq * 2));
+    a->q = qd;
+    SETUP_CUDA(cudaMalloc(&c->cache_dev, ntok * tok_bytes));
+    SETUP_CUDA(cudaMalloc((void **)&a->o, (size_t)b * rows * MLA_D_V * 2));
+    SETUP_CUDA(cudaMalloc((void **)&a->lse, (size_t)b * rows * sizeof(float)));
+    SETUP_CUDA(cudaMalloc((void **)&c->seqlens_d, (size_t)b * sizeof(int32_t)));
+    SETUP_CUDA(cudaMalloc((void **)&c->block_table_d, (size_t)b * a->max_blocks * sizeof(int32_t)));
+    SETUP_CUDA(cudaMemcpy(c->seqlens_d, c->seqlens_h, (size_t)b * sizeof(int32_t), cudaMemcpyHostToDevice));
+    SETUP_CUDA(cudaMemcpy(c->block_table_d, c->block_table_h, (size_t)b * a->max_blocks * sizeof(int32_t),
+                          cudaMemcpyHostToDevice));
+    a->seqlens = c->seqlens_d;
+    a->block_table = c->block_table_d;
+    SETUP_TRY(kb_dev_fill_bf16(qd, nq, -1.0f, 1.0f, seed + 1, 0));
+    if (a->fp8kv) {
+        a->kv_fp8 = c->cache_dev;
+        SETUP_TRY(mla_fill_fp8kv(c->cache_dev, ntok, seed + 2, 0));
+    } else {
+        a->kv = c->cache_dev;
+        SETUP_TRY(kb_dev_fill_bf16(c->cache_dev, ntok * MLA_D_QK, -1.0f, 1.0f, seed + 2, 0));
+    }
+    SETUP_CUDA(cudaDeviceSynchronize());
+    c->q_h = malloc(nq * 2);
+    if (!c->q_h) { teardown(c); return kb_error("mla_decode: out of host memory"); }
+    SETUP_CUDA(cudaMemcpy(c->q_h, qd, nq * 2, cudaMemcpyDeviceToHost));
+
+    /* split-KV schedule (v2, v3: 64 query rows per CTA, one CTA per SM) */
+    int dev = 0;
+    SETUP_CUDA(cudaGetDevice(&dev));
+    SETUP_CUDA(cudaDeviceGetAttribute(&a->num_sms, cudaDevAttrMultiProcessorCount, dev));
+    int groups = (rows + 63) / 64;
+    int parts = a->num_sms / groups;
+    if (parts < 1) parts = 1;
+    if (mla_sched_build(&a->sched, c->seqlens_h, b, parts) != 0) { teardown(c); return kb_error("mla_decode: scheduler out of memory"); }
+    size_t plen = mla_sched_packed_len(&a->sched);
+    int32_t *packed = malloc(plen * sizeof(int32_t));
+    if (!packed) { teardown(c); return kb_error("mla_decode: out of host memory"); }
+    mla_sched_pack(&a->sched, packed);
+    cudaError_t e = cudaMalloc((void **)&c->sched_d, plen * sizeof(int32_t));
+    if (e == cudaSuccess) e = cudaMemcpy(c->sched_d, packed, plen * sizeof(int32_t), cudaMemcpyHostToDevice);
+    free(packed);
+    if (e != cudaSuccess) { teardown(c); return kb_error("mla_decode sched upload: %s", cudaGetErrorString(e)); }
+    a->sched_dev = c->sched_d;
+    a->accum_slots = a->sched.num_slots > 0 ? (size_t)a->sched.num_slots : 1;
+    SETUP_CUDA(cudaMalloc((void **)&a->o_accum, a->accum_slots * rows * MLA_D_V * sizeof(float)));
+    SETUP_CUDA(cudaMalloc((void **)&a->lse_accum, a->accum_slots * rows * sizeof(float)));
+
+    SETUP_TRY(mla_cublas_init(a, 0));
+    SETUP_TRY(build_reference(c, seed));
+    *out = c;
+    return KB_OK;
+}
+
+static kb_status poison(void *p, cudaStream_t st)
+{
+    mla_ctx *c = p;
+    mla_decode_args *a = &c->a;
+    size_t rows = (size_t)a->b * a->s_q * a->h_q;
+    KB_TRY(kb_dev_poison(a->o, rows * MLA_D_V * 2, st));
+    KB_TRY(kb_dev_poison(a->lse, rows * sizeof(float), st));
+    size_t r1 = (size_t)a->s_q * a->h_q;
+    KB_TRY(kb_dev_poison(a->o_accum, a->accum_slots * r1 * MLA_D_V * sizeof(float), st));
+    KB_TRY(kb_dev_poison(a->lse_accum, a->accum_slots * r1 * sizeof(float), st));
+    return KB_OK;
+}
+
+/* lse tolerance: |lse - ref| / (1 + 0.01*|ref|) <= 1e-3 (natural-log units:
+ * ~0.1% on the softmax denominator; the kernels compute scores in FP32 from
+ * BF16 inputs, the reference in double). */
+#define MLA_LSE_TOL 1e-3
+
+static kb_status verify(void *p, double *err, const char **metric)
+{
+    mla_ctx *c = p;
+    mla_decode_args *a = &c->a;
+    *metric = "cos_diff";
+    *err = NAN;
+    size_t rows = (size_t)a->b * a->s_q * a->h_q;
+    uint16_t *o = malloc(rows * MLA_D_V * 2);
+    float *lse = malloc(rows * sizeof(float));
+    double *got = malloc((size_t)c->nref * MLA_D_V * sizeof(double));
+    if (!o || !lse || !got) {
+        free(o); free(lse); free(got);
+        return kb_error("mla_decode verify: out of host memory");
+    }
+    cudaError_t e = cudaMemcpy(o, a->o, rows * MLA_D_V * 2, cudaMemcpyDeviceToHost);
+    if (e == cudaSuccess) e = cudaMemcpy(lse, a->lse, rows * sizeof(float), cudaMemcpyDeviceToHost);
+    if (e != cudaSuccess) {
+        free(o); free(lse); free(got);
+        return kb_error("mla_decode verify copy: %s", cudaGetErrorString(e));
+    }
+    /* full NaN/Inf scan of both outputs */
+    size_t bad = 0;
+    for (size_t i = 0; i < rows * MLA_D_V; i++) bad += !isfinite(kb_bf16_to_f32(o[i]));
+    for (size_t i = 0; i < rows; i++) bad += !isfinite(lse[i]);
+    double lse_err = 0;
+    int lse_at = -1;
+    for (int k = 0; k < c->nref; k++) {
+        int bi = c->ref_batch[k], row = c->ref_row[k];
+        size_t orow = (size_t)bi * a->s_q * a->h_q + row;
+        for (int d = 0; d < MLA_D_V; d++) got[(size_t)k * MLA_D_V + d] = kb_bf16_to_f32(o[orow * MLA_D_V + d]);
+        int i = row / a->h_q, h = row % a->h_q;
+        double l = lse[((size_t)bi * a->h_q + h) * a->s_q + i];
+        double el = fabs(l - c->ref_lse[k]) / (1.0 + 1e-2 * fabs(c->ref_lse[k]));
+        if (!(el <= lse_err)) { lse_err = el; lse_at = k; }
+    }
+    double cd = kb_cos_diff(got, c->ref_o, (size_t)c->nref * MLA_D_V);
+    free(o); free(lse); free(got);
+    *err = cd;
+    if (bad) return kb_error("%zu non-finite values in o/lse", bad);
+    if (!(cd < KB_TOL_MLA_COS)) return kb_error("cos diff %.3g >= %.0e (%d rows checked)", cd, KB_TOL_MLA_COS, c->nref);
+    if (!(lse_err <= MLA_LSE_TOL))
+        return kb_error("lse error %.3g > %.0e at batch %d row %d", lse_err, MLA_LSE_TOL,
+                        lse_at >= 0 ? c->ref_batch[lse_at] : -1, lse_at >= 0 ? c->ref_row[lse_at] : -1);
+    return KB_OK;
+}
+
+static const kb_impl impls[] = {
+    {"v1", KB_IMPL_HAND, mla_decode_v1, "fused, one CTA per (sequence, 8 query rows), online softmax, FP32 CUDA cores"},
+    {"v2", KB_IMPL_HAND, mla_decode_v2, "mma.sync BF16, split-KV (balanced scheduler) + lse combine; bf16 and fp8kv"},
+    {"v3", KB_IMPL_HAND, mla_decode_v3, "Hopper wgmma BF16, TMA page tiles, double buffering, same scheduler (bf16 only)"},
+    {"cublas_unfused", KB_IMPL_LIB, mla_decode_cublas_unfused, "gather pages + cuBLAS QK^T + softmax kernel + cuBLAS PV"},
+    {"cublas_unfused_nogather", KB_IMPL_LIB, mla_decode_cublas_unfused_nogather, "as cublas_unfused, pages gathered at setup (not timed)"},
+};
 
 const kb_op kb_op_mla_decode = {
     .name = "mla_decode",
-    .what = "(not implemented yet)",
+    .what = "MLA decode over a paged KV cache (FlashMLA semantics), bf16 and FP8 KV",
+    .peak = KB_PEAK_BF16,
     .shapes = shapes,
+    .flops = flops,
+    .bytes = bytes,
+    .link_bytes = NULL,
+    .setup = setup,
+    .poison = poison,
+    .verify = verify,
+    .teardown = teardown,
+    .impls = impls,
+    .n_impls = (int)(sizeof impls / sizeof impls[0]),
 };
