@@ -230,12 +230,13 @@ static void sec_metadata(doc *d, const kb_resset *s, char **files, int nfiles)
     const char *g[32];
     int ng = gpus_in(s, g, 32);
     static const char *const hdr[] = {"GPU", "rows measured", "rows projected", "timer", "SM clock MHz (median)",
-                                      "kbench", "git sha", "first timestamp", "last timestamp"};
-    doc_table(d, 9, hdr);
+                                      "driver", "CUDA", "kbench", "git sha", "first timestamp", "last timestamp"};
+    doc_table(d, 11, hdr);
+    int any_drv = 0;
     for (int k = 0; k < ng; k++) {
         int nm = 0, np = 0, nc = 0;
         double *clk = malloc((size_t)s->n * sizeof *clk);
-        const char *timer = "", *ver = "", *sha = "", *t0 = "", *t1 = "";
+        const char *timer = "", *ver = "", *sha = "", *t0 = "", *t1 = "", *drv = "", *cu = "";
         for (int i = 0; i < s->n; i++) {
             const kb_res *r = &s->r[i];
             if (strcmp(r->gpu, g[k])) continue;
@@ -245,6 +246,8 @@ static void sec_metadata(doc *d, const kb_resset *s, char **files, int nfiles)
                 if (clk && isfinite(r->sm_clock_mhz) && r->sm_clock_mhz > 0) clk[nc++] = r->sm_clock_mhz;
             } else np++;
             if (r->kbench_version[0]) ver = r->kbench_version;
+            if (r->driver[0]) drv = r->driver;
+            if (r->cuda[0]) cu = r->cuda;
             if (r->git_sha[0]) sha = r->git_sha;
             if (r->timestamp[0] && (!t0[0] || strcmp(r->timestamp, t0) < 0)) t0 = r->timestamp;
             if (r->timestamp[0] && strcmp(r->timestamp, t1) > 0) t1 = r->timestamp;
@@ -254,12 +257,15 @@ static void sec_metadata(doc *d, const kb_resset *s, char **files, int nfiles)
         snprintf(b, sizeof b, "%d", np);
         fnum(c, sizeof c, nc ? kbr_median(clk, nc) : NAN, 0);
         free(clk);
-        const char *row[] = {g[k], a, b, timer[0] ? timer : "-", c, ver, sha, t0, t1};
-        doc_row(d, 9, row);
+        any_drv |= drv[0] || cu[0];
+        const char *row[] = {g[k], a, b, timer[0] ? timer : "-", c, drv[0] ? drv : "-", cu[0] ? cu : "-",
+                             ver, sha, t0, t1};
+        doc_row(d, 11, row);
     }
     doc_table_end(d);
-    doc_p(d, "Driver and CUDA versions are not columns of the results CSV; see the run's "
-             "Google Benchmark JSON (context) next to the CSV.");
+    if (!any_drv)
+        doc_p(d, "Driver and CUDA versions: not in these CSVs (optional columns `driver`, `cuda`); see the "
+                 "run's Google Benchmark JSON (context) next to the CSV.");
 }
 
 static void sec_failures(doc *d, const kb_resset *s)

@@ -233,7 +233,8 @@ typedef struct str_col { const char *name; size_t off, size; } str_col;
 static const str_col str_cols[] = {
     STRCOL(op), STRCOL(impl), STRCOL(shape), STRCOL(dtype), STRCOL(gpu), STRCOL(source),
     STRCOL(bound), STRCOL(verified), STRCOL(timer), STRCOL(impl_kind), STRCOL(kbench_version),
-    STRCOL(git_sha), STRCOL(timestamp), STRCOL(roof_source), STRCOL(note),
+    STRCOL(git_sha), STRCOL(timestamp), STRCOL(roof_source), STRCOL(note), STRCOL(driver),
+    STRCOL(cuda),
 };
 
 int kb_res_load(kb_resset *set, const char *path, const char *const *extra_required,

@@ -39,6 +39,7 @@ typedef struct kb_res {
     char verified[8];  /* pass | fail | skip             */
     char timer[16], impl_kind[8], kbench_version[24], git_sha[48], timestamp[40];
     char roof_source[24], note[256];
+    char driver[32], cuda[32]; /* optional columns "driver", "cuda" */
     double flops, bytes, intensity, time_us, time_us_min, time_us_max, cv, reps;
     double tflops, gbps, roof_tflops, pct_roof, err, sm_clock_mhz, link_bytes;
     double *samples; /* per-repetition times (us), from samples_us or --json */
