@@ -2,6 +2,7 @@
  * (tests/fixtures/cmp_*.csv, bad_*.csv) and the Mann-Whitney U p-value
  * against values computed by hand. */
 #include <math.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include "cmdtest.h"
 #include "kb_cmds.h"
@@ -132,5 +133,8 @@ int main(void)
     const char *again[] = {"compare", FX "cmp_new_slow.csv", bl, NULL};
     KBT_CHECK(kbt_run(kb_cmd_compare, again) == 0);
     KBT_CHECK(strstr(kbt_out, "4 same") != NULL);
+    char rm[128]; /* remove the temp dir (path from mkdtemp: no shell metacharacters) */
+    snprintf(rm, sizeof rm, "rm -rf '%s'", tdir);
+    if (system(rm) != 0) printf("warning: could not remove %s\n", tdir);
     return kbt_done("test_cmd_compare");
 }

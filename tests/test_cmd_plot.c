@@ -165,5 +165,8 @@ int main(void)
     KBT_CHECK(kbt_run(kb_cmd_plot, a) == 4);
     KBT_CHECK(kbt_count_lines(kbt_errbuf) == 1 && strstr(kbt_errbuf, "gnuplot not found"));
     unsetenv("KBENCH_GNUPLOT");
+    char rm[128]; /* remove the temp dir (path from mkdtemp: no shell metacharacters) */
+    snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
+    if (system(rm) != 0) printf("warning: could not remove %s\n", dir);
     return kbt_done("test_cmd_plot");
 }

@@ -182,5 +182,8 @@ int main(void)
     KBT_CHECK(kbt_run(kb_cmd_report, e4) == 2);
     const char *e5[] = {"report", FX "plot_results.csv", "--ep-prefill", "7", "--out", out, NULL};
     KBT_CHECK(kbt_run(kb_cmd_report, e5) == 2);
+    char rm[128]; /* remove the temp dir (path from mkdtemp: no shell metacharacters) */
+    snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
+    if (system(rm) != 0) printf("warning: could not remove %s\n", dir);
     return kbt_done("test_cmd_report");
 }
