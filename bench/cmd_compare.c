@@ -84,21 +84,21 @@ static int load_gbench_json(const char *path, kb_resset *set, char *err, size_t 
         FILE *f = fopen(path, "rb");
         if (!f) {
             snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-            return KB_EXIT_IO;
+            return KBR_EXIT_IO;
         }
         fclose(f);
         snprintf(err, errlen, "%s: bad JSON at line %d: %s", path, je.line, je.text);
-        return KB_EXIT_USAGE;
+        return KBR_EXIT_USAGE;
     }
     json_t *bm = json_object_get(root, "benchmarks");
     if (!json_is_array(bm)) {
         snprintf(err, errlen, "%s: no 'benchmarks' array (not Google Benchmark JSON)", path);
         json_decref(root);
-        return KB_EXIT_USAGE;
+        return KBR_EXIT_USAGE;
     }
     /* reset samples of every row we will attach to, then append */
     int *touched = calloc((size_t)set->n + 1, sizeof *touched);
-    if (!touched) { json_decref(root); snprintf(err, errlen, "out of memory"); return KB_EXIT_IO; }
+    if (!touched) { json_decref(root); snprintf(err, errlen, "out of memory"); return KBR_EXIT_IO; }
     size_t i;
     json_t *e;
     json_array_foreach(bm, i, e) {
@@ -187,12 +187,12 @@ static int copy_atomic(const char *src, const char *dst, char *err, size_t errle
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", dst, (long)getpid());
     FILE *in = fopen(src, "rb");
-    if (!in) { snprintf(err, errlen, "%s: cannot open: %s", src, strerror(errno)); return KB_EXIT_IO; }
+    if (!in) { snprintf(err, errlen, "%s: cannot open: %s", src, strerror(errno)); return KBR_EXIT_IO; }
     FILE *out = fopen(tmp, "wb");
     if (!out) {
         snprintf(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
         fclose(in);
-        return KB_EXIT_IO;
+        return KBR_EXIT_IO;
     }
     char buf[65536];
     size_t n;
@@ -206,7 +206,7 @@ static int copy_atomic(const char *src, const char *dst, char *err, size_t errle
     if (bad || rename(tmp, dst) != 0) {
         snprintf(err, errlen, "%s: cannot write: %s", dst, strerror(errno));
         unlink(tmp);
-        return KB_EXIT_IO;
+        return KBR_EXIT_IO;
     }
     return 0;
 }
@@ -218,11 +218,11 @@ static int update_baseline(const char *newpath, const kb_resset *ns, const char 
     if (ng != 1) {
         fprintf(stderr, "kbench compare: %s: --update-baseline needs rows of exactly one GPU (found %s)\n",
                 newpath, ng ? gpus : "none");
-        return KB_EXIT_USAGE;
+        return KBR_EXIT_USAGE;
     }
     if (mkdirs(dir) != 0) {
         fprintf(stderr, "kbench compare: %s: cannot create directory: %s\n", dir, strerror(errno));
-        return KB_EXIT_IO;
+        return KBR_EXIT_IO;
     }
     snprintf(dst, sizeof dst, "%s/%s.csv", dir, gpus);
     int rc = copy_atomic(newpath, dst, err, sizeof err);
@@ -275,14 +275,14 @@ int kb_cmd_compare(int argc, char **argv)
 
     /* "--json NEW.json BASE.json" takes two values: pull it out before getopt. */
     char **av = malloc((size_t)(argc + 1) * sizeof *av);
-    if (!av) return KB_EXIT_IO;
+    if (!av) return KBR_EXIT_IO;
     int ac = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) {
             if (i + 2 >= argc) {
                 fprintf(stderr, "kbench compare: --json needs two files: NEW.json BASE.json\n");
                 free(av);
-                return KB_EXIT_USAGE;
+                return KBR_EXIT_USAGE;
             }
             json_new = argv[i + 1];
             json_base = argv[i + 2];
@@ -306,14 +306,14 @@ int kb_cmd_compare(int argc, char **argv)
             if (parse_threshold(optarg, &thr) != 0) {
                 fprintf(stderr, "kbench compare: bad --threshold '%s' (e.g. 5%%)\n", optarg);
                 free(av);
-                return KB_EXIT_USAGE;
+                return KBR_EXIT_USAGE;
             }
             break;
         case 'a':
             if (kb_parse_num(optarg, &alpha) != 0 || !(alpha > 0 && alpha < 1)) {
                 fprintf(stderr, "kbench compare: bad --alpha '%s' (0 < alpha < 1)\n", optarg);
                 free(av);
-                return KB_EXIT_USAGE;
+                return KBR_EXIT_USAGE;
             }
             break;
         case 'g': allow_mismatch = 1; break;
@@ -323,11 +323,11 @@ int kb_cmd_compare(int argc, char **argv)
         case ':':
             fprintf(stderr, "kbench compare: option '%s' needs a value\n", av[optind - 1]);
             free(av);
-            return KB_EXIT_USAGE;
+            return KBR_EXIT_USAGE;
         default:
             fprintf(stderr, "kbench compare: unknown option '%s'\n", av[optind - 1]);
             free(av);
-            return KB_EXIT_USAGE;
+            return KBR_EXIT_USAGE;
         }
     }
     int npos = ac - optind;
@@ -338,7 +338,7 @@ int kb_cmd_compare(int argc, char **argv)
         fprintf(stderr, "kbench compare: need BASE.csv and NEW.csv (got %d file%s)\n", npos,
                 npos == 1 ? "" : "s");
         free(av);
-        return KB_EXIT_USAGE;
+        return KBR_EXIT_USAGE;
     }
     free(av);
 
@@ -354,7 +354,7 @@ int kb_cmd_compare(int argc, char **argv)
     if (!bpath) { rc = update_baseline(npath, &ns, bdir); goto out; }
     if (bs.n == 0 || ns.n == 0) {
         fprintf(stderr, "kbench compare: %s: no data rows\n", bs.n == 0 ? bpath : npath);
-        rc = KB_EXIT_USAGE;
+        rc = KBR_EXIT_USAGE;
         goto out;
     }
     char bg[256], ng[256];
@@ -363,13 +363,13 @@ int kb_cmd_compare(int argc, char **argv)
     if (!sets_equal && !allow_mismatch) {
         fprintf(stderr, "kbench compare: GPU mismatch: %s is %s, %s is %s (use --allow-gpu-mismatch)\n",
                 bpath, bg, npath, ng);
-        rc = KB_EXIT_USAGE;
+        rc = KBR_EXIT_USAGE;
         goto out;
     }
     int with_gpu = sets_equal && (nbg > 1 || nng > 1);
 
     cmp_line *L = calloc((size_t)(bs.n + ns.n), sizeof *L);
-    if (!L) { rc = KB_EXIT_IO; goto out; }
+    if (!L) { rc = KBR_EXIT_IO; goto out; }
     int nl = 0;
     for (int i = 0; i < ns.n; i++) {
         const kb_res *n = &ns.r[i], *b = NULL;
@@ -459,7 +459,7 @@ int kb_cmd_compare(int argc, char **argv)
            counts[ST_FAIL] == 1 ? "" : "s", counts[ST_MISSING], counts[ST_IMPROVED], counts[ST_NOISE],
            counts[ST_SAME], counts[ST_NEW]);
     free(L);
-    rc = (counts[ST_REGRESSION] || counts[ST_FAIL] || counts[ST_MISSING]) ? KB_EXIT_FAIL : 0;
+    rc = (counts[ST_REGRESSION] || counts[ST_FAIL] || counts[ST_MISSING]) ? KBR_EXIT_FAIL : 0;
     if (update) {
         int urc = update_baseline(npath, &ns, bdir);
         if (urc) rc = urc;

@@ -312,12 +312,12 @@ static int write_roofline(plotctx *P, const char *gpu, char *name, size_t namele
     /* points: one block per (gpu, op, impl, source) */
     snprintf(fn, sizeof fn, "%s_points.dat", name);
     FILE *pf = open_out(P->dir, fn, P->err, sizeof P->err);
-    if (!pf) return KB_EXIT_IO;
+    if (!pf) return KBR_EXIT_IO;
     fprintf(pf, "# roofline points: intensity_flop_per_byte tflops shape gpu op impl source\n"
                 "# one block (index) per (gpu, op, impl, source); see %s.gp\n\n", name);
     typedef struct blk { int op, impl, measured; char gpu[32]; } blk;
     blk *blocks = malloc((size_t)(s->n + 1) * sizeof *blocks);
-    if (!blocks) { fclose(pf); return KB_EXIT_IO; }
+    if (!blocks) { fclose(pf); return KBR_EXIT_IO; }
     int nb = 0;
     for (int i = 0; i < s->n; i++) {
         const kb_res *r = &s->r[i];
@@ -345,12 +345,12 @@ static int write_roofline(plotctx *P, const char *gpu, char *name, size_t namele
         }
         fprintf(pf, "\n\n");
     }
-    if (fclose(pf) != 0) { free(blocks); return KB_EXIT_IO; }
+    if (fclose(pf) != 0) { free(blocks); return KBR_EXIT_IO; }
 
     /* ceilings */
     snprintf(fn, sizeof fn, "%s_ceilings.dat", name);
     FILE *cf = open_out(P->dir, fn, P->err, sizeof P->err);
-    if (!cf) { free(blocks); return KB_EXIT_IO; }
+    if (!cf) { free(blocks); return KBR_EXIT_IO; }
     fprintf(cf, "# roofline ceilings: x (FLOP/byte) y (TFLOP/s); one block per line segment\n"
                 "# HBM: y = x * GB/s / 1000; tensor cores: y = peak; network: y = x * link GB/s / 1000\n\n");
     int cb[16];
@@ -360,12 +360,12 @@ static int write_roofline(plotctx *P, const char *gpu, char *name, size_t namele
         cb[g] = 0;
         ceil_lines(cf, gl[g], &cs[g], xmin, xmax, &cb[g], ckind[g], csrc[g], cval[g]);
     }
-    if (fclose(cf) != 0) { free(blocks); return KB_EXIT_IO; }
+    if (fclose(cf) != 0) { free(blocks); return KBR_EXIT_IO; }
 
     /* script */
     snprintf(fn, sizeof fn, "%s.gp", name);
     FILE *f = open_out(P->dir, fn, P->err, sizeof P->err);
-    if (!f) { free(blocks); return KB_EXIT_IO; }
+    if (!f) { free(blocks); return KBR_EXIT_IO; }
     gp_preamble(f, name, 1500, 900, gpu ? "roofline of one GPU" : "roofline, GPUs overlaid");
     fprintf(f, "set title \"Roofline%s%s: %d points (colour = operator, marker = implementation, "
                "filled = measured, hollow = projected)\"\n",
@@ -433,7 +433,7 @@ static int write_roofline(plotctx *P, const char *gpu, char *name, size_t namele
     fprintf(f, "  keyentry with points pt 7 ps 1.5 lc rgb \"#333333\" title \"filled = measured\", \\\n"
                "  keyentry with points pt 6 ps 1.5 lc rgb \"#333333\" title \"hollow = projected\"\n");
     free(blocks);
-    return fclose(f) != 0 ? KB_EXIT_IO : 0;
+    return fclose(f) != 0 ? KBR_EXIT_IO : 0;
 }
 
 /* ---- per-op charts (measured rows of one GPU) ----------------------------------- */
@@ -473,7 +473,7 @@ static int write_op_chart(plotctx *P, const char *op, const char *gpu, char *nam
     char fn[256];
     snprintf(fn, sizeof fn, "%s.dat", name);
     FILE *df = open_out(P->dir, fn, P->err, sizeof P->err);
-    if (!df) { sl_free(&shapes); sl_free(&impls); return KB_EXIT_IO; }
+    if (!df) { sl_free(&shapes); sl_free(&impls); return KBR_EXIT_IO; }
     /* per shape: for each impl time_us, pct_roof, speedup over best library ref */
     fprintf(df, "# %s on %s, measured rows that passed verification\n# shape", op, gpu);
     for (int m = 0; m < impls.n; m++)
@@ -514,7 +514,7 @@ static int write_op_chart(plotctx *P, const char *op, const char *gpu, char *nam
     fclose(df);
     snprintf(fn, sizeof fn, "%s.gp", name);
     FILE *f = open_out(P->dir, fn, P->err, sizeof P->err);
-    if (!f) { sl_free(&shapes); sl_free(&impls); return KB_EXIT_IO; }
+    if (!f) { sl_free(&shapes); sl_free(&impls); return KBR_EXIT_IO; }
     gp_preamble(f, name, 1300, 950, "per-operator speedup over the library reference and % of roofline");
     int two = any_lib && any_hand;
     fprintf(f, "set style data histograms\nset style histogram clustered gap 1\n"
@@ -547,7 +547,7 @@ static int write_op_chart(plotctx *P, const char *op, const char *gpu, char *nam
     fprintf(f, "\nunset multiplot\n");
     sl_free(&shapes);
     sl_free(&impls);
-    return fclose(f) != 0 ? KB_EXIT_IO : 0;
+    return fclose(f) != 0 ? KBR_EXIT_IO : 0;
 }
 
 /* ---- H800 vs H100 --------------------------------------------------------------- */
@@ -606,7 +606,7 @@ static int write_h800_vs_h100(plotctx *P, char *name, size_t namelen)
     char fn[256];
     snprintf(fn, sizeof fn, "%s.dat", name);
     FILE *df = open_out(P->dir, fn, P->err, sizeof P->err);
-    if (!df) return KB_EXIT_IO;
+    if (!df) return KBR_EXIT_IO;
     fprintf(df, "# per op, summed over the shapes both GPUs have:\n"
                 "# H100 = best measured (passed) time, else projected floor;\n"
                 "# H800 = measured if present, else measured H100 x (H800 floor / H100 floor), else H800 floor\n"
@@ -624,7 +624,7 @@ static int write_h800_vs_h100(plotctx *P, char *name, size_t namelen)
     if (!n) return -1;
     snprintf(fn, sizeof fn, "%s.gp", name);
     FILE *f = open_out(P->dir, fn, P->err, sizeof P->err);
-    if (!f) return KB_EXIT_IO;
+    if (!f) return KBR_EXIT_IO;
     gp_preamble(f, name, 1300, 750, "H800 vs H100 time per operator");
     fprintf(f, "set title \"H800 SXM vs H100 SXM: time per operator relative to H100 (sum over shapes)\\n"
                "H100 measured where available; H800 projected (measured H100 x roofline-floor ratio)\"\n"
@@ -636,7 +636,7 @@ static int write_h800_vs_h100(plotctx *P, char *name, size_t namelen)
                "     \"%s.dat\" using 3 title \"H800 SXM\" lc rgb \"#b22222\", \\\n"
                "     \"%s.dat\" using ($0+0.17):($3):(sprintf(\"x%%.2f\", $6)) with labels offset 0,0.8 font \",10\" notitle\n",
             name, name, name);
-    return fclose(f) != 0 ? KB_EXIT_IO : 0;
+    return fclose(f) != 0 ? KBR_EXIT_IO : 0;
 }
 
 /* ---- the command ------------------------------------------------------------------ */
@@ -661,10 +661,10 @@ int kb_cmd_plot(int argc, char **argv)
         case 'h': usage_line(); return 0;
         case ':':
             fprintf(stderr, "kbench plot: option '%s' needs a value\n", argv[optind - 1]);
-            return KB_EXIT_USAGE;
+            return KBR_EXIT_USAGE;
         default:
             fprintf(stderr, "kbench plot: unknown option '%s'\n", argv[optind - 1]);
-            return KB_EXIT_USAGE;
+            return KBR_EXIT_USAGE;
         }
     }
     int want_png = 0, want_svg = 0, want_txt = 0;
@@ -677,18 +677,18 @@ int kb_cmd_plot(int argc, char **argv)
             else if (!strcmp(t, "txt")) want_txt = 1;
             else {
                 fprintf(stderr, "kbench plot: unknown format '%s' (png, svg, txt)\n", t);
-                return KB_EXIT_USAGE;
+                return KBR_EXIT_USAGE;
             }
         }
     }
     if (optind >= argc) {
         fprintf(stderr, "kbench plot: no RESULTS.csv given\n");
-        return KB_EXIT_USAGE;
+        return KBR_EXIT_USAGE;
     }
     const char *gp = kbr_gnuplot_path();
     if (!gp) {
         fprintf(stderr, "kbench plot: gnuplot not found (install gnuplot-nox, or set KBENCH_GNUPLOT)\n");
-        return KB_EXIT_IO;
+        return KBR_EXIT_IO;
     }
     static const char *const need[] = {"flops", "bytes", NULL};
     kb_resset s = {0};
@@ -699,12 +699,12 @@ int kb_cmd_plot(int argc, char **argv)
     if (s.n == 0) {
         fprintf(stderr, "kbench plot: no data rows in the given CSV file%s\n", argc - optind > 1 ? "s" : "");
         kb_resset_free(&s);
-        return KB_EXIT_USAGE;
+        return KBR_EXIT_USAGE;
     }
     if (kbr_mkdirs(out) != 0) {
         fprintf(stderr, "kbench plot: %s: cannot create directory: %s\n", out, strerror(errno));
         kb_resset_free(&s);
-        return KB_EXIT_IO;
+        return KBR_EXIT_IO;
     }
     for (int i = 0; i < s.n; i++) {
         if (strcmp(s.r[i].op, "hbm") && strcmp(s.r[i].op, "peak")) sl_add(&P.ops, s.r[i].op);
@@ -745,7 +745,7 @@ int kb_cmd_plot(int argc, char **argv)
             if (!fm[k]) continue;
             if (run_gnuplot(gp, out, script, fm[k]) != 0) {
                 fprintf(stderr, "kbench plot: gnuplot failed on %s/%s (fmt=%s)\n", out, script, fm[k]);
-                rc = KB_EXIT_IO;
+                rc = KBR_EXIT_IO;
             } else if (k < 2) {
                 printf("wrote %s/%s.%s\n", out, names[i], fm[k]);
             }

@@ -624,7 +624,7 @@ int kb_cmd_report(int argc, char **argv)
         case 'p':
             if (prices_parse(&ps, optarg) != 0) {
                 fprintf(stderr, "kbench report: bad --price '%s' (e.g. h800-sxm=2.0,h100-sxm=2.5)\n", optarg);
-                return KB_EXIT_USAGE;
+                return KBR_EXIT_USAGE;
             }
             break;
         case 'n': no_plots = 1; break;
@@ -636,25 +636,25 @@ int kb_cmd_report(int argc, char **argv)
         case 'h': usage_line(); return 0;
         case ':':
             fprintf(stderr, "kbench report: option '%s' needs a value\n", argv[optind - 1]);
-            return KB_EXIT_USAGE;
+            return KBR_EXIT_USAGE;
         default:
             fprintf(stderr, "kbench report: unknown option '%s'\n", argv[optind - 1]);
-            return KB_EXIT_USAGE;
+            return KBR_EXIT_USAGE;
         }
-        if (bad) return KB_EXIT_USAGE;
+        if (bad) return KBR_EXIT_USAGE;
     }
     if (256 % cfg.ep_prefill || 256 % cfg.ep_decode) {
         fprintf(stderr, "kbench report: --ep-prefill/--ep-decode must divide the 256 experts\n");
-        return KB_EXIT_USAGE;
+        return KBR_EXIT_USAGE;
     }
     if (optind >= argc) {
         fprintf(stderr, "kbench report: no RESULTS.csv given\n");
-        return KB_EXIT_USAGE;
+        return KBR_EXIT_USAGE;
     }
     size_t ol = strlen(out);
     if (ol < 4 || strcmp(out + ol - 3, ".md")) {
         fprintf(stderr, "kbench report: --out must name a .md file (got '%s')\n", out);
-        return KB_EXIT_USAGE;
+        return KBR_EXIT_USAGE;
     }
     kb_resset s = {0};
     char err[1200];
@@ -673,7 +673,7 @@ int kb_cmd_report(int argc, char **argv)
     if (kbr_mkdirs(dir) != 0) {
         fprintf(stderr, "kbench report: %s: cannot create directory: %s\n", dir, strerror(errno));
         kb_resset_free(&s);
-        return KB_EXIT_IO;
+        return KBR_EXIT_IO;
     }
 
     /* plots first (kbench plot into DIR/plots) */
@@ -711,7 +711,7 @@ int kb_cmd_report(int argc, char **argv)
         if (d.md) fclose(d.md);
         if (d.html) fclose(d.html);
         kb_resset_free(&s);
-        return KB_EXIT_IO;
+        return KBR_EXIT_IO;
     }
     fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>kbench report</title>\n"
           "<style>body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em}"
@@ -770,7 +770,7 @@ int kb_cmd_report(int argc, char **argv)
     kb_resset_free(&s);
     if (werr) {
         fprintf(stderr, "kbench report: %s: write error\n", out);
-        return KB_EXIT_IO;
+        return KBR_EXIT_IO;
     }
     printf("wrote %s and %s\n", out, html);
     return 0;

@@ -111,13 +111,13 @@ int csv_table_load(const char *path, csv_table *t, char *err, size_t errlen)
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return KB_EXIT_IO;
+        return KBR_EXIT_IO;
     }
     struct csv_parser p;
     if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) {
         fclose(f);
         snprintf(err, errlen, "%s: csv_init failed", path);
-        return KB_EXIT_IO;
+        return KBR_EXIT_IO;
     }
     parse_state ps = {.t = t};
     char buf[65536];
@@ -127,18 +127,18 @@ int csv_table_load(const char *path, csv_table *t, char *err, size_t errlen)
         if (csv_parse(&p, buf, n, on_field, on_record, &ps) != n) {
             snprintf(err, errlen, "%s: malformed CSV near record %d: %s", path,
                      ps.nrecords + 1, csv_strerror(csv_error(&p)));
-            rc = KB_EXIT_USAGE;
+            rc = KBR_EXIT_USAGE;
             break;
         }
     }
     if (!rc && ferror(f)) {
         snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
-        rc = KB_EXIT_IO;
+        rc = KBR_EXIT_IO;
     }
     if (!rc && csv_fini(&p, on_field, on_record, &ps) != 0) {
         snprintf(err, errlen, "%s: malformed CSV at end of file: %s", path,
                  csv_strerror(csv_error(&p)));
-        rc = KB_EXIT_USAGE;
+        rc = KBR_EXIT_USAGE;
     }
     csv_free(&p);
     fclose(f);
@@ -146,16 +146,16 @@ int csv_table_load(const char *path, csv_table *t, char *err, size_t errlen)
     free(ps.cur);
     if (!rc && ps.bad == 2) {
         snprintf(err, errlen, "%s: out of memory", path);
-        rc = KB_EXIT_IO;
+        rc = KBR_EXIT_IO;
     }
     if (!rc && ps.bad == 1) {
         snprintf(err, errlen, "%s: row %d has %d fields, the header has %d", path, ps.bad_row,
                  ps.bad_nf, t->ncols);
-        rc = KB_EXIT_USAGE;
+        rc = KBR_EXIT_USAGE;
     }
     if (!rc && t->ncols == 0) {
         snprintf(err, errlen, "%s: empty file (no header row)", path);
-        rc = KB_EXIT_USAGE;
+        rc = KBR_EXIT_USAGE;
     }
     if (rc) csv_table_free(t);
     return rc;
@@ -249,7 +249,7 @@ int kb_res_load(kb_resset *set, const char *path, const char *const *extra_requi
             if (csv_table_col(&t, *c) < 0) {
                 snprintf(err, errlen, "%s: missing column '%s'", path, *c);
                 csv_table_free(&t);
-                return KB_EXIT_USAGE;
+                return KBR_EXIT_USAGE;
             }
     int ncn = (int)(sizeof num_cols / sizeof num_cols[0]);
     int nsc = (int)(sizeof str_cols / sizeof str_cols[0]);
@@ -261,7 +261,7 @@ int kb_res_load(kb_resset *set, const char *path, const char *const *extra_requi
     if (c_samples >= 0) set->has_samples = 1;
 
     char **files = realloc(set->files, (size_t)(set->nfiles + 1) * sizeof *files);
-    if (!files) { csv_table_free(&t); snprintf(err, errlen, "out of memory"); return KB_EXIT_IO; }
+    if (!files) { csv_table_free(&t); snprintf(err, errlen, "out of memory"); return KBR_EXIT_IO; }
     set->files = files;
     set->files[set->nfiles] = strdup(path);
     int fidx = set->nfiles++;
@@ -270,7 +270,7 @@ int kb_res_load(kb_resset *set, const char *path, const char *const *extra_requi
         if (set->n == set->cap) {
             int cap = set->cap ? 2 * set->cap : 64;
             kb_res *p = realloc(set->r, (size_t)cap * sizeof *p);
-            if (!p) { csv_table_free(&t); snprintf(err, errlen, "out of memory"); return KB_EXIT_IO; }
+            if (!p) { csv_table_free(&t); snprintf(err, errlen, "out of memory"); return KBR_EXIT_IO; }
             set->r = p;
             set->cap = cap;
         }
@@ -287,7 +287,7 @@ int kb_res_load(kb_resset *set, const char *path, const char *const *extra_requi
                 snprintf(err, errlen, "%s: row %d: column '%s': bad number '%.40s'", path, r + 1,
                          num_cols[i].name, s);
                 csv_table_free(&t);
-                return KB_EXIT_USAGE;
+                return KBR_EXIT_USAGE;
             }
         }
         if (c_samples >= 0) {
@@ -295,7 +295,7 @@ int kb_res_load(kb_resset *set, const char *path, const char *const *extra_requi
             if (ns < 0) {
                 snprintf(err, errlen, "%s: row %d: column 'samples_us': bad sample list", path, r + 1);
                 csv_table_free(&t);
-                return KB_EXIT_USAGE;
+                return KBR_EXIT_USAGE;
             }
             x->nsamples = ns;
         }
@@ -303,7 +303,7 @@ int kb_res_load(kb_resset *set, const char *path, const char *const *extra_requi
             snprintf(err, errlen, "%s: row %d: empty op, impl or gpu", path, r + 1);
             free(x->samples);
             csv_table_free(&t);
-            return KB_EXIT_USAGE;
+            return KBR_EXIT_USAGE;
         }
         set->n++;
     }

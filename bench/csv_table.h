@@ -8,17 +8,18 @@
  *                append (link_bytes, impl_kind, note, samples_us, ...).  Optional
  *                columns that are absent read as "" / NaN.
  *
- * Errors: every loader returns 0, KB_EXIT_USAGE (2, bad input: missing column,
- * bad number, empty file, ragged row) or KB_EXIT_IO (4, cannot open/read) and
+ * Errors: every loader returns 0, KBR_EXIT_USAGE (2, bad input: missing column,
+ * bad number, empty file, ragged row) or KBR_EXIT_IO (4, cannot open/read) and
  * leaves a one-line message naming the file in `err`. */
 #ifndef CSV_TABLE_H
 #define CSV_TABLE_H
 #include <stddef.h>
 
-#define KB_EXIT_OK 0
-#define KB_EXIT_FAIL 1  /* regression / failure (compare) */
-#define KB_EXIT_USAGE 2 /* bad input or usage               */
-#define KB_EXIT_IO 4    /* I/O error, missing gnuplot       */
+/* Same values as the harness exit codes (kb_run.h on main); own names so both headers can be included together. */
+#define KBR_EXIT_OK 0
+#define KBR_EXIT_FAIL 1  /* regression / failure (compare) */
+#define KBR_EXIT_USAGE 2 /* bad input or usage               */
+#define KBR_EXIT_IO 4    /* I/O error, missing gnuplot       */
 
 typedef struct csv_table {
     int ncols, nrows;
