@@ -1,0 +1,471 @@
+/* cmd_compare.c - `kbench compare BASE.csv NEW.csv`: the regression gate.
+ *
+ * Rows are matched by (op, impl, shape, dtype) (plus gpu when the files hold
+ * several GPUs).  For each pair with times on both sides:
+ *   change = new.time_us / base.time_us - 1
+ *   significant =
+ *     Mann-Whitney U (two-sided, normal approximation, tie + continuity
+ *     correction) on per-repetition samples, p < alpha, when both rows have
+ *     >= 2 samples (CSV column samples_us, or Google Benchmark JSON via --json);
+ *     else the [time_us_min, time_us_max] intervals do not overlap;
+ *     else (no spread recorded at all) the threshold alone decides.
+ *   REGRESSION = change > threshold AND significant; IMPROVED mirrors it;
+ *   NOISE = beyond the threshold but not significant; SAME otherwise.
+ * Also flagged: FAIL (NEW row failed verification), MISSING (a baseline row
+ * with a time that NEW lacks, or NEW skipped).  NEW rows absent from the
+ * baseline are listed as NEW (informational).
+ * Exit: 0 nothing flagged, 1 regression / FAIL / MISSING, 2 bad input (incl.
+ * GPU mismatch without --allow-gpu-mismatch), 4 I/O error.
+ * --update-baseline copies NEW to <baseline-dir>/<gpu>.csv (temp + rename);
+ * with only NEW given it just writes the baseline. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "csv_table.h"
+#include "kb_cmds.h"
+#include "kbr_stats.h"
+
+enum { ST_FAIL, ST_MISSING, ST_REGRESSION, ST_NOISE, ST_SAME, ST_IMPROVED, ST_NEW, ST_INFO };
+static const char *const st_name[] = {"FAIL", "MISSING", "REGRESSION", "NOISE",
+                                      "SAME", "IMPROVED", "NEW", "INFO"};
+
+typedef struct cmp_line {
+    const kb_res *b, *n;
+    int st;
+    double change, p;
+    char test[40];
+} cmp_line;
+
+static void usage_line(void)
+{
+    fprintf(stderr, "usage: kbench compare BASE.csv NEW.csv [--threshold 5%%] [--alpha 0.01] "
+                    "[--json NEW.json BASE.json] [--allow-gpu-mismatch] [--update-baseline] "
+                    "[--baseline-dir DIR]\n");
+}
+
+/* "5%" -> 0.05, "0.05" -> 0.05, "5" -> 0.05 (values >= 1 without % are percent). */
+static int parse_threshold(const char *s, double *out)
+{
+    char buf[64];
+    kb_strlcpy(buf, s, sizeof buf);
+    size_t l = strlen(buf);
+    int pct = l && buf[l - 1] == '%';
+    if (pct) buf[l - 1] = 0;
+    double v;
+    if (kb_parse_num(buf, &v) != 0 || !(v >= 0) || isinf(v)) return -1;
+    *out = (pct || v >= 1) ? v / 100 : v;
+    return 0;
+}
+
+/* ---- Google Benchmark JSON: per-repetition samples --------------------- */
+static double unit_to_us(const char *u)
+{
+    if (!u || !strcmp(u, "ns")) return 1e-3;
+    if (!strcmp(u, "us")) return 1;
+    if (!strcmp(u, "ms")) return 1e3;
+    if (!strcmp(u, "s")) return 1e6;
+    return NAN;
+}
+
+/* Attach samples from a Google Benchmark JSON file to the rows of `set`
+ * (benchmark name "op/impl/shape[/...]", run_type "iteration" entries). */
+static int load_gbench_json(const char *path, kb_resset *set, char *err, size_t errlen)
+{
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root) {
+        FILE *f = fopen(path, "rb");
+        if (!f) {
+            snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+            return KBR_EXIT_IO;
+        }
+        fclose(f);
+        snprintf(err, errlen, "%s: bad JSON at line %d: %s", path, je.line, je.text);
+        return KBR_EXIT_USAGE;
+    }
+    json_t *bm = json_object_get(root, "benchmarks");
+    if (!json_is_array(bm)) {
+        snprintf(err, errlen, "%s: no 'benchmarks' array (not Google Benchmark JSON)", path);
+        json_decref(root);
+        return KBR_EXIT_USAGE;
+    }
+    /* reset samples of every row we will attach to, then append */
+    int *touched = calloc((size_t)set->n + 1, sizeof *touched);
+    if (!touched) { json_decref(root); snprintf(err, errlen, "out of memory"); return KBR_EXIT_IO; }
+    size_t i;
+    json_t *e;
+    json_array_foreach(bm, i, e) {
+        const char *name = json_string_value(json_object_get(e, "name"));
+        const char *rt = json_string_value(json_object_get(e, "run_type"));
+        json_t *jt = json_object_get(e, "real_time");
+        if (!name || (rt && strcmp(rt, "iteration") != 0) || !json_is_number(jt)) continue;
+        double us = json_number_value(jt) *
+                    unit_to_us(json_string_value(json_object_get(e, "time_unit")));
+        if (!isfinite(us)) continue;
+        char op[64], impl[96], shape[128];
+        const char *s1 = strchr(name, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+        if (!s1 || !s2) continue;
+        const char *s3 = strchr(s2 + 1, '/');
+        snprintf(op, sizeof op, "%.*s", (int)(s1 - name), name);
+        snprintf(impl, sizeof impl, "%.*s", (int)(s2 - s1 - 1), s1 + 1);
+        snprintf(shape, sizeof shape, "%.*s", (int)(s3 ? s3 - s2 - 1 : (long)strlen(s2 + 1)), s2 + 1);
+        for (int r = 0; r < set->n; r++) {
+            kb_res *x = &set->r[r];
+            if (strcmp(x->op, op) || strcmp(x->impl, impl) || strcmp(x->shape, shape)) continue;
+            if (!touched[r]) { free(x->samples); x->samples = NULL; x->nsamples = 0; touched[r] = 1; }
+            double *q = realloc(x->samples, (size_t)(x->nsamples + 1) * sizeof *q);
+            if (!q) continue;
+            x->samples = q;
+            x->samples[x->nsamples++] = us;
+        }
+    }
+    free(touched);
+    json_decref(root);
+    return 0;
+}
+
+/* ---- GPU sets ------------------------------------------------------------ */
+static int gpu_list(const kb_resset *s, char *buf, size_t n)
+{
+    buf[0] = 0;
+    int count = 0;
+    for (int i = 0; i < s->n; i++) {
+        int seen = 0;
+        for (int j = 0; j < i; j++)
+            if (!strcmp(s->r[j].gpu, s->r[i].gpu)) { seen = 1; break; }
+        if (seen) continue;
+        size_t l = strlen(buf);
+        snprintf(buf + l, n - l, "%s%s", count ? "," : "", s->r[i].gpu);
+        count++;
+    }
+    return count;
+}
+
+static int same_gpu_sets(const kb_resset *a, const kb_resset *b)
+{
+    for (int k = 0; k < 2; k++) {
+        const kb_resset *x = k ? b : a, *y = k ? a : b;
+        for (int i = 0; i < x->n; i++) {
+            int found = 0;
+            for (int j = 0; j < y->n && !found; j++) found = !strcmp(x->r[i].gpu, y->r[j].gpu);
+            if (!found) return 0;
+        }
+    }
+    return 1;
+}
+
+static int same_key(const kb_res *a, const kb_res *b, int with_gpu)
+{
+    return !strcmp(a->op, b->op) && !strcmp(a->impl, b->impl) && !strcmp(a->shape, b->shape) &&
+           !strcmp(a->dtype, b->dtype) && (!with_gpu || !strcmp(a->gpu, b->gpu));
+}
+
+/* ---- baseline update ----------------------------------------------------- */
+static int mkdirs(const char *dir)
+{
+    char tmp[1024];
+    kb_strlcpy(tmp, dir, sizeof tmp);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0777) != 0 && errno != EEXIST) return -1;
+            *p = '/';
+        }
+    if (mkdir(tmp, 0777) != 0 && errno != EEXIST) return -1;
+    return 0;
+}
+
+static int copy_atomic(const char *src, const char *dst, char *err, size_t errlen)
+{
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", dst, (long)getpid());
+    FILE *in = fopen(src, "rb");
+    if (!in) { snprintf(err, errlen, "%s: cannot open: %s", src, strerror(errno)); return KBR_EXIT_IO; }
+    FILE *out = fopen(tmp, "wb");
+    if (!out) {
+        snprintf(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
+        fclose(in);
+        return KBR_EXIT_IO;
+    }
+    char buf[65536];
+    size_t n;
+    int bad = 0;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n) { bad = 1; break; }
+    if (ferror(in)) bad = 1;
+    fclose(in);
+    if (fflush(out) != 0 || fsync(fileno(out)) != 0) bad = 1;
+    if (fclose(out) != 0) bad = 1;
+    if (bad || rename(tmp, dst) != 0) {
+        snprintf(err, errlen, "%s: cannot write: %s", dst, strerror(errno));
+        unlink(tmp);
+        return KBR_EXIT_IO;
+    }
+    return 0;
+}
+
+static int update_baseline(const char *newpath, const kb_resset *ns, const char *dir)
+{
+    char gpus[256], err[1200], dst[1200];
+    int ng = gpu_list(ns, gpus, sizeof gpus);
+    if (ng != 1) {
+        fprintf(stderr, "kbench compare: %s: --update-baseline needs rows of exactly one GPU (found %s)\n",
+                newpath, ng ? gpus : "none");
+        return KBR_EXIT_USAGE;
+    }
+    if (mkdirs(dir) != 0) {
+        fprintf(stderr, "kbench compare: %s: cannot create directory: %s\n", dir, strerror(errno));
+        return KBR_EXIT_IO;
+    }
+    snprintf(dst, sizeof dst, "%s/%s.csv", dir, gpus);
+    int rc = copy_atomic(newpath, dst, err, sizeof err);
+    if (rc) { fprintf(stderr, "kbench compare: %s\n", err); return rc; }
+    printf("baseline updated: %s\n", dst);
+    return 0;
+}
+
+/* ---- the comparison ------------------------------------------------------ */
+static int cmp_lines(const void *a, const void *b)
+{
+    const cmp_line *x = a, *y = b;
+    int gx = x->st <= ST_MISSING ? 0 : x->st >= ST_NEW ? 2 : 1;
+    int gy = y->st <= ST_MISSING ? 0 : y->st >= ST_NEW ? 2 : 1;
+    if (gx != gy) return gx - gy;
+    if (gx == 1 && x->change != y->change) return x->change < y->change ? 1 : -1;
+    if (x->st != y->st) return x->st - y->st;
+    return 0;
+}
+
+static void classify(cmp_line *L, double thr, double alpha)
+{
+    const kb_res *b = L->b, *n = L->n;
+    L->change = n->time_us / b->time_us - 1;
+    L->p = NAN;
+    int sig;
+    if (b->nsamples >= 2 && n->nsamples >= 2) {
+        L->p = kbr_mwu_p(b->samples, b->nsamples, n->samples, n->nsamples, NULL);
+        sig = L->p < alpha;
+        snprintf(L->test, sizeof L->test, "mwu p=%.1e", L->p);
+    } else if (isfinite(b->time_us_min) && isfinite(b->time_us_max) &&
+               isfinite(n->time_us_min) && isfinite(n->time_us_max)) {
+        sig = L->change > 0 ? n->time_us_min > b->time_us_max : n->time_us_max < b->time_us_min;
+        snprintf(L->test, sizeof L->test, "min/max %s", sig ? "apart" : "overlap");
+    } else {
+        sig = 1;
+        snprintf(L->test, sizeof L->test, "threshold only");
+    }
+    if (L->change > thr) L->st = sig ? ST_REGRESSION : ST_NOISE;
+    else if (L->change < -thr) L->st = sig ? ST_IMPROVED : ST_NOISE;
+    else L->st = ST_SAME;
+}
+
+int kb_cmd_compare(int argc, char **argv)
+{
+    double thr = 0.05, alpha = 0.01;
+    int allow_mismatch = 0, update = 0;
+    const char *json_new = NULL, *json_base = NULL, *bdir = "results/baselines";
+    char err[1200];
+
+    /* "--json NEW.json BASE.json" takes two values: pull it out before getopt. */
+    char **av = malloc((size_t)(argc + 1) * sizeof *av);
+    if (!av) return KBR_EXIT_IO;
+    int ac = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) {
+            if (i + 2 >= argc) {
+                fprintf(stderr, "kbench compare: --json needs two files: NEW.json BASE.json\n");
+                free(av);
+                return KBR_EXIT_USAGE;
+            }
+            json_new = argv[i + 1];
+            json_base = argv[i + 2];
+            i += 2;
+            continue;
+        }
+        av[ac++] = argv[i];
+    }
+    av[ac] = NULL;
+
+    static const struct option lo[] = {
+        {"threshold", required_argument, 0, 't'}, {"alpha", required_argument, 0, 'a'},
+        {"allow-gpu-mismatch", no_argument, 0, 'g'}, {"update-baseline", no_argument, 0, 'u'},
+        {"baseline-dir", required_argument, 0, 'd'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    optind = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(ac, av, ":h", lo, NULL)) != -1) {
+        switch (c) {
+        case 't':
+            if (parse_threshold(optarg, &thr) != 0) {
+                fprintf(stderr, "kbench compare: bad --threshold '%s' (e.g. 5%%)\n", optarg);
+                free(av);
+                return KBR_EXIT_USAGE;
+            }
+            break;
+        case 'a':
+            if (kb_parse_num(optarg, &alpha) != 0 || !(alpha > 0 && alpha < 1)) {
+                fprintf(stderr, "kbench compare: bad --alpha '%s' (0 < alpha < 1)\n", optarg);
+                free(av);
+                return KBR_EXIT_USAGE;
+            }
+            break;
+        case 'g': allow_mismatch = 1; break;
+        case 'u': update = 1; break;
+        case 'd': bdir = optarg; break;
+        case 'h': usage_line(); free(av); return 0;
+        case ':':
+            fprintf(stderr, "kbench compare: option '%s' needs a value\n", av[optind - 1]);
+            free(av);
+            return KBR_EXIT_USAGE;
+        default:
+            fprintf(stderr, "kbench compare: unknown option '%s'\n", av[optind - 1]);
+            free(av);
+            return KBR_EXIT_USAGE;
+        }
+    }
+    int npos = ac - optind;
+    const char *bpath = NULL, *npath = NULL;
+    if (npos == 2) { bpath = av[optind]; npath = av[optind + 1]; }
+    else if (npos == 1 && update) npath = av[optind];
+    else {
+        fprintf(stderr, "kbench compare: need BASE.csv and NEW.csv (got %d file%s)\n", npos,
+                npos == 1 ? "" : "s");
+        free(av);
+        return KBR_EXIT_USAGE;
+    }
+    free(av);
+
+    kb_resset bs = {0}, ns = {0};
+    int rc = kb_res_load(&ns, npath, NULL, err, sizeof err);
+    if (!rc && bpath) rc = kb_res_load(&bs, bpath, NULL, err, sizeof err);
+    if (!rc && json_new) rc = load_gbench_json(json_new, &ns, err, sizeof err);
+    if (!rc && json_base && bpath) rc = load_gbench_json(json_base, &bs, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "kbench compare: %s\n", err);
+        goto out;
+    }
+    if (!bpath) { rc = update_baseline(npath, &ns, bdir); goto out; }
+    if (bs.n == 0 || ns.n == 0) {
+        fprintf(stderr, "kbench compare: %s: no data rows\n", bs.n == 0 ? bpath : npath);
+        rc = KBR_EXIT_USAGE;
+        goto out;
+    }
+    char bg[256], ng[256];
+    int nbg = gpu_list(&bs, bg, sizeof bg), nng = gpu_list(&ns, ng, sizeof ng);
+    int sets_equal = same_gpu_sets(&bs, &ns);
+    if (!sets_equal && !allow_mismatch) {
+        fprintf(stderr, "kbench compare: GPU mismatch: %s is %s, %s is %s (use --allow-gpu-mismatch)\n",
+                bpath, bg, npath, ng);
+        rc = KBR_EXIT_USAGE;
+        goto out;
+    }
+    int with_gpu = sets_equal && (nbg > 1 || nng > 1);
+
+    cmp_line *L = calloc((size_t)(bs.n + ns.n), sizeof *L);
+    if (!L) { rc = KBR_EXIT_IO; goto out; }
+    int nl = 0;
+    for (int i = 0; i < ns.n; i++) {
+        const kb_res *n = &ns.r[i], *b = NULL;
+        for (int j = 0; j < bs.n; j++) /* last match wins (duplicate rows: newest) */
+            if (same_key(&bs.r[j], n, with_gpu)) b = &bs.r[j];
+        cmp_line *x = &L[nl++];
+        x->b = b;
+        x->n = n;
+        x->change = NAN;
+        x->p = NAN;
+        if (!strcmp(n->verified, "fail")) {
+            x->st = ST_FAIL;
+            snprintf(x->test, sizeof x->test, "verification failed");
+        } else if (!b) {
+            x->st = ST_NEW;
+            snprintf(x->test, sizeof x->test, "not in baseline");
+        } else if (kb_res_has_time(b) && !kb_res_has_time(n)) {
+            x->st = ST_MISSING;
+            snprintf(x->test, sizeof x->test, "no time in NEW (%s)", n->verified);
+        } else if (!kb_res_has_time(b) || !kb_res_has_time(n)) {
+            x->st = ST_INFO;
+            snprintf(x->test, sizeof x->test, "no time in BASE (%s)", b->verified);
+        } else {
+            classify(x, thr, alpha);
+        }
+    }
+    for (int j = 0; j < bs.n; j++) {
+        const kb_res *b = &bs.r[j];
+        int found = 0;
+        for (int i = 0; i < ns.n && !found; i++) found = same_key(b, &ns.r[i], with_gpu);
+        if (found) continue;
+        int dup = 0; /* report each missing key once */
+        for (int k = j + 1; k < bs.n && !dup; k++) dup = same_key(b, &bs.r[k], with_gpu);
+        if (dup) continue;
+        cmp_line *x = &L[nl++];
+        x->b = b;
+        x->change = NAN;
+        x->p = NAN;
+        if (kb_res_has_time(b)) {
+            x->st = ST_MISSING;
+            snprintf(x->test, sizeof x->test, "row missing in NEW");
+        } else {
+            x->st = ST_INFO;
+            snprintf(x->test, sizeof x->test, "gone (baseline had no time)");
+        }
+    }
+    qsort(L, (size_t)nl, sizeof *L, cmp_lines);
+
+    printf("kbench compare: BASE %s (%s, %d rows) vs NEW %s (%s, %d rows)\n", bpath, bg, bs.n, npath,
+           ng, ns.n);
+    printf("threshold %.1f%%, alpha %g%s\n\n", thr * 100, alpha,
+           sets_equal ? "" : "  [GPU mismatch allowed]");
+    printf("%-10s %8s %12s %12s  %-22s %s\n", "status", "change", "base_us", "new_us", "test",
+           "op/impl/shape [dtype]");
+    int counts[ST_INFO + 1] = {0};
+    for (int i = 0; i < nl; i++) {
+        const cmp_line *x = &L[i];
+        const kb_res *k = x->n ? x->n : x->b;
+        char ch[16] = "-", bt[24] = "-", nt[24] = "-";
+        if (isfinite(x->change)) snprintf(ch, sizeof ch, "%+.1f%%", 100 * x->change);
+        if (x->b && kb_res_has_time(x->b)) snprintf(bt, sizeof bt, "%.3f", x->b->time_us);
+        if (x->n && kb_res_has_time(x->n)) snprintf(nt, sizeof nt, "%.3f", x->n->time_us);
+        printf("%-10s %8s %12s %12s  %-22s %s/%s/%s [%s]%s%s\n", st_name[x->st], ch, bt, nt, x->test,
+               k->op, k->impl, k->shape, k->dtype, with_gpu ? " " : "", with_gpu ? k->gpu : "");
+        counts[x->st]++;
+    }
+    /* geometric-mean change per op, over rows with times on both sides */
+    printf("\ngeometric-mean change per op (NEW/BASE time):\n");
+    double *ratios = malloc((size_t)nl * sizeof *ratios);
+    for (int i = 0; ratios && i < nl; i++) {
+        const char *op = L[i].n ? L[i].n->op : L[i].b->op;
+        int first = 1;
+        for (int j = 0; j < i && first; j++)
+            if (!strcmp(op, L[j].n ? L[j].n->op : L[j].b->op)) first = 0;
+        if (!first) continue;
+        int nr = 0;
+        for (int j = i; j < nl; j++)
+            if (isfinite(L[j].change) && !strcmp(op, L[j].n ? L[j].n->op : L[j].b->op))
+                ratios[nr++] = 1 + L[j].change;
+        if (nr) printf("  %-20s %+7.2f%%  (%d rows)\n", op, 100 * (kbr_geomean(ratios, nr) - 1), nr);
+        else printf("  %-20s       -   (no comparable rows)\n", op);
+    }
+    free(ratios);
+    printf("\nsummary: %d regression%s, %d verification failure%s, %d missing, %d improved, "
+           "%d noise, %d same, %d new\n",
+           counts[ST_REGRESSION], counts[ST_REGRESSION] == 1 ? "" : "s", counts[ST_FAIL],
+           counts[ST_FAIL] == 1 ? "" : "s", counts[ST_MISSING], counts[ST_IMPROVED], counts[ST_NOISE],
+           counts[ST_SAME], counts[ST_NEW]);
+    free(L);
+    rc = (counts[ST_REGRESSION] || counts[ST_FAIL] || counts[ST_MISSING]) ? KBR_EXIT_FAIL : 0;
+    if (update) {
+        int urc = update_baseline(npath, &ns, bdir);
+        if (urc) rc = urc;
+    }
+out:
+    kb_resset_free(&bs);
+    kb_resset_free(&ns);
+    return rc;
+}

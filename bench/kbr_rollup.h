@@ -1,0 +1,77 @@
+/* kbr_rollup.h - DeepSeek-V3 model roll-up for `kbench report`: the operators
+ * one layer runs, their napkin FLOPs/bytes, and per-token time and cost.
+ * Pure functions (no files), tested in tests/test_cmd_report.c.
+ *
+ * Model (deepseek-v3.md): 61 layers = 3 dense + 58 MoE (the MTP module, the
+ * embedding and the LM head are left out); hidden 7168; MLA with q_lora 1536,
+ * kv_lora 512, 128 heads, qk 128+64, v 128; 256 routed experts (top-8, FFN
+ * 2048) + 1 shared expert; dense FFN 18432.
+ *
+ * Per GPU, no overlap of communication with compute (a pessimistic sum):
+ *   prefill: a chunk of T tokens per GPU (default 4096), attention data-
+ *     parallel with all 128 heads, causal over the chunk, non-absorbed MLA
+ *     (q_b / kv_b projections as FP8 GEMMs); experts spread over EP GPUs
+ *     (default 32: 8 experts per GPU, 4096 tokens per expert, the DeepGEMM
+ *     contiguous grouped shapes); FP8 dispatch 7392 B per (token, expert),
+ *     BF16 combine 14336 B; the (EP-1)/EP remote share crosses the links.
+ *   decode: B sequences (default 128) at context L (default 4096), one token
+ *     each, absorbed MLA (MLA decode kernel + two BF16 absorb GEMMs); EP 64
+ *     (4 experts per GPU, 256 tokens per expert: the masked grouped shapes);
+ *     low-latency dispatch 7408 B per (token, expert), combine 14336 B.
+ * Omitted from every layer (reasons the roll-up undercounts): RMSNorm, RoPE,
+ * SwiGLU, activation quantisation, residual adds, softmax of the LM head. */
+#ifndef KBR_ROLLUP_H
+#define KBR_ROLLUP_H
+
+typedef enum kbr_phase { KBR_PREFILL = 0, KBR_DECODE = 1 } kbr_phase;
+typedef enum kbr_layer { KBR_DENSE = 0, KBR_MOE = 1 } kbr_layer;
+typedef enum kbr_peak_kind { KBR_PK_NONE = 0, KBR_PK_FP8, KBR_PK_BF16 } kbr_peak_kind;
+
+#define KBR_LAYERS_DENSE 3
+#define KBR_LAYERS_MOE 58
+/* V3 report: 2664K H800 GPU-hours of pre-training for 14.8T tokens. */
+#define KBR_ANCHOR_GPU_HOURS_PER_TTOK (2664e3 / 14.8)
+/* training step ~ forward + backward ~ 3 x forward FLOPs (backward = 2x). */
+#define KBR_TRAIN_FWD_MULT 3.0
+
+typedef struct kbr_cfg {
+    int prefill_tokens; /* per GPU                */
+    int decode_batch;   /* sequences per GPU      */
+    int decode_ctx;     /* context length         */
+    int ep_prefill, ep_decode;
+} kbr_cfg;
+void kbr_cfg_default(kbr_cfg *c);
+
+typedef struct kbr_term {
+    const char *name;   /* "q_a+kv_a proj"                           */
+    const char *op;     /* kbench op, or "-" when no op measures it   */
+    char shape[64];     /* label tokens to look up, "m4096_n2112_k7168" */
+    kbr_peak_kind peak;
+    double count;       /* calls per layer                           */
+    double flops, bytes, link_bytes; /* per call                     */
+} kbr_term;
+
+/* Fill out[] with the terms of one layer; returns the count (<= max). */
+int kbr_layer_terms(const kbr_cfg *c, kbr_phase ph, kbr_layer ly, kbr_term *out, int max);
+
+/* Datasheet-style ceilings for the formula fallback. */
+typedef struct kbr_gpu {
+    double fp8_tflops, bf16_tflops, hbm_gbs, link_gbs; /* link: practical, per direction */
+} kbr_gpu;
+/* Roofline floor of one call: max(FLOPs / peak, bytes / HBM, link bytes / link), us. */
+double kbr_floor_us(const kbr_term *t, const kbr_gpu *g);
+
+/* Does every '_'-separated token of `want` occur as a token of `label`? */
+int kbr_label_match(const char *want, const char *label);
+
+typedef struct kbr_totals {
+    double step_us;          /* 3 x dense + 58 x MoE layer           */
+    double tokens_per_step;  /* per GPU                              */
+    double tokens_per_s;     /* per GPU                              */
+    double usd_per_mtok;     /* at usd_per_gpu_hour                  */
+    double train_gpu_h_per_ttok; /* GPU-hours per 1e12 training tokens (3 x forward) */
+    double train_usd_per_ttok;
+} kbr_totals;
+void kbr_model_totals(double dense_layer_us, double moe_layer_us, double tokens_per_step,
+                      double usd_per_gpu_hour, kbr_totals *out);
+#endif

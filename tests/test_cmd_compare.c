@@ -1,0 +1,140 @@
+/* test_cmd_compare.c - kbench compare: regression gate on fixture CSVs
+ * (tests/fixtures/cmp_*.csv, bad_*.csv) and the Mann-Whitney U p-value
+ * against values computed by hand. */
+#include <math.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include "cmdtest.h"
+#include "kb_cmds.h"
+#include "kbr_stats.h"
+#include "kbtest.h"
+
+#define FX "tests/fixtures/"
+
+static int cmp2(const char *base, const char *newf)
+{
+    const char *a[] = {"compare", base, newf, NULL};
+    return kbt_run(kb_cmd_compare, a);
+}
+
+/* one line on stderr that contains `want` */
+static int one_line_err(const char *want)
+{
+    return kbt_count_lines(kbt_errbuf) == 1 && strstr(kbt_errbuf, want) != NULL &&
+           strncmp(kbt_errbuf, "kbench compare: ", 16) == 0;
+}
+
+static const char *find_line(const char *needle)
+{
+    const char *p = strstr(kbt_out, needle);
+    if (!p) return "";
+    while (p > kbt_out && p[-1] != '\n') p--;
+    return p;
+}
+
+int main(void)
+{
+    /* --- Mann-Whitney U by hand ---
+     * x={1,2,3}, y={4,5,6}: U_x = 0, mu = 4.5, var = 3*3/12*7 = 5.25 (no ties),
+     * z = (4.5 - 0.5)/sqrt(5.25), p = erfc(z/sqrt 2) (scipy asymptotic: 0.0809). */
+    double x[] = {1, 2, 3}, y[] = {4, 5, 6}, u;
+    double p = kbr_mwu_p(x, 3, y, 3, &u);
+    KBT_NEAR(u, 0, 1e-12);
+    KBT_NEAR(p, erfc((4.0 / sqrt(5.25)) / sqrt(2.0)), 1e-9);
+    KBT_NEAR(p, 0.0809, 1e-3);
+    /* ties: x={1,2,2}, y={2,3,3}: ranks 1,3,3,3,5.5,5.5; R_x = 7, U_x = 1;
+     * tie term: (27-3)+(8-2) = 30; var = 9/12*(7 - 30/30) = 4.5;
+     * z = (|1-4.5| - 0.5)/sqrt(4.5) */
+    double xt[] = {1, 2, 2}, yt[] = {2, 3, 3};
+    p = kbr_mwu_p(xt, 3, yt, 3, &u);
+    KBT_NEAR(u, 1, 1e-12);
+    KBT_NEAR(p, erfc((3.0 / sqrt(4.5)) / sqrt(2.0)), 1e-9);
+    double same[] = {5, 5, 5};
+    KBT_NEAR(kbr_mwu_p(same, 3, same, 3, NULL), 1.0, 1e-12);
+    double r[] = {1.1, 1.0 / 1.1, 1.21};
+    KBT_NEAR(kbr_geomean(r, 3), pow(1.21, 1.0 / 3), 1e-12);
+    double med[] = {3, 1, 2, 10};
+    KBT_NEAR(kbr_median(med, 4), 2.5, 1e-12);
+
+    /* --- identical files: exit 0 --- */
+    KBT_CHECK(cmp2(FX "cmp_base.csv", FX "cmp_base.csv") == 0);
+    /* --- 10% slowdown with tight samples: REGRESSION, exit 1 --- */
+    KBT_CHECK(cmp2(FX "cmp_base.csv", FX "cmp_new_slow.csv") == 1);
+    KBT_CHECK(strstr(find_line("fp8_gemm/v1/"), "REGRESSION") != NULL);
+    KBT_CHECK(strstr(find_line("fp8_gemm/v1/"), "+10.0%") != NULL);
+    KBT_CHECK(strstr(find_line("fp8_gemm/v1/"), "mwu p=") != NULL);
+    /* sorted by change: the regression is the first table row */
+    KBT_CHECK(strncmp(strstr(kbt_out, "op/impl/shape") + strlen("op/impl/shape [dtype]\n"),
+                      "REGRESSION", 10) == 0);
+    /* geometric mean per op: fp8_gemm rows 1.10 and 1.00 -> sqrt(1.1) - 1 = +4.88% */
+    KBT_CHECK(strstr(find_line("  fp8_gemm "), "+4.88%") != NULL);
+    KBT_CHECK(strstr(kbt_out, "summary: 1 regression,") != NULL);
+    /* --- 10% change inside the noise: not flagged, exit 0 --- */
+    KBT_CHECK(cmp2(FX "cmp_base.csv", FX "cmp_new_noise.csv") == 0);
+    KBT_CHECK(strstr(find_line("fp8_gemm/cublaslt/"), "NOISE") != NULL);
+    KBT_CHECK(strstr(find_line("mla_decode/v1/"), "NOISE") != NULL);
+    KBT_CHECK(strstr(kbt_out, "summary: 0 regressions,") != NULL);
+    /* same 10% with a 20% threshold: SAME */
+    const char *thr[] = {"compare", "--threshold", "20%", FX "cmp_base.csv", FX "cmp_new_slow.csv", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_compare, thr) == 0);
+    /* --- no samples: non-overlapping min/max interval -> regression --- */
+    KBT_CHECK(cmp2(FX "cmp_base.csv", FX "cmp_new_interval.csv") == 1);
+    KBT_CHECK(strstr(find_line("mla_decode/v1/"), "REGRESSION") != NULL);
+    KBT_CHECK(strstr(find_line("mla_decode/v1/"), "min/max apart") != NULL);
+    /* --- verification failure flagged --- */
+    KBT_CHECK(cmp2(FX "cmp_base.csv", FX "cmp_new_fail.csv") == 1);
+    KBT_CHECK(strstr(find_line("fp8_gemm/v1/"), "FAIL") != NULL);
+    KBT_CHECK(strstr(kbt_out, "1 verification failure,") != NULL);
+    /* --- missing row flagged --- */
+    KBT_CHECK(cmp2(FX "cmp_base.csv", FX "cmp_new_missing.csv") == 1);
+    KBT_CHECK(strstr(find_line("moe_route/v1/"), "MISSING") != NULL);
+    /* --- bad input: one clear line, exit 2 --- */
+    KBT_CHECK(cmp2(FX "cmp_base.csv", FX "bad_missing_col.csv") == 2);
+    KBT_CHECK(one_line_err("bad_missing_col.csv: missing column 'time_us'"));
+    KBT_CHECK(cmp2(FX "bad_number.csv", FX "cmp_base.csv") == 2);
+    KBT_CHECK(one_line_err("bad_number.csv: row 2: column 'time_us': bad number 'abc'"));
+    KBT_CHECK(cmp2(FX "cmp_base.csv", FX "bad_empty.csv") == 2);
+    KBT_CHECK(one_line_err("bad_empty.csv: empty file"));
+    KBT_CHECK(cmp2(FX "cmp_base.csv", FX "bad_ragged.csv") == 2);
+    KBT_CHECK(one_line_err("bad_ragged.csv: row 3 has 5 fields"));
+    KBT_CHECK(cmp2(FX "cmp_base.csv", FX "cmp_wrong_gpu.csv") == 2);
+    KBT_CHECK(one_line_err("GPU mismatch"));
+    KBT_CHECK(strstr(kbt_errbuf, "h800-sxm") != NULL);
+    const char *allow[] = {"compare", "--allow-gpu-mismatch", FX "cmp_base.csv", FX "cmp_wrong_gpu.csv", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_compare, allow) == 0);
+    KBT_CHECK(cmp2(FX "cmp_base.csv", FX "no_such_file.csv") == 4);
+    KBT_CHECK(one_line_err("no_such_file.csv: cannot open"));
+    const char *one[] = {"compare", FX "cmp_base.csv", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_compare, one) == 2);
+    KBT_CHECK(one_line_err("need BASE.csv and NEW.csv"));
+    const char *badopt[] = {"compare", "--frobnicate", FX "cmp_base.csv", FX "cmp_base.csv", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_compare, badopt) == 2);
+    KBT_CHECK(one_line_err("unknown option '--frobnicate'"));
+    const char *badthr[] = {"compare", "--threshold", "lots", FX "cmp_base.csv", FX "cmp_base.csv", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_compare, badthr) == 2);
+    KBT_CHECK(one_line_err("bad --threshold 'lots'"));
+
+    /* --- Google Benchmark JSON samples: tight samples in JSON turn the
+     * interval-only NOISE of mla_decode (55 in [48,60]) into a regression --- */
+    const char *js[] = {"compare", FX "cmp_base.csv", FX "cmp_new_noise.csv", "--json",
+                        FX "gb_new.json", FX "gb_base.json", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_compare, js) == 1);
+    KBT_CHECK(strstr(find_line("mla_decode/v1/"), "REGRESSION") != NULL);
+    KBT_CHECK(strstr(find_line("mla_decode/v1/"), "mwu p=") != NULL);
+
+    /* --- --update-baseline writes NEW to DIR/<gpu>.csv --- */
+    char tdir[] = "/tmp/kbcmp.XXXXXX";
+    KBT_CHECK(mkdtemp(tdir) != NULL);
+    char dir[64], bl[96];
+    snprintf(dir, sizeof dir, "%s/baselines", tdir);
+    snprintf(bl, sizeof bl, "%s/h100-sxm.csv", dir);
+    const char *up[] = {"compare", "--update-baseline", "--baseline-dir", dir, FX "cmp_new_slow.csv", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_compare, up) == 0);
+    const char *again[] = {"compare", FX "cmp_new_slow.csv", bl, NULL};
+    KBT_CHECK(kbt_run(kb_cmd_compare, again) == 0);
+    KBT_CHECK(strstr(kbt_out, "4 same") != NULL);
+    char rm[128]; /* remove the temp dir (path from mkdtemp: no shell metacharacters) */
+    snprintf(rm, sizeof rm, "rm -rf '%s'", tdir);
+    if (system(rm) != 0) printf("warning: could not remove %s\n", tdir);
+    return kbt_done("test_cmd_compare");
+}

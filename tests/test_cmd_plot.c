@@ -1,0 +1,172 @@
+/* test_cmd_plot.c - kbench plot on tests/fixtures/plot_results.csv: gnuplot
+ * writes PNG and SVG files of sensible size, and the .dat files hold the
+ * expected points and ceilings (values recomputed here by hand). */
+#include <math.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include "cmdtest.h"
+#include "kb_cmds.h"
+#include "kbtest.h"
+
+#define FX "tests/fixtures/"
+static char dir[64];
+
+static long fsize(const char *name)
+{
+    char p[256];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return stat(p, &st) == 0 ? (long)st.st_size : -1;
+}
+
+static char *slurp(const char *name)
+{
+    static char buf[1 << 16];
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "r");
+    buf[0] = 0;
+    if (!f) return buf;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+static int has_prefix_bytes(const char *name, const char *magic, size_t n)
+{
+    char p[256], b[16] = {0};
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "rb");
+    if (!f) return 0;
+    size_t got = fread(b, 1, n, f);
+    fclose(f);
+    return got == n && memcmp(b, magic, n) == 0;
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/kbplot.XXXXXX");
+    if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
+    const char *a[] = {"plot", FX "plot_results.csv", "--out", dir, "--format", "png,svg", NULL};
+    int rc = kbt_run(kb_cmd_plot, a);
+    KBT_CHECK(rc == 0);
+    if (rc) printf("stderr: %s\n", kbt_errbuf);
+
+    /* images: every chart as PNG and SVG, of sensible size */
+    const char *charts[] = {"roofline", "roofline_h100-sxm", "roofline_h800-sxm",
+                            "op_fp8_gemm_h100-sxm", "op_mla_decode_h100-sxm",
+                            "op_ep_dispatch_h100-sxm", "h800_vs_h100"};
+    for (size_t i = 0; i < sizeof charts / sizeof charts[0]; i++) {
+        char png[96], svg[96], gp[96];
+        snprintf(png, sizeof png, "%s.png", charts[i]);
+        snprintf(svg, sizeof svg, "%s.svg", charts[i]);
+        snprintf(gp, sizeof gp, "%s.gp", charts[i]);
+        long ps = fsize(png), ss = fsize(svg);
+        KBT_CHECK(ps > 8000 && ps < 5000000);
+        KBT_CHECK(ss > 5000 && ss < 5000000);
+        KBT_CHECK(has_prefix_bytes(png, "\x89PNG", 4));
+        KBT_CHECK(strstr(slurp(svg), "<svg") != NULL);
+        KBT_CHECK(fsize(gp) > 200);
+        if (ps <= 8000) printf("  %s: %ld bytes\n", png, ps);
+    }
+    /* no chart for ops without measured rows on the H800 */
+    KBT_CHECK(fsize("op_fp8_gemm_h800-sxm.png") < 0);
+
+    /* points: fp8_gemm v1, m4096 n7168 k2048 at 200 us.
+     * FLOPs = 2*4096*7168*2048; bytes = 4096*2048 + 7168*2048 + 2*4096*7168 */
+    double fl = 2.0 * 4096 * 7168 * 2048, by = 4096.0 * 2048 + 7168.0 * 2048 + 2.0 * 4096 * 7168;
+    char want[256];
+    snprintf(want, sizeof want, "%.6g %.6g m4096_n7168_k2048 h100-sxm fp8_gemm v1 measured\n",
+             fl / by, fl / 200e-6 / 1e12);
+    const char *pts = slurp("roofline_h100-sxm_points.dat");
+    KBT_CHECK(strstr(pts, want) != NULL);
+    KBT_CHECK(strstr(want, "1470.36 601.295") == want); /* the hand numbers themselves */
+    /* projected point of the same shape on the H100: floor = FLOPs / 1979 TFLOP/s */
+    snprintf(want, sizeof want, "%.6g %.6g m4096_n7168_k2048 h100-sxm fp8_gemm model projected\n",
+             fl / by, fl / (fl / 1979e12) / 1e12);
+    KBT_CHECK(strstr(pts, want) != NULL);
+    KBT_CHECK(strstr(pts, "fp8_gemm v3") == NULL);     /* failed row: no point */
+    KBT_CHECK(strstr(pts, "ep_dispatch") == NULL);     /* no FLOPs: no point   */
+    KBT_CHECK(strstr(pts, " hbm ") == NULL && strstr(pts, " peak ") == NULL);
+    KBT_CHECK(strstr(pts, "h800-sxm") == NULL);        /* per-GPU file          */
+    const char *allpts = slurp("roofline_points.dat");
+    KBT_CHECK(strstr(allpts, "h800-sxm fp8_gemm model projected") != NULL);
+
+    /* ceilings: datasheet + measured (op hbm copy 3000 GB/s, peak fp8 1400, bf16 750) */
+    const char *ce = slurp("roofline_ceilings.dat");
+    KBT_CHECK(strstr(ce, "gpu=h100-sxm kind=fp8_tflops value=1979 source=datasheet") != NULL);
+    KBT_CHECK(strstr(ce, "gpu=h100-sxm kind=bf16_tflops value=989 source=datasheet") != NULL);
+    KBT_CHECK(strstr(ce, "gpu=h100-sxm kind=hbm_gbs value=3350 source=datasheet") != NULL);
+    KBT_CHECK(strstr(ce, "gpu=h100-sxm kind=link_gbs value=450 source=datasheet") != NULL);
+    KBT_CHECK(strstr(ce, "gpu=h800-sxm kind=link_gbs value=200 source=datasheet") != NULL);
+    KBT_CHECK(strstr(ce, "gpu=h100-sxm kind=hbm_gbs value=3000 source=measured") != NULL);
+    KBT_CHECK(strstr(ce, "gpu=h100-sxm kind=bf16_tflops value=750 source=measured") != NULL);
+    KBT_CHECK(strstr(ce, "gpu=h800-sxm kind=hbm_gbs value=3000") == NULL); /* measured on H100 only */
+    /* the measured FP8 roof starts at the ridge 1400e12 / 3000e9 = 466.667 FLOP/B */
+    const char *fp8m = strstr(ce, "gpu=h100-sxm kind=fp8_tflops value=1400 source=measured\n");
+    KBT_CHECK(fp8m != NULL);
+    if (fp8m) {
+        double x, y;
+        KBT_CHECK(sscanf(strchr(fp8m, '\n') + 1, "%lf %lf", &x, &y) == 2);
+        KBT_NEAR(x, 1400e3 / 3000, 1e-5);
+        KBT_NEAR(y, 1400, 1e-9);
+    }
+    /* datasheet FP8 ridge on the H800: 1979e12 / 3350e9 = 590.746 FLOP/B */
+    const char *fp8d = strstr(ce, "gpu=h800-sxm kind=fp8_tflops value=1979 source=datasheet\n");
+    KBT_CHECK(fp8d != NULL);
+    if (fp8d) {
+        double x, y;
+        KBT_CHECK(sscanf(strchr(fp8d, '\n') + 1, "%lf %lf", &x, &y) == 2);
+        KBT_NEAR(x, 1979e3 / 3350, 1e-5);
+    }
+    /* the script draws datasheet dashed, measured solid */
+    const char *gps = slurp("roofline_h100-sxm.gp");
+    KBT_CHECK(strstr(gps, "dt 2 lc rgb \"#000000\" title \"h100-sxm FP8 1979 TFLOP/s (datasheet)\"") != NULL);
+    KBT_CHECK(strstr(gps, "dt 1 lc rgb \"#000000\" title \"h100-sxm FP8 1400 TFLOP/s (measured)\"") != NULL);
+    KBT_CHECK(strstr(gps, "set logscale xy") != NULL && strstr(gps, "set key outside") != NULL);
+
+    /* per-op data: speedup of v2 over cuBLASLt at m128 = 14 us / 12 us */
+    const char *op = slurp("op_fp8_gemm_h100-sxm.dat");
+    double t1, p1, s1, t2, p2, s2, t3, p3;
+    const char *line = strstr(op, "\nm128_n7168_k2048 ");
+    KBT_CHECK(line != NULL);
+    if (line) {
+        KBT_CHECK(sscanf(line + 18, "%lf %lf %lf %lf %lf %lf %lf %lf", &t1, &p1, &s1, &t2, &p2, &s2, &t3,
+                         &p3) == 8);
+        KBT_NEAR(t2, 12, 1e-9);
+        KBT_NEAR(s2, 14.0 / 12, 1e-3);
+        KBT_NEAR(s1, 14.0 / 30, 1e-3);
+        /* % roof of v2 vs the measured roof: attainable = min(1400, I*3000/1000) */
+        double I = (2.0 * 128 * 7168 * 2048) / (128.0 * 2048 + 7168.0 * 2048 + 2.0 * 128 * 7168);
+        double tf = 2.0 * 128 * 7168 * 2048 / 12e-6 / 1e12;
+        KBT_NEAR(p2, 100 * tf / fmin(1400, I * 3), 1e-3);
+    }
+    /* H800 vs H100: ep_dispatch measured 800 us on H100, H800 = 800 x (370/160) */
+    const char *hv = slurp("h800_vs_h100.dat");
+    KBT_CHECK(strstr(hv, "ep_dispatch 1 2.3125 800 1850 ") != NULL);
+    KBT_CHECK(strstr(hv, "fp8_gemm 1 1.0000 112 112 ") != NULL);
+
+    /* txt: dumb terminal to stdout */
+    const char *t[] = {"plot", FX "plot_results.csv", "--out", dir, "--format", "txt", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_plot, t) == 0);
+    KBT_CHECK(strstr(kbt_out, "h100-sxm FP8 1979 TFLOP/s (datasheet)") != NULL);
+
+    /* errors */
+    const char *bad[] = {"plot", FX "bad_missing_col.csv", "--out", dir, NULL};
+    KBT_CHECK(kbt_run(kb_cmd_plot, bad) == 2);
+    KBT_CHECK(strstr(kbt_errbuf, "kbench plot: " FX "bad_missing_col.csv: missing column 'time_us'") != NULL);
+    const char *fmt[] = {"plot", FX "plot_results.csv", "--format", "gif", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_plot, fmt) == 2);
+    KBT_CHECK(kbt_count_lines(kbt_errbuf) == 1 && strstr(kbt_errbuf, "unknown format 'gif'"));
+    const char *none[] = {"plot", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_plot, none) == 2);
+    setenv("KBENCH_GNUPLOT", "/nonexistent/gnuplot", 1);
+    KBT_CHECK(kbt_run(kb_cmd_plot, a) == 4);
+    KBT_CHECK(kbt_count_lines(kbt_errbuf) == 1 && strstr(kbt_errbuf, "gnuplot not found"));
+    unsetenv("KBENCH_GNUPLOT");
+    char rm[128]; /* remove the temp dir (path from mkdtemp: no shell metacharacters) */
+    snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
+    if (system(rm) != 0) printf("warning: could not remove %s\n", dir);
+    return kbt_done("test_cmd_plot");
+}

@@ -1,0 +1,189 @@
+/* test_cmd_report.c - kbench report: roll-up and cost math against numbers
+ * computed by hand here, and the report written from fixture CSVs. */
+#include <math.h>
+#include <stdlib.h>
+#include "cmdtest.h"
+#include "kb_cmds.h"
+#include "kbr_rollup.h"
+#include "kbtest.h"
+
+#define FX "tests/fixtures/"
+
+static const kbr_term *find(const kbr_term *t, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(t[i].name, name)) return &t[i];
+    return NULL;
+}
+
+/* H100/H800 datasheet floors, written out by hand */
+static double gemm_floor_us(double m, double n, double k)
+{
+    return 1e6 * fmax(2 * m * n * k / 1979e12, (m * k + n * k + 2 * m * n) / 3350e9);
+}
+
+static char md[1 << 17];
+static void slurp(const char *path, char *buf, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    buf[0] = 0;
+    if (!f) return;
+    size_t got = fread(buf, 1, n - 1, f);
+    buf[got] = 0;
+    fclose(f);
+}
+
+/* number in column `col` (0-based, between '|') of the first table line after
+ * `section` that starts with `rowstart` */
+static double cell(const char *section, const char *rowstart, int col)
+{
+    const char *p = strstr(md, section);
+    if (!p) return NAN;
+    p = strstr(p, rowstart);
+    if (!p) return NAN;
+    for (int c = 0; c <= col; c++) {
+        p = strchr(p + 1, '|');
+        if (!p) return NAN;
+    }
+    return strtod(p + 1, NULL);
+}
+
+int main(void)
+{
+    /* ---- totals: dense 1000 us, MoE 2000 us, 4096 tokens, $2/GPU-hour ----
+     * step = 3*1000 + 58*2000 = 119000 us; tokens/s = 4096 / 0.119 = 34420.17;
+     * $/Mtok = 2/3600 / 34420.17 * 1e6 = 0.0161403;
+     * training GPU-h per 1e12 tokens = 3 * 0.119/4096 * 1e12 / 3600 = 24210.61 */
+    kbr_totals tt;
+    kbr_model_totals(1000, 2000, 4096, 2.0, &tt);
+    KBT_NEAR(tt.step_us, 119000, 1e-12);
+    KBT_NEAR(tt.tokens_per_s, 34420.168, 1e-6);
+    KBT_NEAR(tt.usd_per_mtok, 0.0161403, 1e-5);
+    KBT_NEAR(tt.train_gpu_h_per_ttok, 24210.6, 1e-5);
+    KBT_NEAR(tt.train_usd_per_ttok, 48421.2, 1e-5);
+    KBT_NEAR(KBR_ANCHOR_GPU_HOURS_PER_TTOK, 180000, 1e-9);
+
+    /* ---- terms ---- */
+    kbr_cfg c;
+    kbr_cfg_default(&c);
+    kbr_term t[32];
+    int n = kbr_layer_terms(&c, KBR_PREFILL, KBR_MOE, t, 32);
+    KBT_CHECK(n == 14);
+    const kbr_term *q = find(t, n, "q_a + kv_a projection");
+    KBT_CHECK(q != NULL);
+    if (q) {
+        KBT_STREQ(q->shape, "m4096_n2112_k7168");
+        KBT_NEAR(q->flops, 2.0 * 4096 * 2112 * 7168, 1e-12);
+        KBT_NEAR(q->bytes, 4096.0 * 7168 + 2112.0 * 7168 + 2.0 * 4096 * 2112, 1e-12);
+        kbr_gpu h800 = {1979, 989, 3350, 160};
+        KBT_NEAR(kbr_floor_us(q, &h800), 124017180672.0 / 1979e12 * 1e6, 1e-9);
+    }
+    const kbr_term *gu = find(t, n, "experts gate+up (grouped)");
+    KBT_CHECK(gu != NULL);
+    if (gu) {
+        KBT_STREQ(gu->shape, "g8_m4096_n4096_k7168"); /* 256/32 experts, 4096*8/8 tokens each */
+        KBT_NEAR(gu->flops, 2.0 * 8 * 4096 * 4096 * 7168, 1e-12);
+    }
+    const kbr_term *ed = find(t, n, "EP dispatch all-to-all");
+    KBT_CHECK(ed != NULL);
+    if (ed) {
+        KBT_STREQ(ed->shape, "t4096_ep32");
+        KBT_NEAR(ed->link_bytes, 4096.0 * 8 * 7392 * 31 / 32, 1e-12);
+        kbr_gpu h800 = {1979, 989, 3350, 160};
+        KBT_NEAR(kbr_floor_us(ed, &h800), 4096.0 * 8 * 7392 * 31 / 32 / 160e9 * 1e6, 1e-9);
+    }
+    KBT_CHECK(kbr_layer_terms(&c, KBR_PREFILL, KBR_DENSE, t, 32) == 7);
+    KBT_CHECK(kbr_layer_terms(&c, KBR_DECODE, KBR_DENSE, t, 32) == 8);
+    n = kbr_layer_terms(&c, KBR_DECODE, KBR_MOE, t, 32);
+    KBT_CHECK(n == 15);
+    const kbr_term *mla = find(t, n, "MLA decode");
+    KBT_CHECK(mla != NULL);
+    if (mla) {
+        KBT_STREQ(mla->shape, "b128_sq1_hq128_sk4096");
+        KBT_NEAR(mla->flops, 2.0 * 128 * (128.0 * 4096) * (576 + 512), 1e-12);
+        KBT_NEAR(mla->bytes, 2.0 * (128.0 * 4096 * 576 + 128.0 * 128 * 576 + 128.0 * 128 * 512), 1e-12);
+    }
+    const kbr_term *gd = find(t, n, "experts down (grouped)");
+    if (gd) KBT_STREQ(gd->shape, "g4_m256_n7168_k2048"); /* EP64: 4 experts, 1024/4 tokens */
+    KBT_CHECK(gd != NULL);
+    const kbr_term *ec = find(t, n, "EP combine all-to-all");
+    if (ec) KBT_NEAR(ec->link_bytes, 128.0 * 8 * 14336 * 63 / 64, 1e-12);
+    KBT_CHECK(ec != NULL);
+
+    KBT_CHECK(kbr_label_match("m4096_n2112_k7168", "m4096_n2112_k7168"));
+    KBT_CHECK(kbr_label_match("g8_m4096_n4096_k7168", "contig_g8_m4096_n4096_k7168"));
+    KBT_CHECK(!kbr_label_match("m128_n7168_k2048", "m4096_n7168_k2048"));
+    KBT_CHECK(!kbr_label_match("m4096_n7168_k2048", "m4096_n7168_k20480"));
+    KBT_CHECK(kbr_label_match("t4096", "t4096_e256"));
+
+    /* ---- the report from fixture CSVs ---- */
+    char dir[] = "/tmp/kbreport.XXXXXX";
+    if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
+    char out[96], html[96];
+    snprintf(out, sizeof out, "%s/r/report.md", dir);
+    snprintf(html, sizeof html, "%s/r/report.html", dir);
+    const char *a[] = {"report", FX "plot_results.csv", FX "report_extra.csv", "--no-plots", "--out", out,
+                       "--price", "h100-sxm=3.0", NULL};
+    int rc = kbt_run(kb_cmd_report, a);
+    KBT_CHECK(rc == 0);
+    if (rc) printf("stderr: %s\n", kbt_errbuf);
+    slurp(out, md, sizeof md);
+    /* failures first */
+    const char *fail = strstr(md, "## Verification failures: 1");
+    const char *meta = strstr(md, "## Run metadata");
+    KBT_CHECK(fail && meta && fail < meta);
+    KBT_CHECK(strstr(md, "| fp8_gemm | v3 | m4096_n7168_k2048 | h100-sxm | - | diff 3.2e-2 > 1e-3 |") != NULL);
+    /* best impl + speedup over the library: v2 12 us vs cuBLASLt 14 us = 1.17x */
+    KBT_CHECK(strstr(md, "| fp8_gemm | m128_n7168_k2048 | h100-sxm | v2 | 12.00 |") != NULL);
+    KBT_CHECK(strstr(md, "| 1.17x | cublaslt |") != NULL);
+    /* H800 vs H100 side by side: ep_dispatch 800 us -> 1850 us (x 370/160) */
+    KBT_CHECK(strstr(md, "| ep_dispatch | t4096_ep8 | network | 800.00 | measured | 1850.00 |") != NULL);
+    /* roll-up terms say where they come from */
+    KBT_CHECK(strstr(md, "| q_a + kv_a projection | fp8_gemm | m4096_n2112_k7168 | 124.0 | 80.0 | measured (v2) |") != NULL);
+    KBT_CHECK(strstr(md, "| 9999.0 | projected row |") != NULL);
+    KBT_CHECK(strstr(md, "formula (datasheet)") != NULL);
+    /* decode dense layer on the H100, by hand: datasheet floors + MLA measured 300 us */
+    double absorb = 1e6 * fmax(2.0 * 128 * 128 * 128 * 512 / 989e12,
+                               2.0 * (128.0 * 128 * 512 + 128.0 * 128 * (128 + 512)) / 3350e9);
+    double dense_dec = gemm_floor_us(128, 2112, 7168) + gemm_floor_us(128, 24576, 1536) + absorb + 300 +
+                       absorb + gemm_floor_us(128, 7168, 16384) + gemm_floor_us(128, 36864, 7168) +
+                       gemm_floor_us(128, 7168, 18432);
+    double got = cell("### decode, one dense layer", "| layer total |", 3);
+    KBT_NEAR(got, dense_dec, 0.06 / dense_dec); /* printed with 1 decimal */
+    /* decode tokens/s and $/M tokens on the H100 at $3/h from the two layer totals */
+    double moe_dec = cell("### decode, one MoE layer", "| layer total |", 3);
+    double step_s = (3 * got + 58 * moe_dec) * 1e-6;
+    KBT_NEAR(cell("### Throughput and cost", "| decode | h100-sxm |", 3), 128 / step_s, 1e-3);
+    KBT_NEAR(cell("### Throughput and cost", "| decode | h100-sxm |", 5), 3.0 / 3600 / (128 / step_s) * 1e6, 2e-3);
+    KBT_CHECK(strstr(md, "h100-sxm: $3.00 per GPU-hour (given with --price)") != NULL);
+    KBT_CHECK(strstr(md, "h800-sxm: $2.00 per GPU-hour (default") != NULL);
+    KBT_CHECK(strstr(md, "180000 GPU-hours per trillion tokens") != NULL);
+    slurp(html, md, sizeof md);
+    KBT_CHECK(strstr(md, "<table>") != NULL && strstr(md, "Verification failures: 1") != NULL);
+
+    /* with plots: the HTML embeds the PNGs */
+    const char *b[] = {"report", FX "plot_results.csv", "--out", out, NULL};
+    KBT_CHECK(kbt_run(kb_cmd_report, b) == 0);
+    slurp(html, md, sizeof md);
+    KBT_CHECK(strstr(md, "<img alt=\"roofline\" src=\"data:image/png;base64,iVBORw0KGgo") != NULL);
+    slurp(out, md, sizeof md);
+    KBT_CHECK(strstr(md, "![roofline](plots/roofline.png)") != NULL);
+
+    /* errors */
+    const char *e1[] = {"report", FX "plot_results.csv", "--price", "h100-sxm", "--out", out, NULL};
+    KBT_CHECK(kbt_run(kb_cmd_report, e1) == 2);
+    KBT_CHECK(kbt_count_lines(kbt_errbuf) == 1 && strstr(kbt_errbuf, "kbench report: bad --price 'h100-sxm'"));
+    const char *e2[] = {"report", FX "bad_number.csv", "--out", out, NULL};
+    KBT_CHECK(kbt_run(kb_cmd_report, e2) == 2);
+    KBT_CHECK(kbt_count_lines(kbt_errbuf) == 1 && strstr(kbt_errbuf, "bad number 'abc'"));
+    const char *e3[] = {"report", FX "missing.csv", "--out", out, NULL};
+    KBT_CHECK(kbt_run(kb_cmd_report, e3) == 4);
+    const char *e4[] = {"report", FX "plot_results.csv", "--out", "x.txt", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_report, e4) == 2);
+    const char *e5[] = {"report", FX "plot_results.csv", "--ep-prefill", "7", "--out", out, NULL};
+    KBT_CHECK(kbt_run(kb_cmd_report, e5) == 2);
+    char rm[128]; /* remove the temp dir (path from mkdtemp: no shell metacharacters) */
+    snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
+    if (system(rm) != 0) printf("warning: could not remove %s\n", dir);
+    return kbt_done("test_cmd_report");
+}
