@@ -116,9 +116,18 @@ static int load_gbench_json(const char *path, kb_resset *set, char *err, size_t 
         snprintf(op, sizeof op, "%.*s", (int)(s1 - name), name);
         snprintf(impl, sizeof impl, "%.*s", (int)(s2 - s1 - 1), s1 + 1);
         snprintf(shape, sizeof shape, "%.*s", (int)(s3 ? s3 - s2 - 1 : (long)strlen(s2 + 1)), s2 + 1);
+        /* kbench names its benchmarks op/impl/shape/dtype; Google Benchmark
+         * appends /iterations:N/manual_time (and /repeats:N) */
+        char dtype[64] = "";
+        if (s3) {
+            const char *s4 = strchr(s3 + 1, '/');
+            snprintf(dtype, sizeof dtype, "%.*s", (int)(s4 ? s4 - s3 - 1 : (long)strlen(s3 + 1)), s3 + 1);
+            if (strchr(dtype, ':') || !strcmp(dtype, "manual_time") || !strcmp(dtype, "real_time")) dtype[0] = 0;
+        }
         for (int r = 0; r < set->n; r++) {
             kb_res *x = &set->r[r];
             if (strcmp(x->op, op) || strcmp(x->impl, impl) || strcmp(x->shape, shape)) continue;
+            if (dtype[0] && strcmp(x->dtype, dtype)) continue;
             if (!touched[r]) { free(x->samples); x->samples = NULL; x->nsamples = 0; touched[r] = 1; }
             double *q = realloc(x->samples, (size_t)(x->nsamples + 1) * sizeof *q);
             if (!q) continue;

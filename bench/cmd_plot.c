@@ -36,26 +36,26 @@
 #include "csv_table.h"
 #include "kb_cmds.h"
 #include "kbr_plot.h"
+#include "kb_specs.h"
 
 /* ---- ceilings ------------------------------------------------------------ */
 struct ceil {
     double fp8_tflops, bf16_tflops, hbm_gbs, link_gbs_nominal, link_gbs_practical;
 };
 
-/* LOCAL DATASHEET TABLE - TEMPORARY.  Replace by the lead's spec table at
- * merge:  const kb_gpu *g = kb_gpu_find(slug); out->fp8_tflops =
- * g->f[KB_F_FP8].v; ... (bench/kb_specs.h).  Figures: gpus.md (H100 SXM5
- * datasheet; H800 SXM5 = H100 SXM5 with NVLink cut to 400 GB/s bidirectional). */
+/* Datasheet ceilings from the device table (bench/kb_specs.h, which also
+ * takes the user's --specs file). */
 static int ceilings_for(const char *gpu_slug, struct ceil *out)
 {
-    static const struct { const char *slug; struct ceil c; } table[] = {
-        {"h100-sxm", {1979, 989, 3350, 450, 370}},
-        {"h800-sxm", {1979, 989, 3350, 200, 160}},
-    };
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (!strcmp(table[i].slug, gpu_slug)) { *out = table[i].c; return 0; }
     memset(out, 0, sizeof *out);
-    return -1;
+    const kb_gpu *g = kb_gpu_find(gpu_slug);
+    if (!g) return -1;
+    out->fp8_tflops = g->f[KB_F_FP8].v;
+    out->bf16_tflops = g->f[KB_F_BF16].v;
+    out->hbm_gbs = g->f[KB_F_HBM_GBS].v;
+    out->link_gbs_nominal = g->f[KB_F_LINK_NOMINAL].v;
+    out->link_gbs_practical = g->f[KB_F_LINK_PRACTICAL].v;
+    return 0;
 }
 
 int kbr_ceilings(const kb_resset *s, const char *gpu, kbr_ceil *c)
@@ -75,14 +75,16 @@ int kbr_ceilings(const kb_resset *s, const char *gpu, kbr_ceil *c)
         if (strcmp(r->gpu, gpu) || !kb_res_is_measured(r) || strcmp(r->verified, "fail") == 0 ||
             !kb_res_has_time(r))
             continue;
-        if (!strcmp(r->op, "hbm") && strstr(r->impl, "copy")) {
+        /* the ceilings `kbench run` measures: hbm copy_* shapes (HBM, not the L2
+         * shapes), peak fp8_* / bf16_* shapes */
+        if (!strcmp(r->op, "hbm") && !strncmp(r->shape, "copy", 4)) {
             double g = isfinite(r->gbps) ? r->gbps : r->bytes / r->time_us / 1e3;
             if (isfinite(g) && g > c->m_hbm) c->m_hbm = g;
         } else if (!strcmp(r->op, "peak")) {
             double t = isfinite(r->tflops) ? r->tflops : r->flops / r->time_us / 1e6;
             if (!isfinite(t)) continue;
-            if (strstr(r->impl, "fp8") && t > c->m_fp8) c->m_fp8 = t;
-            if (strstr(r->impl, "bf16") && t > c->m_bf16) c->m_bf16 = t;
+            if (!strncmp(r->shape, "fp8", 3) && t > c->m_fp8) c->m_fp8 = t;
+            if (!strncmp(r->shape, "bf16", 4) && t > c->m_bf16) c->m_bf16 = t;
         }
     }
     return c->has_datasheet || c->m_hbm > 0 || c->m_fp8 > 0 || c->m_bf16 > 0 ? 0 : -1;

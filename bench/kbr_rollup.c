@@ -94,7 +94,7 @@ int kbr_layer_terms(const kbr_cfg *c, kbr_phase ph, kbr_layer ly, kbr_term *out,
             t->peak = KBR_PK_BF16;
             t->flops = 2 * 1 * HEADS * sk * (d + KV_LORA);
             t->bytes = 2 * (sk * d + T * HEADS * d + T * HEADS * KV_LORA);
-            snprintf(t->shape, sizeof t->shape, "b%.0f_sq1_hq%.0f_sk%d", T, HEADS, c->decode_ctx);
+            snprintf(t->shape, sizeof t->shape, "b%.0f_sk%d_h%.0f_sq1", T, c->decode_ctx, HEADS);
         }
         if ((t = add(out, &n, max, "o absorb (W_UV, BF16)", "-"))) {
             t->peak = KBR_PK_BF16;

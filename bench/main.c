@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "kb.h"
+#include "kb_cmds.h"
 #include "kb_gbench.h"
 #include "kb_run.h"
 #include "kb_specs.h"
@@ -96,10 +97,9 @@ int main(int argc, char **argv)
         printf("kbench %s\n", KBENCH_VERSION);
         return KB_EXIT_OK;
     }
-    if (!strcmp(cmd, "compare") || !strcmp(cmd, "plot") || !strcmp(cmd, "report")) {
-        fprintf(stderr, "kbench %s: not available in this build\n", cmd);
-        return KB_EXIT_USAGE;
-    }
+    if (!strcmp(cmd, "compare")) return kb_cmd_compare(argc - 1, argv + 1);
+    if (!strcmp(cmd, "plot")) return kb_cmd_plot(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report")) return kb_cmd_report(argc - 1, argv + 1);
     if (strcmp(cmd, "list") && strcmp(cmd, "run") && strcmp(cmd, "model") && strcmp(cmd, "specs"))
         return bad("", "unknown command '%s'", cmd);
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ci_script_test.sh DRIVER SRC_DIR - tests scripts/ci-gpu-bench.sh with a fake
 # kbench: `run` copies the fixture CSV named by $FAKE_RUN_CSV into --out and
-# exits $FAKE_RUN_RC; plot/compare/report go to DRIVER (tests/test_cmd_driver.c).
+# exits $FAKE_RUN_RC; plot/compare/report go to DRIVER (the real kbench).
 set -u
 DRIVER=$1
 SRC=$2

@@ -99,7 +99,7 @@ int main(void)
     const kbr_term *mla = find(t, n, "MLA decode");
     KBT_CHECK(mla != NULL);
     if (mla) {
-        KBT_STREQ(mla->shape, "b128_sq1_hq128_sk4096");
+        KBT_STREQ(mla->shape, "b128_sk4096_h128_sq1");
         KBT_NEAR(mla->flops, 2.0 * 128 * (128.0 * 4096) * (576 + 512), 1e-12);
         KBT_NEAR(mla->bytes, 2.0 * (128.0 * 4096 * 576 + 128.0 * 128 * 576 + 128.0 * 128 * 512), 1e-12);
     }
