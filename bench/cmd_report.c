@@ -12,7 +12,9 @@
  * GPU, $ per million tokens, and GPU-hours / $ per trillion training tokens
  * beside the V3 report's anchor.
  * Exit: 0 ok, 2 bad input/usage, 4 I/O error. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -585,7 +587,7 @@ static void sec_rollup(doc *d, const kb_resset *s, const kbr_cfg *cfg, const pri
 static void usage_line(void)
 {
     fprintf(stderr, "usage: kbench report RESULTS.csv... [--price GPU=USD_PER_HOUR,...] "
-                    "[--out results/report.md] [--no-plots] [--ep-prefill N] [--ep-decode N] "
+                    "[--out results/report.md] [--no-plots] [--plots DIR] [--ep-prefill N] [--ep-decode N] "
                     "[--tokens N] [--batch N] [--ctx N]\n");
 }
 
@@ -604,13 +606,14 @@ int kb_cmd_report(int argc, char **argv)
 {
     const char *out = "results/report.md";
     int no_plots = 0;
+    const char *plots_opt = NULL; /* --plots DIR: render there, link relative to the report */
     prices ps;
     prices_default(&ps);
     kbr_cfg cfg;
     kbr_cfg_default(&cfg);
     static const struct option lo[] = {
         {"out", required_argument, 0, 'o'},       {"price", required_argument, 0, 'p'},
-        {"no-plots", no_argument, 0, 'n'},        {"ep-prefill", required_argument, 0, 'E'},
+        {"no-plots", no_argument, 0, 'n'},        {"plots", required_argument, 0, 'P'},        {"ep-prefill", required_argument, 0, 'E'},
         {"ep-decode", required_argument, 0, 'D'}, {"tokens", required_argument, 0, 'T'},
         {"batch", required_argument, 0, 'B'},     {"ctx", required_argument, 0, 'C'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
@@ -628,6 +631,7 @@ int kb_cmd_report(int argc, char **argv)
             }
             break;
         case 'n': no_plots = 1; break;
+        case 'P': plots_opt = optarg; break;
         case 'E': bad = parse_int_opt("ep-prefill", optarg, 1, 256, &cfg.ep_prefill); break;
         case 'D': bad = parse_int_opt("ep-decode", optarg, 1, 256, &cfg.ep_decode); break;
         case 'T': bad = parse_int_opt("tokens", optarg, 1, 1 << 20, &cfg.prefill_tokens); break;
@@ -670,7 +674,8 @@ int kb_cmd_report(int argc, char **argv)
     else snprintf(dir, sizeof dir, ".");
     snprintf(html, sizeof html, "%.*s.html", (int)(ol - 3), out);
     snprintf(plots, sizeof plots, "%s/plots", dir);
-    if (kbr_mkdirs(dir) != 0) {
+    if (plots_opt) snprintf(plots, sizeof plots, "%s", plots_opt);
+    if (kbr_mkdirs(dir) != 0 || kbr_mkdirs(plots) != 0) {
         fprintf(stderr, "kbench report: %s: cannot create directory: %s\n", dir, strerror(errno));
         kb_resset_free(&s);
         return KBR_EXIT_IO;
@@ -703,6 +708,22 @@ int kb_cmd_report(int argc, char **argv)
         snprintf(plot_note, sizeof plot_note, "Plots not rendered (--no-plots).");
     }
 
+    /* links in the report: the plots directory relative to the report's */
+    char relp[1100] = "plots";
+    {
+        char ra[PATH_MAX], rb[PATH_MAX];
+        if (realpath(dir, ra) && realpath(plots, rb)) {
+            size_t i = 0, cut = 0;
+            while (ra[i] && ra[i] == rb[i]) { if (ra[i] == '/') cut = i; i++; }
+            if (!ra[i] && (rb[i] == '/' || !rb[i])) cut = i; /* plots inside dir (or equal) */
+            size_t l = 0;
+            relp[0] = 0;
+            for (const char *q = ra + cut; *q; q++)
+                if (*q == '/') l += (size_t)snprintf(relp + l, sizeof relp - l, "../");
+            snprintf(relp + l, sizeof relp - l, "%s", rb[cut] == '/' ? rb + cut + 1 : rb + cut);
+            if (!relp[0]) snprintf(relp, sizeof relp, ".");
+        }
+    }
     doc d = {0};
     d.md = fopen(out, "w");
     d.html = fopen(html, "w");
@@ -737,7 +758,7 @@ int kb_cmd_report(int argc, char **argv)
         static const char *const order[] = {"roofline", "roofline_h100-sxm", "roofline_h800-sxm", "h800_vs_h100"};
         for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
             char rel[256], abs[1400];
-            snprintf(rel, sizeof rel, "plots/%s.png", order[i]);
+            snprintf(rel, sizeof rel, "%s/%s.png", relp, order[i]);
             snprintf(abs, sizeof abs, "%s/%s.png", plots, order[i]);
             FILE *f = fopen(abs, "rb");
             if (!f) continue;
@@ -752,7 +773,7 @@ int kb_cmd_report(int argc, char **argv)
             if (!first) continue;
             char name[160], rel[256], abs[1400];
             snprintf(name, sizeof name, "op_%s_%s", s.r[i].op, s.r[i].gpu);
-            snprintf(rel, sizeof rel, "plots/%s.png", name);
+            snprintf(rel, sizeof rel, "%s/%s.png", relp, name);
             snprintf(abs, sizeof abs, "%s/%s.png", plots, name);
             FILE *f = fopen(abs, "rb");
             if (!f) continue;
