@@ -17,10 +17,15 @@ kb_status ep_copy_alltoall(void *ctx, cudaStream_t st)
                                             cudaMemcpyDeviceToDevice, st));
         return KB_OK;
     }
+    int cur = 0;
+    KB_CUDA_TRY(cudaGetDevice(&cur));
     KB_TRY(ep_fork(a, st));
-    for (int r = 0; r < N; r++)
+    for (int r = 0; r < N; r++) {
+        KB_CUDA_TRY(cudaSetDevice(a->dev[r]));
         for (int d = 0; d < N; d++)
             KB_CUDA_TRY(cudaMemcpyPeerAsync(a->tab.a2a_recv[d] + r * c, a->dev[d], a->tab.a2a_send[r] + d * c,
                                             a->dev[r], c, a->stream[r]));
+    }
+    KB_CUDA_TRY(cudaSetDevice(cur));
     return ep_join(a, st);
 }

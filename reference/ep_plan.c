@@ -400,3 +400,31 @@ double ep_a2a_link_bytes(const kb_shape *s)
 {
     return (double)(s->d[EP_D_RANKS] - 1) * (double)ep_a2a_chunk(s);
 }
+
+double ep_pack_seconds_from_loopback(double t_loopback_s, int n_ranks)
+{
+    return n_ranks > 0 ? t_loopback_s / n_ranks : NAN;
+}
+
+double ep_dispatch_logical_bytes(const kb_shape *s)
+{
+    ep_plan_stats st;
+    if (ep_shape_stats(s, &st)) return NAN;
+    const double rows = ep_shape_is_loopback(s) ? (double)st.pairs : (double)st.max_recv;
+    return rows * ep_dispatch_row_bytes(s->d[EP_D_HIDDEN]);
+}
+
+double ep_combine_logical_bytes(const kb_shape *s)
+{
+    ep_plan_stats st;
+    if (ep_shape_stats(s, &st)) return NAN;
+    /* the home rank receives one row per (token, rank) it dispatched */
+    const double rows = ep_shape_is_loopback(s) ? (double)st.pairs : (double)st.max_sent;
+    return rows * ep_combine_row_bytes(s->d[EP_D_HIDDEN]);
+}
+
+void ep_project_shape(const kb_shape *s, int is_combine, ep_gpu g, double pack_unpack_s, double out[2])
+{
+    const double link = is_combine ? ep_combine_link_bytes(s) : ep_dispatch_link_bytes(s);
+    ep_project_gpu(g, link, pack_unpack_s, out);
+}

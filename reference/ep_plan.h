@@ -143,6 +143,12 @@ double ep_project_seconds(double link_bytes, double link_gbs, double pack_unpack
 /* Both at once: out[0] = nominal, out[1] = practical (seconds). */
 void ep_project_gpu(ep_gpu g, double link_bytes, double pack_unpack_s, double out[2]);
 
+/* Per-rank on-device pack/unpack time from a LOOPBACK measurement: a loopback
+ * row times N ranks' pack/copy/unpack on one HBM, so one rank's share is
+ * t_loopback / N (assumes the loopback run is HBM-bound, which it is at the
+ * model shapes: it moves N times one rank's bytes through one device). */
+double ep_pack_seconds_from_loopback(double t_loopback_s, int n_ranks);
+
 /* alltoall sweep: per-rank total `bytes` split in N equal chunks (one to each
  * rank, itself included).  Link bytes one rank sends to others = bytes*(N-1)/N. */
 double ep_alltoall_link_bytes(double bytes, int n_ranks);
@@ -185,6 +191,15 @@ double ep_dispatch_link_bytes(const kb_shape *s);
 double ep_combine_bytes(const kb_shape *s);
 double ep_combine_link_bytes(const kb_shape *s);
 double ep_combine_flops(const kb_shape *s);
+/* DeepEP "logical" bytes of one timed op: rows received (local included) x row
+ * bytes, all N ranks in loopback, the busiest receiver otherwise; divide by
+ * the time (ep_logical_gbs) for the logical bandwidth. */
+double ep_dispatch_logical_bytes(const kb_shape *s);
+double ep_combine_logical_bytes(const kb_shape *s);
+/* Projection of a dispatch (is_combine = 0) or combine (1) shape on a GPU:
+ * out[0] nominal, out[1] practical link bandwidth, seconds, with the per-rank
+ * pack/unpack time pack_unpack_s (see ep_pack_seconds_from_loopback). */
+void ep_project_shape(const kb_shape *s, int is_combine, ep_gpu g, double pack_unpack_s, double out[2]);
 int64_t ep_a2a_chunk(const kb_shape *s);
 double ep_a2a_bytes(const kb_shape *s);
 double ep_a2a_link_bytes(const kb_shape *s);

@@ -249,6 +249,23 @@ static void test_shapes(void)
     double b1 = ep_dispatch_bytes(&big), b2 = ep_dispatch_bytes(&big);
     KBT_CHECK(b1 == b2 && b1 > 0);
     KBT_NEAR(ep_dispatch_link_bytes(&big), sb.max_link * 7408.0, 1e-12);
+    /* logical bytes: every received row, all 8 loopback ranks */
+    KBT_NEAR(ep_dispatch_logical_bytes(&big), sb.pairs * 7408.0, 1e-12);
+    KBT_NEAR(ep_combine_logical_bytes(&big), sb.pairs * 14336.0, 1e-12);
+    /* projection of the shape = its link bytes at the GPU's link bandwidths + pack time */
+    double pj[2];
+    ep_project_shape(&big, 0, EP_GPU_H800, 1e-4, pj);
+    KBT_NEAR(pj[0], sb.max_link * 7408.0 / 200e9 + 1e-4, 1e-12);
+    KBT_NEAR(pj[1], sb.max_link * 7408.0 / 160e9 + 1e-4, 1e-12);
+    ep_project_shape(&big, 1, EP_GPU_H100, 0, pj);
+    KBT_NEAR(pj[1], sb.max_link * 14336.0 / 370e9, 1e-12);
+    KBT_NEAR(ep_pack_seconds_from_loopback(8e-3, 8), 1e-3, 1e-15);
+    double h1[2], h8[2];
+    ep_project_shape(&big, 0, EP_GPU_H100, 0, h1);
+    ep_project_shape(&big, 0, EP_GPU_H800, 0, h8);
+    printf("info: %s: %.3f ranks/token, busiest link %lld rows = %.1f MB; dispatch link-only time "
+           "H100 %.0f/%.0f us, H800 %.0f/%.0f us (nominal/practical)\n", big.label, sb.mean_ranks_per_token,
+           (long long)sb.max_link, sb.max_link * 7408.0 / 1e6, h1[0] * 1e6, h1[1] * 1e6, h8[0] * 1e6, h8[1] * 1e6);
     /* remote rows per rank ~ 4096 * 3.63 * 7/8 = 13008; busiest within 5% of it */
     KBT_NEAR((double)sb.max_link, 4096 * 3.629011 * 7 / 8, 0.05);
 
