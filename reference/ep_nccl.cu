@@ -83,7 +83,7 @@ __device__ __forceinline__ int first_expert(int d, int E, int N) { return (int)(
 
 // Pack rank r's (token, destination) records in (key, token) order: record index
 // = sum_{e' < key} cnt[r][e'] + slot (segments per destination fall out in order).
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kThreads, 1)
 nccl_pack_kernel(const ep_tab *__restrict__ tab, int r, int N, int T, int H, int E, uint8_t *pack, int rec)
 {
     __shared__ int s_pre[EP_MAX_EXPERTS];
@@ -127,7 +127,7 @@ nccl_pack_kernel(const ep_tab *__restrict__ tab, int r, int N, int T, int H, int
 
 // Unpack rank d's staged records (segments per source, (key, token) order
 // inside) into the expert-order receive buffers.
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kThreads, 1)
 nccl_unpack_kernel(const ep_tab *__restrict__ tab, int d, int N, int H, int E, const uint8_t *stage,
                    int rec, long long rows)
 {
@@ -167,7 +167,7 @@ nccl_unpack_kernel(const ep_tab *__restrict__ tab, int d, int N, int H, int E, c
 }
 
 // Combine gather: packed[idx[p]] = y[p] (BF16 rows).
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kThreads, 1)
 nccl_gather_kernel(const uint16_t *y, const int32_t *idx, uint16_t *packed, long long rows, int H)
 {
     const int lane = threadIdx.x & 31, warps = blockDim.x >> 5, nu = H / 8;

@@ -40,6 +40,7 @@
 #include <cuda_bf16.h>
 #include <stdint.h>
 #include "ep/ep.h"
+#include "ep/ep_layout.h"
 
 namespace {
 
@@ -74,7 +75,7 @@ __device__ __forceinline__ unsigned long long globaltimer()
 }
 
 // Spin until *p >= want (10 s limit).
-__device__ void wait_geq(const unsigned long long *p, unsigned long long want, ep_flags *own)
+__device__ __forceinline__ void wait_geq(const unsigned long long *p, unsigned long long want, ep_flags *own)
 {
     if (ld_acquire_sys(p) >= want) return;
     unsigned long long t0 = globaltimer();
@@ -86,8 +87,8 @@ __device__ void wait_geq(const unsigned long long *p, unsigned long long want, e
     }
 }
 
-__device__ __forceinline__ int owner_of(int e, int E, int N) { return (int)((long long)e * N / E); }
-__device__ __forceinline__ int first_expert(int d, int E, int N) { return (int)(((long long)d * E + N - 1) / N); }
+__device__ __forceinline__ int owner_of(int e, int E, int N) { return ep_l_owner(e, E, N); }
+__device__ __forceinline__ int first_expert(int d, int E, int N) { return ep_l_first(d, E, N); }
 
 // Signal "this CTA is done" at every peer: fence, barrier, then threads < N
 // each bump one peer's counter for source rank r.
@@ -126,7 +127,7 @@ __global__ void ep_barrier_kernel(const ep_tab *__restrict__ tab, int r0, int N,
 }
 
 // ---- layout + counts exchange -------------------------------------------------
-__device__ int block_exclusive_scan(int v, int *s_warp)
+__device__ __forceinline__ int block_exclusive_scan(int v, int *s_warp)
 {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
     int x = v;
@@ -166,32 +167,11 @@ ep_layout_kernel(const ep_tab *__restrict__ tab, int r0, int N, int T, int E, in
     int32_t *key = tab->key[r], *slot = tab->slot[r], *slot_base = tab->slot_base[r];
 
     // (a) keys: the first expert of each token on each rank; destination counts.
-    const int chunk = (T + nt - 1) / nt;
-    const int t_lo = min(T, tid * chunk), t_hi = min(T, t_lo + chunk);
+    int t_lo, t_hi;
+    ep_layout_range(tid, nt, T, &t_lo, &t_hi);
     int ndest_sum = 0;
     for (int t = t_lo; t < t_hi; t++) {
-        int ek[EP_MAX_TOPK], dk[EP_MAX_TOPK];
-#pragma unroll
-        for (int k = 0; k < EP_MAX_TOPK; k++) {
-            ek[k] = k < K ? idx[(size_t)t * K + k] : -1;
-            dk[k] = k < K ? owner_of(ek[k], E, N) : -1;
-        }
-        for (int d = 0; d < N; d++) {
-            key[(size_t)t * N + d] = -1;
-            slot[(size_t)t * N + d] = -1;
-        }
-        int nd = 0;
-#pragma unroll
-        for (int k = 0; k < EP_MAX_TOPK; k++) {
-            bool first = k < K;
-#pragma unroll
-            for (int k2 = 0; k2 < EP_MAX_TOPK; k2++)
-                if (k2 < K && dk[k2] == dk[k] && ek[k2] < ek[k]) first = false;
-            if (first) {
-                key[(size_t)t * N + dk[k]] = ek[k];
-                nd++;
-            }
-        }
+        const int nd = ep_layout_token(t, idx, N, E, K, key, slot);
         slot_base[t] = nd; // turned into a prefix below
         ndest_sum += nd;
     }
@@ -204,22 +184,15 @@ ep_layout_kernel(const ep_tab *__restrict__ tab, int r0, int N, int T, int E, in
     __syncthreads(); // keys visible to the whole CTA
 
     // (b) slots: thread (p, e) scans token range p for key == e, in token order.
-    const int parts = nt / E > 0 ? nt / E : 1;
+    const int parts = ep_layout_parts(nt, E);
     const int e = tid % E, p = tid / E;
-    const bool active = p < parts && tid < parts * E;
-    const int d_e = owner_of(e, E, N);
-    const int p_lo = (int)((long long)T * p / parts), p_hi = (int)((long long)T * (p + 1) / parts);
-    if (active) {
-        int c = 0;
-        for (int t = p_lo; t < p_hi; t++) c += key[(size_t)t * N + d_e] == e;
-        s_part[p * E + e] = c;
-    }
+    const bool active = tid < parts * E;
+    if (active) s_part[p * E + e] = ep_layout_count(p, parts, e, T, N, E, key);
     __syncthreads();
     if (active) {
         int base = 0;
         for (int q = 0; q < p; q++) base += s_part[q * E + e];
-        for (int t = p_lo; t < p_hi; t++)
-            if (key[(size_t)t * N + d_e] == e) slot[(size_t)t * N + d_e] = base++;
+        base = ep_layout_assign(p, parts, e, T, N, E, key, slot, base);
         if (p == parts - 1) s_cnt[e] = base;
     }
     __syncthreads();
@@ -242,25 +215,16 @@ ep_layout_kernel(const ep_tab *__restrict__ tab, int r0, int N, int T, int E, in
 
 // Receive-segment bases on every destination for rank r's tokens: s_base[e] =
 // sum_{e' on owner(e), e' < e} tot[e'] + sum_{s < r} cnt[s][e].
-__device__ void compute_bases(const int32_t *cnt, int N, int E, int r, int *s_tot, int *s_base)
+__device__ __forceinline__ void compute_bases(const int32_t *cnt, int N, int E, int r, int *s_tot, int *s_base)
 {
-    for (int e = threadIdx.x; e < E; e += blockDim.x) {
-        int tot = 0;
-        for (int s = 0; s < N; s++) tot += __ldcg(cnt + (size_t)s * E + e);
-        s_tot[e] = tot;
-    }
+    for (int e = threadIdx.x; e < E; e += blockDim.x) s_tot[e] = ep_expert_total(e, N, E, cnt);
     __syncthreads();
-    for (int e = threadIdx.x; e < E; e += blockDim.x) {
-        int b = 0;
-        for (int e2 = first_expert(owner_of(e, E, N), E, N); e2 < e; e2++) b += s_tot[e2];
-        for (int s = 0; s < r; s++) b += __ldcg(cnt + (size_t)s * E + e);
-        s_base[e] = b;
-    }
+    for (int e = threadIdx.x; e < E; e += blockDim.x) s_base[e] = ep_recv_base(e, r, N, E, cnt, s_tot);
     __syncthreads();
 }
 
 // ---- dispatch -----------------------------------------------------------------
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kThreads, 1)
 ep_dispatch_kernel(const ep_tab *__restrict__ tab, int r0, int N, int T, int H, int E,
                    unsigned long long epoch)
 {
@@ -313,7 +277,7 @@ ep_dispatch_kernel(const ep_tab *__restrict__ tab, int r0, int N, int T, int H, 
             ep_meta mt;
             mt.src_rank = r;
             mt.src_token = t;
-            mt.comb_slot = slot_base[t] + __popc(mask & ((1u << lane) - 1u));
+            mt.comb_slot = ep_comb_slot(slot_base[t], mask, lane);
             mt.key = kd;
             tab->recv_meta[lane][pos] = mt;
         }
@@ -336,7 +300,7 @@ __global__ void ep_dispatch_finish_kernel(const ep_tab *__restrict__ tab, int r0
 }
 
 // ---- combine ------------------------------------------------------------------
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kThreads, 1)
 ep_combine_send_kernel(const ep_tab *__restrict__ tab, int r0, int N, int H)
 {
     const int r = r0 + blockIdx.y;
@@ -380,7 +344,7 @@ __device__ __forceinline__ void bf16x8_fma(float *acc, uint4 v, float w)
 
 constexpr int kReduceUnroll = 4;
 
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kThreads, 1)
 ep_combine_reduce_kernel(const ep_tab *__restrict__ tab, int r0, int N, int T, int H, int E, int K,
                          int wait_flags, unsigned long long want)
 {
@@ -413,7 +377,7 @@ ep_combine_reduce_kernel(const ep_tab *__restrict__ tab, int r0, int N, int T, i
             if (lane == d) {
                 my_w = s;
                 my_slot = slot_tab ? __ldg(slot_tab + (size_t)t * N + d)
-                                   : __ldg(slot_base + t) + __popc(mask & ((1u << d) - 1u));
+                                   : ep_comb_slot(__ldg(slot_base + t), mask, d);
             }
         }
         for (int c0 = 0; c0 < nu; c0 += 32 * kReduceUnroll) {
@@ -449,7 +413,7 @@ ep_combine_reduce_kernel(const ep_tab *__restrict__ tab, int r0, int N, int T, i
 }
 
 // ---- alltoall -----------------------------------------------------------------
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kThreads, 1)
 ep_alltoall_kernel(const ep_tab *__restrict__ tab, int r0, int N, long long chunk)
 {
     const int r = r0 + blockIdx.y;
