@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ep/ep.h"
+#include "ep/ep_layout.h"
 
 namespace {
 
@@ -136,13 +137,7 @@ nccl_unpack_kernel(const ep_tab *__restrict__ tab, int d, int N, int H, int E, c
     const int e0 = first_expert(d, E, N), e1 = first_expert(d + 1, E, N), L = e1 - e0;
     for (int j = threadIdx.x; j < N * L; j += blockDim.x) {
         const int s = j / L, e = e0 + j % L;
-        int off = 0, dst = 0;
-        for (int s2 = 0; s2 < s; s2++)
-            for (int e2 = e0; e2 < e1; e2++) off += cnt[(size_t)s2 * E + e2];
-        for (int e2 = e0; e2 < e; e2++) off += cnt[(size_t)s * E + e2];
-        for (int e2 = e0; e2 < e; e2++)
-            for (int s2 = 0; s2 < N; s2++) dst += cnt[(size_t)s2 * E + e2];
-        for (int s2 = 0; s2 < s; s2++) dst += cnt[(size_t)s2 * E + e];
+        const int off = ep_unpack_off(s, e, d, N, E, cnt), dst = ep_unpack_dst(s, e, d, N, E, cnt);
         s_off[j] = off;
         s_dst[j] = dst;
     }
@@ -284,7 +279,6 @@ extern "C" kb_status ep_nccl_combine(void *ctx, cudaStream_t st)
         // the home rank's slot of (t, d) = send_offset[h][d] + running index.
         int32_t *pidx[EP_MAX_RANKS] = {0};
         int32_t *slot_tab[EP_MAX_RANKS] = {0};
-        long long run[EP_MAX_RANKS][EP_MAX_RANKS];
         kb_status stt = KB_OK;
         for (int r = 0; r < N; r++) {
             pidx[r] = (int32_t *)malloc((size_t)(pl->recv_count[r] + 1) * sizeof(int32_t));
@@ -292,24 +286,7 @@ extern "C" kb_status ep_nccl_combine(void *ctx, cudaStream_t st)
             if (!pidx[r] || !slot_tab[r]) stt = kb_error("ep_nccl: out of memory");
         }
         if (stt == KB_OK) {
-            for (int d = 0; d < N; d++)
-                for (int h = 0; h < N; h++) {
-                    long long o = 0;
-                    for (int h2 = 0; h2 < h; h2++) o += pl->send_count[(size_t)h2 * N + d];
-                    run[d][h] = o; // packed offset on d of home h's segment
-                }
-            for (int h = 0; h < N; h++) {
-                long long cnt_hd[EP_MAX_RANKS] = {0};
-                for (int t = 0; t < T; t++)
-                    for (int d = 0; d < N; d++) {
-                        const size_t i = ((size_t)h * T + t) * N + d;
-                        slot_tab[h][(size_t)t * N + d] = -1;
-                        if (pl->pos[i] < 0) continue;
-                        pidx[d][pl->pos[i]] = (int32_t)(run[d][h] + cnt_hd[d]);
-                        slot_tab[h][(size_t)t * N + d] = (int32_t)(pl->send_offset[(size_t)h * N + d] + cnt_hd[d]);
-                        cnt_hd[d]++;
-                    }
-            }
+            ep_plan_combine_handle(pl, pidx, slot_tab);
             ep_tab tab = a->tab;
             for (int r = 0; r < N && stt == KB_OK; r++) {
                 void *p;

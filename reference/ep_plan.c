@@ -169,6 +169,26 @@ fail:
     return -1;
 }
 
+int ep_plan_combine_handle(const ep_plan *p, int32_t *const *pack_idx, int32_t *const *slot_tab)
+{
+    const int N = p->n_ranks, T = p->tokens;
+    for (int h = 0; h < N; h++) {
+        int64_t run[EP_MAX_RANKS] = {0};
+        for (int t = 0; t < T; t++)
+            for (int d = 0; d < N; d++) {
+                const size_t i = ((size_t)h * T + t) * N + d;
+                slot_tab[h][(size_t)t * N + d] = -1;
+                if (p->pos[i] < 0) continue;
+                int64_t seg = 0; /* packed offset on d of home h's segment */
+                for (int h2 = 0; h2 < h; h2++) seg += p->send_count[(size_t)h2 * N + d];
+                pack_idx[d][p->pos[i]] = (int32_t)(seg + run[d]);
+                slot_tab[h][(size_t)t * N + d] = (int32_t)(p->send_offset[(size_t)h * N + d] + run[d]);
+                run[d]++;
+            }
+    }
+    return 0;
+}
+
 ep_plan_stats ep_plan_summary(const ep_plan *p)
 {
     ep_plan_stats st = {0};

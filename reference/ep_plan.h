@@ -107,6 +107,14 @@ typedef struct ep_plan {
 int ep_plan_build(int n_ranks, int tokens, int n_experts, int topk, const int32_t *idx, ep_plan *p);
 void ep_plan_free(ep_plan *p);
 
+/* Combine handle of the NCCL path.  On expert rank d the rows it holds are
+ * packed per home rank h (segments in h order, at sum_{h'<h} send_count[h'][d]),
+ * in h's token order inside: pack_idx[d][p] = packed row of receive row p.  The
+ * home rank h receives segment d at send_offset[h][d]: slot_tab[h][t*N + d] =
+ * staged row of (t, d), or -1.  Caller passes N arrays of recv_count[d] and of
+ * T*N int32.  Returns 0. */
+int ep_plan_combine_handle(const ep_plan *p, int32_t *const *pack_idx, int32_t *const *slot_tab);
+
 /* Summary numbers of a plan, all in rows (multiply by the row bytes). */
 typedef struct ep_plan_stats {
     int64_t pairs;           /* (token, destination rank) pairs, all ranks       */

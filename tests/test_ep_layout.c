@@ -89,6 +89,80 @@ static void replay(int N, int T, int nt, uint64_t seed)
     }
     for (int e = 0; e < E; e++) bad2 += tot[e] != p.expert_count[e];
     KBT_CHECK(bad2 == 0);
+
+    /* ---- NCCL dispatch: pack (key, token) order, send segments per destination,
+     * stage per source, unpack to the expert-order position ---- */
+    int bad3 = 0;
+    int64_t *packed = malloc(sizeof(int64_t) * N * T * N); /* record = r*T*N + t*N + d */
+    int64_t *staged = malloc(sizeof(int64_t) * N * T * N);
+    for (int r = 0; r < N; r++) {
+        int pre[256], run = 0;
+        for (int e = 0; e < E; e++) {
+            pre[e] = run;
+            run += cnt_all[(size_t)r * E + e];
+        }
+        bad3 += run != p.comb_count[r];
+        for (int t = 0; t < T; t++)
+            for (int d = 0; d < N; d++) {
+                size_t i = ((size_t)r * T + t) * N + d;
+                if (key[i] >= 0) packed[(size_t)r * T * N + pre[key[i]] + slot[i]] = (int64_t)i;
+            }
+    }
+    for (int d = 0; d < N; d++) { /* receive: segment from s = rows s sends to d, at recv_offset */
+        int64_t roff = 0;
+        for (int s = 0; s < N; s++) {
+            int64_t c = 0, soff = 0;
+            for (int e = ep_l_first(d, E, N); e < ep_l_first(d + 1, E, N); e++) c += cnt_all[(size_t)s * E + e];
+            for (int d2 = 0; d2 < d; d2++)
+                for (int e = ep_l_first(d2, E, N); e < ep_l_first(d2 + 1, E, N); e++) soff += cnt_all[(size_t)s * E + e];
+            bad3 += c != p.send_count[(size_t)s * N + d] || soff != p.send_offset[(size_t)s * N + d];
+            bad3 += roff != p.recv_offset[(size_t)d * N + s];
+            for (int64_t q = 0; q < c; q++) staged[(size_t)d * T * N + roff + q] = packed[(size_t)s * T * N + soff + q];
+            roff += c;
+        }
+        for (int64_t q = 0; q < roff; q++) {
+            int64_t i = staged[(size_t)d * T * N + q];
+            int s = (int)(i / ((int64_t)T * N)), e = key[i];
+            int pos = ep_unpack_dst(s, e, d, N, E, cnt_all) + (int)(q - ep_unpack_off(s, e, d, N, E, cnt_all));
+            bad3 += pos != p.pos[i];
+        }
+    }
+    KBT_CHECK(bad3 == 0);
+    free(packed);
+    free(staged);
+
+    /* ---- NCCL combine handle: pack per home rank, stage per expert rank ---- */
+    int32_t *pidx[EP_MAX_RANKS], *stab[EP_MAX_RANKS];
+    for (int r = 0; r < N; r++) {
+        pidx[r] = malloc(sizeof(int32_t) * (p.recv_count[r] + 1));
+        stab[r] = malloc(sizeof(int32_t) * T * N);
+    }
+    KBT_CHECK(ep_plan_combine_handle(&p, pidx, stab) == 0);
+    int bad4 = 0;
+    int64_t *cpack = malloc(sizeof(int64_t) * N * T * N), *cstage = malloc(sizeof(int64_t) * N * T * N);
+    for (int d = 0; d < N; d++) /* packed[d][pidx[d][q]] = receive row q of d */
+        for (int64_t q = 0; q < p.recv_count[d]; q++) cpack[(size_t)d * T * N + pidx[d][q]] = q;
+    for (int h = 0; h < N; h++) { /* home h receives from each d its segment */
+        int64_t roff = 0;
+        for (int d = 0; d < N; d++) {
+            int64_t c = p.send_count[(size_t)h * N + d], seg = 0;
+            for (int h2 = 0; h2 < h; h2++) seg += p.send_count[(size_t)h2 * N + d];
+            for (int64_t q = 0; q < c; q++) cstage[(size_t)h * T * N + roff + q] = d * 1000000LL + cpack[(size_t)d * T * N + seg + q];
+            roff += c;
+        }
+        for (int t = 0; t < T; t++)
+            for (int d = 0; d < N; d++) {
+                size_t i = ((size_t)h * T + t) * N + d;
+                int32_t sl = stab[h][(size_t)t * N + d];
+                if (p.pos[i] < 0) { bad4 += sl != -1; continue; }
+                bad4 += cstage[(size_t)h * T * N + sl] != d * 1000000LL + p.pos[i];
+            }
+    }
+    KBT_CHECK(bad4 == 0);
+    for (int r = 0; r < N; r++) { free(pidx[r]); free(stab[r]); }
+    free(cpack);
+    free(cstage);
+    if (bad3 || bad4) printf("replay N=%d T=%d: %d NCCL dispatch, %d NCCL combine mismatches\n", N, T, bad3, bad4);
     if (bad || bad2) printf("replay N=%d T=%d nt=%d: %d layout, %d dispatch mismatches\n", N, T, nt, bad, bad2);
     free(idx); free(key); free(slot); free(slot_base); free(cnt_all); free(part); free(sums);
     ep_plan_free(&p);

@@ -137,4 +137,29 @@ EP_HD int ep_comb_slot(int slot_base_t, unsigned dest_mask, int d)
     return slot_base_t + ep_popc32(dest_mask & ((1u << d) - 1u));
 }
 
+/* NCCL path (reference/ep_nccl.cu).  Pack: rank r's record of (t, d) goes to
+ * row pre[key] + slot of its send buffer, pre = exclusive prefix of cnt[r][*]
+ * over all experts (destination segments fall out in rank order).  Unpack on d:
+ * the records from source s keyed on e start at staged row ep_unpack_off() and
+ * go to receive row ep_unpack_dst() onward. */
+EP_HD int ep_unpack_off(int s, int e, int d, int N, int E, const int32_t *cnt)
+{
+    const int e0 = ep_l_first(d, E, N), e1 = ep_l_first(d + 1, E, N);
+    int off = 0;
+    for (int s2 = 0; s2 < s; s2++)
+        for (int e2 = e0; e2 < e1; e2++) off += cnt[(size_t)s2 * E + e2];
+    for (int e2 = e0; e2 < e; e2++) off += cnt[(size_t)s * E + e2];
+    return off;
+}
+
+EP_HD int ep_unpack_dst(int s, int e, int d, int N, int E, const int32_t *cnt)
+{
+    const int e0 = ep_l_first(d, E, N);
+    int dst = 0;
+    for (int e2 = e0; e2 < e; e2++)
+        for (int s2 = 0; s2 < N; s2++) dst += cnt[(size_t)s2 * E + e2];
+    for (int s2 = 0; s2 < s; s2++) dst += cnt[(size_t)s2 * E + e];
+    return dst;
+}
+
 #endif
