@@ -156,7 +156,8 @@ static kb_status poison(void *ctx, cudaStream_t stream)
         KB_CUDA_TRY(cudaMemset(a->tab.recv_x[r], 0xff, rows * H));
         KB_CUDA_TRY(cudaMemset(a->tab.recv_scales[r], 0xff, rows * (H / 128) * sizeof(float)));
         KB_CUDA_TRY(cudaMemset(a->tab.recv_meta[r], 0xff, rows * sizeof(ep_meta)));
-        KB_CUDA_TRY(cudaMemset(a->tab.recv_expert_cnt[r], 0xff, (size_t)(a->n_experts / N) * sizeof(int32_t)));
+        const int L = ep_first_expert(r + 1, a->n_experts, N) - ep_first_expert(r, a->n_experts, N);
+        KB_CUDA_TRY(cudaMemset(a->tab.recv_expert_cnt[r], 0xff, (size_t)L * sizeof(int32_t)));
         /* the layout is part of the op: poison it too */
         KB_CUDA_TRY(cudaMemset(a->tab.key[r], 0xff, (size_t)T * N * sizeof(int32_t)));
         KB_CUDA_TRY(cudaMemset(a->tab.slot[r], 0xff, (size_t)T * N * sizeof(int32_t)));
@@ -197,8 +198,9 @@ static kb_status verify(void *ctx, double *err, const char **metric)
         if ((ce = cudaMemcpy(rx, a->tab.recv_x[d], rows * H, cudaMemcpyDeviceToHost))) break;
         if ((ce = cudaMemcpy(rs, a->tab.recv_scales[d], rows * ns * sizeof(float), cudaMemcpyDeviceToHost))) break;
         if ((ce = cudaMemcpy(rm, a->tab.recv_meta[d], rows * sizeof(ep_meta), cudaMemcpyDeviceToHost))) break;
-        if ((ce = cudaMemcpy(rc, a->tab.recv_expert_cnt[d], (size_t)(E / N) * sizeof(int32_t),
-                             cudaMemcpyDeviceToHost))) break;
+        const int L = ep_first_expert(d + 1, E, N) - ep_first_expert(d, E, N);
+        if ((ce = cudaMemcpy(rc, a->tab.recv_expert_cnt[d], (size_t)L * sizeof(int32_t), cudaMemcpyDeviceToHost)))
+            break;
         for (size_t p = 0; p < rows; p++) {
             const int r = pl->recv_src_rank[(size_t)d * N * T + p];
             const int t = pl->recv_src_token[(size_t)d * N * T + p];

@@ -448,3 +448,17 @@ void ep_project_shape(const kb_shape *s, int is_combine, ep_gpu g, double pack_u
     const double link = is_combine ? ep_combine_link_bytes(s) : ep_dispatch_link_bytes(s);
     ep_project_gpu(g, link, pack_unpack_s, out);
 }
+
+double ep_dispatch_rank_bytes(const kb_shape *s)
+{
+    kb_shape r = *s;
+    r.d[EP_D_LOOPBACK] = 0;
+    return ep_dispatch_bytes(&r);
+}
+
+double ep_combine_rank_bytes(const kb_shape *s)
+{
+    kb_shape r = *s;
+    r.d[EP_D_LOOPBACK] = 0;
+    return ep_combine_bytes(&r);
+}

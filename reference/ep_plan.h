@@ -199,6 +199,11 @@ double ep_dispatch_link_bytes(const kb_shape *s);
 double ep_combine_bytes(const kb_shape *s);
 double ep_combine_link_bytes(const kb_shape *s);
 double ep_combine_flops(const kb_shape *s);
+/* Per-rank HBM bytes (the busiest rank, as on a real node) whatever the mode:
+ * for projecting a real EP node from a loopback shape, where bytes() counts all
+ * N virtual ranks on one device. */
+double ep_dispatch_rank_bytes(const kb_shape *s);
+double ep_combine_rank_bytes(const kb_shape *s);
 /* DeepEP "logical" bytes of one timed op: rows received (local included) x row
  * bytes, all N ranks in loopback, the busiest receiver otherwise; divide by
  * the time (ep_logical_gbs) for the logical bandwidth. */

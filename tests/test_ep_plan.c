@@ -228,6 +228,9 @@ static void test_shapes(void)
     KBT_NEAR(ep_combine_bytes(&s), 4.0 * 16 * (512 + 64) + st.pairs * 512.0, 1e-12);
     KBT_NEAR(ep_combine_link_bytes(&s), st.max_link * 512.0, 1e-12);
     KBT_NEAR(ep_combine_flops(&s), 512.0 * st.pairs, 1e-12);
+    /* per-rank HBM bytes of the loopback shape: the busiest rank */
+    KBT_NEAR(ep_dispatch_rank_bytes(&s), 16.0 * (256 + 8 + 32) + st.max_recv * 280.0, 1e-12);
+    KBT_NEAR(ep_combine_rank_bytes(&s), 16.0 * (512 + 64) + st.max_recv * 512.0, 1e-12);
     /* same label routes the same for the combine shape (dtype ignored) */
     kb_shape c = s;
     snprintf(c.dtype, sizeof c.dtype, "bf16");
