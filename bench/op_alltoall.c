@@ -13,8 +13,8 @@
  *
  * Napkin math: bytes() = HBM bytes of the timed op = read + write of every chunk
  * = 2*N*chunk per rank (loopback: x N ranks); link_bytes() = (N-1)*chunk per
- * rank (what crosses NVLink in each direction).  1 GB per rank on EP8: 0.875 GB
- * over NVLink per direction: ~2.4 ms at 370 GB/s (H100), ~5.5 ms at 160 GB/s
+ * rank (what crosses NVLink in each direction).  1 GiB per rank on EP8: 0.94 GB
+ * over NVLink per direction: ~2.5 ms at 370 GB/s (H100), ~5.9 ms at 160 GB/s
  * (H800).
  *
  * Verification: every received chunk compared word by word with the chunk

@@ -69,13 +69,17 @@ kb_status get_state(ep_args *a, nccl_state **out)
     }
     nccl_state *s = (nccl_state *)calloc(1, sizeof(nccl_state));
     if (!s) return kb_error("ep_nccl: out of memory");
+    int cur = 0;
+    KB_CUDA_TRY(cudaGetDevice(&cur));
+    ncclResult_t nr = ncclCommInitAll(s->comm, a->n_ranks, a->dev);
+    cudaSetDevice(cur);
+    if (nr != ncclSuccess) {
+        free(s);
+        return kb_error("ncclCommInitAll(%d GPUs): %s", a->n_ranks, ncclGetErrorString(nr));
+    }
     s->n = a->n_ranks;
     a->nccl = s;
     a->nccl_free = state_free;
-    int cur = 0;
-    KB_CUDA_TRY(cudaGetDevice(&cur));
-    NCCL_TRY(ncclCommInitAll(s->comm, a->n_ranks, a->dev));
-    KB_CUDA_TRY(cudaSetDevice(cur));
     *out = s;
     return KB_OK;
 }
@@ -119,7 +123,7 @@ nccl_pack_kernel(const ep_tab *__restrict__ tab, int r, int N, int T, int H, int
             ep_meta mt;
             mt.src_rank = r;
             mt.src_token = t;
-            mt.comb_slot = slot_base[t] + __popc(mask & ((1u << lane) - 1u));
+            mt.comb_slot = ep_comb_slot(slot_base[t], mask, lane);
             mt.key = kd;
             *(ep_meta *)(pack + (size_t)pos * rec + rec - EP_META_BYTES) = mt;
         }
