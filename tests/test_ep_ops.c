@@ -6,6 +6,8 @@
 #include "kbtest.h"
 #include "kb.h"
 #include "ep_plan.h"
+#include "ep/ep.h"
+#include <stdlib.h>
 
 static void check_op(const char *name, int want_flops)
 {
@@ -47,8 +49,35 @@ static void check_op(const char *name, int want_flops)
 #endif
 }
 
+static void check_env(void)
+{
+    unsetenv("KBENCH_EP_SMS");
+    KBT_CHECK(ep_env_sms() == 20);
+    setenv("KBENCH_EP_SMS", "24", 1);
+    KBT_CHECK(ep_env_sms() == 24);
+    setenv("KBENCH_EP_SMS", "0", 1);
+    KBT_CHECK(ep_env_sms() == 1);
+    unsetenv("KBENCH_EP_SMS");
+    int ndev = 0;
+    if (cudaGetDeviceCount(&ndev) != cudaSuccess) ndev = 0;
+    if (ndev < 2) { /* loopback machine: virtual ranks from the environment */
+        int n = 0, lb = 0;
+        unsetenv("KBENCH_EP_RANKS");
+        ep_env_ranks(&n, &lb);
+        KBT_CHECK(n == 8 && lb == 1);
+        setenv("KBENCH_EP_RANKS", "4", 1);
+        ep_env_ranks(&n, &lb);
+        KBT_CHECK(n == 4 && lb == 1);
+        setenv("KBENCH_EP_RANKS", "99", 1);
+        ep_env_ranks(&n, &lb);
+        KBT_CHECK(n == EP_MAX_RANKS && lb == 1);
+        unsetenv("KBENCH_EP_RANKS");
+    }
+}
+
 int main(void)
 {
+    check_env();
     check_op("ep_dispatch", 0);
     check_op("ep_combine", 1);
     check_op("alltoall", 0);

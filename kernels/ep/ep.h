@@ -114,8 +114,9 @@ typedef struct ep_args {
 /* ---- host helpers (kernels/ep/ep_host.c) ----------------------------------- */
 /* Blocks per rank from KBENCH_EP_SMS (default 20, clamped to 1..1024). */
 int ep_env_sms(void);
-/* Ranks and mode for this machine: GPUs present if >= 2 (and KBENCH_EP_LOOPBACK
- * is not 1), else loopback with KBENCH_EP_RANKS virtual ranks (default 8). */
+/* Ranks and mode for this machine: the GPUs present if >= 2 (KBENCH_EP_RANKS
+ * may ask for fewer) and KBENCH_EP_LOOPBACK is not 1; else loopback with
+ * KBENCH_EP_RANKS virtual ranks (default 8, at most EP_MAX_RANKS). */
 void ep_env_ranks(int *n_ranks, int *loopback);
 /* Prepare a (zeroed) ep_args for n ranks: devices, peer access, streams,
  * events, zeroed flags.  kb_skip when the machine cannot run the mode. */

@@ -22,12 +22,15 @@ void ep_env_ranks(int *n_ranks, int *loopback)
         cudaGetLastError(); /* clear the sticky "no device" error */
     }
     const char *lb = getenv("KBENCH_EP_LOOPBACK");
+    const char *s = getenv("KBENCH_EP_RANKS");
     if (ndev >= 2 && !(lb && atoi(lb) == 1)) {
-        *n_ranks = ndev > EP_MAX_RANKS ? EP_MAX_RANKS : ndev;
+        int n = ndev > EP_MAX_RANKS ? EP_MAX_RANKS : ndev;
+        int want = s && *s ? atoi(s) : 0; /* e.g. EP4 on an 8-GPU node */
+        if (want >= 2 && want < n) n = want;
+        *n_ranks = n;
         *loopback = 0;
         return;
     }
-    const char *s = getenv("KBENCH_EP_RANKS");
     int v = s && *s ? atoi(s) : EP_DEFAULT_LOOPBACK_RANKS;
     if (v < 1) v = 1;
     if (v > EP_MAX_RANKS) v = EP_MAX_RANKS;
