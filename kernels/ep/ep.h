@@ -48,13 +48,18 @@ typedef struct ep_meta {
 } ep_meta;
 
 /* Completion flags, one set per rank in that rank's memory, zeroed at setup.
- * Monotonic: a launch with epoch k waits for values >= k (or k * blocks). */
+ * Monotonic: op number k waits for values >= k (or k * blocks).  k is the
+ * host launch count in loopback (stream order already orders everything
+ * there) and the device-side `epoch` with several GPUs. */
 typedef struct ep_flags {
     unsigned long long barrier[EP_MAX_RANKS];   /* [src] = epoch at op start        */
     unsigned long long cnt_ready[EP_MAX_RANKS]; /* [src] = epoch: count row written */
     unsigned long long data_done[EP_MAX_RANKS]; /* [src] += 1 per finished block    */
     unsigned long long comb_done[EP_MAX_RANKS];
     unsigned long long a2a_done[EP_MAX_RANKS];
+    unsigned long long epoch;                   /* own op counter (multi-GPU): the barrier
+                                                   kernel bumps it, later kernels read it,
+                                                   so CUDA-graph replays stay in step  */
     unsigned int timeout;                       /* spin waits that gave up (10 s)   */
     unsigned int pad_;
 } ep_flags;

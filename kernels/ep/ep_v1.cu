@@ -27,6 +27,10 @@
 // - Flags are monotonic epochs (never reset), so no extra kernel clears them; a
 //   spin wait gives up after 10 s (globaltimer), counts it in flags->timeout and
 //   lets verification fail instead of hanging the harness.
+// - Several GPUs: the op number lives on the device (the barrier kernel bumps
+//   flags->epoch, later kernels read it), so a CUDA-graph capture (kbench
+//   --graph) replays with fresh epochs.  Loopback passes the host's count: waits
+//   there are always already satisfied (stream order), so replays are safe too.
 // - Ordering: writers do fence.sc.sys, bar.sync, then one thread does a
 //   release store/reduction at system scope on the peer flag; waiters use
 //   ld.acquire.sys then bar.sync; data written by peers is read with ld.global.cg.
@@ -116,14 +120,29 @@ __device__ __forceinline__ void cta_wait_all(const ep_tab *tab, int N, int r, si
 }
 
 // ---- barrier -----------------------------------------------------------------
-__global__ void ep_barrier_kernel(const ep_tab *__restrict__ tab, int r0, int N, unsigned long long epoch)
+__global__ void ep_barrier_kernel(const ep_tab *__restrict__ tab, int r0, int N)
 {
+    __shared__ unsigned long long s_ep;
     const int r = r0 + blockIdx.y;
     const int s = threadIdx.x;
+    ep_flags *own = tab->flags[r];
+    if (s == 0) {
+        s_ep = *(volatile unsigned long long *)&own->epoch + 1;
+        *(volatile unsigned long long *)&own->epoch = s_ep;
+    }
+    __syncthreads();
+    const unsigned long long epoch = s_ep;
     if (s < N) {
         st_release_sys(&tab->flags[s]->barrier[r], epoch);
-        wait_geq(&tab->flags[r]->barrier[s], epoch, tab->flags[r]);
+        wait_geq(&own->barrier[s], epoch, own);
     }
+}
+
+// The op number: the host's in loopback (arg != 0), else the one the barrier
+// kernel of this op stored in our own flags (an earlier kernel on this stream).
+__device__ __forceinline__ unsigned long long resolve_epoch(const ep_tab *tab, int r, unsigned long long arg)
+{
+    return arg ? arg : *(const volatile unsigned long long *)&tab->flags[r]->epoch;
 }
 
 // ---- layout + counts exchange -------------------------------------------------
@@ -161,8 +180,10 @@ ep_layout_kernel(const ep_tab *__restrict__ tab, int r0, int N, int T, int E, in
     __shared__ int s_part[kLayoutThreads]; // [parts][E] partial counts
     __shared__ int s_cnt[EP_MAX_EXPERTS];
     __shared__ int s_warp[32];
+    __shared__ unsigned long long s_epoch;
     const int r = r0 + blockIdx.y;
     const int tid = threadIdx.x, nt = blockDim.x;
+    if (tid == 0) s_epoch = resolve_epoch(tab, r, epoch); // read by the notify below, after barriers
     const int32_t *idx = tab->topk_idx[r];
     int32_t *key = tab->key[r], *slot = tab->slot[r], *slot_base = tab->slot_base[r];
 
@@ -208,7 +229,7 @@ ep_layout_kernel(const ep_tab *__restrict__ tab, int r0, int N, int T, int E, in
         __syncthreads();
         if (tid < N) {
             __threadfence_system();
-            st_release_sys(&tab->flags[tid]->cnt_ready[r], epoch);
+            st_release_sys(&tab->flags[tid]->cnt_ready[r], s_epoch);
         }
     }
 }
@@ -231,7 +252,7 @@ ep_dispatch_kernel(const ep_tab *__restrict__ tab, int r0, int N, int T, int H, 
     __shared__ int s_tot[EP_MAX_EXPERTS], s_base[EP_MAX_EXPERTS];
     const int r = r0 + blockIdx.y;
     const int lane = threadIdx.x & 31;
-    cta_wait_all(tab, N, r, offsetof(ep_flags, cnt_ready), epoch);
+    cta_wait_all(tab, N, r, offsetof(ep_flags, cnt_ready), resolve_epoch(tab, r, epoch));
     compute_bases(tab->cnt_all[r], N, E, r, s_tot, s_base);
 
     const int32_t *key = tab->key[r], *slot = tab->slot[r], *slot_base = tab->slot_base[r];
@@ -286,10 +307,10 @@ ep_dispatch_kernel(const ep_tab *__restrict__ tab, int r0, int N, int T, int H, 
 }
 
 __global__ void ep_dispatch_finish_kernel(const ep_tab *__restrict__ tab, int r0, int N, int E,
-                                          unsigned long long want)
+                                          unsigned long long epoch, int blocks)
 {
     const int r = r0 + blockIdx.y;
-    cta_wait_all(tab, N, r, offsetof(ep_flags, data_done), want);
+    cta_wait_all(tab, N, r, offsetof(ep_flags, data_done), resolve_epoch(tab, r, epoch) * blocks);
     const int32_t *cnt = tab->cnt_all[r];
     const int e0 = first_expert(r, E, N), e1 = first_expert(r + 1, E, N);
     for (int e = e0 + threadIdx.x; e < e1; e += blockDim.x) {
@@ -346,11 +367,12 @@ constexpr int kReduceUnroll = 4;
 
 __global__ void __launch_bounds__(kThreads, 1)
 ep_combine_reduce_kernel(const ep_tab *__restrict__ tab, int r0, int N, int T, int H, int E, int K,
-                         int wait_flags, unsigned long long want)
+                         int wait_flags, unsigned long long epoch, int blocks)
 {
     const int r = r0 + blockIdx.y;
     const int lane = threadIdx.x & 31, warps = blockDim.x >> 5;
-    if (wait_flags) cta_wait_all(tab, N, r, offsetof(ep_flags, comb_done), want);
+    if (wait_flags)
+        cta_wait_all(tab, N, r, offsetof(ep_flags, comb_done), resolve_epoch(tab, r, epoch) * blocks);
     const int32_t *idx = tab->topk_idx[r];
     const float *tw = tab->topk_w[r];
     const int32_t *slot_base = tab->slot_base[r];
@@ -431,9 +453,10 @@ ep_alltoall_kernel(const ep_tab *__restrict__ tab, int r0, int N, long long chun
 }
 
 __global__ void ep_wait_kernel(const ep_tab *__restrict__ tab, int r0, int N, size_t field_off,
-                               unsigned long long want)
+                               unsigned long long epoch, int blocks)
 {
-    cta_wait_all(tab, N, r0 + blockIdx.y, field_off, want);
+    const int r = r0 + blockIdx.y;
+    cta_wait_all(tab, N, r, field_off, resolve_epoch(tab, r, epoch) * blocks);
 }
 
 // ---- launch helpers -------------------------------------------------------------
@@ -476,8 +499,8 @@ extern "C" kb_status ep_v1_combine_reduce(const ep_args *a, int r0, int nr, int 
                                           unsigned long long epoch, cudaStream_t st)
 {
     ep_combine_reduce_kernel<<<dim3(a->sms, nr), kThreads, 0, st>>>(
-        tab_for(a, r0), r0, a->n_ranks, a->tokens, a->hidden, a->n_experts, a->topk, wait_flags,
-        epoch * (unsigned long long)a->sms);
+        tab_for(a, r0), r0, a->n_ranks, a->tokens, a->hidden, a->n_experts, a->topk, wait_flags, epoch,
+        a->sms);
     KB_CUDA_TRY(cudaGetLastError());
     return KB_OK;
 }
@@ -486,12 +509,13 @@ extern "C" kb_status ep_v1_dispatch(void *ctx, cudaStream_t st)
 {
     ep_args *a = (ep_args *)ctx;
     if (a->hidden % 128) return kb_skip("ep_v1: hidden must be a multiple of 128");
-    const unsigned long long ep = ++a->v1_epoch;
+    // loopback: the host's op count; several GPUs: 0 = the device-side count
+    const unsigned long long ep = a->loopback ? ++a->v1_epoch : 0ull;
     const int N = a->n_ranks;
     KB_TRY(ep_fork(a, st));
     if (!a->loopback) {
         KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *tab) -> kb_status {
-            ep_barrier_kernel<<<dim3(1, nr), 32, 0, s>>>(tab, r0, N, ep);
+            ep_barrier_kernel<<<dim3(1, nr), 32, 0, s>>>(tab, r0, N);
             KB_CUDA_TRY(cudaGetLastError());
             return KB_OK;
         }));
@@ -506,8 +530,7 @@ extern "C" kb_status ep_v1_dispatch(void *ctx, cudaStream_t st)
         return KB_OK;
     }));
     KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *tab) -> kb_status {
-        ep_dispatch_finish_kernel<<<dim3(1, nr), 128, 0, s>>>(tab, r0, N, a->n_experts,
-                                                              ep * (unsigned long long)a->sms);
+        ep_dispatch_finish_kernel<<<dim3(1, nr), 128, 0, s>>>(tab, r0, N, a->n_experts, ep, a->sms);
         KB_CUDA_TRY(cudaGetLastError());
         return KB_OK;
     }));
@@ -518,12 +541,13 @@ extern "C" kb_status ep_v1_combine(void *ctx, cudaStream_t st)
 {
     ep_args *a = (ep_args *)ctx;
     if (a->hidden % 8) return kb_skip("ep_v1: hidden must be a multiple of 8");
-    const unsigned long long ep = ++a->v1_epoch;
+    // loopback: the host's op count; several GPUs: 0 = the device-side count
+    const unsigned long long ep = a->loopback ? ++a->v1_epoch : 0ull;
     const int N = a->n_ranks;
     KB_TRY(ep_fork(a, st));
     if (!a->loopback) {
         KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *tab) -> kb_status {
-            ep_barrier_kernel<<<dim3(1, nr), 32, 0, s>>>(tab, r0, N, ep);
+            ep_barrier_kernel<<<dim3(1, nr), 32, 0, s>>>(tab, r0, N);
             KB_CUDA_TRY(cudaGetLastError());
             return KB_OK;
         }));
@@ -543,12 +567,13 @@ extern "C" kb_status ep_v1_alltoall(void *ctx, cudaStream_t st)
 {
     ep_args *a = (ep_args *)ctx;
     if (a->a2a_chunk % 16) return kb_skip("ep_v1: chunk must be a multiple of 16 B");
-    const unsigned long long ep = ++a->v1_epoch;
+    // loopback: the host's op count; several GPUs: 0 = the device-side count
+    const unsigned long long ep = a->loopback ? ++a->v1_epoch : 0ull;
     const int N = a->n_ranks;
     KB_TRY(ep_fork(a, st));
     if (!a->loopback) {
         KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *tab) -> kb_status {
-            ep_barrier_kernel<<<dim3(1, nr), 32, 0, s>>>(tab, r0, N, ep);
+            ep_barrier_kernel<<<dim3(1, nr), 32, 0, s>>>(tab, r0, N);
             KB_CUDA_TRY(cudaGetLastError());
             return KB_OK;
         }));
@@ -556,8 +581,7 @@ extern "C" kb_status ep_v1_alltoall(void *ctx, cudaStream_t st)
     KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *tab) -> kb_status {
         ep_alltoall_kernel<<<dim3(a->sms, nr), kThreads, 0, s>>>(tab, r0, N, (long long)a->a2a_chunk);
         KB_CUDA_TRY(cudaGetLastError());
-        ep_wait_kernel<<<dim3(1, nr), 32, 0, s>>>(tab, r0, N, offsetof(ep_flags, a2a_done),
-                                                  ep * (unsigned long long)a->sms);
+        ep_wait_kernel<<<dim3(1, nr), 32, 0, s>>>(tab, r0, N, offsetof(ep_flags, a2a_done), ep, a->sms);
         KB_CUDA_TRY(cudaGetLastError());
         return KB_OK;
     }));
