@@ -108,6 +108,7 @@ static kb_status poison(void *ctx, cudaStream_t stream)
     KB_CUDA_TRY(cudaGetDevice(&cur));
     for (int r = 0; r < a->n_ranks; r++) {
         KB_CUDA_TRY(cudaSetDevice(a->dev[r]));
+        KB_CUDA_TRY(cudaDeviceSynchronize()); /* earlier launches on non-blocking streams */
         KB_CUDA_TRY(cudaMemset(a->tab.a2a_recv[r], 0xff, (size_t)a->n_ranks * (size_t)a->a2a_chunk));
         KB_CUDA_TRY(cudaDeviceSynchronize());
     }

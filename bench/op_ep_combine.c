@@ -114,6 +114,7 @@ static kb_status poison(void *ctx, cudaStream_t stream)
     KB_CUDA_TRY(cudaGetDevice(&cur));
     for (int r = 0; r < a->n_ranks; r++) {
         KB_CUDA_TRY(cudaSetDevice(a->dev[r]));
+        KB_CUDA_TRY(cudaDeviceSynchronize()); /* earlier launches on non-blocking streams */
         KB_CUDA_TRY(cudaMemset(a->tab.comb_out[r], 0xff, (size_t)a->tokens * a->hidden * 2));
         KB_CUDA_TRY(cudaMemset(a->tab.comb_stage[r], 0xff, (size_t)a->tab.comb_rows[r] * a->hidden * 2));
         KB_CUDA_TRY(cudaDeviceSynchronize()); /* our streams do not sync with the legacy stream */

@@ -153,6 +153,7 @@ static kb_status poison(void *ctx, cudaStream_t stream)
         int cur = 0;
         KB_CUDA_TRY(cudaGetDevice(&cur));
         KB_CUDA_TRY(cudaSetDevice(a->dev[r]));
+        KB_CUDA_TRY(cudaDeviceSynchronize()); /* earlier launches on non-blocking streams */
         KB_CUDA_TRY(cudaMemset(a->tab.recv_x[r], 0xff, rows * H));
         KB_CUDA_TRY(cudaMemset(a->tab.recv_scales[r], 0xff, rows * (H / 128) * sizeof(float)));
         KB_CUDA_TRY(cudaMemset(a->tab.recv_meta[r], 0xff, rows * sizeof(ep_meta)));

@@ -10,6 +10,12 @@
  * memory; kernels on any rank reach a peer's buffer through the device-side
  * pointer table (ep_tab), as DeepEP does with its buffer_ptrs.
  *
+ * Environment:
+ *   KBENCH_EP_SMS=n       CTAs (~SMs) per rank for the copy kernels (default 20)
+ *   KBENCH_EP_RANKS=n     loopback: virtual ranks (default 8); several GPUs:
+ *                         use only the first n of them
+ *   KBENCH_EP_LOOPBACK=1  loopback even when several GPUs are present
+ *
  * Per-rank tensors (T tokens per rank, H hidden, E experts, K top-k):
  *   x          [T, H]      e4m3 (uint8)          dispatch input
  *   x_scales   [T, H/128]  f32                   1x128 scales of x
