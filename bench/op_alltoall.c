@@ -1,15 +1,155 @@
-/* op_alltoall.c - placeholder until the operator lands: registered, no shapes. */
-#include <stddef.h>
+/* op_alltoall.c - plain all-to-all sweep (nccl-tests alltoall_perf style):
+ * every rank sends an equal chunk to every rank (itself included); message
+ * size = the per-rank total, 1 KB .. 1 GB in x4 steps.
+ *
+ * Reported like nccl-tests: algbw = per-rank bytes / time (ep_algbw_gbs),
+ * busbw = algbw * (n-1)/n (ep_busbw_gbs) - formulas in reference/ep_plan.c.
+ * Ranks: N = GPUs present; one GPU -> LOOPBACK: N virtual ranks
+ * (KBENCH_EP_RANKS, default 8) on one device, i.e. a device-to-device copy
+ * pattern of N*N chunks.  Loopback rows: label ends in "_loopback", d[5] == 1
+ * (ep_shape_is_loopback()); they are HBM copies, never NVLink bandwidth.
+ * Dims: d[0] nominal bytes per rank, d[4] N, d[5] loopback; chunk =
+ * floor(d[0]/N/16)*16 bytes (ep_a2a_chunk).
+ *
+ * Napkin math: bytes() = HBM bytes of the timed op = read + write of every chunk
+ * = 2*N*chunk per rank (loopback: x N ranks); link_bytes() = (N-1)*chunk per
+ * rank (what crosses NVLink in each direction).  1 GiB per rank on EP8: 0.94 GB
+ * over NVLink per direction: ~2.5 ms at 370 GB/s (H100), ~5.9 ms at 160 GB/s
+ * (H800).
+ *
+ * Verification: every received chunk compared word by word with the chunk
+ * its source sent (reference/ep_check.cu); metric "wrong" = differing words. */
+#include <math.h>
+#include <stdlib.h>
 #include "kb.h"
+#include "ep/ep.h"
+#include "ep_plan.h"
+
+kb_status ep_copy_alltoall(void *ctx, cudaStream_t st);
+#ifdef KB_HAVE_NCCL
+kb_status ep_nccl_alltoall(void *ctx, cudaStream_t st);
+#endif
+
+typedef struct a2a_ctx {
+    ep_args a; /* first member */
+} a2a_ctx;
+
+static kb_shape g_shapes[16];
+static int g_n = -1;
 
 static const kb_shape *shapes(int *n)
 {
-    *n = 0;
-    return NULL;
+    if (g_n < 0) {
+        int N, lb;
+        ep_env_ranks(&N, &lb);
+        g_n = 0;
+        for (int64_t b = 1024; b <= (int64_t)1 << 30; b *= 4) {
+            unsigned sets = KB_SET_FULL;
+            if (b == 1024 || b == ((int64_t)1 << 20) || b == ((int64_t)1 << 28)) sets |= KB_SET_QUICK;
+            ep_make_a2a_shape(&g_shapes[g_n++], b, N, lb, sets);
+        }
+        ep_make_a2a_shape(&g_shapes[g_n++], 4096, lb ? 4 : (N < 4 ? N : 4), lb, KB_SET_SMALL);
+    }
+    *n = g_n;
+    return g_shapes;
 }
+
+static double flops(const kb_shape *s) { (void)s; return 0; }
+
+static void teardown(void *ctx)
+{
+    a2a_ctx *c = ctx;
+    if (!c) return;
+    ep_args_free(&c->a);
+    free(c);
+}
+
+static kb_status setup(const kb_shape *s, void **out)
+{
+    *out = NULL;
+    a2a_ctx *c = calloc(1, sizeof *c);
+    if (!c) return kb_error("alltoall: out of memory");
+    ep_args *a = &c->a;
+    kb_status st = ep_args_init(a, (int)s->d[EP_D_RANKS], ep_shape_is_loopback(s));
+    a->a2a_chunk = ep_a2a_chunk(s);
+    if (st == KB_OK && a->a2a_chunk < 16) st = kb_skip("alltoall: chunk below 16 B");
+    const int N = a->n_ranks;
+    const size_t total = (size_t)N * (size_t)a->a2a_chunk;
+    const uint64_t seed = kb_seed_for("alltoall", s);
+    for (int r = 0; r < N && st == KB_OK; r++) {
+        void *p;
+        if ((st = ep_alloc(a, r, total, &p))) break;
+        a->tab.a2a_send[r] = p;
+        if (cudaSetDevice(a->dev[r]) != cudaSuccess) {
+            st = kb_error("alltoall: cudaSetDevice failed");
+            break;
+        }
+        st = kb_dev_fill_f32(p, total / 4, 1.0f, 2.0f, seed + (uint64_t)r * 0x9e37ull, 0);
+        if (st == KB_OK && cudaDeviceSynchronize() != cudaSuccess) st = kb_error("alltoall: fill failed");
+        cudaSetDevice(a->dev[0]);
+        if (st) break;
+        if ((st = ep_alloc(a, r, total, &p))) break;
+        a->tab.a2a_recv[r] = p;
+    }
+    if (st == KB_OK) st = ep_tab_upload(a);
+    if (st != KB_OK) {
+        teardown(c);
+        return st;
+    }
+    *out = c;
+    return KB_OK;
+}
+
+static kb_status poison(void *ctx, cudaStream_t stream)
+{
+    a2a_ctx *c = ctx;
+    ep_args *a = &c->a;
+    int cur = 0;
+    KB_CUDA_TRY(cudaGetDevice(&cur));
+    for (int r = 0; r < a->n_ranks; r++) {
+        KB_CUDA_TRY(cudaSetDevice(a->dev[r]));
+        KB_CUDA_TRY(cudaDeviceSynchronize()); /* earlier launches on non-blocking streams */
+        KB_CUDA_TRY(cudaMemset(a->tab.a2a_recv[r], 0xff, (size_t)a->n_ranks * (size_t)a->a2a_chunk));
+        KB_CUDA_TRY(cudaDeviceSynchronize());
+    }
+    KB_CUDA_TRY(cudaSetDevice(cur));
+    (void)stream;
+    return KB_OK;
+}
+
+static kb_status verify(void *ctx, double *err, const char **metric)
+{
+    a2a_ctx *c = ctx;
+    uint64_t wrong = 0;
+    *metric = "wrong";
+    *err = NAN;
+    KB_TRY(ep_check_timeouts(&c->a));
+    KB_TRY(ep_check_alltoall(&c->a, &wrong));
+    *err = (double)wrong;
+    if (wrong) return kb_error("alltoall: %llu wrong 4-byte words", (unsigned long long)wrong);
+    return KB_OK;
+}
+
+static const kb_impl impls[] = {
+    {"v1", KB_IMPL_HAND, ep_v1_alltoall, "SM copy: peer stores of 16 B vectors, completion flags; KBENCH_EP_SMS CTAs per rank"},
+    {"memcpy", KB_IMPL_LIB, ep_copy_alltoall, "copy engines: cudaMemcpyPeerAsync per chunk (loopback: D2D memcpy)"},
+#ifdef KB_HAVE_NCCL
+    {"nccl", KB_IMPL_LIB, ep_nccl_alltoall, "NCCL grouped ncclSend/ncclRecv, one process, ncclCommInitAll (>= 2 GPUs)"},
+#endif
+};
 
 const kb_op kb_op_alltoall = {
     .name = "alltoall",
-    .what = "(not implemented yet)",
+    .what = "all-to-all sweep 1 KB..1 GB per rank (algbw, busbw = algbw*(n-1)/n)",
+    .peak = KB_PEAK_NONE,
     .shapes = shapes,
+    .flops = flops,
+    .bytes = ep_a2a_bytes,
+    .link_bytes = ep_a2a_link_bytes,
+    .setup = setup,
+    .poison = poison,
+    .verify = verify,
+    .teardown = teardown,
+    .impls = impls,
+    .n_impls = (int)(sizeof impls / sizeof impls[0]),
 };

@@ -1,0 +1,253 @@
+/* ep_host.c - host glue shared by the expert-parallel operators: mode and rank
+ * detection, peer access, per-rank allocations, the device pointer tables and
+ * the fork/join of per-GPU streams around the harness stream. */
+#include <stdlib.h>
+#include <string.h>
+#include "ep/ep.h"
+
+int ep_env_sms(void)
+{
+    const char *s = getenv("KBENCH_EP_SMS");
+    int v = s && *s ? atoi(s) : EP_DEFAULT_SMS;
+    if (v < 1) v = 1;
+    if (v > 1024) v = 1024;
+    return v;
+}
+
+void ep_env_ranks(int *n_ranks, int *loopback)
+{
+    int ndev = 0;
+    if (cudaGetDeviceCount(&ndev) != cudaSuccess) {
+        ndev = 0;
+        cudaGetLastError(); /* clear the sticky "no device" error */
+    }
+    const char *lb = getenv("KBENCH_EP_LOOPBACK");
+    const char *s = getenv("KBENCH_EP_RANKS");
+    if (ndev >= 2 && !(lb && atoi(lb) == 1)) {
+        int n = ndev > EP_MAX_RANKS ? EP_MAX_RANKS : ndev;
+        int want = s && *s ? atoi(s) : 0; /* e.g. EP4 on an 8-GPU node */
+        if (want >= 2 && want < n) n = want;
+        *n_ranks = n;
+        *loopback = 0;
+        return;
+    }
+    int v = s && *s ? atoi(s) : EP_DEFAULT_LOOPBACK_RANKS;
+    if (v < 1) v = 1;
+    if (v > EP_MAX_RANKS) v = EP_MAX_RANKS;
+    *n_ranks = v;
+    *loopback = 1;
+}
+
+kb_status ep_alloc(ep_args *a, int r, size_t bytes, void **p)
+{
+    *p = NULL;
+    if (a->n_alloc >= EP_MAX_ALLOCS) return kb_error("ep: too many allocations");
+    int dev = a->loopback ? a->dev[0] : a->dev[r];
+    KB_CUDA_TRY(cudaSetDevice(dev));
+    cudaError_t e = cudaMalloc(p, bytes ? bytes : 16);
+    KB_CUDA_TRY(cudaSetDevice(a->dev[0]));
+    if (e != cudaSuccess)
+        return kb_error("ep: cudaMalloc(%zu) on device %d: %s", bytes, dev, cudaGetErrorString(e));
+    a->alloc_ptr[a->n_alloc] = *p;
+    a->alloc_dev[a->n_alloc] = dev;
+    a->n_alloc++;
+    return KB_OK;
+}
+
+kb_status ep_args_init(ep_args *a, int n_ranks, int loopback)
+{
+    int cur = 0;
+    KB_CUDA_TRY(cudaGetDevice(&cur));
+    a->n_ranks = n_ranks;
+    a->loopback = loopback;
+    a->sms = ep_env_sms();
+    if (n_ranks < 1 || n_ranks > EP_MAX_RANKS) return kb_error("ep: %d ranks out of range", n_ranks);
+    if (!loopback) {
+        int ndev = 0;
+        KB_CUDA_TRY(cudaGetDeviceCount(&ndev));
+        if (ndev < n_ranks) return kb_skip("ep: shape needs %d GPUs, %d present", n_ranks, ndev);
+        /* rank 0 is the harness's device, the others follow in order */
+        for (int r = 0; r < n_ranks; r++) a->dev[r] = (cur + r) % ndev;
+        for (int i = 0; i < n_ranks; i++)
+            for (int j = 0; j < n_ranks; j++) {
+                if (i == j) continue;
+                int can = 0;
+                KB_CUDA_TRY(cudaDeviceCanAccessPeer(&can, a->dev[i], a->dev[j]));
+                if (!can)
+                    return kb_skip("ep: no peer access from GPU %d to GPU %d", a->dev[i], a->dev[j]);
+                KB_CUDA_TRY(cudaSetDevice(a->dev[i]));
+                cudaError_t e = cudaDeviceEnablePeerAccess(a->dev[j], 0);
+                if (e == cudaErrorPeerAccessAlreadyEnabled) cudaGetLastError();
+                else if (e != cudaSuccess) {
+                    cudaSetDevice(cur);
+                    return kb_error("ep: cudaDeviceEnablePeerAccess(%d -> %d): %s", a->dev[i],
+                                    a->dev[j], cudaGetErrorString(e));
+                }
+            }
+        for (int r = 0; r < n_ranks; r++) {
+            KB_CUDA_TRY(cudaSetDevice(a->dev[r]));
+            KB_CUDA_TRY(cudaStreamCreateWithFlags(&a->stream[r], cudaStreamNonBlocking));
+            KB_CUDA_TRY(cudaEventCreateWithFlags(&a->ev_join[r], cudaEventDisableTiming));
+        }
+        KB_CUDA_TRY(cudaSetDevice(cur));
+        KB_CUDA_TRY(cudaEventCreateWithFlags(&a->ev_fork, cudaEventDisableTiming));
+    } else {
+        for (int r = 0; r < n_ranks; r++) a->dev[r] = cur;
+    }
+    for (int r = 0; r < n_ranks; r++) {
+        void *p;
+        KB_TRY(ep_alloc(a, r, sizeof(ep_flags), &p));
+        KB_CUDA_TRY(cudaSetDevice(a->dev[r]));
+        KB_CUDA_TRY(cudaMemset(p, 0, sizeof(ep_flags)));
+        KB_CUDA_TRY(cudaDeviceSynchronize());
+        KB_CUDA_TRY(cudaSetDevice(cur));
+        a->tab.flags[r] = (ep_flags *)p;
+    }
+    return KB_OK;
+}
+
+kb_status ep_tab_upload(ep_args *a)
+{
+    int ncopies = a->loopback ? 1 : a->n_ranks;
+    for (int r = 0; r < ncopies; r++) {
+        if (!a->dev_tab[r]) {
+            void *p;
+            KB_TRY(ep_alloc(a, r, sizeof(ep_tab), &p));
+            a->dev_tab[r] = (ep_tab *)p;
+        }
+        KB_CUDA_TRY(cudaMemcpy(a->dev_tab[r], &a->tab, sizeof(ep_tab), cudaMemcpyHostToDevice));
+    }
+    return KB_OK;
+}
+
+void ep_args_free(ep_args *a)
+{
+    int cur = 0;
+    cudaGetDevice(&cur);
+    if (a->nccl && a->nccl_free) a->nccl_free(a->nccl);
+    a->nccl = NULL;
+    for (int i = 0; i < a->n_alloc; i++) {
+        cudaSetDevice(a->alloc_dev[i]);
+        cudaFree(a->alloc_ptr[i]);
+    }
+    a->n_alloc = 0;
+    if (!a->loopback) {
+        for (int r = 0; r < a->n_ranks; r++) {
+            cudaSetDevice(a->dev[r]);
+            if (a->stream[r]) cudaStreamDestroy(a->stream[r]);
+            if (a->ev_join[r]) cudaEventDestroy(a->ev_join[r]);
+        }
+        if (a->ev_fork) cudaEventDestroy(a->ev_fork);
+    }
+    cudaSetDevice(cur);
+}
+
+kb_status ep_fork(ep_args *a, cudaStream_t st)
+{
+    if (a->loopback) return KB_OK;
+    KB_CUDA_TRY(cudaEventRecord(a->ev_fork, st));
+    for (int r = 0; r < a->n_ranks; r++) KB_CUDA_TRY(cudaStreamWaitEvent(a->stream[r], a->ev_fork, 0));
+    return KB_OK;
+}
+
+kb_status ep_join(ep_args *a, cudaStream_t st)
+{
+    if (a->loopback) return KB_OK;
+    for (int r = 0; r < a->n_ranks; r++) {
+        KB_CUDA_TRY(cudaEventRecord(a->ev_join[r], a->stream[r]));
+        KB_CUDA_TRY(cudaStreamWaitEvent(st, a->ev_join[r], 0));
+    }
+    return KB_OK;
+}
+
+void ep_moe_host_free(ep_moe_host *h)
+{
+    free(h->idx);
+    free(h->w);
+    ep_plan_free(&h->plan);
+    h->idx = NULL;
+    h->w = NULL;
+}
+
+ep_meta ep_expected_meta(const ep_moe_host *h, int d, int64_t p)
+{
+    const ep_plan *pl = &h->plan;
+    const int N = pl->n_ranks, T = pl->tokens;
+    ep_meta m = {-1, -1, -1, -1};
+    int r = pl->recv_src_rank[(size_t)d * N * T + p], t = pl->recv_src_token[(size_t)d * N * T + p];
+    if (r < 0) return m;
+    size_t i = ((size_t)r * T + t) * N + d;
+    m.src_rank = r;
+    m.src_token = t;
+    m.comb_slot = pl->comb_slot[i];
+    m.key = pl->key[i];
+    return m;
+}
+
+static kb_status upload(ep_args *a, int r, const void *src, size_t bytes, void **dst)
+{
+    KB_TRY(ep_alloc(a, r, bytes, dst));
+    KB_CUDA_TRY(cudaMemcpy(*dst, src, bytes, cudaMemcpyHostToDevice));
+    return KB_OK;
+}
+
+kb_status ep_setup_moe(ep_args *a, const kb_shape *s, ep_moe_host *h)
+{
+    const int N = (int)s->d[EP_D_RANKS], T = (int)s->d[EP_D_TOKENS], H = (int)s->d[EP_D_HIDDEN];
+    const int E = (int)s->d[EP_D_EXPERTS], K = (int)s->d[EP_D_TOPK];
+    memset(h, 0, sizeof *h);
+    KB_TRY(ep_args_init(a, N, ep_shape_is_loopback(s)));
+    a->tokens = T;
+    a->hidden = H;
+    a->n_experts = E;
+    a->topk = K;
+    h->idx = malloc((size_t)N * T * K * sizeof(int32_t));
+    h->w = malloc((size_t)N * T * K * sizeof(float));
+    if (!h->idx || !h->w) return kb_error("ep: out of host memory");
+    if (ep_shape_route(s, h->idx, h->w)) return kb_error("ep: bad routing parameters");
+    if (ep_plan_build(N, T, E, K, h->idx, &h->plan)) return kb_error("ep: plan failed");
+    const ep_plan *pl = &h->plan;
+    a->plan = pl;
+    ep_meta *meta = malloc((size_t)N * T * sizeof(ep_meta));
+    if (!meta) return kb_error("ep: out of host memory");
+    kb_status st = KB_OK;
+    void *p;
+    for (int r = 0; r < N && st == KB_OK; r++) {
+        a->tab.recv_rows[r] = pl->recv_count[r];
+        a->tab.comb_rows[r] = pl->comb_count[r];
+        st = upload(a, r, h->idx + (size_t)r * T * K, (size_t)T * K * sizeof(int32_t), &p);
+        if (st) break;
+        a->tab.topk_idx[r] = p;
+        st = upload(a, r, h->w + (size_t)r * T * K, (size_t)T * K * sizeof(float), &p);
+        if (st) break;
+        a->tab.topk_w[r] = p;
+        st = upload(a, r, pl->key + (size_t)r * T * N, (size_t)T * N * sizeof(int32_t), &p);
+        if (st) break;
+        a->tab.key[r] = p;
+        st = upload(a, r, pl->slot + (size_t)r * T * N, (size_t)T * N * sizeof(int32_t), &p);
+        if (st) break;
+        a->tab.slot[r] = p;
+        st = upload(a, r, pl->slot_base + (size_t)r * T, (size_t)T * sizeof(int32_t), &p);
+        if (st) break;
+        a->tab.slot_base[r] = p;
+        st = upload(a, r, pl->cnt, (size_t)N * E * sizeof(int32_t), &p);
+        if (st) break;
+        a->tab.cnt_all[r] = p;
+        for (int64_t q = 0; q < pl->recv_count[r]; q++) meta[q] = ep_expected_meta(h, r, q);
+        st = upload(a, r, meta, (size_t)pl->recv_count[r] * sizeof(ep_meta), &p);
+        if (st) break;
+        a->tab.recv_meta[r] = p;
+    }
+    free(meta);
+    return st;
+}
+
+kb_status ep_check_timeouts(const ep_args *a)
+{
+    for (int r = 0; r < a->n_ranks; r++) {
+        ep_flags f;
+        KB_CUDA_TRY(cudaMemcpy(&f, a->tab.flags[r], sizeof f, cudaMemcpyDeviceToHost));
+        if (f.timeout) return kb_error("ep: rank %d: %u spin waits timed out (10 s)", r, f.timeout);
+    }
+    return KB_OK;
+}

@@ -1,0 +1,383 @@
+// ep_nccl.cu - NCCL references for ep_dispatch, ep_combine and alltoall: one
+// process drives every local GPU (ncclCommInitAll, created at the first launch
+// and kept for the context's life).  Compiled only when CMake found NCCL
+// (KB_HAVE_NCCL).  MPI (several processes / nodes, unique id broadcast over MPI)
+// is out of scope here: intranode single-process only.
+//
+//   dispatch: layout kernel (shared with v1, no peer writes) -> counts
+//             ncclAllGather -> D2H of the count table + host sync (the counts
+//             size the receives) -> pack records [payload|scales|meta] per
+//             destination in (expert, token) order -> grouped ncclSend/ncclRecv
+//             -> unpack each staged record to its expert-order position.
+//   combine:  with the dispatch handle (host plan): gather rows per home rank ->
+//             grouped ncclSend/ncclRecv -> the v1 home-rank reduction reading
+//             the staged rows through a slot table.
+//   alltoall: grouped ncclSend/ncclRecv of N equal chunks (nccl-tests style).
+// Loopback (one GPU, N virtual ranks): NCCL cannot run N ranks on one GPU -> skip.
+#ifdef KB_HAVE_NCCL
+#include <cuda_runtime.h>
+#include <nccl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ep/ep.h"
+#include "ep/ep_layout.h"
+
+namespace {
+
+#define NCCL_TRY(call)                                                                      \
+    do {                                                                                    \
+        ncclResult_t kb_nr_ = (call);                                                          \
+        if (kb_nr_ != ncclSuccess)                                                             \
+            return kb_error("%s:%d: %s: %s", __FILE__, __LINE__, #call, ncclGetErrorString(kb_nr_)); \
+    } while (0)
+
+constexpr int kThreads = 512;
+constexpr unsigned kFull = 0xffffffffu;
+
+struct nccl_state {
+    int n;
+    ncclComm_t comm[EP_MAX_RANKS];
+    // dispatch
+    int rec;                          // record bytes: payload | scales | pad | meta (16)
+    uint8_t *pack[EP_MAX_RANKS];      // [comb_count[r]] records
+    uint8_t *stage[EP_MAX_RANKS];     // [recv_count[r]] records
+    int32_t *cnt_host;                // [N][E]
+    // combine
+    int comb_ready;
+    int32_t *comb_pack_idx[EP_MAX_RANKS]; // [recv_count[d]] packed row of each received row
+    uint16_t *comb_pack[EP_MAX_RANKS];    // [recv_count[d], H]
+    uint16_t *comb_stage[EP_MAX_RANKS];   // [comb_count[h], H] staged rows, segments per expert rank
+    ep_tab *comb_tab[EP_MAX_RANKS];       // v1 table with comb_stage / comb_slot_tab swapped
+};
+
+void state_free(void *p)
+{
+    nccl_state *s = (nccl_state *)p;
+    for (int r = 0; r < s->n; r++)
+        if (s->comm[r]) ncclCommDestroy(s->comm[r]);
+    free(s->cnt_host);
+    free(s);
+}
+
+kb_status get_state(ep_args *a, nccl_state **out)
+{
+    if (a->loopback || a->n_ranks < 2) return kb_skip("NCCL needs >= 2 GPUs");
+    if (a->nccl) {
+        *out = (nccl_state *)a->nccl;
+        return KB_OK;
+    }
+    nccl_state *s = (nccl_state *)calloc(1, sizeof(nccl_state));
+    if (!s) return kb_error("ep_nccl: out of memory");
+    int cur = 0;
+    KB_CUDA_TRY(cudaGetDevice(&cur));
+    ncclResult_t nr = ncclCommInitAll(s->comm, a->n_ranks, a->dev);
+    cudaSetDevice(cur);
+    if (nr != ncclSuccess) {
+        free(s);
+        return kb_error("ncclCommInitAll(%d GPUs): %s", a->n_ranks, ncclGetErrorString(nr));
+    }
+    s->n = a->n_ranks;
+    a->nccl = s;
+    a->nccl_free = state_free;
+    *out = s;
+    return KB_OK;
+}
+
+__device__ __forceinline__ int first_expert(int d, int E, int N) { return (int)(((long long)d * E + N - 1) / N); }
+
+// Pack rank r's (token, destination) records in (key, token) order: record index
+// = sum_{e' < key} cnt[r][e'] + slot (segments per destination fall out in order).
+__global__ void __launch_bounds__(kThreads, 1)
+nccl_pack_kernel(const ep_tab *__restrict__ tab, int r, int N, int T, int H, int E, uint8_t *pack, int rec)
+{
+    __shared__ int s_pre[EP_MAX_EXPERTS];
+    const int32_t *cnt = tab->cnt_all[r] + (size_t)r * E;
+    if (threadIdx.x == 0) {
+        int run = 0;
+        for (int e = 0; e < E; e++) {
+            s_pre[e] = run;
+            run += cnt[e];
+        }
+    }
+    __syncthreads();
+    const int lane = threadIdx.x & 31, warps = blockDim.x >> 5, ns = H / 128;
+    const int32_t *key = tab->key[r], *slot = tab->slot[r], *slot_base = tab->slot_base[r];
+    for (int t = blockIdx.x * warps + (threadIdx.x >> 5); t < T; t += gridDim.x * warps) {
+        int kd = -1, pos = -1;
+        if (lane < N) {
+            kd = key[(size_t)t * N + lane];
+            if (kd >= 0) pos = s_pre[kd] + slot[(size_t)t * N + lane];
+        }
+        const unsigned mask = __ballot_sync(kFull, kd >= 0);
+        const uint4 *src = (const uint4 *)(tab->x[r] + (size_t)t * H);
+        for (unsigned m = mask; m; m &= m - 1) {
+            const int d = __ffs(m) - 1;
+            const int p = __shfl_sync(kFull, pos, d);
+            uint8_t *dst = pack + (size_t)p * rec;
+            for (int i = lane; i < H / 16; i += 32) ((uint4 *)dst)[i] = __ldg(src + i);
+            float *ds = (float *)(dst + H);
+            for (int j = lane; j < ns; j += 32) ds[j] = __ldg(tab->x_scales[r] + (size_t)t * ns + j);
+        }
+        if (kd >= 0) {
+            ep_meta mt;
+            mt.src_rank = r;
+            mt.src_token = t;
+            mt.comb_slot = ep_comb_slot(slot_base[t], mask, lane);
+            mt.key = kd;
+            *(ep_meta *)(pack + (size_t)pos * rec + rec - EP_META_BYTES) = mt;
+        }
+    }
+}
+
+// Unpack rank d's staged records (segments per source, (key, token) order
+// inside) into the expert-order receive buffers.
+__global__ void __launch_bounds__(kThreads, 1)
+nccl_unpack_kernel(const ep_tab *__restrict__ tab, int d, int N, int H, int E, const uint8_t *stage,
+                   int rec, long long rows)
+{
+    __shared__ int s_off[EP_MAX_EXPERTS], s_dst[EP_MAX_EXPERTS];
+    const int32_t *cnt = tab->cnt_all[d];
+    const int e0 = first_expert(d, E, N), e1 = first_expert(d + 1, E, N), L = e1 - e0;
+    for (int j = threadIdx.x; j < N * L; j += blockDim.x) {
+        const int s = j / L, e = e0 + j % L;
+        const int off = ep_unpack_off(s, e, d, N, E, cnt), dst = ep_unpack_dst(s, e, d, N, E, cnt);
+        s_off[j] = off;
+        s_dst[j] = dst;
+    }
+    __syncthreads();
+    if (blockIdx.x == 0)
+        for (int e = e0 + threadIdx.x; e < e1; e += blockDim.x) {
+            int tot = 0;
+            for (int s = 0; s < N; s++) tot += cnt[(size_t)s * E + e];
+            tab->recv_expert_cnt[d][e - e0] = tot;
+        }
+    const int lane = threadIdx.x & 31, warps = blockDim.x >> 5, ns = H / 128;
+    for (long long i = blockIdx.x * warps + (threadIdx.x >> 5); i < rows; i += (long long)gridDim.x * warps) {
+        const uint8_t *src = stage + (size_t)i * rec;
+        const ep_meta m = *(const ep_meta *)(src + rec - EP_META_BYTES);
+        const int j = m.src_rank * L + (m.key - e0);
+        const long long pos = s_dst[j] + (i - s_off[j]);
+        uint4 *dx = (uint4 *)(tab->recv_x[d] + (size_t)pos * H);
+        for (int u = lane; u < H / 16; u += 32) dx[u] = ((const uint4 *)src)[u];
+        for (int u = lane; u < ns; u += 32) tab->recv_scales[d][(size_t)pos * ns + u] = ((const float *)(src + H))[u];
+        if (lane == 0) tab->recv_meta[d][pos] = m;
+    }
+}
+
+// Combine gather: packed[idx[p]] = y[p] (BF16 rows).
+__global__ void __launch_bounds__(kThreads, 1)
+nccl_gather_kernel(const uint16_t *y, const int32_t *idx, uint16_t *packed, long long rows, int H)
+{
+    const int lane = threadIdx.x & 31, warps = blockDim.x >> 5, nu = H / 8;
+    for (long long p = blockIdx.x * warps + (threadIdx.x >> 5); p < rows; p += (long long)gridDim.x * warps) {
+        const uint4 *src = (const uint4 *)(y + (size_t)p * H);
+        uint4 *dst = (uint4 *)(packed + (size_t)__ldg(idx + p) * H);
+        for (int u = lane; u < nu; u += 32) dst[u] = __ldg(src + u);
+    }
+}
+
+} // namespace
+
+extern "C" kb_status ep_nccl_dispatch(void *ctx, cudaStream_t st)
+{
+    ep_args *a = (ep_args *)ctx;
+    nccl_state *s = NULL;
+    KB_TRY(get_state(a, &s));
+    const int N = a->n_ranks, E = a->n_experts, H = a->hidden;
+    if (!a->plan) return kb_error("ep_nccl_dispatch: no plan");
+    if (H % 128) return kb_skip("ep_nccl: hidden must be a multiple of 128");
+    if (!s->pack[0]) {
+        s->rec = (int)((H + 4 * (H / 128) + EP_META_BYTES + 15) / 16 * 16);
+        for (int r = 0; r < N; r++) {
+            void *p;
+            KB_TRY(ep_alloc(a, r, (size_t)a->plan->comb_count[r] * s->rec, &p));
+            s->pack[r] = (uint8_t *)p;
+            KB_TRY(ep_alloc(a, r, (size_t)a->plan->recv_count[r] * s->rec, &p));
+            s->stage[r] = (uint8_t *)p;
+        }
+        s->cnt_host = (int32_t *)malloc((size_t)N * E * sizeof(int32_t));
+        if (!s->cnt_host) return kb_error("ep_nccl: out of memory");
+    }
+    int cur = 0;
+    KB_CUDA_TRY(cudaGetDevice(&cur));
+    KB_TRY(ep_fork(a, st));
+    // 1. layout on every rank (no peer writes), counts all-gather
+    for (int r = 0; r < N; r++) {
+        KB_CUDA_TRY(cudaSetDevice(a->dev[r]));
+        KB_TRY(ep_v1_layout(a, r, 1, 0, 0, a->stream[r]));
+    }
+    NCCL_TRY(ncclGroupStart());
+    for (int r = 0; r < N; r++)
+        NCCL_TRY(ncclAllGather(a->tab.cnt_all[r] + (size_t)r * E, a->tab.cnt_all[r], (size_t)E, ncclInt32,
+                               s->comm[r], a->stream[r]));
+    NCCL_TRY(ncclGroupEnd());
+    // 2. the counts size the receives: bring them to the host
+    KB_CUDA_TRY(cudaSetDevice(a->dev[0]));
+    KB_CUDA_TRY(cudaMemcpyAsync(s->cnt_host, a->tab.cnt_all[0], (size_t)N * E * sizeof(int32_t),
+                                cudaMemcpyDeviceToHost, a->stream[0]));
+    KB_CUDA_TRY(cudaStreamSynchronize(a->stream[0]));
+    long long sc[EP_MAX_RANKS][EP_MAX_RANKS];
+    for (int r = 0; r < N; r++)
+        for (int d = 0; d < N; d++) {
+            long long c = 0;
+            for (int e = ep_first_expert(d, E, N); e < ep_first_expert(d + 1, E, N); e++)
+                c += s->cnt_host[(size_t)r * E + e];
+            sc[r][d] = c;
+        }
+    for (int r = 0; r < N; r++) {
+        long long out = 0, in = 0;
+        for (int d = 0; d < N; d++) {
+            out += sc[r][d];
+            in += sc[d][r];
+        }
+        if (out > a->plan->comb_count[r] || in > a->plan->recv_count[r])
+            return kb_error("ep_nccl_dispatch: counts exceed the buffers (rank %d)", r);
+    }
+    // 3. pack, exchange, unpack
+    for (int r = 0; r < N; r++) {
+        KB_CUDA_TRY(cudaSetDevice(a->dev[r]));
+        nccl_pack_kernel<<<a->sms, kThreads, 0, a->stream[r]>>>(a->dev_tab[r], r, N, a->tokens, H, E,
+                                                                 s->pack[r], s->rec);
+        KB_CUDA_TRY(cudaGetLastError());
+    }
+    NCCL_TRY(ncclGroupStart());
+    for (int r = 0; r < N; r++) {
+        long long soff = 0, roff = 0;
+        for (int d = 0; d < N; d++) {
+            if (sc[r][d])
+                NCCL_TRY(ncclSend(s->pack[r] + (size_t)soff * s->rec, (size_t)sc[r][d] * s->rec, ncclUint8, d,
+                                  s->comm[r], a->stream[r]));
+            if (sc[d][r])
+                NCCL_TRY(ncclRecv(s->stage[r] + (size_t)roff * s->rec, (size_t)sc[d][r] * s->rec, ncclUint8, d,
+                                  s->comm[r], a->stream[r]));
+            soff += sc[r][d];
+            roff += sc[d][r];
+        }
+    }
+    NCCL_TRY(ncclGroupEnd());
+    for (int d = 0; d < N; d++) {
+        long long rows = 0;
+        for (int r = 0; r < N; r++) rows += sc[r][d];
+        KB_CUDA_TRY(cudaSetDevice(a->dev[d]));
+        nccl_unpack_kernel<<<a->sms, kThreads, 0, a->stream[d]>>>(a->dev_tab[d], d, N, H, E, s->stage[d],
+                                                                   s->rec, rows);
+        KB_CUDA_TRY(cudaGetLastError());
+    }
+    KB_CUDA_TRY(cudaSetDevice(cur));
+    return ep_join(a, st);
+}
+
+extern "C" kb_status ep_nccl_combine(void *ctx, cudaStream_t st)
+{
+    ep_args *a = (ep_args *)ctx;
+    nccl_state *s = NULL;
+    KB_TRY(get_state(a, &s));
+    const int N = a->n_ranks, T = a->tokens, H = a->hidden;
+    const ep_plan *pl = a->plan;
+    if (!pl) return kb_error("ep_nccl_combine: no plan");
+    int cur = 0;
+    KB_CUDA_TRY(cudaGetDevice(&cur));
+    if (!s->comb_ready) {
+        // Handle: packed order on d = segments per home h, token order inside;
+        // the home rank's slot of (t, d) = send_offset[h][d] + running index.
+        int32_t *pidx[EP_MAX_RANKS] = {0};
+        int32_t *slot_tab[EP_MAX_RANKS] = {0};
+        kb_status stt = KB_OK;
+        for (int r = 0; r < N; r++) {
+            pidx[r] = (int32_t *)malloc((size_t)(pl->recv_count[r] + 1) * sizeof(int32_t));
+            slot_tab[r] = (int32_t *)malloc((size_t)T * N * sizeof(int32_t));
+            if (!pidx[r] || !slot_tab[r]) stt = kb_error("ep_nccl: out of memory");
+        }
+        if (stt == KB_OK) {
+            ep_plan_combine_handle(pl, pidx, slot_tab);
+            ep_tab tab = a->tab;
+            for (int r = 0; r < N && stt == KB_OK; r++) {
+                void *p;
+                if ((stt = ep_alloc(a, r, (size_t)(pl->recv_count[r] + 1) * sizeof(int32_t), &p))) break;
+                s->comb_pack_idx[r] = (int32_t *)p;
+                cudaMemcpy(p, pidx[r], (size_t)pl->recv_count[r] * sizeof(int32_t), cudaMemcpyHostToDevice);
+                if ((stt = ep_alloc(a, r, (size_t)pl->recv_count[r] * H * 2, &p))) break;
+                s->comb_pack[r] = (uint16_t *)p;
+                if ((stt = ep_alloc(a, r, (size_t)pl->comb_count[r] * H * 2, &p))) break;
+                tab.comb_stage[r] = (uint16_t *)p;
+                s->comb_stage[r] = (uint16_t *)p;
+                if ((stt = ep_alloc(a, r, (size_t)T * N * sizeof(int32_t), &p))) break;
+                tab.comb_slot_tab[r] = (const int32_t *)p;
+                cudaMemcpy(p, slot_tab[r], (size_t)T * N * sizeof(int32_t), cudaMemcpyHostToDevice);
+            }
+            for (int r = 0; r < N && stt == KB_OK; r++) {
+                void *p;
+                if ((stt = ep_alloc(a, r, sizeof(ep_tab), &p))) break;
+                s->comb_tab[r] = (ep_tab *)p;
+                if (cudaMemcpy(p, &tab, sizeof tab, cudaMemcpyHostToDevice) != cudaSuccess)
+                    stt = kb_error("ep_nccl: table upload failed");
+            }
+        }
+        for (int r = 0; r < N; r++) {
+            free(pidx[r]);
+            free(slot_tab[r]);
+        }
+        KB_CUDA_TRY(cudaGetLastError());
+        if (stt != KB_OK) return stt;
+        s->comb_ready = 1;
+    }
+    KB_TRY(ep_fork(a, st));
+    for (int d = 0; d < N; d++) {
+        KB_CUDA_TRY(cudaSetDevice(a->dev[d]));
+        nccl_gather_kernel<<<a->sms, kThreads, 0, a->stream[d]>>>(a->tab.y[d], s->comb_pack_idx[d], s->comb_pack[d],
+                                                                   (long long)pl->recv_count[d], H);
+        KB_CUDA_TRY(cudaGetLastError());
+    }
+    NCCL_TRY(ncclGroupStart());
+    for (int r = 0; r < N; r++) {
+        // r as expert rank sends to each home h; r as home receives from each d
+        long long soff = 0, roff = 0;
+        for (int h = 0; h < N; h++) {
+            const long long n_send = pl->send_count[(size_t)h * N + r]; // rows r holds for home h
+            const long long n_recv = pl->send_count[(size_t)r * N + h]; // rows home r gets from h
+            if (n_send)
+                NCCL_TRY(ncclSend(s->comb_pack[r] + (size_t)soff * H, (size_t)n_send * H * 2, ncclUint8, h, s->comm[r],
+                                  a->stream[r]));
+            if (n_recv)
+                NCCL_TRY(ncclRecv(s->comb_stage[r] + (size_t)roff * H, (size_t)n_recv * H * 2, ncclUint8, h, s->comm[r],
+                                  a->stream[r]));
+            soff += n_send;
+            roff += n_recv;
+        }
+    }
+    NCCL_TRY(ncclGroupEnd());
+    // home-rank reduction (v1 kernel) over the staged rows, through the slot table
+    ep_args *b = (ep_args *)malloc(sizeof(ep_args));
+    if (!b) return kb_error("ep_nccl: out of memory");
+    *b = *a;
+    for (int r = 0; r < N; r++) b->dev_tab[r] = s->comb_tab[r];
+    kb_status rs = KB_OK;
+    for (int r = 0; r < N && rs == KB_OK; r++) {
+        if (cudaSetDevice(a->dev[r]) != cudaSuccess) rs = kb_error("ep_nccl: cudaSetDevice failed");
+        else rs = ep_v1_combine_reduce(b, r, 1, 0, 0, a->stream[r]);
+    }
+    free(b);
+    KB_TRY(rs);
+    KB_CUDA_TRY(cudaSetDevice(cur));
+    return ep_join(a, st);
+}
+
+extern "C" kb_status ep_nccl_alltoall(void *ctx, cudaStream_t st)
+{
+    ep_args *a = (ep_args *)ctx;
+    nccl_state *s = NULL;
+    KB_TRY(get_state(a, &s));
+    const int N = a->n_ranks;
+    const size_t c = (size_t)a->a2a_chunk;
+    KB_TRY(ep_fork(a, st));
+    NCCL_TRY(ncclGroupStart());
+    for (int r = 0; r < N; r++)
+        for (int d = 0; d < N; d++) {
+            NCCL_TRY(ncclSend(a->tab.a2a_send[r] + d * c, c, ncclUint8, d, s->comm[r], a->stream[r]));
+            NCCL_TRY(ncclRecv(a->tab.a2a_recv[r] + d * c, c, ncclUint8, d, s->comm[r], a->stream[r]));
+        }
+    NCCL_TRY(ncclGroupEnd());
+    return ep_join(a, st);
+}
+#endif // KB_HAVE_NCCL
