@@ -52,12 +52,11 @@ fi
 measured=$(ls -t results/*/*.csv 2>/dev/null | grep -vE '^results/(model|baselines)/' | head -1 || true)
 [ -n "$measured" ] && inputs+=("$measured") && echo "kbench: measured rows from $measured"
 
-if "$kb" plot --help >/dev/null 2>&1; then
-  if command -v gnuplot >/dev/null; then
-    "$kb" plot "${inputs[@]}" --out plots/ || rc=${rc:-$?}
-  else
-    echo "kbench: gnuplot not installed: plots skipped (render them on a machine with gnuplot: kbench plot ${inputs[*]})"
-  fi
-  "$kb" report "${inputs[@]}" --out results/report.md || rc=${rc:-$?}
+# plots (gnuplot scripts, data and images in plots/) and the report (results/report.md + .html)
+if ! command -v gnuplot >/dev/null; then
+  echo "kbench: gnuplot not installed: plots skipped (render them elsewhere: kbench plot ${inputs[*]} --out plots/)"
+  "$kb" report "${inputs[@]}" --no-plots --out results/report.md || rc=$((rc ? rc : $?))
+else
+  "$kb" report "${inputs[@]}" --plots plots --out results/report.md || rc=$((rc ? rc : $?))
 fi
 exit $rc

@@ -34,7 +34,7 @@ typedef struct a2a_ctx {
     ep_args a; /* first member */
 } a2a_ctx;
 
-static kb_shape g_shapes[16];
+static kb_shape g_shapes[32];
 static int g_n = -1;
 
 static const kb_shape *shapes(int *n)
@@ -47,12 +47,17 @@ static const kb_shape *shapes(int *n)
             unsigned sets = KB_SET_FULL;
             if (b == 1024 || b == ((int64_t)1 << 20) || b == ((int64_t)1 << 28)) sets |= KB_SET_QUICK;
             ep_make_a2a_shape(&g_shapes[g_n++], b, N, lb, sets);
+            /* one GPU: also EP8 across real GPUs, for `kbench model` (skips at run time) */
+            if (lb) ep_make_a2a_shape(&g_shapes[g_n++], b, 8, 0, sets);
         }
         ep_make_a2a_shape(&g_shapes[g_n++], 4096, lb ? 4 : (N < 4 ? N : 4), lb, KB_SET_SMALL);
     }
     *n = g_n;
     return g_shapes;
 }
+
+/* Bytes over NVLink: none in loopback (one device). */
+static double link_bytes(const kb_shape *s) { return ep_shape_is_loopback(s) ? 0 : ep_a2a_link_bytes(s); }
 
 static double flops(const kb_shape *s) { (void)s; return 0; }
 
@@ -145,7 +150,7 @@ const kb_op kb_op_alltoall = {
     .shapes = shapes,
     .flops = flops,
     .bytes = ep_a2a_bytes,
-    .link_bytes = ep_a2a_link_bytes,
+    .link_bytes = link_bytes,
     .setup = setup,
     .poison = poison,
     .verify = verify,

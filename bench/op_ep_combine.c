@@ -41,7 +41,7 @@ typedef struct comb_ctx {
     ep_moe_host h;
 } comb_ctx;
 
-static kb_shape g_shapes[4];
+static kb_shape g_shapes[8];
 static int g_n = -1;
 
 static const kb_shape *shapes(int *n)
@@ -53,11 +53,26 @@ static const kb_shape *shapes(int *n)
         g_n = 0;
         ep_make_shape(&g_shapes[g_n++], 128, 7168, N, lb, KB_SET_FULL | KB_SET_QUICK, "bf16");
         ep_make_shape(&g_shapes[g_n++], 4096, 7168, N, lb, KB_SET_FULL | KB_SET_QUICK, "bf16");
+        /* one GPU: also the real EP8 shapes, for `kbench model` projections (they
+
+         * skip at run time: "needs 8 GPUs") - loopback rows never stand for links */
+
+        if (lb) {
+
+            ep_make_shape(&g_shapes[g_n++], 128, 7168, 8, 0, KB_SET_FULL | KB_SET_QUICK, "bf16");
+
+            ep_make_shape(&g_shapes[g_n++], 4096, 7168, 8, 0, KB_SET_FULL | KB_SET_QUICK, "bf16");
+
+        }
         ep_make_shape(&g_shapes[g_n++], 16, 256, lb ? 4 : ns, lb, KB_SET_SMALL, "bf16");
     }
     *n = g_n;
     return g_shapes;
 }
+
+/* Bytes over NVLink: none in loopback (one device), the busiest rank's
+ * outgoing rows otherwise. */
+static double link_bytes(const kb_shape *s) { return ep_shape_is_loopback(s) ? 0 : ep_combine_link_bytes(s); }
 
 static void teardown(void *ctx)
 {
@@ -207,7 +222,7 @@ const kb_op kb_op_ep_combine = {
     .shapes = shapes,
     .flops = ep_combine_flops,
     .bytes = ep_combine_bytes,
-    .link_bytes = ep_combine_link_bytes,
+    .link_bytes = link_bytes,
     .setup = setup,
     .poison = poison,
     .verify = verify,

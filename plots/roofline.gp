@@ -7,7 +7,7 @@ if (fmt eq "svg") { set terminal svg size 1500,900 font "Sans,11" noenhanced bac
 if (fmt eq "txt") { set terminal dumb size 130,42 noenhanced; set output }
 set datafile missing "NaN"
 set grid lc rgb "#dddddd"
-set title "Roofline - all GPUs overlaid: 344 points (colour = operator, marker = implementation, filled = measured, hollow = projected)"
+set title "Roofline - all GPUs overlaid: 356 points (colour = operator, marker = implementation, filled = measured, hollow = projected)"
 set logscale xy
 set xrange [0.1:10000]
 set yrange [0.01:10000]
@@ -35,12 +35,21 @@ plot \
   "roofline_points.dat" index 5 using 1:2 with points pt 6 ps 1.6 lw 1.5 lc rgb "#d62728" notitle, \
   "roofline_points.dat" index 6 using 1:2 with points pt 6 ps 1.6 lw 1.5 lc rgb "#9467bd" notitle, \
   "roofline_points.dat" index 7 using 1:2 with points pt 6 ps 1.6 lw 1.5 lc rgb "#9467bd" notitle, \
+  "roofline_points.dat" index 8 using 1:2 with points pt 6 ps 1.6 lw 1.5 lc rgb "#bcbd22" notitle, \
+  "roofline_points.dat" index 9 using 1:2 with points pt 6 ps 1.6 lw 1.5 lc rgb "#bcbd22" notitle, \
+  "roofline_points.dat" index 10 using 1:2 with points pt 4 ps 1.6 lw 1.5 lc rgb "#bcbd22" notitle, \
+  "roofline_points.dat" index 11 using 1:2 with points pt 8 ps 1.6 lw 1.5 lc rgb "#bcbd22" notitle, \
+  "roofline_points.dat" index 12 using 1:2 with points pt 4 ps 1.6 lw 1.5 lc rgb "#bcbd22" notitle, \
+  "roofline_points.dat" index 13 using 1:2 with points pt 8 ps 1.6 lw 1.5 lc rgb "#bcbd22" notitle, \
   keyentry with points pt -1 lc rgb "white" title "operators:", \
   keyentry with points pt 7 ps 1.5 lc rgb "#ff7f0e" title "fp8_gemm", \
   keyentry with points pt 7 ps 1.5 lc rgb "#2ca02c" title "fp8_gemm_grouped", \
   keyentry with points pt 7 ps 1.5 lc rgb "#d62728" title "mla_decode", \
   keyentry with points pt 7 ps 1.5 lc rgb "#9467bd" title "moe_route", \
+  keyentry with points pt 7 ps 1.5 lc rgb "#bcbd22" title "ep_combine", \
   keyentry with points pt -1 lc rgb "white" title "implementations:", \
   keyentry with points pt 7 ps 1.5 lc rgb "#333333" title "roofline", \
+  keyentry with points pt 5 ps 1.5 lc rgb "#333333" title "roofline-nominal-link", \
+  keyentry with points pt 9 ps 1.5 lc rgb "#333333" title "roofline-practical-link", \
   keyentry with points pt 7 ps 1.5 lc rgb "#333333" title "filled = measured", \
   keyentry with points pt 6 ps 1.5 lc rgb "#333333" title "hollow = projected"

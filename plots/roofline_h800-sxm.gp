@@ -7,7 +7,7 @@ if (fmt eq "svg") { set terminal svg size 1500,900 font "Sans,11" noenhanced bac
 if (fmt eq "txt") { set terminal dumb size 130,42 noenhanced; set output }
 set datafile missing "NaN"
 set grid lc rgb "#dddddd"
-set title "Roofline - h800-sxm: 172 points (colour = operator, marker = implementation, filled = measured, hollow = projected)"
+set title "Roofline - h800-sxm: 178 points (colour = operator, marker = implementation, filled = measured, hollow = projected)"
 set logscale xy
 set xrange [0.1:10000]
 set yrange [0.01:10000]
@@ -27,12 +27,18 @@ plot \
   "roofline_h800-sxm_points.dat" index 1 using 1:2 with points pt 6 ps 1.6 lw 1.5 lc rgb "#2ca02c" notitle, \
   "roofline_h800-sxm_points.dat" index 2 using 1:2 with points pt 6 ps 1.6 lw 1.5 lc rgb "#d62728" notitle, \
   "roofline_h800-sxm_points.dat" index 3 using 1:2 with points pt 6 ps 1.6 lw 1.5 lc rgb "#9467bd" notitle, \
+  "roofline_h800-sxm_points.dat" index 4 using 1:2 with points pt 6 ps 1.6 lw 1.5 lc rgb "#bcbd22" notitle, \
+  "roofline_h800-sxm_points.dat" index 5 using 1:2 with points pt 4 ps 1.6 lw 1.5 lc rgb "#bcbd22" notitle, \
+  "roofline_h800-sxm_points.dat" index 6 using 1:2 with points pt 8 ps 1.6 lw 1.5 lc rgb "#bcbd22" notitle, \
   keyentry with points pt -1 lc rgb "white" title "operators:", \
   keyentry with points pt 7 ps 1.5 lc rgb "#ff7f0e" title "fp8_gemm", \
   keyentry with points pt 7 ps 1.5 lc rgb "#2ca02c" title "fp8_gemm_grouped", \
   keyentry with points pt 7 ps 1.5 lc rgb "#d62728" title "mla_decode", \
   keyentry with points pt 7 ps 1.5 lc rgb "#9467bd" title "moe_route", \
+  keyentry with points pt 7 ps 1.5 lc rgb "#bcbd22" title "ep_combine", \
   keyentry with points pt -1 lc rgb "white" title "implementations:", \
   keyentry with points pt 7 ps 1.5 lc rgb "#333333" title "roofline", \
+  keyentry with points pt 5 ps 1.5 lc rgb "#333333" title "roofline-nominal-link", \
+  keyentry with points pt 9 ps 1.5 lc rgb "#333333" title "roofline-practical-link", \
   keyentry with points pt 7 ps 1.5 lc rgb "#333333" title "filled = measured", \
   keyentry with points pt 6 ps 1.5 lc rgb "#333333" title "hollow = projected"

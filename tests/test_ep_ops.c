@@ -84,8 +84,29 @@ int main(void)
     /* the sweep: 1 KB .. 1 GB in x4 steps, plus the SMALL shape */
     int n = 0;
     const kb_shape *s = kb_find_op("alltoall")->shapes(&n);
-    KBT_CHECK(n == 12);
-    KBT_CHECK(s[0].d[0] == 1024 && s[10].d[0] == (int64_t)1 << 30);
+    /* one GPU: each size twice (loopback, and EP8 over real GPUs for projections) */
+    int lb = ep_shape_is_loopback(&s[0]), per = lb ? 2 : 1;
+    KBT_CHECK(n == 11 * per + 1);
+    KBT_CHECK(s[0].d[0] == 1024 && s[10 * per].d[0] == (int64_t)1 << 30);
+    if (lb) {
+        /* the projection twin crosses links, the loopback row does not */
+        const kb_op *a2a = kb_find_op("alltoall");
+        KBT_CHECK(!ep_shape_is_loopback(&s[1]) && s[1].d[EP_D_RANKS] == 8);
+        KBT_CHECK(a2a->link_bytes(&s[0]) == 0);
+        /* EP8, 1 KB per rank: 7 chunks of 1024/8 = 128 B leave each rank */
+        KBT_NEAR(a2a->link_bytes(&s[1]), 7 * 128.0, 0);
+        int nd = 0;
+        const kb_shape *d = kb_find_op("ep_dispatch")->shapes(&nd);
+        int real = 0;
+        for (int i = 0; i < nd; i++)
+            if (!ep_shape_is_loopback(&d[i])) {
+                real++;
+                KBT_CHECK(kb_find_op("ep_dispatch")->link_bytes(&d[i]) > 0);
+            } else {
+                KBT_CHECK(kb_find_op("ep_dispatch")->link_bytes(&d[i]) == 0);
+            }
+        KBT_CHECK(real == 2);
+    }
     /* dispatch shapes: T in {128, 4096}, hidden 7168, top-8 of 256, 4 of 8 groups */
     s = kb_find_op("ep_dispatch")->shapes(&n);
     KBT_CHECK(s[0].d[EP_D_TOKENS] == 128 && s[1].d[EP_D_TOKENS] == 4096);
