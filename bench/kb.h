@@ -123,6 +123,10 @@ typedef struct kb_op {
     int n_impls;
     /* Optional: per-shape peak when one op mixes dtypes (NULL: use .peak). */
     kb_peak (*peak_for)(const kb_shape *s);
+    /* Optional: op-specific figures for the CSV `metrics` column, written as
+     * "name=value;name=value" from the measured median time (e.g. the
+     * all-to-all's algbw/busbw, DeepEP's logical bandwidth). */
+    void (*metrics)(const kb_shape *s, double seconds, char *buf, size_t n);
 } kb_op;
 
 /* Registry (bench/registry.c): every operator, in run order. */

@@ -19,7 +19,7 @@ const char *const kb_csv_columns[] = {
     "pct_roof", "bound", "err", "verified", "timer", "sm_clock_mhz", "kbench_version",
     "git_sha", "timestamp",
     /* extensions */
-    "link_bytes", "roof_source", "flush", "impl_kind", "err_metric", "note", "samples_us",
+    "link_bytes", "roof_source", "flush", "impl_kind", "err_metric", "note", "metrics", "samples_us",
 };
 const int kb_csv_ncolumns = (int)(sizeof kb_csv_columns / sizeof kb_csv_columns[0]);
 
@@ -118,8 +118,8 @@ int kb_csv_write(kb_csv *c, const kb_row *r)
     fputc(',', f); if (!isnan(r->sm_clock_mhz)) fprintf(f, "%.0f", r->sm_clock_mhz);
     fprintf(f, ",%s,%s,%s", KBENCH_VERSION, KB_GIT_SHA, r->timestamp);
     fputc(',', f); num(f, r->link_bytes);
-    const char *t[] = {r->roof_source, r->flush, r->impl_kind, r->err_metric, r->note};
-    for (int i = 0; i < 5; i++) { fputc(',', f); kb_csv_field(f, t[i]); }
+    const char *t[] = {r->roof_source, r->flush, r->impl_kind, r->err_metric, r->note, r->metrics};
+    for (int i = 0; i < 6; i++) { fputc(',', f); kb_csv_field(f, t[i]); }
     fputc(',', f);
     for (int i = 0; i < r->n_samples; i++) fprintf(f, "%s%.4f", i ? ";" : "", r->samples_us[i]);
     fputc('\n', f);

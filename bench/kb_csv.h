@@ -32,6 +32,7 @@ typedef struct kb_row {
     char impl_kind[8];        /* hand | lib | model */
     char err_metric[16];
     char note[256];
+    char metrics[160];        /* op-specific "name=value;..." (kb_op.metrics) */
     const double *samples_us; /* optional per-repetition samples */
     int n_samples;
 } kb_row;

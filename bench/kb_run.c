@@ -348,6 +348,7 @@ static int run_impl(run_state *rs, const kb_op *op, const kb_shape *s, const kb_
     r.samples_us = c.samples;
     r.n_samples = c.n;
     roof(rs, &r, op, s);
+    if (op->metrics) op->metrics(s, r.time_us * 1e-6, r.metrics, sizeof r.metrics);
     rs->n_pass++;
     emit(rs, &r);
     update_ceilings(rs, op, s, &r);

@@ -20,6 +20,7 @@
  * Verification: every received chunk compared word by word with the chunk
  * its source sent (reference/ep_check.cu); metric "wrong" = differing words. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include "kb.h"
 #include "ep/ep.h"
@@ -57,6 +58,14 @@ static const kb_shape *shapes(int *n)
 }
 
 /* Bytes over NVLink: none in loopback (one device). */
+/* nccl-tests figures: algbw = per-rank bytes / time, busbw = algbw (n-1)/n. */
+static void metrics(const kb_shape *s, double seconds, char *buf, size_t n)
+{
+    const double algbw = ep_algbw_gbs((double)s->d[0], seconds);
+    snprintf(buf, n, "algbw_gbps=%.2f;busbw_gbps=%.2f;loopback=%d", algbw,
+             ep_busbw_gbs(algbw, (int)s->d[EP_D_RANKS]), ep_shape_is_loopback(s));
+}
+
 static double link_bytes(const kb_shape *s) { return ep_shape_is_loopback(s) ? 0 : ep_a2a_link_bytes(s); }
 
 static double flops(const kb_shape *s) { (void)s; return 0; }
@@ -151,6 +160,7 @@ const kb_op kb_op_alltoall = {
     .flops = flops,
     .bytes = ep_a2a_bytes,
     .link_bytes = link_bytes,
+    .metrics = metrics,
     .setup = setup,
     .poison = poison,
     .verify = verify,

@@ -72,6 +72,12 @@ static const kb_shape *shapes(int *n)
 
 /* Bytes over NVLink: none in loopback (one device), the busiest rank's
  * outgoing rows otherwise. */
+/* DeepEP's logical bandwidth: received rows (local included) x row bytes / time. */
+static void metrics(const kb_shape *s, double seconds, char *buf, size_t n)
+{
+    snprintf(buf, n, "logical_gbps=%.1f;loopback=%d", ep_combine_logical_bytes(s) / seconds * 1e-9, ep_shape_is_loopback(s));
+}
+
 static double link_bytes(const kb_shape *s) { return ep_shape_is_loopback(s) ? 0 : ep_combine_link_bytes(s); }
 
 static void teardown(void *ctx)
@@ -223,6 +229,7 @@ const kb_op kb_op_ep_combine = {
     .flops = ep_combine_flops,
     .bytes = ep_combine_bytes,
     .link_bytes = link_bytes,
+    .metrics = metrics,
     .setup = setup,
     .poison = poison,
     .verify = verify,

@@ -107,6 +107,17 @@ int main(void)
             }
         KBT_CHECK(real == 2);
     }
+    /* nccl-tests figures in the metrics column: 1 KB per rank in 1 us on 8 ranks:
+     * algbw = 1024 B / 1e-6 s = 1.024 GB/s, busbw = 1.024 x 7/8 = 0.896 GB/s */
+    {
+        char buf[160];
+        kb_shape m = s[0];
+        m.d[EP_D_RANKS] = 8;
+        kb_find_op("alltoall")->metrics(&m, 1e-6, buf, sizeof buf);
+        KBT_CHECK(strncmp(buf, "algbw_gbps=1.02;busbw_gbps=0.90;loopback=", 41) == 0);
+        if (strncmp(buf, "algbw_gbps=1.02;busbw_gbps=0.90;", 32)) printf("  metrics: %s\n", buf);
+        KBT_CHECK(kb_find_op("ep_dispatch")->metrics != NULL && kb_find_op("ep_combine")->metrics != NULL);
+    }
     /* dispatch shapes: T in {128, 4096}, hidden 7168, top-8 of 256, 4 of 8 groups */
     s = kb_find_op("ep_dispatch")->shapes(&n);
     KBT_CHECK(s[0].d[EP_D_TOKENS] == 128 && s[1].d[EP_D_TOKENS] == 4096);
