@@ -376,6 +376,17 @@ static int write_meta(const char *path, const run_state *rs, const struct cudaDe
                           rs->measured_bf16 ? "measured" : "datasheet", "hbm_source",
                           rs->measured_hbm ? "measured" : "datasheet");
     json_object_set_new(m, "graph", json_boolean(rs->o->graph));
+    if (count > 1) { /* several GPUs: the topology the communication rows ran on */
+        char topo[8192];
+        size_t len = 0;
+        FILE *f = popen("nvidia-smi topo -m 2>&1", "r");
+        if (f) {
+            len = fread(topo, 1, sizeof topo - 1, f);
+            pclose(f);
+        }
+        topo[len] = 0;
+        json_object_set_new(m, "topology", json_string(len ? topo : "unavailable (nvidia-smi topo -m failed)"));
+    }
     json_object_set_new(m, "ceilings", c);
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.partial", path);
