@@ -203,7 +203,7 @@ static void emit(run_state *rs, kb_row *r)
     fflush(stdout);
 }
 
-static void stats(kb_row *r, double *us, int n)
+void kb_row_stats(kb_row *r, double *us, int n)
 {
     gsl_sort(us, 1, (size_t)n);
     r->reps = n;
@@ -343,7 +343,7 @@ static int run_impl(run_state *rs, const kb_op *op, const kb_shape *s, const kb_
     if (kb_dev_sm_clock_mhz(rs->stream, &mhz) == KB_OK && mhz > 0) r.sm_clock_mhz = mhz;
     double *sorted = malloc((size_t)c.n * sizeof *sorted);
     memcpy(sorted, c.samples, (size_t)c.n * sizeof *sorted);
-    stats(&r, sorted, c.n);
+    kb_row_stats(&r, sorted, c.n);
     free(sorted);
     r.samples_us = c.samples;
     r.n_samples = c.n;

@@ -40,6 +40,10 @@ int kb_check_op_list(const char *list);
 int kb_check_impl_list(const char *ops, const char *impls);
 
 int kb_run(const kb_run_opts *o);
+/* Sort us[n] in place and fill reps, time_us (median), min, max and cv
+ * (sample standard deviation / mean) of a row. */
+struct kb_row;
+void kb_row_stats(struct kb_row *r, double *us, int n);
 int kb_model(const char *gpus, const char *ops, unsigned sets, const char *out);
 int kb_list(const char *ops, unsigned sets, int show_shapes);
 int kb_specs_print(const char *gpu);

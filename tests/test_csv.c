@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "kb_csv.h"
+#include "kb_run.h"
 #include "kbtest.h"
 
 static int exists(const char *p)
@@ -122,6 +123,22 @@ int main(void)
     KBT_CHECK(fgets(got, sizeof got, f) != NULL);
     KBT_STREQ(got, "plain|\"a,b\"|\"q\"\"q\"");
     fclose(f);
+
+    /* statistics of a row: median of {3, 1, 2, 10} = 2.5, min 1, max 10;
+     * mean 4, sample sd sqrt((1 + 9 + 4 + 36) / 3) = 4.0824829, cv 1.0206207 */
+    double us[] = {3, 1, 2, 10};
+    kb_row st;
+    kb_row_init(&st);
+    kb_row_stats(&st, us, 4);
+    KBT_CHECK(st.reps == 4);
+    KBT_NEAR(st.time_us, 2.5, 1e-12);
+    KBT_NEAR(st.time_us_min, 1, 0);
+    KBT_NEAR(st.time_us_max, 10, 0);
+    KBT_NEAR(st.cv, 1.0206207261596576, 1e-12);
+    double one[] = {7};
+    kb_row_stats(&st, one, 1);
+    KBT_NEAR(st.time_us, 7, 0);
+    KBT_NEAR(st.cv, 0, 0);
 
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
