@@ -117,22 +117,8 @@ void fp8_gemm_shape_set(kb_shape *s, const char *label, unsigned sets, int layou
 }
 
 /* ---- GPU setup --------------------------------------------------------------- */
-#define CU(call)                                                                   \
-    do {                                                                           \
-        cudaError_t e_ = (call);                                                   \
-        if (e_ != cudaSuccess) {                                                   \
-            fp8_gemm_teardown(c);                                                  \
-            return kb_error("%s:%d: %s: %s", __FILE__, __LINE__, #call, cudaGetErrorString(e_)); \
-        }                                                                          \
-    } while (0)
-#define KT(call)                                                                   \
-    do {                                                                           \
-        kb_status s_ = (call);                                                     \
-        if (s_ != KB_OK) {                                                         \
-            fp8_gemm_teardown(c);                                                  \
-            return s_;                                                             \
-        }                                                                          \
-    } while (0)
+#define CU(call) KB_CUDA_TRY_OR(call, fp8_gemm_teardown(c))
+#define KT(call) KB_TRY_OR(call, fp8_gemm_teardown(c))
 #define HALLOC(p, n)                                                               \
     do {                                                                           \
         size_t hn_ = (n);                                                          \

@@ -49,6 +49,26 @@ void kb_clear_message(void);
                             cudaGetErrorString(kb_e_));                        \
     } while (0)
 
+/* The same inside setup(): on failure run `cleanup` (e.g. teardown(c)) first,
+ * so nothing allocated so far leaks. */
+#define KB_CUDA_TRY_OR(call, cleanup)                                          \
+    do {                                                                       \
+        cudaError_t kb_e_ = (call);                                            \
+        if (kb_e_ != cudaSuccess) {                                            \
+            cleanup;                                                           \
+            return kb_error("%s:%d: %s: %s", __FILE__, __LINE__, #call,        \
+                            cudaGetErrorString(kb_e_));                        \
+        }                                                                      \
+    } while (0)
+#define KB_TRY_OR(call, cleanup)                                               \
+    do {                                                                       \
+        kb_status kb_s_ = (call);                                              \
+        if (kb_s_ != KB_OK) {                                                  \
+            cleanup;                                                           \
+            return kb_s_;                                                      \
+        }                                                                      \
+    } while (0)
+
 /* Propagate a kb_status. */
 #define KB_TRY(call)                                                           \
     do {                                                                       \

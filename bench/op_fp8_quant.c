@@ -120,14 +120,7 @@ static void teardown(void *ctx)
     free(c);
 }
 
-#define CU(call)                                                                               \
-    do {                                                                                       \
-        cudaError_t e_ = (call);                                                               \
-        if (e_ != cudaSuccess) {                                                               \
-            teardown(c);                                                                       \
-            return kb_error("%s:%d: %s: %s", __FILE__, __LINE__, #call, cudaGetErrorString(e_)); \
-        }                                                                                      \
-    } while (0)
+#define CU(call) KB_CUDA_TRY_OR(call, teardown(c))
 
 static kb_status setup(const kb_shape *s, void **out)
 {

@@ -86,31 +86,28 @@ static kb_status setup(const kb_shape *s, void **out)
     int dev = 0;
     cudaGetDevice(&dev);
     cudaDeviceGetAttribute(&a->sms, cudaDevAttrMultiProcessorCount, dev);
-    kb_status st = KB_OK;
-#define TRY(x) do { if (st == KB_OK) { cudaError_t e_ = (x); if (e_ != cudaSuccess) st = kb_error("%s: %s", #x, cudaGetErrorString(e_)); } } while (0)
-    TRY(cudaMalloc((void **)&a->sum, sizeof(uint64_t)));
-    TRY(cudaMalloc((void **)&c->dsum, sizeof(uint64_t)));
-    if (a->mode != HBM_WRITE) TRY(cudaMalloc((void **)&a->src, a->bytes));
-    if (a->mode == HBM_WRITE || a->mode == HBM_COPY) TRY(cudaMalloc(&a->dst, a->bytes));
-    if (st == KB_OK && a->src) st = kb_dev_fill_f32((float *)a->src, a->bytes / 4, -1.0f, 1.0f, kb_seed_for("hbm", s), 0);
-    if (st == KB_OK && a->src) {
+#define CU(call) KB_CUDA_TRY_OR(call, teardown(c))
+    CU(cudaMalloc((void **)&a->sum, sizeof(uint64_t)));
+    CU(cudaMalloc((void **)&c->dsum, sizeof(uint64_t)));
+    if (a->mode != HBM_WRITE) CU(cudaMalloc((void **)&a->src, a->bytes));
+    if (a->mode == HBM_WRITE || a->mode == HBM_COPY) CU(cudaMalloc(&a->dst, a->bytes));
+    if (a->src) {
+        KB_TRY_OR(kb_dev_fill_f32((float *)a->src, a->bytes / 4, -1.0f, 1.0f, kb_seed_for("hbm", s), 0), teardown(c));
         /* expected sum of the source words, computed on the host */
         uint64_t *h = malloc(a->bytes);
-        if (!h) st = kb_error("out of host memory for %zu bytes", a->bytes);
-        TRY(cudaMemcpy(h, a->src, a->bytes, cudaMemcpyDeviceToHost));
+        if (!h) {
+            teardown(c);
+            return kb_error("out of host memory for %zu bytes", a->bytes);
+        }
+        KB_CUDA_TRY_OR(cudaMemcpy(h, a->src, a->bytes, cudaMemcpyDeviceToHost), (free(h), teardown(c)));
         uint64_t sum = 0;
-        if (st == KB_OK)
-            for (size_t i = 0; i < a->bytes / 8; i++) sum += h[i];
+        for (size_t i = 0; i < a->bytes / 8; i++) sum += h[i];
         free(h);
         c->expect = a->mode == HBM_L2_READ ? sum * (uint64_t)a->passes : sum;
-    } else if (st == KB_OK) {
+    } else {
         c->expect = a->pattern * (uint64_t)(a->bytes / 8);
     }
-#undef TRY
-    if (st != KB_OK) {
-        teardown(c);
-        return st;
-    }
+#undef CU
     *out = c;
     return KB_OK;
 }

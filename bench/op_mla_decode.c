@@ -178,19 +178,8 @@ static void teardown(void *p)
     free(c);
 }
 
-#define SETUP_TRY(call)                                                        \
-    do {                                                                       \
-        kb_status st_ = (call);                                                \
-        if (st_ != KB_OK) { teardown(c); return st_; }                         \
-    } while (0)
-#define SETUP_CUDA(call)                                                       \
-    do {                                                                       \
-        cudaError_t e_ = (call);                                               \
-        if (e_ != cudaSuccess) {                                               \
-            teardown(c);                                                       \
-            return kb_error("mla_decode setup: %s: %s", #call, cudaGetErrorString(e_)); \
-        }                                                                      \
-    } while (0)
+#define SETUP_TRY(call) KB_TRY_OR(call, teardown(c))
+#define SETUP_CUDA(call) KB_CUDA_TRY_OR(call, teardown(c))
 
 /* Reference rows: every row at small problems, else a seeded sample of
  * (batch, row) pairs (8 batches incl. batch 0, 4 rows each). */

@@ -115,14 +115,7 @@ static void teardown(void *p)
     free(c);
 }
 
-#define SETUP_TRY(call)                                                        \
-    do {                                                                       \
-        cudaError_t e_ = (call);                                               \
-        if (e_ != cudaSuccess) {                                               \
-            teardown(c);                                                       \
-            return kb_error("moe_dispatch setup: %s: %s", #call, cudaGetErrorString(e_)); \
-        }                                                                      \
-    } while (0)
+#define SETUP_TRY(call) KB_CUDA_TRY_OR(call, teardown(c))
 
 static kb_status setup(const kb_shape *s, void **out)
 {
