@@ -96,8 +96,9 @@ static kb_status setup(const kb_shape *s, void **out)
         /* expected sum of the source words, computed on the host */
         uint64_t *h = malloc(a->bytes);
         if (!h) {
+            size_t want = a->bytes;
             teardown(c);
-            return kb_error("out of host memory for %zu bytes", a->bytes);
+            return kb_error("out of host memory for %zu bytes", want);
         }
         KB_CUDA_TRY_OR(cudaMemcpy(h, a->src, a->bytes, cudaMemcpyDeviceToHost), (free(h), teardown(c)));
         uint64_t sum = 0;
