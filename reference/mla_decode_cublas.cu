@@ -64,8 +64,7 @@ __global__ void softmax_kernel(const mla_decode_args a, const float *s, __nv_bfl
 {
     const int row = blockIdx.x, bi = blockIdx.y, rows = a.s_q * a.h_q;
     const int len = a.seqlens[bi];
-    const int qi = row / a.h_q, h = row % a.h_q;
-    const int limit = min(len, len - a.s_q + 1 + qi);
+    const int limit = mla_row_limit(row, rows, a.h_q, a.s_q, len, len);
     const float sc = a.softmax_scale * 1.4426950408889634f;
     const float *sr = s + ((size_t)bi * rows + row) * max_s;
     __nv_bfloat16 *pr = p + ((size_t)bi * rows + row) * max_s;
@@ -90,7 +89,7 @@ __global__ void softmax_kernel(const mla_decode_args a, const float *s, __nv_bfl
     for (int t = threadIdx.x; t < max_s; t += blockDim.x)
         pr[t] = __float2bfloat16(t < limit ? exp2f(sr[t] * sc - mu) * inv : 0.f);
     if (threadIdx.x == 0)
-        a.lse[((size_t)bi * a.h_q + h) * a.s_q + qi] = l > 0.f ? (mu + log2f(l)) * 0.6931471805599453f : -INFINITY;
+        a.lse[mla_lse_index(bi, a.h_q, a.s_q, row)] = mla_lse_nat(mu, l);
 }
 
 cublasOperation_t op(int trans) { return trans ? CUBLAS_OP_T : CUBLAS_OP_N; }

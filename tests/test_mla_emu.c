@@ -215,6 +215,74 @@ static void test_v2_tile(void)
     free(qs); free(kt); free(ps); free(P); free(Sref); free(Oref); free(seen_s); free(seen_o);
 }
 
+/* v2 FP8 KV: dequant_tile's chunk addressing (the raw tokens of a 32-key tile
+ * are contiguous 656-byte rows) and its byte order (uint2 little-endian load,
+ * 16-bit pairs, cvt.rn.f16x2.e4m3x2 puts the low byte in the low half,
+ * bfloat162 low half first) give K[key][d] = e4m3(tok[d]) * scale[d / 128]
+ * (rounded to BF16) and the rope copied, as mla_cpu_load_token. */
+static void test_v2_fp8_dequant(void)
+{
+    const int T = MLA_V2_TK;
+    uint8_t *raw = malloc((size_t)T * MLA_FP8_TOKEN_BYTES);
+    uint16_t *kt = calloc((size_t)T * MLA_V2_QSTR, 2);
+    kb_rng rng;
+    kb_rng_seed(&rng, 4242);
+    for (int key = 0; key < T; key++) {
+        uint8_t *tok = raw + (size_t)key * MLA_FP8_TOKEN_BYTES;
+        for (int d = 0; d < MLA_D_V; d++) {
+            uint8_t x = (uint8_t)(kb_rng_next(&rng) & 0xff);
+            if ((x & 0x7f) == 0x7f) x ^= 1; /* no NaN */
+            tok[d] = x;
+        }
+        for (int g = 0; g < 4; g++) {
+            const float sc = (float)(0.001 + 0.01 * kb_rng_uniform(&rng)) * (float)(g + 1);
+            memcpy(tok + MLA_FP8_SCALE_OFF + 4 * g, &sc, 4);
+        }
+        for (int d = 0; d < 64; d++) {
+            const uint16_t r = bf((float)(2 * kb_rng_uniform(&rng) - 1));
+            memcpy(tok + MLA_FP8_ROPE_OFF + 2 * d, &r, 2);
+        }
+    }
+    int aligned = MLA_FP8_TOKEN_BYTES % 16 == 0, bad = 0;
+    for (int key = 0; key < T; key++) {
+        const uint8_t *tok = raw + (size_t)key * MLA_FP8_TOKEN_BYTES;
+        for (int c = 0; c < MLA_D_QK / 8; c++) {
+            uint16_t out[8];
+            const int src = mla_fp8_chunk_src(c);
+            if (!mla_fp8_chunk_is_rope(c)) {
+                const int so = mla_fp8_chunk_scale(c);
+                aligned &= src % 8 == 0 && so % 4 == 0;
+                float sc;
+                memcpy(&sc, tok + so, 4);
+                const uint32_t vx = (uint32_t)tok[src] | (uint32_t)tok[src + 1] << 8 | (uint32_t)tok[src + 2] << 16 |
+                                    (uint32_t)tok[src + 3] << 24;
+                const uint32_t vy = (uint32_t)tok[src + 4] | (uint32_t)tok[src + 5] << 8 |
+                                    (uint32_t)tok[src + 6] << 16 | (uint32_t)tok[src + 7] << 24;
+                const uint32_t w[4] = {vx & 0xffffu, vx >> 16, vy & 0xffffu, vy >> 16};
+                for (int j = 0; j < 4; j++) {
+                    out[2 * j] = bf(kb_e4m3_to_f32((uint8_t)(w[j] & 0xff)) * sc);
+                    out[2 * j + 1] = bf(kb_e4m3_to_f32((uint8_t)(w[j] >> 8)) * sc);
+                }
+            } else {
+                aligned &= src % 16 == 0;
+                memcpy(out, tok + src, 16);
+            }
+            memcpy(kt + key * MLA_V2_QSTR + c * 8, out, 16);
+        }
+        double k[MLA_D_QK];
+        mla_cpu_load_token(tok, 1, k);
+        for (int d = 0; d < MLA_D_QK; d++) {
+            const double g = fb(kt[key * MLA_V2_QSTR + d]);
+            if (!(fabs(g - k[d]) <= fabs(k[d]) * (1.0 / 256))) bad++;
+        }
+    }
+    KBT_CHECK(aligned);
+    KBT_CHECK(bad == 0);
+    if (bad) printf("fp8 dequant: %d wrong values\n", bad);
+    free(raw);
+    free(kt);
+}
+
 /* ------------------------------------------------------------------------ */
 /* 2. v3: TMA SW128 writes vs wgmma SW128 descriptor reads                   */
 /* ------------------------------------------------------------------------ */
@@ -664,6 +732,7 @@ static void test_cublas_params(void)
 int main(void)
 {
     test_v2_tile();
+    test_v2_fp8_dequant();
     test_v3_tile();
     test_split_flash();
     test_cublas_params();

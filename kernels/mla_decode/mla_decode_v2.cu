@@ -101,9 +101,9 @@ __device__ __forceinline__ void dequant_tile(const uint8_t *raw, uint16_t *kt)
         int key = i / (MLA_D_QK / 8), c = i % (MLA_D_QK / 8);
         const uint8_t *tok = raw + key * MLA_FP8_TOKEN_BYTES;
         uint4 out;
-        if (c < MLA_D_V / 8) {
-            const float sc = reinterpret_cast<const float *>(tok + MLA_FP8_SCALE_OFF)[c / 16];
-            const uint2 v = *reinterpret_cast<const uint2 *>(tok + c * 8);
+        if (!mla_fp8_chunk_is_rope(c)) {
+            const float sc = *reinterpret_cast<const float *>(tok + mla_fp8_chunk_scale(c));
+            const uint2 v = *reinterpret_cast<const uint2 *>(tok + mla_fp8_chunk_src(c));
             uint32_t w[4] = {v.x & 0xffffu, v.x >> 16, v.y & 0xffffu, v.y >> 16};
             uint32_t o4[4];
 #pragma unroll
@@ -115,9 +115,9 @@ __device__ __forceinline__ void dequant_tile(const uint8_t *raw, uint16_t *kt)
             }
             out = make_uint4(o4[0], o4[1], o4[2], o4[3]);
         } else {
-            out = *reinterpret_cast<const uint4 *>(tok + MLA_FP8_ROPE_OFF + (c - MLA_D_V / 8) * 16);
+            out = *reinterpret_cast<const uint4 *>(tok + mla_fp8_chunk_src(c));
         }
-        *reinterpret_cast<uint4 *>(kt + key * QSTR + c * 8) = out;
+        *reinterpret_cast<uint4 *>(kt + key * QSTR + c * 8) = out; // row `key`, columns 8c..8c+7
     }
 }
 

@@ -148,6 +148,13 @@ MLA_FN int mla_v2_o_col(int kh, int lane, int n, int e) { return kh * 256 + n * 
  * time starts at an even key). */
 MLA_FN int mla_v2_p_off(int row, int key) { return row * MLA_V2_PSTR + key; }
 
+/* FP8 KV (v2): a raw 656-byte token becomes one BF16 K row in 72 chunks of
+ * 8 values (16 B).  Chunk c < 64: 8 e4m3 latents at byte 8c, times the FP32
+ * scale of their 128-value group; chunk c >= 64: 8 BF16 rope values copied. */
+MLA_FN int mla_fp8_chunk_is_rope(int c) { return c >= MLA_D_V / 8; }
+MLA_FN int mla_fp8_chunk_src(int c) { return c < MLA_D_V / 8 ? c * 8 : MLA_FP8_ROPE_OFF + (c - MLA_D_V / 8) * 16; }
+MLA_FN int mla_fp8_chunk_scale(int c) { return MLA_FP8_SCALE_OFF + 4 * (c * 8 / 128); }
+
 /* ------------------------------------------------------------------------ */
 /* v3: wgmma BF16, TMA pages, 128-byte swizzle                              */
 /* ------------------------------------------------------------------------ */
