@@ -368,6 +368,7 @@ static void test_v3_tile(void)
      * tiles 1024-B aligned, expect_tx = the bytes of the boxes, <= 227 KB */
     KBT_CHECK(MLA_V3_TMAP_GSTRIDE % 16 == 0);
     KBT_CHECK(MLA_V3_TMAP_BOX_INNER * 2 <= MLA_V3_SW128_SPAN);
+    KBT_CHECK((MLA_V3_TMAP_BOX_INNER * 2) % 16 == 0);
     KBT_CHECK(MLA_V3_TMAP_BOX_INNER <= 256 && MLA_V3_TMAP_BOX_ROWS <= 256);
     KBT_CHECK(MLA_V3_TMAP_BOX_INNER * MLA_V3_TMAP_BOX_ROWS * 2 == MLA_V3_BOX);
     KBT_CHECK(MLA_V3_NBOX * MLA_V3_TMAP_BOX_INNER == MLA_D_QK);

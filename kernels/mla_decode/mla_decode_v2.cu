@@ -22,6 +22,8 @@
 // addresses of an ldmatrix hit 8 different 16-byte bank groups; the P tile
 // row is 80 B (5 x 16 B) for the same reason.  One CTA per SM (~193 KB
 // smem), 2 tiles (74 KB) in flight per SM to cover HBM latency.
+// The ldmatrix addresses and fragment maps live in mla_layout.h;
+// tests/test_mla_emu.c emulates ldmatrix / mma.sync with them on the host.
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
 #include <stdint.h>

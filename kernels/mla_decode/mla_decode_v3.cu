@@ -25,7 +25,10 @@
 // SBO = 1024 B (next 8 keys).  Every box is 1024-B aligned (swizzle pattern
 // base offset 0).  ~226 KB of smem: one CTA per SM.
 // UNVERIFIED on a GPU (written without one): the descriptor fields and the
-// swizzled P store follow the PTX ISA canonical layouts.
+// swizzled P store follow the PTX ISA canonical layouts; tests/test_mla_emu.c
+// emulates the TMA SW128 writes and the wgmma descriptor reads with this
+// file's own offsets (kernels/mla_decode/mla_layout.h) and checks S = Q K^T
+// and O = P V over a whole page on the host.
 #include <cuda.h>
 #include <cudaTypedefs.h>
 #include <cuda_bf16.h>
