@@ -370,6 +370,11 @@ static kb_status poison(void *p, cudaStream_t st)
  * ~0.1% on the softmax denominator; the kernels compute scores in FP32 from
  * BF16 inputs, the reference in double). */
 #define MLA_LSE_TOL 1e-3
+/* o scale check: the cosine is blind to a wrong normalisation (o off by a
+ * common factor, e.g. a wrong 1/l or combine weight), so also require
+ * max|o - ref| <= 2e-2 * max|ref| over the checked rows (BF16 output and BF16
+ * P round at ~4e-3 relative). */
+#define MLA_O_REL_TOL 2e-2
 
 static kb_status verify(void *p, double *err, const char **metric)
 {
@@ -407,10 +412,15 @@ static kb_status verify(void *p, double *err, const char **metric)
         if (!(el <= lse_err)) { lse_err = el; lse_at = k; }
     }
     double cd = kb_cos_diff(got, c->ref_o, (size_t)c->nref * MLA_D_V);
+    double ref_max = 0;
+    for (size_t i = 0; i < (size_t)c->nref * MLA_D_V; i++) ref_max = fmax(ref_max, fabs(c->ref_o[i]));
+    double rel = kb_max_abs_err(got, c->ref_o, (size_t)c->nref * MLA_D_V) / (ref_max > 0 ? ref_max : 1.0);
     free(o); free(lse); free(got);
     *err = cd;
     if (bad) return kb_error("%zu non-finite values in o/lse", bad);
     if (!(cd < KB_TOL_MLA_COS)) return kb_error("cos diff %.3g >= %.0e (%d rows checked)", cd, KB_TOL_MLA_COS, c->nref);
+    if (!(rel <= MLA_O_REL_TOL))
+        return kb_error("o max error %.3g of max|ref| > %.0e (wrong scale?)", rel, MLA_O_REL_TOL);
     if (!(lse_err <= MLA_LSE_TOL))
         return kb_error("lse error %.3g > %.0e at batch %d row %d", lse_err, MLA_LSE_TOL,
                         lse_at >= 0 ? c->ref_batch[lse_at] : -1, lse_at >= 0 ? c->ref_row[lse_at] : -1);

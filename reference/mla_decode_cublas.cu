@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include "mla_decode/mla_decode.h"
+#include "mla_decode/mla_layout.h"
 
 namespace {
 struct cublas_state {
@@ -63,8 +64,7 @@ __global__ void softmax_kernel(const mla_decode_args a, const float *s, __nv_bfl
 {
     const int row = blockIdx.x, bi = blockIdx.y, rows = a.s_q * a.h_q;
     const int len = a.seqlens[bi];
-    const int qi = row / a.h_q, h = row % a.h_q;
-    const int limit = min(len, len - a.s_q + 1 + qi);
+    const int limit = mla_row_limit(row, rows, a.h_q, a.s_q, len, len);
     const float sc = a.softmax_scale * 1.4426950408889634f;
     const float *sr = s + ((size_t)bi * rows + row) * max_s;
     __nv_bfloat16 *pr = p + ((size_t)bi * rows + row) * max_s;
@@ -89,8 +89,10 @@ __global__ void softmax_kernel(const mla_decode_args a, const float *s, __nv_bfl
     for (int t = threadIdx.x; t < max_s; t += blockDim.x)
         pr[t] = __float2bfloat16(t < limit ? exp2f(sr[t] * sc - mu) * inv : 0.f);
     if (threadIdx.x == 0)
-        a.lse[((size_t)bi * a.h_q + h) * a.s_q + qi] = l > 0.f ? (mu + log2f(l)) * 0.6931471805599453f : -INFINITY;
+        a.lse[mla_lse_index(bi, a.h_q, a.s_q, row)] = mla_lse_nat(mu, l);
 }
+
+cublasOperation_t op(int trans) { return trans ? CUBLAS_OP_T : CUBLAS_OP_N; }
 
 kb_status cublas_err(cublasStatus_t st, const char *what)
 {
@@ -111,18 +113,18 @@ kb_status run(const mla_decode_args *a, cudaStream_t stream, bool gather)
     if (st != CUBLAS_STATUS_SUCCESS) return cublas_err(st, "SetStream");
     const float one = 1.f, zero = 0.f;
     // S^T (col-major max_s x rows) = K (op T of col-major 576 x max_s) * Q (576 x rows)
-    st = cublasGemmStridedBatchedEx(cs->h, CUBLAS_OP_T, CUBLAS_OP_N, ms, rows, MLA_D_QK, &one, cs->k, CUDA_R_16BF,
-                                    MLA_D_QK, (long long)ms * MLA_D_QK, a->q, CUDA_R_16BF, MLA_D_QK,
-                                    (long long)rows * MLA_D_QK, &zero, cs->s, CUDA_R_32F, ms, (long long)rows * ms,
-                                    a->b, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    const mla_gemm g1 = mla_cublas_qk(rows, ms);
+    st = cublasGemmStridedBatchedEx(cs->h, op(g1.trans_a), op(g1.trans_b), g1.m, g1.n, g1.k, &one, cs->k, CUDA_R_16BF,
+                                    g1.lda, g1.stride_a, a->q, CUDA_R_16BF, g1.ldb, g1.stride_b, &zero, cs->s,
+                                    CUDA_R_32F, g1.ldc, g1.stride_c, a->b, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
     if (st != CUBLAS_STATUS_SUCCESS) return cublas_err(st, "GemmStridedBatchedEx (QK^T)");
     softmax_kernel<<<dim3((unsigned)rows, (unsigned)a->b), 256, 0, stream>>>(*a, cs->s, cs->p, ms);
     KB_CUDA_TRY(cudaGetLastError());
     // O^T (col-major 512 x rows) = V (first 512 rows of col-major 576 x max_s) * P^T (max_s x rows)
-    st = cublasGemmStridedBatchedEx(cs->h, CUBLAS_OP_N, CUBLAS_OP_N, MLA_D_V, rows, ms, &one, cs->k, CUDA_R_16BF,
-                                    MLA_D_QK, (long long)ms * MLA_D_QK, cs->p, CUDA_R_16BF, ms, (long long)rows * ms,
-                                    &zero, a->o, CUDA_R_16BF, MLA_D_V, (long long)rows * MLA_D_V, a->b,
-                                    CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    const mla_gemm g2 = mla_cublas_pv(rows, ms);
+    st = cublasGemmStridedBatchedEx(cs->h, op(g2.trans_a), op(g2.trans_b), g2.m, g2.n, g2.k, &one, cs->k, CUDA_R_16BF,
+                                    g2.lda, g2.stride_a, cs->p, CUDA_R_16BF, g2.ldb, g2.stride_b, &zero, a->o,
+                                    CUDA_R_16BF, g2.ldc, g2.stride_c, a->b, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
     if (st != CUBLAS_STATUS_SUCCESS) return cublas_err(st, "GemmStridedBatchedEx (PV)");
     return KB_OK;
 }

@@ -10,6 +10,7 @@
 #include <cuda_fp8.h>
 #include <stdint.h>
 #include "mla_decode/mla_decode.h"
+#include "mla_decode/mla_layout.h"
 
 namespace {
 __device__ __forceinline__ uint64_t mix64(uint64_t z)
@@ -57,25 +58,19 @@ __global__ void __launch_bounds__(128) combine_kernel(const int32_t *__restrict_
 {
     const int row = blockIdx.x, bi = blockIdx.y;
     const int rows = s_q * h_q;
-    const int32_t *split_off = sched + num_parts + 1 + 4 * num_segs;
-    const int32_t *n_split = split_off + b;
+    const int32_t *split_off = mla_packed_split_off(sched, num_parts, num_segs);
+    const int32_t *n_split = mla_packed_n_split(sched, num_parts, num_segs, b);
     const int n = n_split[bi];
-    if (n <= 1) return; // written directly by the attention kernel
+    if (n == 1) return; // written directly by the attention kernel
+    // n == 0: an empty sequence (no segment): o = 0, lse = -inf (as the CPU reference)
     const int off = split_off[bi];
-    float m = -INFINITY;
-    for (int i = 0; i < n; i++) m = fmaxf(m, lse_accum[(size_t)(off + i) * rows + row]);
-    float sum = 0.f;
-    for (int i = 0; i < n; i++) {
-        float l = lse_accum[(size_t)(off + i) * rows + row];
-        if (l != -INFINITY) sum += __expf(l - m);
-    }
-    const float tot = (m == -INFINITY) ? -INFINITY : m + __logf(sum);
+    const float tot = mla_combine_lse(n, lse_accum + mla_accum_row(off, rows, row), (size_t)rows);
     float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
     for (int i = 0; i < n; i++) {
-        float l = lse_accum[(size_t)(off + i) * rows + row];
+        const float l = lse_accum[mla_accum_row(off + i, rows, row)];
         if (l == -INFINITY) continue;
-        float w = __expf(l - tot);
-        float4 v = reinterpret_cast<const float4 *>(o_accum + ((size_t)(off + i) * rows + row) * MLA_D_V)[threadIdx.x];
+        const float w = mla_combine_weight(l, tot);
+        float4 v = reinterpret_cast<const float4 *>(o_accum + mla_accum_row(off + i, rows, row) * MLA_D_V)[threadIdx.x];
         acc.x += w * v.x;
         acc.y += w * v.y;
         acc.z += w * v.z;
@@ -84,10 +79,7 @@ __global__ void __launch_bounds__(128) combine_kernel(const int32_t *__restrict_
     __nv_bfloat16 *dst = o + ((size_t)bi * rows + row) * MLA_D_V + threadIdx.x * 4;
     reinterpret_cast<__nv_bfloat162 *>(dst)[0] = __floats2bfloat162_rn(acc.x, acc.y);
     reinterpret_cast<__nv_bfloat162 *>(dst)[1] = __floats2bfloat162_rn(acc.z, acc.w);
-    if (threadIdx.x == 0) {
-        int i = row / h_q, h = row % h_q;
-        lse[((size_t)bi * h_q + h) * s_q + i] = tot;
-    }
+    if (threadIdx.x == 0) lse[mla_lse_index(bi, h_q, s_q, row)] = tot;
 }
 } // namespace
 
@@ -104,7 +96,9 @@ extern "C" kb_status mla_fill_fp8kv(uint8_t *cache, size_t n_tokens, uint64_t se
 
 extern "C" kb_status mla_combine(const mla_decode_args *a, cudaStream_t stream)
 {
-    if (a->sched.num_slots == 0) return KB_OK; // no sequence was split
+    int need = a->sched.num_slots > 0; // a sequence was split
+    for (int i = 0; i < a->b && !need; i++) need = a->sched.n_split[i] == 0; // an empty sequence
+    if (!need) return KB_OK;
     dim3 grid((unsigned)(a->s_q * a->h_q), (unsigned)a->b);
     combine_kernel<<<grid, 128, 0, stream>>>(a->sched_dev, a->sched.num_parts, a->sched.num_segs, a->b, a->s_q, a->h_q,
                                              a->o_accum, a->lse_accum, reinterpret_cast<__nv_bfloat16 *>(a->o),

@@ -15,6 +15,7 @@
 #include <cuda_fp8.h>
 #include <stdint.h>
 #include "mla_decode/mla_decode.h"
+#include "mla_decode/mla_layout.h"
 
 namespace {
 constexpr int ROWS = 8;        // query rows per CTA (one per warp)
@@ -51,8 +52,7 @@ __global__ void __launch_bounds__(256) mla_v1_kernel(const mla_decode_args a)
     const uint32_t *qg = reinterpret_cast<const uint32_t *>(a.q + ((size_t)bi * rows + blockIdx.y * ROWS) * MLA_D_QK);
     for (int i = threadIdx.x; i < ROWS * QW; i += blockDim.x) qs[i] = qg[i];
 
-    const int qi = row / a.h_q;                    // query index within s_q
-    const int limit = min(len, len - a.s_q + 1 + qi); // visible keys (causal)
+    const int limit = mla_row_limit(row, rows, a.h_q, a.s_q, len, len); // visible keys (causal)
     float m = -INFINITY, l = 0.f;
     float acc[16];
 #pragma unroll
@@ -79,19 +79,17 @@ __global__ void __launch_bounds__(256) mla_v1_kernel(const mla_decode_args a)
             s = fmaf(kf.x, qf.x, s);
             s = fmaf(kf.y, qf.y, s);
         }
-        s = (t0 + lane < limit) ? s * scale_log2 : -INFINITY;
+        s = mla_masked_score(s, t0 + lane, limit, scale_log2);
         float mt = s;
 #pragma unroll
         for (int o = 16; o; o >>= 1) mt = fmaxf(mt, __shfl_xor_sync(0xffffffffu, mt, o));
-        const float m_new = fmaxf(m, mt);
-        const float m_use = (m_new == -INFINITY) ? 0.f : m_new;
-        const float alpha = exp2f(m - m_use);
+        float m_use;
+        const float alpha = mla_softmax_rescale(&m, mt, &m_use); // m <- max(m, mt)
         const float p = exp2f(s - m_use);
         float ps = p;
 #pragma unroll
         for (int o = 16; o; o >>= 1) ps += __shfl_xor_sync(0xffffffffu, ps, o);
         l = l * alpha + ps;
-        m = m_new;
 #pragma unroll
         for (int c = 0; c < 16; c++) acc[c] *= alpha;
         for (int j = 0; j < TK; j++) {
@@ -110,11 +108,7 @@ __global__ void __launch_bounds__(256) mla_v1_kernel(const mla_decode_args a)
     __nv_bfloat162 *og = reinterpret_cast<__nv_bfloat162 *>(a.o + ((size_t)bi * rows + row) * MLA_D_V);
 #pragma unroll
     for (int c = 0; c < 8; c++) og[lane + 32 * c] = __floats2bfloat162_rn(acc[2 * c] * inv, acc[2 * c + 1] * inv);
-    if (lane == 0) {
-        const int h = row % a.h_q;
-        a.lse[((size_t)bi * a.h_q + h) * a.s_q + qi] =
-            l > 0.f ? (m + log2f(l)) * 0.6931471805599453f : -INFINITY;
-    }
+    if (lane == 0) a.lse[mla_lse_index(bi, a.h_q, a.s_q, row)] = mla_lse_nat(m, l);
 }
 } // namespace
 

@@ -22,18 +22,21 @@
 // addresses of an ldmatrix hit 8 different 16-byte bank groups; the P tile
 // row is 80 B (5 x 16 B) for the same reason.  One CTA per SM (~193 KB
 // smem), 2 tiles (74 KB) in flight per SM to cover HBM latency.
+// The ldmatrix addresses and fragment maps live in mla_layout.h;
+// tests/test_mla_emu.c emulates ldmatrix / mma.sync with them on the host.
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
 #include <stdint.h>
 #include "mla_decode/mla_decode.h"
+#include "mla_decode/mla_layout.h"
 
 namespace {
-constexpr int ROWS = 64;
-constexpr int TK = 32;
+constexpr int ROWS = MLA_V2_ROWS;
+constexpr int TK = MLA_V2_TK;
 constexpr int NSTAGE = 3;
 constexpr int NTHREADS = 256;
-constexpr int QSTR = MLA_D_QK + 8;   // 584 bf16 = 1168 B
-constexpr int PSTR = TK + 8;         // 40 bf16 = 80 B
+constexpr int QSTR = MLA_V2_QSTR;    // 584 bf16 = 1168 B
+constexpr int PSTR = MLA_V2_PSTR;    // 40 bf16 = 80 B
 constexpr int Q_BYTES = ROWS * QSTR * 2;            // 74752
 constexpr int KT_BYTES = TK * QSTR * 2;             // 37376
 constexpr int RAW_BYTES = TK * MLA_FP8_TOKEN_BYTES; // 20992
@@ -100,9 +103,9 @@ __device__ __forceinline__ void dequant_tile(const uint8_t *raw, uint16_t *kt)
         int key = i / (MLA_D_QK / 8), c = i % (MLA_D_QK / 8);
         const uint8_t *tok = raw + key * MLA_FP8_TOKEN_BYTES;
         uint4 out;
-        if (c < MLA_D_V / 8) {
-            const float sc = reinterpret_cast<const float *>(tok + MLA_FP8_SCALE_OFF)[c / 16];
-            const uint2 v = *reinterpret_cast<const uint2 *>(tok + c * 8);
+        if (!mla_fp8_chunk_is_rope(c)) {
+            const float sc = *reinterpret_cast<const float *>(tok + mla_fp8_chunk_scale(c));
+            const uint2 v = *reinterpret_cast<const uint2 *>(tok + mla_fp8_chunk_src(c));
             uint32_t w[4] = {v.x & 0xffffu, v.x >> 16, v.y & 0xffffu, v.y >> 16};
             uint32_t o4[4];
 #pragma unroll
@@ -114,9 +117,9 @@ __device__ __forceinline__ void dequant_tile(const uint8_t *raw, uint16_t *kt)
             }
             out = make_uint4(o4[0], o4[1], o4[2], o4[3]);
         } else {
-            out = *reinterpret_cast<const uint4 *>(tok + MLA_FP8_ROPE_OFF + (c - MLA_D_V / 8) * 16);
+            out = *reinterpret_cast<const uint4 *>(tok + mla_fp8_chunk_src(c));
         }
-        *reinterpret_cast<uint4 *>(kt + key * QSTR + c * 8) = out;
+        *reinterpret_cast<uint4 *>(kt + key * QSTR + c * 8) = out; // row `key`, columns 8c..8c+7
     }
 }
 
@@ -133,13 +136,13 @@ template <bool FP8> __global__ void __launch_bounds__(NTHREADS, 1) mla_v2_kernel
 
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int rt = warp & 3, kh = warp >> 2;
-    const int gid = lane >> 2, tig = lane & 3;
+    const int tig = lane & 3;
     const int nrows = a.s_q * a.h_q;
     const int grp = blockIdx.y;
     const float scale_log2 = a.softmax_scale * 1.4426950408889634f;
 
     const int32_t *part_off = a.sched_dev;
-    const int32_t *segs = a.sched_dev + a.sched.num_parts + 1;
+    const int32_t *segs = mla_packed_segs(a.sched_dev, a.sched.num_parts);
     const int g_begin = part_off[blockIdx.x], g_end = part_off[blockIdx.x + 1];
 
     for (int g = g_begin; g < g_end; g++) {
@@ -164,13 +167,11 @@ template <bool FP8> __global__ void __launch_bounds__(NTHREADS, 1) mla_v2_kernel
         if (ntiles > 1) load_tile<FP8>(a, bt, begin + TK, ring + STAGE);
         cp_async_commit();
 
-        // two rows per thread: r_lo = rt*16 + gid, r_hi = r_lo + 8
+        // two rows per thread (mla_v2_s_row): r_lo = rt*16 + lane/4, r_hi = r_lo + 8
         int limit[2];
 #pragma unroll
         for (int h = 0; h < 2; h++) {
-            int R = grp * ROWS + rt * 16 + gid + 8 * h;
-            int qi = R < nrows ? R / a.h_q : a.s_q - 1;
-            limit[h] = min(end, len - a.s_q + 1 + qi);
+            limit[h] = mla_row_limit(grp * ROWS + mla_v2_s_row(rt, lane, 2 * h), nrows, a.h_q, a.s_q, len, end);
         }
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
         float acc[32][4];
@@ -196,14 +197,11 @@ template <bool FP8> __global__ void __launch_bounds__(NTHREADS, 1) mla_v2_kernel
             float s[2][4];
 #pragma unroll
             for (int n = 0; n < 2; n++) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.f;
-            const uint16_t *qa = qs + (rt * 16 + (lane & 15)) * QSTR + (lane >> 4) * 8;
-            const int mi = lane >> 3;
-            const uint16_t *kb = kt + (kh * 16 + (mi >> 1) * 8 + (lane & 7)) * QSTR + (mi & 1) * 8;
 #pragma unroll 4
             for (int kk = 0; kk < MLA_D_QK / 16; kk++) {
                 uint32_t a0, a1, a2, a3, b0, b1, b2, b3;
-                ldsm_x4(a0, a1, a2, a3, qa + kk * 16);
-                ldsm_x4(b0, b1, b2, b3, kb + kk * 16);
+                ldsm_x4(a0, a1, a2, a3, qs + mla_v2_q_ldsm(rt, lane, kk));
+                ldsm_x4(b0, b1, b2, b3, kt + mla_v2_k_ldsm(kh, lane, kk));
                 mma_bf16(s[0], a0, a1, a2, a3, b0, b1);
                 mma_bf16(s[1], a0, a1, a2, a3, b2, b3);
             }
@@ -215,25 +213,22 @@ template <bool FP8> __global__ void __launch_bounds__(NTHREADS, 1) mla_v2_kernel
 #pragma unroll
                 for (int e = 0; e < 4; e++) {
                     const int h = e >> 1;
-                    const int t = t0 + kh * 16 + n * 8 + tig * 2 + (e & 1);
-                    s[n][e] = t < limit[h] ? s[n][e] * scale_log2 : -INFINITY;
+                    const int t = t0 + mla_v2_s_key(kh, lane, n, e);
+                    s[n][e] = mla_masked_score(s[n][e], t, limit[h], scale_log2);
                     mx[h] = fmaxf(mx[h], s[n][e]);
                 }
 #pragma unroll
             for (int h = 0; h < 2; h++) {
                 mx[h] = fmaxf(mx[h], __shfl_xor_sync(0xffffffffu, mx[h], 1));
                 mx[h] = fmaxf(mx[h], __shfl_xor_sync(0xffffffffu, mx[h], 2));
-                if (tig == 0) red_max[kh * ROWS + rt * 16 + gid + 8 * h] = mx[h];
+                if (tig == 0) red_max[kh * ROWS + mla_v2_s_row(rt, lane, 2 * h)] = mx[h];
             }
             __syncthreads();
             float alpha[2], sum[2] = {0.f, 0.f}, m_use[2];
 #pragma unroll
             for (int h = 0; h < 2; h++) {
-                const int r = rt * 16 + gid + 8 * h;
-                const float m_new = fmaxf(m[h], fmaxf(red_max[r], red_max[ROWS + r]));
-                m_use[h] = m_new == -INFINITY ? 0.f : m_new;
-                alpha[h] = exp2f(m[h] - m_use[h]);
-                m[h] = m_new;
+                const int r = mla_v2_s_row(rt, lane, 2 * h);
+                alpha[h] = mla_softmax_rescale(&m[h], fmaxf(red_max[r], red_max[ROWS + r]), &m_use[h]);
             }
 #pragma unroll
             for (int n = 0; n < 2; n++) {
@@ -241,21 +236,22 @@ template <bool FP8> __global__ void __launch_bounds__(NTHREADS, 1) mla_v2_kernel
                 float p2 = exp2f(s[n][2] - m_use[1]), p3 = exp2f(s[n][3] - m_use[1]);
                 sum[0] += p0 + p1;
                 sum[1] += p2 + p3;
-                const int col = kh * 16 + n * 8 + tig * 2;
-                *reinterpret_cast<__nv_bfloat162 *>(ps + (rt * 16 + gid) * PSTR + col) = __floats2bfloat162_rn(p0, p1);
-                *reinterpret_cast<__nv_bfloat162 *>(ps + (rt * 16 + gid + 8) * PSTR + col) =
+                const int col = mla_v2_s_key(kh, lane, n, 0);
+                *reinterpret_cast<__nv_bfloat162 *>(ps + mla_v2_p_off(mla_v2_s_row(rt, lane, 0), col)) =
+                    __floats2bfloat162_rn(p0, p1);
+                *reinterpret_cast<__nv_bfloat162 *>(ps + mla_v2_p_off(mla_v2_s_row(rt, lane, 2), col)) =
                     __floats2bfloat162_rn(p2, p3);
             }
 #pragma unroll
             for (int h = 0; h < 2; h++) {
                 sum[h] += __shfl_xor_sync(0xffffffffu, sum[h], 1);
                 sum[h] += __shfl_xor_sync(0xffffffffu, sum[h], 2);
-                if (tig == 0) red_sum[kh * ROWS + rt * 16 + gid + 8 * h] = sum[h];
+                if (tig == 0) red_sum[kh * ROWS + mla_v2_s_row(rt, lane, 2 * h)] = sum[h];
             }
             __syncthreads(); // P and the row sums visible
 #pragma unroll
             for (int h = 0; h < 2; h++) {
-                const int r = rt * 16 + gid + 8 * h;
+                const int r = mla_v2_s_row(rt, lane, 2 * h);
                 l[h] = l[h] * alpha[h] + red_sum[r] + red_sum[ROWS + r];
             }
 #pragma unroll
@@ -270,12 +266,11 @@ template <bool FP8> __global__ void __launch_bounds__(NTHREADS, 1) mla_v2_kernel
 #pragma unroll
             for (int ks = 0; ks < TK / 16; ks++) {
                 uint32_t a0, a1, a2, a3;
-                ldsm_x4(a0, a1, a2, a3, ps + (rt * 16 + (lane & 15)) * PSTR + ks * 16 + (lane >> 4) * 8);
-                const uint16_t *vb = kt + (ks * 16 + (mi & 1) * 8 + (lane & 7)) * QSTR + kh * 256 + (mi >> 1) * 8;
+                ldsm_x4(a0, a1, a2, a3, ps + mla_v2_p_ldsm(rt, lane, ks));
 #pragma unroll
                 for (int np = 0; np < 16; np++) {
                     uint32_t b0, b1, b2, b3;
-                    ldsm_x4_t(b0, b1, b2, b3, vb + np * 16);
+                    ldsm_x4_t(b0, b1, b2, b3, kt + mla_v2_v_ldsm(kh, lane, ks, np));
                     mma_bf16(acc[2 * np], a0, a1, a2, a3, b0, b1);
                     mma_bf16(acc[2 * np + 1], a0, a1, a2, a3, b2, b3);
                 }
@@ -286,27 +281,24 @@ template <bool FP8> __global__ void __launch_bounds__(NTHREADS, 1) mla_v2_kernel
         // ---- epilogue: final o/lse, or a partial for the combine ----
 #pragma unroll
         for (int h = 0; h < 2; h++) {
-            const int R = grp * ROWS + rt * 16 + gid + 8 * h;
+            const int R = grp * ROWS + mla_v2_s_row(rt, lane, 2 * h);
             if (R >= nrows) continue;
             const float inv = l[h] > 0.f ? 1.f / l[h] : 0.f;
-            const float lse = l[h] > 0.f ? (m[h] + log2f(l[h])) * 0.6931471805599453f : -INFINITY;
+            const float lse = mla_lse_nat(m[h], l[h]);
             if (slot < 0) {
-                __nv_bfloat16 *orow = reinterpret_cast<__nv_bfloat16 *>(a.o) + ((size_t)bi * nrows + R) * MLA_D_V + kh * 256;
+                __nv_bfloat16 *orow = reinterpret_cast<__nv_bfloat16 *>(a.o) + ((size_t)bi * nrows + R) * MLA_D_V;
 #pragma unroll
                 for (int n = 0; n < 32; n++)
-                    *reinterpret_cast<__nv_bfloat162 *>(orow + n * 8 + tig * 2) =
+                    *reinterpret_cast<__nv_bfloat162 *>(orow + mla_v2_o_col(kh, lane, n, 2 * h)) =
                         __floats2bfloat162_rn(acc[n][2 * h] * inv, acc[n][2 * h + 1] * inv);
-                if (kh == 0 && tig == 0) {
-                    const int qi = R / a.h_q, hh = R % a.h_q;
-                    a.lse[((size_t)bi * a.h_q + hh) * a.s_q + qi] = lse;
-                }
+                if (kh == 0 && tig == 0) a.lse[mla_lse_index(bi, a.h_q, a.s_q, R)] = lse;
             } else {
-                float *orow = a.o_accum + ((size_t)slot * nrows + R) * MLA_D_V + kh * 256;
+                float *orow = a.o_accum + mla_accum_row(slot, nrows, R) * MLA_D_V;
 #pragma unroll
                 for (int n = 0; n < 32; n++)
-                    *reinterpret_cast<float2 *>(orow + n * 8 + tig * 2) =
+                    *reinterpret_cast<float2 *>(orow + mla_v2_o_col(kh, lane, n, 2 * h)) =
                         make_float2(acc[n][2 * h] * inv, acc[n][2 * h + 1] * inv);
-                if (kh == 0 && tig == 0) a.lse_accum[(size_t)slot * nrows + R] = lse;
+                if (kh == 0 && tig == 0) a.lse_accum[mla_accum_row(slot, nrows, R)] = lse;
             }
         }
     }

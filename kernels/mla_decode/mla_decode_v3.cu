@@ -25,25 +25,29 @@
 // SBO = 1024 B (next 8 keys).  Every box is 1024-B aligned (swizzle pattern
 // base offset 0).  ~226 KB of smem: one CTA per SM.
 // UNVERIFIED on a GPU (written without one): the descriptor fields and the
-// swizzled P store follow the PTX ISA canonical layouts.
+// swizzled P store follow the PTX ISA canonical layouts; tests/test_mla_emu.c
+// emulates the TMA SW128 writes and the wgmma descriptor reads with this
+// file's own offsets (kernels/mla_decode/mla_layout.h) and checks S = Q K^T
+// and O = P V over a whole page on the host.
 #include <cuda.h>
 #include <cudaTypedefs.h>
 #include <cuda_bf16.h>
 #include <stdint.h>
 #include "mla_decode/mla_decode.h"
+#include "mla_decode/mla_layout.h"
 
 namespace {
 constexpr int NTHREADS = 256;
-constexpr int BOX = 8192;               // 64 rows x 128 B
-constexpr int NBOX = MLA_D_QK / 64;     // 9
-constexpr int TILE = NBOX * BOX;        // 73728: one page or the Q tile
-constexpr int OFF_Q = 0;
-constexpr int OFF_KV = TILE;            // 2 stages
-constexpr int OFF_P = 3 * TILE;
-constexpr int OFF_RED = OFF_P + BOX;    // red_max[2][64], red_sum[2][64]
-constexpr int OFF_BAR = OFF_RED + 1024; // 3 mbarriers
-constexpr int SMEM_USED = OFF_BAR + 64;
-constexpr int SMEM_BYTES = SMEM_USED + 1024; // + alignment slack
+constexpr int NBOX = MLA_V3_NBOX;       // 9 boxes of 64 rows x 128 B
+constexpr int TILE = MLA_V3_TILE;       // 73728: one page or the Q tile
+constexpr int OFF_Q = MLA_V3_OFF_Q;
+constexpr int OFF_KV = MLA_V3_OFF_KV;   // 2 stages
+constexpr int OFF_P = MLA_V3_OFF_P;
+constexpr int OFF_RED = MLA_V3_OFF_RED; // red_max[2][64], red_sum[2][64]
+constexpr int OFF_BAR = MLA_V3_OFF_BAR; // 3 mbarriers
+constexpr int SMEM_BYTES = MLA_V3_SMEM_BYTES; // + alignment slack
+static_assert(OFF_KV % 1024 == 0 && OFF_P % 1024 == 0 && TILE % 1024 == 0, "SW128 tiles need 1024-B alignment");
+static_assert(SMEM_BYTES <= 227 * 1024, "more than 227 KB of shared memory");
 
 __device__ __forceinline__ uint32_t smem_u32(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
 
@@ -78,9 +82,7 @@ __device__ __forceinline__ void fence_operand(float &x) { asm volatile("" : "+f"
 // Shared memory matrix descriptor, 128-byte swizzle.
 __device__ __forceinline__ uint64_t make_desc(const void *p, uint32_t lbo, uint32_t sbo)
 {
-    uint64_t a = smem_u32(p);
-    return ((a & 0x3FFFF) >> 4) | ((uint64_t)((lbo & 0x3FFFF) >> 4) << 16) | ((uint64_t)((sbo & 0x3FFFF) >> 4) << 32) |
-           (1ull << 62);
+    return mla_desc_encode(smem_u32(p), lbo, sbo);
 }
 
 // D[64 x 32] += A[64 x 16] * B[16 x 32]: A, B from shared memory (descriptors).
@@ -140,12 +142,12 @@ __global__ void __launch_bounds__(NTHREADS, 1)
     float *red_sum = red_max + 128;
     uint64_t *bar = reinterpret_cast<uint64_t *>(smem + OFF_BAR); // [0], [1]: stages, [2]: Q
 
-    const int tid = threadIdx.x, wg = tid / 128, wi = (tid % 128) / 32, lane = tid % 32;
-    const int gid = lane >> 2, tig = lane & 3;
+    const int tid = threadIdx.x, wg = tid / 128, t128 = tid % 128, lane = tid % 32;
+    const int tig = lane & 3;
     const int nrows = a.s_q * a.h_q, grp = blockIdx.y;
     const float scale_log2 = a.softmax_scale * 1.4426950408889634f;
     const int32_t *part_off = a.sched_dev;
-    const int32_t *segs = a.sched_dev + a.sched.num_parts + 1;
+    const int32_t *segs = mla_packed_segs(a.sched_dev, a.sched.num_parts);
     const int g_begin = part_off[blockIdx.x], g_end = part_off[blockIdx.x + 1];
 
     if (tid == 0) {
@@ -166,22 +168,21 @@ __global__ void __launch_bounds__(NTHREADS, 1)
         __syncthreads(); // every thread is done with Q, the stages and P
         if (tid == 0) {
             mbar_expect_tx(&bar[2], TILE);
-            for (int c = 0; c < NBOX; c++) tma_load_2d(qs + c * BOX, &tm_q, c * 64, bi * nrows + grp * 64, &bar[2]);
+            for (int c = 0; c < NBOX; c++)
+                tma_load_2d(qs + mla_v3_box_dst(c), &tm_q, mla_v3_box_col(c), bi * nrows + grp * 64, &bar[2]);
             for (int jj = 0; jj < 2 && jj < npages; jj++) {
                 const int st = (it + jj) & 1, page = bt[begin / MLA_PAGE + jj];
                 mbar_expect_tx(&bar[st], TILE);
                 for (int c = 0; c < NBOX; c++)
-                    tma_load_2d(smem + OFF_KV + st * TILE + c * BOX, &tm_kv, c * 64, page * MLA_PAGE, &bar[st]);
+                    tma_load_2d(smem + OFF_KV + st * TILE + mla_v3_box_dst(c), &tm_kv, mla_v3_box_col(c), page * MLA_PAGE,
+                                &bar[st]);
             }
         }
-        // rows of this thread in the accumulators: r_lo = 16*wi + gid, r_hi = r_lo + 8
+        // rows of this thread in the accumulators (mla_wg_acc_row): r_lo = 16*warp + lane/4, r_hi = r_lo + 8
         int limit[2];
 #pragma unroll
-        for (int h = 0; h < 2; h++) {
-            const int R = grp * 64 + 16 * wi + gid + 8 * h;
-            const int qi = R < nrows ? R / a.h_q : a.s_q - 1;
-            limit[h] = min(end, len - a.s_q + 1 + qi);
-        }
+        for (int h = 0; h < 2; h++)
+            limit[h] = mla_row_limit(grp * 64 + mla_wg_acc_row(t128, 2 * h), nrows, a.h_q, a.s_q, len, end);
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
         float acc[128];
 #pragma unroll
@@ -202,8 +203,8 @@ __global__ void __launch_bounds__(NTHREADS, 1)
             wgmma_fence();
 #pragma unroll
             for (int kk = 0; kk < MLA_D_QK / 16; kk++) {
-                const uint64_t da = make_desc(qs + (kk / 4) * BOX + (kk % 4) * 32, 16, 1024);
-                const uint64_t db = make_desc(kv + (kk / 4) * BOX + wg * 32 * 128 + (kk % 4) * 32, 16, 1024);
+                const uint64_t da = make_desc(qs + mla_v3_q_desc_off(kk), MLA_V3_KMAJ_LBO, MLA_V3_KMAJ_SBO);
+                const uint64_t db = make_desc(kv + mla_v3_k_desc_off(wg, kk), MLA_V3_KMAJ_LBO, MLA_V3_KMAJ_SBO);
                 wgmma_m64n32_ss(s, da, db);
             }
             wgmma_commit();
@@ -218,25 +219,22 @@ __global__ void __launch_bounds__(NTHREADS, 1)
 #pragma unroll
                 for (int e = 0; e < 4; e++) {
                     const int h = e >> 1;
-                    const int t = t0 + 32 * wg + 8 * i + tig * 2 + (e & 1);
-                    s[4 * i + e] = t < limit[h] ? s[4 * i + e] * scale_log2 : -INFINITY;
+                    const int t = t0 + 32 * wg + mla_wg_acc_col(t128, i, e);
+                    s[4 * i + e] = mla_masked_score(s[4 * i + e], t, limit[h], scale_log2);
                     mx[h] = fmaxf(mx[h], s[4 * i + e]);
                 }
 #pragma unroll
             for (int h = 0; h < 2; h++) {
                 mx[h] = fmaxf(mx[h], __shfl_xor_sync(0xffffffffu, mx[h], 1));
                 mx[h] = fmaxf(mx[h], __shfl_xor_sync(0xffffffffu, mx[h], 2));
-                if (tig == 0) red_max[wg * 64 + 16 * wi + gid + 8 * h] = mx[h];
+                if (tig == 0) red_max[wg * 64 + mla_wg_acc_row(t128, 2 * h)] = mx[h];
             }
             __syncthreads();
             float alpha[2], m_use[2], sum[2] = {0.f, 0.f};
 #pragma unroll
             for (int h = 0; h < 2; h++) {
-                const int r = 16 * wi + gid + 8 * h;
-                const float m_new = fmaxf(m[h], fmaxf(red_max[r], red_max[64 + r]));
-                m_use[h] = m_new == -INFINITY ? 0.f : m_new;
-                alpha[h] = exp2f(m[h] - m_use[h]);
-                m[h] = m_new;
+                const int r = mla_wg_acc_row(t128, 2 * h);
+                alpha[h] = mla_softmax_rescale(&m[h], fmaxf(red_max[r], red_max[64 + r]), &m_use[h]);
             }
 #pragma unroll
             for (int i = 0; i < 4; i++) {
@@ -244,25 +242,24 @@ __global__ void __launch_bounds__(NTHREADS, 1)
                 const float p2 = exp2f(s[4 * i + 2] - m_use[1]), p3 = exp2f(s[4 * i + 3] - m_use[1]);
                 sum[0] += p0 + p1;
                 sum[1] += p2 + p3;
-                const int chunk = 4 * wg + i; // 16-byte chunk of the 128-byte P row
 #pragma unroll
                 for (int h = 0; h < 2; h++) {
-                    const int r = 16 * wi + gid + 8 * h;
+                    const int r = mla_wg_acc_row(t128, 2 * h), key = 32 * wg + mla_wg_acc_col(t128, i, 0);
                     __nv_bfloat162 v = h ? __floats2bfloat162_rn(p2, p3) : __floats2bfloat162_rn(p0, p1);
-                    *reinterpret_cast<__nv_bfloat162 *>(ps + r * 128 + ((chunk ^ (r & 7)) << 4) + tig * 4) = v;
+                    *reinterpret_cast<__nv_bfloat162 *>(ps + mla_v3_p_store_off(r, key)) = v;
                 }
             }
 #pragma unroll
             for (int h = 0; h < 2; h++) {
                 sum[h] += __shfl_xor_sync(0xffffffffu, sum[h], 1);
                 sum[h] += __shfl_xor_sync(0xffffffffu, sum[h], 2);
-                if (tig == 0) red_sum[wg * 64 + 16 * wi + gid + 8 * h] = sum[h];
+                if (tig == 0) red_sum[wg * 64 + mla_wg_acc_row(t128, 2 * h)] = sum[h];
             }
             asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); // P visible to wgmma
             __syncthreads();
 #pragma unroll
             for (int h = 0; h < 2; h++) {
-                const int r = 16 * wi + gid + 8 * h;
+                const int r = mla_wg_acc_row(t128, 2 * h);
                 l[h] = l[h] * alpha[h] + red_sum[r] + red_sum[64 + r];
             }
 #pragma unroll
@@ -277,8 +274,8 @@ __global__ void __launch_bounds__(NTHREADS, 1)
             wgmma_fence();
 #pragma unroll
             for (int ks = 0; ks < MLA_PAGE / 16; ks++) {
-                const uint64_t da = make_desc(ps + ks * 32, 16, 1024);
-                const uint64_t db = make_desc(kv + 4 * wg * BOX + ks * 16 * 128, BOX, 1024);
+                const uint64_t da = make_desc(ps + mla_v3_p_desc_off(ks), MLA_V3_KMAJ_LBO, MLA_V3_KMAJ_SBO);
+                const uint64_t db = make_desc(kv + mla_v3_v_desc_off(wg, ks), MLA_V3_MN_LBO, MLA_V3_MN_SBO);
                 wgmma_m64n256_ss_tb(acc, da, db);
             }
             wgmma_commit();
@@ -289,34 +286,32 @@ __global__ void __launch_bounds__(NTHREADS, 1)
             if (tid == 0 && j + 2 < npages) {
                 const int page = bt[begin / MLA_PAGE + j + 2];
                 mbar_expect_tx(&bar[st], TILE);
-                for (int c = 0; c < NBOX; c++) tma_load_2d(kv + c * BOX, &tm_kv, c * 64, page * MLA_PAGE, &bar[st]);
+                for (int c = 0; c < NBOX; c++)
+                    tma_load_2d(kv + mla_v3_box_dst(c), &tm_kv, mla_v3_box_col(c), page * MLA_PAGE, &bar[st]);
             }
         }
 
         // ---- epilogue: final o/lse, or a partial for the combine ----
 #pragma unroll
         for (int h = 0; h < 2; h++) {
-            const int R = grp * 64 + 16 * wi + gid + 8 * h;
+            const int R = grp * 64 + mla_wg_acc_row(t128, 2 * h);
             if (R >= nrows) continue;
             const float inv = l[h] > 0.f ? 1.f / l[h] : 0.f;
-            const float lse = l[h] > 0.f ? (m[h] + log2f(l[h])) * 0.6931471805599453f : -INFINITY;
+            const float lse = mla_lse_nat(m[h], l[h]);
             if (slot < 0) {
                 __nv_bfloat16 *orow = reinterpret_cast<__nv_bfloat16 *>(a.o) + ((size_t)bi * nrows + R) * MLA_D_V + 256 * wg;
 #pragma unroll
                 for (int i = 0; i < 32; i++)
-                    *reinterpret_cast<__nv_bfloat162 *>(orow + 8 * i + tig * 2) =
+                    *reinterpret_cast<__nv_bfloat162 *>(orow + mla_wg_acc_col(t128, i, 2 * h)) =
                         __floats2bfloat162_rn(acc[4 * i + 2 * h] * inv, acc[4 * i + 2 * h + 1] * inv);
-                if (wg == 0 && tig == 0) {
-                    const int qi = R / a.h_q, hh = R % a.h_q;
-                    a.lse[((size_t)bi * a.h_q + hh) * a.s_q + qi] = lse;
-                }
+                if (wg == 0 && tig == 0) a.lse[mla_lse_index(bi, a.h_q, a.s_q, R)] = lse;
             } else {
-                float *orow = a.o_accum + ((size_t)slot * nrows + R) * MLA_D_V + 256 * wg;
+                float *orow = a.o_accum + mla_accum_row(slot, nrows, R) * MLA_D_V + 256 * wg;
 #pragma unroll
                 for (int i = 0; i < 32; i++)
-                    *reinterpret_cast<float2 *>(orow + 8 * i + tig * 2) =
+                    *reinterpret_cast<float2 *>(orow + mla_wg_acc_col(t128, i, 2 * h)) =
                         make_float2(acc[4 * i + 2 * h] * inv, acc[4 * i + 2 * h + 1] * inv);
-                if (wg == 0 && tig == 0) a.lse_accum[(size_t)slot * nrows + R] = lse;
+                if (wg == 0 && tig == 0) a.lse_accum[mla_accum_row(slot, nrows, R)] = lse;
             }
         }
     }
@@ -334,8 +329,8 @@ kb_status make_map(CUtensorMap *map, const void *base, uint64_t rows)
         encode = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn);
     }
     cuuint64_t dims[2] = {MLA_D_QK, rows};
-    cuuint64_t strides[1] = {MLA_D_QK * 2};
-    cuuint32_t box[2] = {64, 64};
+    cuuint64_t strides[1] = {MLA_V3_TMAP_GSTRIDE};
+    cuuint32_t box[2] = {MLA_V3_TMAP_BOX_INNER, MLA_V3_TMAP_BOX_ROWS};
     cuuint32_t estr[2] = {1, 1};
     CUresult r = encode(map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, const_cast<void *>(base), dims, strides, box, estr,
                         CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
