@@ -80,6 +80,29 @@ int kb_check_impl_list(const char *ops, const char *impls)
     return 0;
 }
 
+int kb_check_shape_list(const char *ops, const char *labels)
+{
+    if (!labels) return 0;
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", labels);
+    int nops;
+    const kb_op *const *all = kb_ops(&nops);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        int found = 0;
+        for (int i = 0; i < nops && !found; i++) {
+            if (!kb_in_list(ops, all[i]->name)) continue;
+            int ns = 0;
+            const kb_shape *sh = all[i]->shapes(&ns);
+            for (int k = 0; k < ns && !found; k++) found = !strcmp(sh[k].label, t);
+        }
+        if (!found) {
+            fprintf(stderr, "kbench: unknown shape '%s' for the selected operators (see `kbench list --verbose`)\n", t);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int kb_have_device(char *why, size_t n)
 {
     int count = 0;
@@ -468,7 +491,7 @@ int kb_run(const kb_run_opts *o)
         const kb_shape *shapes = op->shapes(&ns);
         for (int k = 0; k < ns && !lost; k++) {
             const kb_shape *s = &shapes[k];
-            if (!(s->sets & o->sets)) continue;
+            if (o->shape_labels ? !kb_in_list(o->shape_labels, s->label) : !(s->sets & o->sets)) continue;
             int any = 0;
             for (int j = 0; j < op->n_impls; j++) any |= select_impl(o, &op->impls[j]);
             if (!any) continue;

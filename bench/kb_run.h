@@ -21,6 +21,7 @@ typedef enum kb_flush { KB_FLUSH_L2 = 0, KB_FLUSH_NONE = 1, KB_FLUSH_ROTATE = 2 
 typedef struct kb_run_opts {
     const char *ops;    /* comma list, NULL = all */
     const char *impls;  /* comma list, NULL = all */
+    const char *shape_labels; /* comma list of shape labels, NULL = all of the sets */
     unsigned sets;      /* KB_SET_* */
     const char *out;    /* output directory (default results/<gpu>) */
     int reps;
@@ -38,6 +39,7 @@ int kb_in_list(const char *list, const char *name);
  * on error print one line and return -1. */
 int kb_check_op_list(const char *list);
 int kb_check_impl_list(const char *ops, const char *impls);
+int kb_check_shape_list(const char *ops, const char *labels);
 
 int kb_run(const kb_run_opts *o);
 /* Sort us[n] in place and fill reps, time_us (median), min, max and cv

@@ -13,7 +13,7 @@
 static const char usage[] =
     "usage: kbench <command> [options]\n"
     "  list    [--op A,B] [--shapes SET] [--verbose]    operators, implementations, shape sets\n"
-    "  run     [--op A,B] [--impl X,Y] [--shapes SET] [--quick] [--out DIR] [--reps N]\n"
+    "  run     [--op A,B] [--impl X,Y] [--shapes SET | --shape LABEL,...] [--quick] [--out DIR] [--reps N]\n"
     "          [--flush l2|rotate|none] [--timer cupti|events] [--warmup-ms MS] [--graph] [--benchmark_* ...]\n"
     "                                                   verify and time on the current GPU\n"
     "  model   [--gpu h100-sxm,h800-sxm] [--op A,B] [--shapes SET] [--out FILE]\n"
@@ -57,7 +57,7 @@ static int parse_pos_int(const char *s, int *out)
 }
 
 enum { O_OP = 1, O_IMPL, O_SHAPES, O_QUICK, O_OUT, O_REPS, O_FLUSH, O_TIMER, O_WARMUP, O_GPU, O_SPECS, O_VERBOSE,
-       O_GRAPH };
+       O_GRAPH, O_SHAPE };
 static const struct option longopts[] = {
     {"op", required_argument, 0, O_OP},         {"impl", required_argument, 0, O_IMPL},
     {"shapes", required_argument, 0, O_SHAPES}, {"quick", no_argument, 0, O_QUICK},
@@ -65,7 +65,7 @@ static const struct option longopts[] = {
     {"flush", required_argument, 0, O_FLUSH},   {"timer", required_argument, 0, O_TIMER},
     {"warmup-ms", required_argument, 0, O_WARMUP}, {"gpu", required_argument, 0, O_GPU},
     {"specs", required_argument, 0, O_SPECS},   {"verbose", no_argument, 0, O_VERBOSE},
-    {"graph", no_argument, 0, O_GRAPH},
+    {"graph", no_argument, 0, O_GRAPH},        {"shape", required_argument, 0, O_SHAPE},
     {0, 0, 0, 0},
 };
 
@@ -116,7 +116,7 @@ int main(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(sargc, sargv, "", longopts, NULL)) != -1) {
         if (c == '?') {
-            if (optopt >= O_OP && optopt <= O_GRAPH)
+            if (optopt >= O_OP && optopt <= O_SHAPE)
                 return bad(cmd, "option '%s' needs a value", sargv[optind - 1]);
             return bad(cmd, "unknown option '%s'", sargv[optind - 1]);
         }
@@ -151,6 +151,7 @@ int main(int argc, char **argv)
         case O_SPECS: specs = optarg; break;
         case O_VERBOSE: verbose = 1; break;
         case O_GRAPH: ro.graph = 1; break;
+        case O_SHAPE: ro.shape_labels = optarg; break;
         }
     }
     if (optind < sargc) return bad(cmd, "unexpected argument '%s'", sargv[optind]);
@@ -161,7 +162,9 @@ int main(int argc, char **argv)
         ro.sets = KB_SET_QUICK;
     }
     if (!ro.reps) ro.reps = quick ? 10 : 30;
-    if (kb_check_op_list(ro.ops) || kb_check_impl_list(ro.ops, ro.impls)) return KB_EXIT_USAGE;
+    if (kb_check_op_list(ro.ops) || kb_check_impl_list(ro.ops, ro.impls) ||
+        kb_check_shape_list(ro.ops, ro.shape_labels))
+        return KB_EXIT_USAGE;
     if (load_specs(cmd, specs)) return KB_EXIT_USAGE;
 
     if (!strcmp(cmd, "list")) return kb_list(ro.ops, ro.sets, verbose || shapes != NULL);

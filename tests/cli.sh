@@ -29,6 +29,8 @@ expect 2 "--shapes: expected full, quick, small or all, got 'huge'" -- model --s
 expect 2 "unknown operator 'fp9_gemm'"  -- run --op fp9_gemm
 expect 2 "unknown implementation 'v99'" -- run --op hbm --impl v99
 expect 2 "option '--op' needs a value"  -- run --op
+expect 2 "unknown shape 'm3_n3_k3'"     -- run --op fp8_gemm --shape m3_n3_k3
+expect 2 "does not apply"               -- model --shape copy_2GiB
 expect 2 "unexpected argument 'extra'"  -- list extra
 expect 2 "does not apply"               -- specs --reps 3
 expect 2 "unknown GPU 'a100'"           -- model --gpu a100
