@@ -229,28 +229,26 @@ fp8_gemm_v3_kernel(const __grid_constant__ CUtensorMap tm_a, const __grid_consta
     int stage = 0;
     uint32_t phase = 0;
     while (fp8_gemm_v3_next(&p, &walk, blockIdx.x, gridDim.x, &t)) {
-        // -- per-tile scale pointers (rows clamped into the group, sb blocks to the last)
+        // -- per-tile scales: rows r0, r0 + 8 of sa; sb blocks nb0 (tile cols < split) and nb0 + 1
         const int nb0 = t.n0 / kBlockK;
-        const int split = fp8_v3_sb_split(t.n0); // tile cols < split use sb block nb0, the rest nb0 + 1
-        const float *sa0p = p.sa + fp8_v3_sa_index(&p, t.g, 0, t.m0 + r0);
-        const float *sa1p = p.sa + fp8_v3_sa_index(&p, t.g, 0, t.m0 + r0 + 8);
-        const float *sb0p = p.sb + fp8_v3_sb_index(&p, t.g, nb0, 0);
-        const float *sb1p = p.sb + fp8_v3_sb_index(&p, t.g, nb0 + 1, 0);
+        const int split = fp8_v3_sb_split(t.n0);
+        const int ra = t.m0 + r0, rb = t.m0 + r0 + 8;
 
 #pragma unroll
         for (int i = 0; i < R; i++) acc[i] = 0.f;
-        float nsa0 = __ldg(sa0p), nsa1 = __ldg(sa1p);
-        float nsb0 = __ldg(sb0p), nsb1 = __ldg(sb1p);
+        float nsa0 = __ldg(p.sa + fp8_v3_sa_index(&p, t.g, 0, ra));
+        float nsa1 = __ldg(p.sa + fp8_v3_sa_index(&p, t.g, 0, rb));
+        float nsb0 = __ldg(p.sb + fp8_v3_sb_index(&p, t.g, nb0, 0));
+        float nsb1 = __ldg(p.sb + fp8_v3_sb_index(&p, t.g, nb0 + 1, 0));
 
         for (int kb = 0; kb < p.kblocks; kb++) {
             // -- scales of this K block; prefetch the next block's
             const float sa0 = nsa0, sa1 = nsa1, sbA = nsb0, sbB = nsb1;
             if (kb + 1 < p.kblocks) {
-                const size_t o = (size_t)(kb + 1) * p.m; // sa is MN-major: +M per K block
-                nsa0 = __ldg(sa0p + o);
-                nsa1 = __ldg(sa1p + o);
-                nsb0 = __ldg(sb0p + kb + 1);
-                nsb1 = __ldg(sb1p + kb + 1);
+                nsa0 = __ldg(p.sa + fp8_v3_sa_index(&p, t.g, kb + 1, ra));
+                nsa1 = __ldg(p.sa + fp8_v3_sa_index(&p, t.g, kb + 1, rb));
+                nsb0 = __ldg(p.sb + fp8_v3_sb_index(&p, t.g, nb0, kb + 1));
+                nsb1 = __ldg(p.sb + fp8_v3_sb_index(&p, t.g, nb0 + 1, kb + 1));
             }
 
             // -- wgmma over the 128-wide K block into a fresh accumulator
@@ -429,22 +427,8 @@ extern "C" kb_status fp8_gemm_v3_run(const fp8_gemm_args *a, cudaStream_t s, int
     KB_TRY(v3_tmap(a->b, fp8_v3_rows_b(a->n, groups), (uint64_t)a->k, fp8_v3_box_rows_b(cfg.block_n), &tb));
 
     v3_params p;
-    p.layout = a->layout;
-    p.m = a->m;
-    p.n = a->n;
-    p.k = a->k;
-    p.num_groups = groups;
-    p.block_m = cfg.block_m;
-    p.block_n = cfg.block_n;
-    p.m_tiles = (a->m + cfg.block_m - 1) / cfg.block_m;
-    p.n_tiles = (a->n + cfg.block_n - 1) / cfg.block_n;
-    p.kblocks = a->k / kBlockK;
-    p.nblocks = (a->n + kBlockK - 1) / kBlockK;
-    p.sa = a->sa;
-    p.sb = a->sb;
-    p.d = a->d;
-    p.group_idx = a->group_idx;
-    p.masked_m = a->masked_m;
+    if (fp8_gemm_v3_params_init(a, cfg.block_m, cfg.block_n, &p) != 0)
+        return kb_error("fp8_gemm_v3: bad arguments");
 
     // -- dispatch (pairs listed in fp8_gemm_v3_block_ms / _ns)
 #define V3_CASE(BM_, BN_) \
