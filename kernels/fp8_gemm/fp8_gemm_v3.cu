@@ -23,9 +23,14 @@
  *   - sb has ceil(N/128) rows per group (N = 576 and 2112 are not multiples
  *     of 128).  Needs K % 128 == 0 and N % 8 == 0 (else the launcher skips).
  *
- * Status: compiled for sm_90a, PTX and ptxas-checked (tests/fp8_gemm_v3.cmake),
- * tile walk simulated on the CPU (tests/test_fp8_gemm_v3_sched.c); written
- * without a GPU - tests/test_fp8_gemm_v3_gpu.c is the first thing to run on one.
+ * Status: compiled for sm_90a, PTX and ptxas-checked (tests/fp8_gemm_v3.cmake:
+ * instructions, no spills, setmaxnreg register pool), tile walk simulated on
+ * the CPU (tests/test_fp8_gemm_v3_sched.c); every index / address /
+ * descriptor / pipeline computation lives in fp8_gemm_v3_map.h and is
+ * emulated on the host against models of TMA, wgmma and mbarrier written from
+ * the PTX ISA (tests/test_fp8_gemm_v3_emu.c: whole GEMMs, dense / contiguous /
+ * masked, every tile size).  Written without a GPU and never run on one -
+ * tests/test_fp8_gemm_v3_gpu.c is the first thing to run on one.
  *
  * NOTES:
  *   - BLOCK_K = 128 = one scale block = one 128-byte E4M3 row: TMA's 128B
@@ -170,8 +175,6 @@ fp8_gemm_v3_kernel(const __grid_constant__ CUtensorMap tm_a, const __grid_consta
     // -- shared memory: [A stages][B stages][full bars][empty bars], 1024-aligned
     extern __shared__ uint8_t v3_smem_raw[];
     uint8_t *smem = v3_smem_raw + fp8_v3_smem_pad(smem_u32(v3_smem_raw));
-    uint8_t *smem_a = smem + fp8_v3_off_a(BM, BN, 0);
-    uint8_t *smem_b = smem + fp8_v3_off_b(BM, BN, 0);
     uint64_t *full = reinterpret_cast<uint64_t *>(smem + fp8_v3_off_full(BM, BN, 0));
     uint64_t *empty = reinterpret_cast<uint64_t *>(smem + fp8_v3_off_empty(BM, BN, 0));
 
