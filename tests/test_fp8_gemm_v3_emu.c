@@ -600,12 +600,14 @@ static void test_gemm(void)
     int32_t gi[512];
     for (int r = 0; r < 512; r++) gi[r] = r < 130 ? 0 : r < 256 ? -1 : r < 320 ? 1 : r < 384 ? -1 : 2;
     const int32_t mm[3] = {130, 0, 64};
-    gemm G[4];
+    gemm G[6];
     gemm_alloc(&G[0], FP8_GEMM_DENSE, 200, 576, 256, 1, NULL, NULL, &rng);        /* partial M tile, N = 4.5 sb blocks */
     gemm_alloc(&G[1], FP8_GEMM_DENSE, 65, 2112, 128, 1, NULL, NULL, &rng);        /* N = 16.5 sb blocks */
     gemm_alloc(&G[2], FP8_GEMM_CONTIGUOUS, 512, 320, 256, 3, gi, NULL, &rng);     /* padding rows, skipped tiles */
     gemm_alloc(&G[3], FP8_GEMM_MASKED, 192, 576, 256, 3, NULL, mm, &rng);         /* empty group, partial groups */
-    for (int c = 0; c < 4; c++) {
+    gemm_alloc(&G[4], FP8_GEMM_DENSE, 1, 8, 128, 1, NULL, NULL, &rng);            /* decode: one row, one 8-col chunk */
+    gemm_alloc(&G[5], FP8_GEMM_DENSE, 77, 200, 384, 1, NULL, NULL, &rng);         /* N % 32 != 0, 3 K blocks */
+    for (int c = 0; c < 6; c++) {
         int wrong = 0, errs = 0;
         for (int a = 0; a < 2; a++)
             for (int b = 0; b < 4; b++) {
