@@ -23,9 +23,14 @@
  *   - sb has ceil(N/128) rows per group (N = 576 and 2112 are not multiples
  *     of 128).  Needs K % 128 == 0 and N % 8 == 0 (else the launcher skips).
  *
- * Status: compiled for sm_90a, PTX and ptxas-checked (tests/fp8_gemm_v3.cmake),
- * tile walk simulated on the CPU (tests/test_fp8_gemm_v3_sched.c); written
- * without a GPU - tests/test_fp8_gemm_v3_gpu.c is the first thing to run on one.
+ * Status: compiled for sm_90a, PTX and ptxas-checked (tests/fp8_gemm_v3.cmake:
+ * instructions, no spills, setmaxnreg register pool), tile walk simulated on
+ * the CPU (tests/test_fp8_gemm_v3_sched.c); every index / address /
+ * descriptor / pipeline computation lives in fp8_gemm_v3_map.h and is
+ * emulated on the host against models of TMA, wgmma and mbarrier written from
+ * the PTX ISA (tests/test_fp8_gemm_v3_emu.c: whole GEMMs, dense / contiguous /
+ * masked, every tile size).  Written without a GPU and never run on one -
+ * tests/test_fp8_gemm_v3_gpu.c is the first thing to run on one.
  *
  * NOTES:
  *   - BLOCK_K = 128 = one scale block = one 128-byte E4M3 row: TMA's 128B
@@ -53,34 +58,33 @@
 #include <stdint.h>
 #include <string.h>
 #include "fp8_gemm/fp8_gemm_v3.h"
+#include "fp8_gemm/fp8_gemm_v3_map.h"
 #include "fp8_gemm/fp8_gemm_v3_wgmma.cuh"
 
 namespace {
 
 // ---- config ------------------------------------------------------------------
-constexpr int kBlockK = 128;
-constexpr int kProducerThreads = 128;     // one warpgroup; thread 0 of it issues TMA
-constexpr int kMaxStages = 8;
-constexpr int kSmemBudget = 227 * 1024;   // H100: 232448 bytes opt-in per block
-constexpr int kProducerRegs = 40;
-constexpr int kMathRegs = 232;            // 40*128 + 232*256 = 64512 <= 65536
+// Sizes, offsets and index maps live in fp8_gemm_v3_map.h (shared with the
+// host emulation test tests/test_fp8_gemm_v3_emu.c).
+constexpr int kBlockK = FP8_V3_BK;
+constexpr int kProducerRegs = FP8_V3_PRODUCER_REGS;
+constexpr int kMathRegs = FP8_V3_MATH_REGS; // 40*128 + 232*256 = 64512 <= 65536
 
 template <int BM, int BN> struct v3_cfg {
     static_assert(BM == 64 || BM == 128, "BLOCK_M is one or two 64-row warpgroups");
     static_assert(BN % 32 == 0 && BN >= 32 && BN <= 256, "wgmma N");
-    static constexpr int kMathWGs = BM / 64;
-    static constexpr int kMathThreads = kMathWGs * 128;
-    static constexpr int kMathWarps = kMathThreads / 32;
-    static constexpr int kThreads = kMathThreads + kProducerThreads;
-    static constexpr int kStageA = BM * kBlockK;   // bytes (E4M3)
-    static constexpr int kStageB = BN * kBlockK;
-    static constexpr int kStageBytes = kStageA + kStageB;
-    static constexpr int kFit = (kSmemBudget - 1024 - 16 * kMaxStages) / kStageBytes;
-    static constexpr int kStages = kFit < kMaxStages ? kFit : kMaxStages;
+    static constexpr int kMathWGs = fp8_v3_math_wgs(BM);
+    static constexpr int kMathThreads = fp8_v3_math_threads(BM);
+    static constexpr int kThreads = fp8_v3_threads(BM);
+    static constexpr int kStageA = fp8_v3_stage_a(BM);   // bytes (E4M3)
+    static constexpr int kStageB = fp8_v3_stage_b(BN);
+    static constexpr int kStages = fp8_v3_stages(BM, BN);
     // 1024 bytes of slack to align the stage ring to the 128B-swizzle atom.
-    static constexpr int kSmemBytes = 1024 + kStages * kStageBytes + 16 * kStages;
+    static constexpr int kSmemBytes = fp8_v3_smem_bytes(BM, BN);
     static_assert(kStageA % 1024 == 0 && kStageB % 1024 == 0, "stages stay 1024-aligned");
     static_assert(kStages >= 3, "pipeline depth");
+    static_assert(kSmemBytes <= FP8_V3_SMEM_BUDGET, "fits the opt-in shared memory");
+    static_assert(fp8_v3_bn_ok(BN), "a tile straddles at most two sb blocks");
 };
 
 typedef fp8_gemm_v3_params v3_params; // kernels/fp8_gemm/fp8_gemm_v3_sched.h
@@ -155,18 +159,8 @@ template <int R> __device__ __forceinline__ void fence_regs(float (&r)[R])
     for (int i = 0; i < R; i++) asm volatile("" : "+f"(r[i])::"memory");
 }
 
-// wgmma shared-memory descriptor, K-major operand written by TMA with 128B
-// swizzle: start address >> 4 (bits 0-13), leading byte offset unused for
-// swizzled K-major (0), stride byte offset = 8 rows * 128 B = 1024 (bits
-// 32-45, >> 4), base offset 0 (stage bases are 1024-aligned), layout type 1 =
-// 128B swizzle (bits 62-63).
-__device__ __forceinline__ uint64_t smem_desc_sw128(const void *p)
-{
-    uint64_t d = (uint64_t)((smem_u32(p) & 0x3FFFF) >> 4);
-    d |= (uint64_t)(1024 >> 4) << 32;
-    d |= (uint64_t)1 << 62;
-    return d;
-}
+// wgmma shared-memory descriptor (fp8_gemm_v3_map.h: K-major, 128B swizzle).
+__device__ __forceinline__ uint64_t smem_desc_sw128(const void *p) { return fp8_v3_desc_sw128(smem_u32(p)); }
 
 // ---- the kernel ------------------------------------------------------------------
 template <int BM, int BN>
@@ -180,11 +174,9 @@ fp8_gemm_v3_kernel(const __grid_constant__ CUtensorMap tm_a, const __grid_consta
 
     // -- shared memory: [A stages][B stages][full bars][empty bars], 1024-aligned
     extern __shared__ uint8_t v3_smem_raw[];
-    uint8_t *smem = v3_smem_raw + ((1024 - (smem_u32(v3_smem_raw) & 1023)) & 1023);
-    uint8_t *smem_a = smem;
-    uint8_t *smem_b = smem + C::kStages * C::kStageA;
-    uint64_t *full = reinterpret_cast<uint64_t *>(smem_b + C::kStages * C::kStageB);
-    uint64_t *empty = full + C::kStages;
+    uint8_t *smem = v3_smem_raw + fp8_v3_smem_pad(smem_u32(v3_smem_raw));
+    uint64_t *full = reinterpret_cast<uint64_t *>(smem + fp8_v3_off_full(BM, BN, 0));
+    uint64_t *empty = reinterpret_cast<uint64_t *>(smem + fp8_v3_off_empty(BM, BN, 0));
 
     const int wg = threadIdx.x / 128;
 
@@ -192,8 +184,8 @@ fp8_gemm_v3_kernel(const __grid_constant__ CUtensorMap tm_a, const __grid_consta
     if (threadIdx.x == 0) {
 #pragma unroll
         for (int s = 0; s < C::kStages; s++) {
-            mbar_init(&full[s], 1);               // the producer's arrive.expect_tx
-            mbar_init(&empty[s], C::kMathWarps);  // lane 0 of every math warp
+            mbar_init(&full[s], FP8_V3_FULL_ARRIVALS);      // the producer's arrive.expect_tx
+            mbar_init(&empty[s], fp8_v3_empty_arrivals(BM)); // lane 0 of every math warp
         }
         asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
         asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
@@ -212,13 +204,15 @@ fp8_gemm_v3_kernel(const __grid_constant__ CUtensorMap tm_a, const __grid_consta
             int stage = 0;
             uint32_t phase = 0;
             while (fp8_gemm_v3_next(&p, &walk, blockIdx.x, gridDim.x, &t)) {
-                const int b_row = t.g * p.n + t.n0;
                 for (int kb = 0; kb < p.kblocks; kb++) {
-                    mbar_wait(&empty[stage], phase ^ 1);
-                    mbar_arrive_expect_tx(&full[stage], C::kStageBytes);
-                    tma_load_2d(smem_a + stage * C::kStageA, &tm_a, &full[stage], kb * kBlockK, t.a_row);
-                    tma_load_2d(smem_b + stage * C::kStageB, &tm_b, &full[stage], kb * kBlockK, b_row);
-                    if (++stage == C::kStages) { stage = 0; phase ^= 1; }
+                    int ca0, ca1, cb0, cb1;
+                    fp8_v3_tma_a_coord(&t, kb, &ca0, &ca1);
+                    fp8_v3_tma_b_coord(&p, &t, kb, &cb0, &cb1);
+                    mbar_wait(&empty[stage], fp8_v3_producer_parity(phase));
+                    mbar_arrive_expect_tx(&full[stage], fp8_v3_tx_bytes(BM, BN));
+                    tma_load_2d(smem + fp8_v3_off_a(BM, BN, stage), &tm_a, &full[stage], ca0, ca1);
+                    tma_load_2d(smem + fp8_v3_off_b(BM, BN, stage), &tm_b, &full[stage], cb0, cb1);
+                    fp8_v3_pipe_next(&stage, &phase, C::kStages);
                 }
             }
         }
@@ -227,10 +221,9 @@ fp8_gemm_v3_kernel(const __grid_constant__ CUtensorMap tm_a, const __grid_consta
 
     // -- math warpgroups
     if constexpr (C::kMathWGs == 2) setmaxnreg_inc<kMathRegs>();
-    const int warp = (threadIdx.x % 128) / 32, lane = threadIdx.x % 32;
-    const int r0 = wg * 64 + warp * 16 + lane / 4; // tile row of d[4j], d[4j+1]; r0 + 8 for d[4j+2..3]
-    const int c0 = (lane % 4) * 2;                 // tile col of d[4j] is 8j + c0
-    const bool masked = p.layout == FP8_GEMM_MASKED;
+    const int lane = threadIdx.x % 32;
+    const int r0 = fp8_v3_frag_row0(threadIdx.x); // tile row of d[4j], d[4j+1]; r0 + 8 for d[4j+2..3]
+    const int c0 = fp8_v3_frag_col0(threadIdx.x); // tile col of d[4j] is 8j + c0
 
     float acc[R], part[R];
     fp8_gemm_v3_walk walk;
@@ -239,76 +232,61 @@ fp8_gemm_v3_kernel(const __grid_constant__ CUtensorMap tm_a, const __grid_consta
     int stage = 0;
     uint32_t phase = 0;
     while (fp8_gemm_v3_next(&p, &walk, blockIdx.x, gridDim.x, &t)) {
-        // -- per-tile scale pointers
-        // sa (group g when masked): element (kb, row) at sa_g[kb * m + row]
-        const float *sa_g = masked ? p.sa + (size_t)t.g * p.kblocks * p.m : p.sa;
-        const int ra = min(t.m0 + r0, p.m - 1), rb = min(t.m0 + r0 + 8, p.m - 1);
+        // -- per-tile scales: rows r0, r0 + 8 of sa; sb blocks nb0 (tile cols < split) and nb0 + 1
         const int nb0 = t.n0 / kBlockK;
-        const int split = kBlockK - t.n0 % kBlockK; // tile cols < split use sb block nb0
-        const float *sb0 = p.sb + ((size_t)t.g * p.nblocks + nb0) * p.kblocks;
-        const float *sb1 = nb0 + 1 < p.nblocks ? sb0 + p.kblocks : sb0;
+        const int split = fp8_v3_sb_split(t.n0);
+        const int ra = t.m0 + r0, rb = t.m0 + r0 + 8;
 
 #pragma unroll
         for (int i = 0; i < R; i++) acc[i] = 0.f;
-        float nsa0 = __ldg(sa_g + ra), nsa1 = __ldg(sa_g + rb);
-        float nsb0 = __ldg(sb0), nsb1 = __ldg(sb1);
+        float nsa0 = __ldg(p.sa + fp8_v3_sa_index(&p, t.g, 0, ra));
+        float nsa1 = __ldg(p.sa + fp8_v3_sa_index(&p, t.g, 0, rb));
+        float nsb0 = __ldg(p.sb + fp8_v3_sb_index(&p, t.g, nb0, 0));
+        float nsb1 = __ldg(p.sb + fp8_v3_sb_index(&p, t.g, nb0 + 1, 0));
 
         for (int kb = 0; kb < p.kblocks; kb++) {
             // -- scales of this K block; prefetch the next block's
             const float sa0 = nsa0, sa1 = nsa1, sbA = nsb0, sbB = nsb1;
             if (kb + 1 < p.kblocks) {
-                const size_t o = (size_t)(kb + 1) * p.m;
-                nsa0 = __ldg(sa_g + o + ra);
-                nsa1 = __ldg(sa_g + o + rb);
-                nsb0 = __ldg(sb0 + kb + 1);
-                nsb1 = __ldg(sb1 + kb + 1);
+                nsa0 = __ldg(p.sa + fp8_v3_sa_index(&p, t.g, kb + 1, ra));
+                nsa1 = __ldg(p.sa + fp8_v3_sa_index(&p, t.g, kb + 1, rb));
+                nsb0 = __ldg(p.sb + fp8_v3_sb_index(&p, t.g, nb0, kb + 1));
+                nsb1 = __ldg(p.sb + fp8_v3_sb_index(&p, t.g, nb0 + 1, kb + 1));
             }
 
             // -- wgmma over the 128-wide K block into a fresh accumulator
-            mbar_wait(&full[stage], phase);
+            mbar_wait(&full[stage], fp8_v3_consumer_parity(phase));
             __syncwarp(); // reconverge after the spin: wgmma.* are .sync.aligned
-            const uint64_t da = smem_desc_sw128(smem_a + stage * C::kStageA + wg * 64 * kBlockK);
-            const uint64_t db = smem_desc_sw128(smem_b + stage * C::kStageB);
+            const uint64_t da = smem_desc_sw128(smem + fp8_v3_off_a(BM, BN, stage) + fp8_v3_off_a_wg(wg));
+            const uint64_t db = smem_desc_sw128(smem + fp8_v3_off_b(BM, BN, stage));
             fence_regs(part);
             wgmma_fence();
 #pragma unroll
             for (int k = 0; k < kBlockK / 32; k++) // +32 bytes = +2 in the >>4 address field
-                MMA::mma(part, da + 2 * k, db + 2 * k, k);
+                MMA::mma(part, fp8_v3_desc_k(da, k), fp8_v3_desc_k(db, k), k);
             wgmma_commit();
             wgmma_wait0();
             fence_regs(part);
             if (lane == 0) mbar_arrive(&empty[stage]);
-            if (++stage == C::kStages) { stage = 0; phase ^= 1; }
+            fp8_v3_pipe_next(&stage, &phase, C::kStages);
 
             // -- promote: acc += part * sa[row, kb] * sb[nblock, kb]
             const float sA0 = sa0 * sbA, sA1 = sa1 * sbA, sB0 = sa0 * sbB, sB1 = sa1 * sbB;
 #pragma unroll
-            for (int j = 0; j < R / 4; j++) {
-                const bool first = j * 8 < split;
-                const float s0 = first ? sA0 : sB0, s1 = first ? sA1 : sB1;
-                acc[4 * j + 0] = fmaf(part[4 * j + 0], s0, acc[4 * j + 0]);
-                acc[4 * j + 1] = fmaf(part[4 * j + 1], s0, acc[4 * j + 1]);
-                acc[4 * j + 2] = fmaf(part[4 * j + 2], s1, acc[4 * j + 2]);
-                acc[4 * j + 3] = fmaf(part[4 * j + 3], s1, acc[4 * j + 3]);
+            for (int i = 0; i < R; i++) {
+                const bool second = fp8_v3_reg_second(i, split);
+                const float s = fp8_v3_reg_row(i) ? (second ? sB1 : sA1) : (second ? sB0 : sA0);
+                acc[i] = fmaf(part[i], s, acc[i]);
             }
         }
 
-        // -- epilogue: BF16 pairs, rows < row_lim, cols < N
-        const int lr0 = t.m0 + r0, lr1 = lr0 + 8;
-        const size_t drow0 = (masked ? (size_t)t.g * p.m : 0) + lr0;
-        uint16_t *d0 = p.d + drow0 * p.n + t.n0 + c0;
-        uint16_t *d1 = d0 + (size_t)8 * p.n;
+        // -- epilogue: BF16 pairs (registers 2q, 2q+1), rows < row_lim, cols < N
 #pragma unroll
-        for (int j = 0; j < R / 4; j++) {
-            if (t.n0 + 8 * j + c0 < p.n) {
-                if (lr0 < t.row_lim) {
-                    __nv_bfloat162 v = __floats2bfloat162_rn(acc[4 * j + 0], acc[4 * j + 1]);
-                    *reinterpret_cast<__nv_bfloat162 *>(d0 + 8 * j) = v;
-                }
-                if (lr1 < t.row_lim) {
-                    __nv_bfloat162 v = __floats2bfloat162_rn(acc[4 * j + 2], acc[4 * j + 3]);
-                    *reinterpret_cast<__nv_bfloat162 *>(d1 + 8 * j) = v;
-                }
+        for (int i = 0; i < R; i += 2) {
+            const int r = r0 + fp8_v3_reg_row(i), c = c0 + fp8_v3_reg_col(i);
+            if (fp8_v3_store_ok(&p, &t, r, c)) {
+                __nv_bfloat162 v = __floats2bfloat162_rn(acc[i], acc[i + 1]);
+                *reinterpret_cast<__nv_bfloat162 *>(p.d + fp8_v3_d_index(&p, &t, r, c)) = v;
             }
         }
     }
@@ -353,7 +331,7 @@ kb_status v3_tmap(const void *ptr, uint64_t rows, uint64_t cols, uint32_t box_ro
     if (((uintptr_t)ptr & 15) || (cols & 15)) return kb_error("fp8_gemm_v3: TMA needs 16-byte aligned rows");
     cuuint64_t dims[2] = {cols, rows};
     cuuint64_t strides[1] = {cols};
-    cuuint32_t box[2] = {(cuuint32_t)kBlockK, box_rows};
+    cuuint32_t box[2] = {(cuuint32_t)FP8_V3_BOX_INNER, box_rows};
     cuuint32_t estr[2] = {1, 1};
     CUtensorMap m;
     memset(&m, 0, sizeof m);
@@ -446,28 +424,14 @@ extern "C" kb_status fp8_gemm_v3_run(const fp8_gemm_args *a, cudaStream_t s, int
     if (rc != 0) return kb_error("fp8_gemm_v3: no tile config for block %dx%d", block_m, block_n);
 
     // -- tensor maps: A [rows_a, K], B [groups * N, K]
-    const uint64_t rows_a = a->layout == FP8_GEMM_MASKED ? (uint64_t)groups * a->m : (uint64_t)a->m;
+    const uint64_t rows_a = fp8_v3_rows_a(a->layout, a->m, groups);
     CUtensorMap ta, tb;
-    KB_TRY(v3_tmap(a->a, rows_a, (uint64_t)a->k, (uint32_t)cfg.block_m, &ta));
-    KB_TRY(v3_tmap(a->b, (uint64_t)groups * a->n, (uint64_t)a->k, (uint32_t)cfg.block_n, &tb));
+    KB_TRY(v3_tmap(a->a, rows_a, (uint64_t)a->k, fp8_v3_box_rows_a(cfg.block_m), &ta));
+    KB_TRY(v3_tmap(a->b, fp8_v3_rows_b(a->n, groups), (uint64_t)a->k, fp8_v3_box_rows_b(cfg.block_n), &tb));
 
     v3_params p;
-    p.layout = a->layout;
-    p.m = a->m;
-    p.n = a->n;
-    p.k = a->k;
-    p.num_groups = groups;
-    p.block_m = cfg.block_m;
-    p.block_n = cfg.block_n;
-    p.m_tiles = (a->m + cfg.block_m - 1) / cfg.block_m;
-    p.n_tiles = (a->n + cfg.block_n - 1) / cfg.block_n;
-    p.kblocks = a->k / kBlockK;
-    p.nblocks = (a->n + kBlockK - 1) / kBlockK;
-    p.sa = a->sa;
-    p.sb = a->sb;
-    p.d = a->d;
-    p.group_idx = a->group_idx;
-    p.masked_m = a->masked_m;
+    if (fp8_gemm_v3_params_init(a, cfg.block_m, cfg.block_n, &p) != 0)
+        return kb_error("fp8_gemm_v3: bad arguments");
 
     // -- dispatch (pairs listed in fp8_gemm_v3_block_ms / _ns)
 #define V3_CASE(BM_, BN_) \

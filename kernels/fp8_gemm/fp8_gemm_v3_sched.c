@@ -75,3 +75,27 @@ int fp8_gemm_v3_choose(fp8_gemm_layout layout, int m, int n, int num_groups,
     *out = best;
     return 0;
 }
+
+int fp8_gemm_v3_params_init(const fp8_gemm_args *a, int block_m, int block_n, fp8_gemm_v3_params *p)
+{
+    if (!a || !p || a->m < 1 || a->n < 1 || a->k < 128 || a->k % 128 || block_m < 1 || block_n < 1) return -1;
+    const int groups = a->layout == FP8_GEMM_DENSE ? 1 : a->num_groups;
+    if (groups < 1) return -1;
+    p->layout = a->layout;
+    p->m = a->m;
+    p->n = a->n;
+    p->k = a->k;
+    p->num_groups = groups;
+    p->block_m = block_m;
+    p->block_n = block_n;
+    p->m_tiles = (a->m + block_m - 1) / block_m;
+    p->n_tiles = (a->n + block_n - 1) / block_n;
+    p->kblocks = a->k / 128;
+    p->nblocks = (a->n + 127) / 128;
+    p->sa = a->sa;
+    p->sb = a->sb;
+    p->d = a->d;
+    p->group_idx = a->group_idx;
+    p->masked_m = a->masked_m;
+    return 0;
+}

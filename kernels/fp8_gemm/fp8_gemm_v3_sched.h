@@ -53,6 +53,12 @@ int fp8_gemm_v3_eval(fp8_gemm_layout layout, int m, int n, int num_groups,
 int fp8_gemm_v3_choose(fp8_gemm_layout layout, int m, int n, int num_groups,
                        const int32_t *masked_m_host, int num_sms, fp8_gemm_v3_cfg *out);
 
+/* Kernel parameters for a launch with tile (block_m, block_n) (struct below);
+ * used by the launcher and by the host emulation test.  Returns 0, or -1 on
+ * bad arguments (K not a multiple of 128, ...). */
+struct fp8_gemm_v3_params;
+int fp8_gemm_v3_params_init(const fp8_gemm_args *a, int block_m, int block_n, struct fp8_gemm_v3_params *p);
+
 /* ---- the device tile walk, shared with the host tests -------------------------
  * Every CTA of the persistent grid walks tile indices blockIdx.x,
  * blockIdx.x + gridDim.x, ...; producer and math threads run the same walk so
