@@ -74,6 +74,10 @@ static inline int64_t fp8_round_up(int64_t a, int64_t b) { return fp8_ceil_div(a
  * PyTorch's stride(1) == M requirement is the same layout whenever M % 4 == 0,
  * the only case its tests exercise).  The padding entries are zero. */
 static inline int64_t fp8_lib_sa_ld(int64_t rows) { return fp8_round_up(rows, 4); }
+/* Element offsets (off[g], FP32 elements) of the per-group VEC128 scale
+ * blocks [kb][fp8_lib_sa_ld(rows[g])] packed back to back; returns the total.
+ * Every block starts 16-byte aligned. */
+size_t fp8_lib_sa_layout(int groups, const int *rows, int kb, size_t *off);
 
 /* Routing-like segment sizes: expert loads w_g = exp(0.6 N(0,1)) (the
  * imbalance of a learned top-k router), counts = multinomial-style rounding

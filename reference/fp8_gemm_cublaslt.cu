@@ -225,11 +225,7 @@ extern "C" kb_status fp8_gemm_lib_prepare(fp8_gemm_ctx *c, cudaStream_t stream)
                                   (size_t)kb * sizeof(float), G * nb, cudaMemcpyDeviceToDevice, stream));
     // Activation scales, one [K/128][round_up(rows_g, 4)] block per group (every
     // column 16-byte aligned, padding zero).
-    size_t off = 0;
-    for (int g = 0; g < c->groups; g++) {
-        c->lib_sa_off[g] = off;
-        off += (size_t)kb * (size_t)fp8_lib_sa_ld(c->seg_rows[g]);
-    }
+    const size_t off = fp8_lib_sa_layout(c->groups, c->seg_rows, kb, c->lib_sa_off);
     KB_CUDA_TRY(cudaMalloc((void **)&c->lib_sa, (off ? off : 4) * sizeof(float)));
     KB_CUDA_TRY(cudaMemsetAsync(c->lib_sa, 0, (off ? off : 4) * sizeof(float), stream));
     for (int g = 0; g < c->groups; g++) {
