@@ -8,6 +8,8 @@
 // NOTES: the op is memory-bound (3 B/element moved, no reuse), so the goal is
 // full 128-bit transactions and a single pass over x; packed conversion
 // cvt.rn.satfinite.e4m3x2.f32 gives the same bits as v1's scalar one.
+// Thread -> data maps: fp8_quant_v2_map.h (host-emulated over the op table in
+// tests/test_fp8_quant_v2_map.c).
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
 #include <stdint.h>

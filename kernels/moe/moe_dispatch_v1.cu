@@ -83,6 +83,7 @@ __global__ void v1_rank(const int32_t *__restrict__ idx, int n_slots, int slots_
     for (int i0 = s0; i0 < s1; i0 += 32) {
         int i = i0 + lane;
         int e = i < s1 ? idx[i] : -1;
+        if (e >= E) e = -1; // as v1_count (and v2): never index base[] past E
         unsigned same = __match_any_sync(0xffffffffu, e);
         int rank = moe_rank_in_warp(same, lane);
         int r = e >= 0 ? base[e] + rank : -1;

@@ -18,6 +18,9 @@
 //              plus one scale per row.  BF16: the two 16-byte loads are stored
 //              as they are to every destination.
 // Row order inside a segment = ascending slot order (same as CPU and v1).
+// Index arithmetic (token ranges, items, vector offsets, scale addresses,
+// ranking, group_idx search) lives in moe_dispatch_map.h, shared with the
+// host emulation of this kernel in tests/test_moe_dispatch_map.c.
 // NOTES: one grid barrier is unavoidable in a single kernel: a row's address
 //   depends on the counts of every expert before it over ALL tokens.
 //   1024 threads x 32 B loads in flight per SM (~32 KB) is what an H100 needs

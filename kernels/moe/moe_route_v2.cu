@@ -19,6 +19,8 @@
 //   without it 4 SMs would do all the math.
 //   Smem: 41.5 KB (x 4.6 KB + Wg 36.9 KB, rows padded by 16 B against bank
 //   conflicts), reused for the 33 KB logits tile.
+// Split plan and smem operand addresses: moe_route_map.h (host-tested in
+//   tests/test_moe_route_map.c).
 #include <cuda_bf16.h>
 #include <mma.h>
 #include <stddef.h>
