@@ -78,6 +78,16 @@ int fp8_gemm_group_rows(const char *op, const kb_shape *s, int *counts)
     return g;
 }
 
+size_t fp8_lib_sa_layout(int groups, const int *rows, int kb, size_t *off)
+{
+    size_t total = 0;
+    for (int g = 0; g < groups; g++) {
+        off[g] = total;
+        total += (size_t)kb * (size_t)fp8_lib_sa_ld(rows[g]);
+    }
+    return total;
+}
+
 /* ---- napkin math ----------------------------------------------------------- */
 static double valid_rows(const char *op, const kb_shape *s)
 {

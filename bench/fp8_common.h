@@ -54,7 +54,7 @@ typedef struct fp8_gemm_ctx {
     int32_t *d_group_idx, *d_masked_m;
     void *d_ws;
     /* library-baseline extras, built by fp8_gemm_lib_prepare() at setup */
-    float *lib_sa;               /* per group [K/128][seg_rows[g]], contiguous */
+    float *lib_sa;               /* per group [K/128][fp8_lib_sa_ld(seg_rows[g])] */
     size_t lib_sa_off[FP8_MAX_GROUPS];
     float *lib_sb;               /* [G][ceil(N/128)][round_up(K/128, 4)]      */
     int lib_sb_ld;               /* round_up(K/128, 4)                        */
@@ -66,6 +66,18 @@ typedef struct fp8_gemm_ctx {
 /* ---- host helpers (no GPU; unit-tested) ---------------------------------- */
 static inline int64_t fp8_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static inline int64_t fp8_round_up(int64_t a, int64_t b) { return fp8_ceil_div(a, b) * b; }
+/* Leading dimension of a cuBLASLt CUBLASLT_MATMUL_MATRIX_SCALE_VEC128_32F
+ * scale tensor ([K/128][ld] FP32, rows contiguous) for an operand of `rows`
+ * rows: rows rounded up to a multiple of 4, so that every K-block column is
+ * 16-byte aligned (Transformer Engine's GEMM_READY 1D layout,
+ * [ceil(K/128), round_up(M, 4)], which it hands to cuBLASLt unchanged;
+ * PyTorch's stride(1) == M requirement is the same layout whenever M % 4 == 0,
+ * the only case its tests exercise).  The padding entries are zero. */
+static inline int64_t fp8_lib_sa_ld(int64_t rows) { return fp8_round_up(rows, 4); }
+/* Element offsets (off[g], FP32 elements) of the per-group VEC128 scale
+ * blocks [kb][fp8_lib_sa_ld(rows[g])] packed back to back; returns the total.
+ * Every block starts 16-byte aligned. */
+size_t fp8_lib_sa_layout(int groups, const int *rows, int kb, size_t *off);
 
 /* Routing-like segment sizes: expert loads w_g = exp(0.6 N(0,1)) (the
  * imbalance of a learned top-k router), counts = multinomial-style rounding

@@ -6,8 +6,11 @@
 //   128x128 block scales), cuBLAS "B" = our A (activations, 1x128 scales),
 //   m = N, n = rows, k = K  -- the "TN" form FP8 GEMMs require on Hopper.
 // Scale tensors (as PyTorch's scaled_mm feeds them to cuBLASLt 12.9+):
-//   VEC128_32F (activations): [K/128][rows] FP32, rows contiguous = our MN-major sa
-//     (a per-group contiguous copy is built at setup for grouped layouts);
+//   VEC128_32F (activations): [K/128][round_up(rows, 4)] FP32, rows contiguous = our
+//     MN-major sa with the leading dimension padded to a multiple of 4 (16-byte
+//     aligned columns, Transformer Engine's GEMM_READY 1D layout; identical to
+//     PyTorch's [K/128][rows] whenever rows % 4 == 0); a per-group copy is built
+//     at setup (fp8_lib_sa_ld in fp8_common.h);
 //   BLK128x128_32F (weights): [ceil(N/128)][round_up(K/128, 4)] FP32 = our sb with
 //     the K-block dimension padded to a multiple of 4 (copy built at setup).
 #include <cublasLt.h>
@@ -111,6 +114,10 @@ kb_status build_plan(fp8_gemm_ctx *c, lib_state *st, int mode, int g, plan *pl)
     pl->B = ab + (size_t)c->seg_start[g] * k * in_sz;
     pl->D = c->d_d + (size_t)c->seg_start[g] * n;
 
+    // CUBLASLT_MATMUL_DESC_FAST_ACCUM stays at its default 0 in every mode: the
+    // block-scaled modes require it off (PyTorch and Transformer Engine refuse
+    // fast accumulation with 1x128 / 128x128 scales), and the per-tensor mode
+    // keeps the same split accumulation so that only the scaling differs.
     LT(cublasLtMatmulDescCreate(&pl->op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "MatmulDescCreate");
     const cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
     LT(cublasLtMatmulDescSetAttribute(pl->op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta), "TRANSA");
@@ -216,18 +223,16 @@ extern "C" kb_status fp8_gemm_lib_prepare(fp8_gemm_ctx *c, cudaStream_t stream)
     KB_CUDA_TRY(cudaMemsetAsync(c->lib_sb, 0, G * nb * c->lib_sb_ld * sizeof(float), stream));
     KB_CUDA_TRY(cudaMemcpy2DAsync(c->lib_sb, (size_t)c->lib_sb_ld * sizeof(float), c->d_sb, (size_t)kb * sizeof(float),
                                   (size_t)kb * sizeof(float), G * nb, cudaMemcpyDeviceToDevice, stream));
-    // Activation scales, one contiguous [K/128][rows_g] block per group (16-byte aligned).
-    size_t off = 0;
-    for (int g = 0; g < c->groups; g++) {
-        c->lib_sa_off[g] = off;
-        off += (size_t)fp8_round_up((int64_t)kb * c->seg_rows[g], 4);
-    }
+    // Activation scales, one [K/128][round_up(rows_g, 4)] block per group (every
+    // column 16-byte aligned, padding zero).
+    const size_t off = fp8_lib_sa_layout(c->groups, c->seg_rows, kb, c->lib_sa_off);
     KB_CUDA_TRY(cudaMalloc((void **)&c->lib_sa, (off ? off : 4) * sizeof(float)));
+    KB_CUDA_TRY(cudaMemsetAsync(c->lib_sa, 0, (off ? off : 4) * sizeof(float), stream));
     for (int g = 0; g < c->groups; g++) {
         if (c->seg_rows[g] == 0) continue;
         const bool masked = c->args.layout == FP8_GEMM_MASKED;
         const float *src = masked ? c->d_sa + (size_t)g * kb * c->args.m : c->d_sa + c->seg_start[g];
-        KB_CUDA_TRY(cudaMemcpy2DAsync(c->lib_sa + c->lib_sa_off[g], (size_t)c->seg_rows[g] * sizeof(float), src,
+        KB_CUDA_TRY(cudaMemcpy2DAsync(c->lib_sa + c->lib_sa_off[g], (size_t)fp8_lib_sa_ld(c->seg_rows[g]) * sizeof(float), src,
                                       (size_t)c->args.m * sizeof(float), (size_t)c->seg_rows[g] * sizeof(float),
                                       (size_t)kb, cudaMemcpyDeviceToDevice, stream));
     }

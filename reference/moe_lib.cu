@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include "moe/moe.h"
 #include "moe/moe_math.h"
+#include "moe/moe_dispatch_map.h"
 
 namespace {
 cublasHandle_t g_cublas; // created on first use, lives for the process
@@ -114,7 +115,7 @@ __global__ void lib_iota(int32_t *v, int n)
 __global__ void lib_pad(const int32_t *counts, int32_t *padded, int E)
 {
     int e = threadIdx.x;
-    if (e < E) padded[e] = (counts[e] + MOE_ALIGN - 1) / MOE_ALIGN * MOE_ALIGN;
+    if (e < E) padded[e] = moe_pad_rows(counts[e], MOE_ALIGN);
     if (e == E) padded[E] = 0;
 }
 
@@ -165,10 +166,7 @@ __global__ void lib_gather(const uint16_t *__restrict__ x, const int32_t *__rest
         for (int q = 0; q < 4; q++)
             o[g * MOE_QBLOCK + lane + 32 * q] =
                 (uint8_t)__nv_cvt_float_to_fp8(moe_mul(v[q], inv), __NV_SATFINITE, __NV_E4M3);
-        if (lane == 0) {
-            if (fmt == MOE_FMT_E4M3) sa[(size_t)g * m_cap + row] = scale;
-            else sa[((size_t)e * nb + g) * m_max + rank] = scale;
-        }
+        if (lane == 0) sa[moe_scale_index(fmt == MOE_FMT_E4M3_MASKED, row, g, nb, m_cap, m_max)] = scale;
     }
 }
 } // namespace

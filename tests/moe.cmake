@@ -1,7 +1,11 @@
 # moe.cmake - PTX checks for the MoE kernels (no GPU needed).
 set(_kb_chk ${CMAKE_SOURCE_DIR}/tests/check_kernel.sh)
-# v2 dispatch: 16-byte global loads and stores, fused E4M3 conversion, no spills.
+# v2 dispatch: 16-byte global loads and stores, fused E4M3 conversion, the
+# grid-wide barrier of cg::this_grid().sync() compiled inline (release
+# arrive + acquire spin; no -rdc needed), no spills.
 add_test(NAME ptx_moe_dispatch_v2 COMMAND ${_kb_chk} ${KB_PTX_DIR} moe_dispatch_v2
+  --ptx "atom\\.add\\.release\\.gpu"
+  --ptx "ld\\.acquire\\.gpu"
   --ptx "ld\\.global(\\.nc)?\\.v4\\.(u32|b32)|ld\\.global(\\.nc)?\\.v2\\.(u64|b64)"
   --ptx "st\\.global\\.v4\\.(u32|b32)|st\\.global\\.v2\\.(u64|b64)"
   --ptx "cvt\\.rn\\.satfinite\\.e4m3x2\\.f32"

@@ -8,10 +8,13 @@
 // NOTES: the op is memory-bound (3 B/element moved, no reuse), so the goal is
 // full 128-bit transactions and a single pass over x; packed conversion
 // cvt.rn.satfinite.e4m3x2.f32 gives the same bits as v1's scalar one.
+// Thread -> data maps: fp8_quant_v2_map.h (host-emulated over the op table in
+// tests/test_fp8_quant_v2_map.c).
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
 #include <stdint.h>
 #include "fp8_quant/fp8_quant.h"
+#include "fp8_quant/fp8_quant_v2_map.h"
 
 namespace {
 __device__ __forceinline__ void unpack8(const uint4 &u, float *v)
@@ -33,7 +36,7 @@ __device__ __forceinline__ uint2 quant8(const float *v, float scale)
                                                __NV_E4M3);
         uint32_t hi = __nv_cvt_float2_to_fp8x2(make_float2(v[4 * h + 2] / scale, v[4 * h + 3] / scale),
                                                __NV_SATFINITE, __NV_E4M3);
-        out[h] = (lo & 0xffffu) | (hi << 16);
+        out[h] = fq2_pack(lo, hi);
     }
     return make_uint2(out[0], out[1]);
 }
@@ -43,23 +46,22 @@ __global__ void __launch_bounds__(256) fp8_quant_v2_token_kernel(const uint16_t 
                                                                  int rows, int cols)
 {
     const int kb = cols / 128;
-    const int64_t gid = ((int64_t)blockIdx.x * 256 + threadIdx.x) >> 4;
-    const int sub = threadIdx.x & 15;
+    const int64_t gid = fq2_token_group((int)blockIdx.x, (int)threadIdx.x);
+    const int sub = fq2_token_sub((int)threadIdx.x);
     // Whole 16-lane groups exit together, so the shuffles below stay converged.
     if (gid >= (int64_t)rows * kb) return;
-    const int r = (int)(gid / kb), b = (int)(gid % kb);
-    const size_t off = (size_t)r * cols + (size_t)b * 128 + (size_t)sub * 8;
+    const size_t off = fq2_token_off(gid, sub, cols);
     const uint4 u = __ldg(reinterpret_cast<const uint4 *>(x + off));
     float v[8], amax = 0.0f;
     unpack8(u, v);
 #pragma unroll
     for (int i = 0; i < 8; i++) amax = fmaxf(amax, fabsf(v[i]));
-    const unsigned mask = 0xffffu << (threadIdx.x & 16);
+    const unsigned mask = fq2_token_mask((int)threadIdx.x);
 #pragma unroll
     for (int o = 8; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(mask, amax, o));
     const float scale = fmaxf(amax, FP8_AMAX_MIN) / FP8_E4M3_MAX;
     *reinterpret_cast<uint2 *>(q + off) = quant8(v, scale);
-    if (sub == 0) s[(size_t)b * rows + r] = scale;
+    if (sub == 0) s[fq2_token_scale(gid, rows, cols)] = scale;
 }
 
 __global__ void __launch_bounds__(256) fp8_quant_v2_block_kernel(const uint16_t *__restrict__ x,
@@ -72,10 +74,9 @@ __global__ void __launch_bounds__(256) fp8_quant_v2_block_kernel(const uint16_t 
     float amax = 0.0f;
 #pragma unroll
     for (int j = 0; j < 8; j++) {
-        const int i = threadIdx.x + 256 * j;        // chunk index in the tile: 16 chunks per row
-        const int r = rb * 128 + (i >> 4);
+        const int r = fq2_block_row(rb, (int)threadIdx.x, j); // 16 chunks of 8 per tile row
         u[j] = make_uint4(0, 0, 0, 0);
-        if (r < rows) u[j] = __ldg(reinterpret_cast<const uint4 *>(x + (size_t)r * cols + (size_t)cb * 128 + (i & 15) * 8));
+        if (r < rows) u[j] = __ldg(reinterpret_cast<const uint4 *>(x + fq2_block_off(r, cb, (int)threadIdx.x, j, cols)));
         float v[8];
         unpack8(u[j], v);
 #pragma unroll
@@ -91,14 +92,13 @@ __global__ void __launch_bounds__(256) fp8_quant_v2_block_kernel(const uint16_t 
     const float scale = fmaxf(amax, FP8_AMAX_MIN) / FP8_E4M3_MAX;
 #pragma unroll
     for (int j = 0; j < 8; j++) {
-        const int i = threadIdx.x + 256 * j;
-        const int r = rb * 128 + (i >> 4);
+        const int r = fq2_block_row(rb, (int)threadIdx.x, j);
         if (r >= rows) continue;
         float v[8];
         unpack8(u[j], v);
-        *reinterpret_cast<uint2 *>(q + (size_t)r * cols + (size_t)cb * 128 + (i & 15) * 8) = quant8(v, scale);
+        *reinterpret_cast<uint2 *>(q + fq2_block_off(r, cb, (int)threadIdx.x, j, cols)) = quant8(v, scale);
     }
-    if (threadIdx.x == 0) s[(size_t)rb * (cols / 128) + cb] = scale;
+    if (threadIdx.x == 0) s[fq2_block_scale(rb, cb, cols)] = scale;
 }
 } // namespace
 
@@ -107,7 +107,7 @@ extern "C" kb_status fp8_quant_v2(void *ctx, cudaStream_t stream)
     const fp8_quant_args *a = (const fp8_quant_args *)ctx;
     if (a->cols % 128 != 0 || a->rows < 1) return kb_error("fp8_quant_v2: cols %d must be a multiple of 128", a->cols);
     if (a->mode == FP8_QUANT_TOKEN) {
-        int64_t threads = (int64_t)a->rows * (a->cols / 128) * 16;
+        int64_t threads = fq2_token_threads(a->rows, a->cols);
         fp8_quant_v2_token_kernel<<<(unsigned)((threads + 255) / 256), 256, 0, stream>>>(a->x, a->q, a->s, a->rows,
                                                                                        a->cols);
     } else {

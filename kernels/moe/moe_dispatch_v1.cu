@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include "moe/moe.h"
 #include "moe/moe_math.h"
+#include "moe/moe_dispatch_map.h"
 
 namespace {
 constexpr int CHUNK_TOK = 256;
@@ -49,7 +50,7 @@ __global__ void v1_scan(int32_t *__restrict__ chunk_cnt, int n_chunks, int E, in
             total += v;
         }
         counts[e] = total;
-        padded[e] = (total + MOE_ALIGN - 1) / MOE_ALIGN * MOE_ALIGN;
+        padded[e] = moe_pad_rows(total, MOE_ALIGN);
     }
     __syncthreads();
     if (e == 0) { // sequential scan: E <= 256
@@ -82,11 +83,12 @@ __global__ void v1_rank(const int32_t *__restrict__ idx, int n_slots, int slots_
     for (int i0 = s0; i0 < s1; i0 += 32) {
         int i = i0 + lane;
         int e = i < s1 ? idx[i] : -1;
+        if (e >= E) e = -1; // as v1_count (and v2): never index base[] past E
         unsigned same = __match_any_sync(0xffffffffu, e);
-        int rank = __popc(same & ((1u << lane) - 1));
+        int rank = moe_rank_in_warp(same, lane);
         int r = e >= 0 ? base[e] + rank : -1;
         __syncwarp();
-        if (e >= 0 && rank == 0) base[e] += __popc(same);
+        if (e >= 0 && rank == 0) base[e] += moe_rank_count(same);
         __syncwarp();
         if (i < s1) row_of[i] = r;
     }
@@ -97,13 +99,7 @@ __global__ void v1_group_idx(const int32_t *__restrict__ counts, const int32_t *
 {
     int r = blockIdx.x * blockDim.x + threadIdx.x;
     if (r >= m_cap) return;
-    int lo = 0, hi = E; // find the last e with offsets[e] <= r
-    while (hi - lo > 1) {
-        int mid = (lo + hi) / 2;
-        if (offsets[mid] <= r) lo = mid;
-        else hi = mid;
-    }
-    group_idx[r] = (r < offsets[E] && r - offsets[lo] < counts[lo]) ? lo : -1;
+    group_idx[r] = moe_group_of_row(offsets, counts, E, r);
 }
 
 __global__ void v1_copy(const uint16_t *__restrict__ x, const int32_t *__restrict__ row_of, int topk, int K,
@@ -132,10 +128,7 @@ __global__ void v1_copy(const uint16_t *__restrict__ x, const int32_t *__restric
         for (int q = 0; q < 4; q++)
             o[g * MOE_QBLOCK + lane + 32 * q] =
                 (uint8_t)__nv_cvt_float_to_fp8(moe_mul(v[q], inv), __NV_SATFINITE, __NV_E4M3);
-        if (lane == 0) {
-            if (fmt == MOE_FMT_E4M3) sa[(size_t)g * m_cap + row] = scale;
-            else sa[((size_t)(row / m_max) * nb + g) * m_max + row % m_max] = scale;
-        }
+        if (lane == 0) sa[moe_scale_index(fmt == MOE_FMT_E4M3_MASKED, row, g, nb, m_cap, m_max)] = scale;
     }
 }
 } // namespace

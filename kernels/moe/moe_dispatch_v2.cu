@@ -18,6 +18,9 @@
 //              plus one scale per row.  BF16: the two 16-byte loads are stored
 //              as they are to every destination.
 // Row order inside a segment = ascending slot order (same as CPU and v1).
+// Index arithmetic (token ranges, items, vector offsets, scale addresses,
+// ranking, group_idx search) lives in moe_dispatch_map.h, shared with the
+// host emulation of this kernel in tests/test_moe_dispatch_map.c.
 // NOTES: one grid barrier is unavoidable in a single kernel: a row's address
 //   depends on the counts of every expert before it over ALL tokens.
 //   1024 threads x 32 B loads in flight per SM (~32 KB) is what an H100 needs
@@ -30,12 +33,12 @@
 #include <stdint.h>
 #include "moe/moe.h"
 #include "moe/moe_math.h"
+#include "moe/moe_dispatch_map.h"
 
 namespace cg = cooperative_groups;
 
 namespace {
-constexpr int THREADS = 1024, TEAM = 8, NTEAM = THREADS / TEAM;
-constexpr int MIN_TOK_PER_BLOCK = 1;
+constexpr int THREADS = MOE_DV2_THREADS, TEAM = MOE_DV2_TEAM, NTEAM = MOE_DV2_NTEAM;
 
 struct v2_params {
     const uint16_t *x;
@@ -62,8 +65,8 @@ __global__ void __launch_bounds__(THREADS, 1) dispatch_v2(const v2_params p)
     __shared__ int32_t cnt_s[MOE_MAX_LOCAL_EXPERTS];
     cg::grid_group grid = cg::this_grid();
     const int tid = threadIdx.x, G = gridDim.x, b = blockIdx.x, E = p.E;
-    const int tpb = (p.T + G - 1) / G;
-    const int tb = min(p.T, b * tpb), te = min(p.T, tb + tpb);
+    int tb, te;
+    moe_dv2_block_tokens(p.T, G, b, &tb, &te);
     const int s0 = tb * p.topk, s1 = te * p.topk;
     const bool masked = p.fmt == MOE_FMT_E4M3_MASKED;
 
@@ -89,7 +92,7 @@ __global__ void __launch_bounds__(THREADS, 1) dispatch_v2(const v2_params p)
             tot += v;
         }
         cnt_s[tid] = tot;
-        off_s[tid] = (tot + MOE_ALIGN - 1) / MOE_ALIGN * MOE_ALIGN;
+        off_s[tid] = moe_pad_rows(tot, MOE_ALIGN);
     }
     __syncthreads();
     // Hillis-Steele inclusive scan over 256 entries (threads 0..255).
@@ -112,15 +115,8 @@ __global__ void __launch_bounds__(THREADS, 1) dispatch_v2(const v2_params p)
         if (!masked && tid <= E) p.offsets[tid] = off_s[tid];
     }
     if (!masked) {
-        const int32_t m_total = off_s[E];
         for (int r = b * THREADS + tid; r < p.m_cap; r += G * THREADS) {
-            int lo = 0, hi = E;
-            while (hi - lo > 1) {
-                int mid = (lo + hi) >> 1;
-                if (off_s[mid] <= r) lo = mid;
-                else hi = mid;
-            }
-            p.group_idx[r] = (r < m_total && r - off_s[lo] < cnt_s[lo]) ? lo : -1;
+            p.group_idx[r] = moe_group_of_row(off_s, cnt_s, E, r);
         }
     }
     __syncthreads();
@@ -133,10 +129,10 @@ __global__ void __launch_bounds__(THREADS, 1) dispatch_v2(const v2_params p)
             int e = i < s1 ? srow[i - s0] : -1;
             if (e >= E) e = -1;
             unsigned same = __match_any_sync(0xffffffffu, e);
-            int rank = __popc(same & ((1u << lane) - 1));
+            int rank = moe_rank_in_warp(same, lane);
             int r = e >= 0 ? base[e] + rank : -1;
             __syncwarp();
-            if (e >= 0 && rank == 0) base[e] += __popc(same);
+            if (e >= 0 && rank == 0) base[e] += moe_rank_count(same);
             __syncwarp();
             if (i < s1) {
                 srow[i - s0] = r;
@@ -149,11 +145,11 @@ __global__ void __launch_bounds__(THREADS, 1) dispatch_v2(const v2_params p)
     // ---- D. copy: team of 8 lanes per (token, 128-group) -------------------------
     const int nb = p.K / MOE_QBLOCK;
     const int team = tid / TEAM, tl = tid % TEAM;
-    const unsigned tmask = 0xffu << ((tid % 32) & ~(TEAM - 1));
+    const unsigned tmask = moe_dv2_team_mask(tid);
     const int n_items = (te - tb) * nb;
     for (int it = team; it < n_items; it += NTEAM) {
-        const int t = tb + it / nb, g = it % nb;
-        const size_t col = (size_t)g * MOE_QBLOCK + tl * 16; // element offset in the row
+        const int t = tb + moe_dv2_item_token(it, nb), g = moe_dv2_item_group(it, nb);
+        const size_t col = moe_dv2_col(g, tl); // element offset in the row
         const uint4 *src = (const uint4 *)(p.x + (size_t)t * p.K + col);
         uint4 v0 = __ldg(src), v1 = __ldg(src + 1);
         const int32_t *rows = srow + (t - tb) * p.topk;
@@ -195,10 +191,7 @@ __global__ void __launch_bounds__(THREADS, 1) dispatch_v2(const v2_params p)
             int r = rows[k];
             if (r < 0) continue;
             *(uint4 *)((uint8_t *)p.out + (size_t)r * p.K + col) = q;
-            if (tl == 0) {
-                if (!masked) p.sa[(size_t)g * p.m_cap + r] = scale;
-                else p.sa[((size_t)(r / p.m_max) * nb + g) * p.m_max + r % p.m_max] = scale;
-            }
+            if (tl == 0) p.sa[moe_scale_index(masked, r, g, nb, p.m_cap, p.m_max)] = scale;
         }
     }
 }
@@ -215,15 +208,13 @@ extern "C" kb_status moe_dispatch_v2(void *ctx, cudaStream_t stream)
         KB_CUDA_TRY(cudaGetDevice(&dev));
         KB_CUDA_TRY(cudaDeviceGetAttribute(&n_sm, cudaDevAttrMultiProcessorCount, dev));
         KB_CUDA_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, dispatch_v2, THREADS,
-                                                                  (size_t)32 * 1024));
+                                                                  (size_t)MOE_DV2_SMEM_MAX));
         if (per_sm < 1) return kb_error("moe_dispatch_v2: kernel cannot be resident");
     }
-    int G = (a->t + MIN_TOK_PER_BLOCK - 1) / MIN_TOK_PER_BLOCK;
-    if (G > n_sm) G = n_sm;
-    if (G < 1) G = 1;
-    const int tpb = (a->t + G - 1) / G;
-    const size_t smem = (size_t)tpb * a->topk * 4;
-    if (smem > (size_t)32 * 1024) return kb_skip("moe_dispatch_v2: %d tokens per block exceed shared memory", tpb);
+    const int G = moe_dv2_grid(a->t, n_sm);
+    const size_t smem = moe_dv2_smem_bytes(a->t, G, a->topk);
+    if (smem > (size_t)MOE_DV2_SMEM_MAX)
+        return kb_skip("moe_dispatch_v2: %zu bytes of slot rows per block exceed shared memory", smem);
     if ((size_t)G * a->n_experts * 4 > a->workspace_bytes) return kb_error("moe_dispatch_v2: workspace too small");
     v2_params p;
     p.x = a->x;

@@ -19,15 +19,19 @@
 //   without it 4 SMs would do all the math.
 //   Smem: 41.5 KB (x 4.6 KB + Wg 36.9 KB, rows padded by 16 B against bank
 //   conflicts), reused for the 33 KB logits tile.
+// Split plan and smem operand addresses: moe_route_map.h (host-tested in
+//   tests/test_moe_route_map.c).
 #include <cuda_bf16.h>
 #include <mma.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "moe/moe.h"
 #include "moe/moe_math.h"
+#include "moe/moe_route_map.h"
 
 namespace {
 using namespace nvcuda;
-constexpr int TOK = 32, BK = 64, LDS = BK + 8, LDL = MOE_N_EXPERTS + 4;
+constexpr int TOK = MOE_RV2_TOK, BK = MOE_RV2_BK, LDS = MOE_RV2_LDS, LDL = MOE_RV2_LDL;
 
 struct smem_gemm {
     __nv_bfloat16 xs[TOK][LDS];
@@ -37,6 +41,9 @@ union smem_t {
     smem_gemm g;
     float lg[TOK][LDL];
 };
+// The byte maps of moe_route_map.h (checked on the host) describe this union.
+static_assert(offsetof(smem_gemm, ws) == (size_t)TOK * LDS * 2, "moe_rv2_ws_byte: ws follows xs");
+static_assert(sizeof(smem_t) <= 48 * 1024, "route_v2: static shared memory");
 
 __device__ __forceinline__ void argmax_warp(float &v, int &e)
 {
@@ -92,7 +99,7 @@ __global__ void __launch_bounds__(256) route_v2(const uint16_t *__restrict__ x, 
         for (int n = 0; n < 2; n++) wmma::fill_fragment(acc[m][n], 0.0f);
 
     const int nkt = kv / 8, S = gridDim.y, split = blockIdx.y;
-    const int kt0 = (int)((long long)nkt * split / S), kt1 = (int)((long long)nkt * (split + 1) / S);
+    const int kt0 = moe_rv2_ktile_begin(nkt, split, S), kt1 = moe_rv2_ktile_begin(nkt, split + 1, S);
     load(kt0);
     for (int kt = kt0; kt < kt1; kt++) {
         store();
@@ -123,7 +130,7 @@ __global__ void __launch_bounds__(256) route_v2(const uint16_t *__restrict__ x, 
     __syncthreads();
     if (S > 1) { // split-K fix-up: the last split sums the partials in order
         constexpr int NV = TOK * MOE_N_EXPERTS / 4;
-        float4 *mine = (float4 *)partial + ((size_t)split * gridDim.x + blockIdx.x) * NV;
+        float4 *mine = (float4 *)partial + moe_rv2_partial_vec(split, blockIdx.x, gridDim.x);
         for (int i = tid; i < NV; i += 256) mine[i] = *(const float4 *)&sm.lg[i / 64][(i % 64) * 4];
         __threadfence();
         __syncthreads();
@@ -134,7 +141,7 @@ __global__ void __launch_bounds__(256) route_v2(const uint16_t *__restrict__ x, 
         for (int i = tid; i < NV; i += 256) {
             float4 a = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
             for (int q = 0; q < S; q++) {
-                float4 v = __ldcg((const float4 *)partial + ((size_t)q * gridDim.x + blockIdx.x) * NV + i);
+                float4 v = __ldcg((const float4 *)partial + moe_rv2_partial_vec(q, blockIdx.x, gridDim.x) + i);
                 a.x += v.x;
                 a.y += v.y;
                 a.z += v.z;
@@ -233,15 +240,10 @@ extern "C" kb_status moe_route_v2(void *ctx, cudaStream_t stream)
         KB_CUDA_TRY(cudaGetDevice(&dev));
         KB_CUDA_TRY(cudaDeviceGetAttribute(&n_sm, cudaDevAttrMultiProcessorCount, dev));
     }
-    const int tiles = (a->t + TOK - 1) / TOK, nkt = a->hidden / BK;
-    int S = n_sm / tiles;
-    S = S < 1 ? 1 : (S > MOE_ROUTE_MAX_SPLIT ? MOE_ROUTE_MAX_SPLIT : S);
-    S = S > nkt ? nkt : S;
+    const int tiles = moe_rv2_tiles(a->t);
+    const int S = moe_rv2_splits(a->t, a->hidden, n_sm, a->workspace_bytes);
     unsigned *counters = (unsigned *)a->workspace;
     float *partial = (float *)((char *)a->workspace + MOE_ROUTE_COUNTER_BYTES);
-    while (S > 1 && ((size_t)tiles > MOE_ROUTE_COUNTER_BYTES / 4 ||
-                     MOE_ROUTE_COUNTER_BYTES + (size_t)S * tiles * TOK * MOE_N_EXPERTS * 4 > a->workspace_bytes))
-        S--;
     route_v2<<<dim3(tiles, S), 256, 0, stream>>>(a->x, a->wg, a->bias, a->logits, a->topk_idx, a->topk_w, a->t,
                                                  a->hidden, partial, counters);
     KB_CUDA_TRY(cudaGetLastError());
