@@ -57,6 +57,7 @@
 #include <cuda_bf16.h>
 #include <stdint.h>
 #include <string.h>
+#include "common/hopper.cuh"
 #include "fp8_gemm/fp8_gemm_v3.h"
 #include "fp8_gemm/fp8_gemm_v3_map.h"
 #include "fp8_gemm/fp8_gemm_v3_wgmma.cuh"
@@ -89,55 +90,7 @@ template <int BM, int BN> struct v3_cfg {
 
 typedef fp8_gemm_v3_params v3_params; // kernels/fp8_gemm/fp8_gemm_v3_sched.h
 
-// ---- PTX wrappers --------------------------------------------------------------
-__device__ __forceinline__ uint32_t smem_u32(const void *p)
-{
-    return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
-
-__device__ __forceinline__ void mbar_init(uint64_t *bar, uint32_t count)
-{
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(smem_u32(bar)), "r"(count) : "memory");
-}
-
-__device__ __forceinline__ void mbar_wait(uint64_t *bar, uint32_t parity)
-{
-    uint32_t done;
-    do {
-        asm volatile("{\n"
-                     ".reg .pred p;\n"
-                     "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
-                     "selp.u32 %0, 1, 0, p;\n"
-                     "}\n"
-                     : "=r"(done)
-                     : "r"(smem_u32(bar)), "r"(parity)
-                     : "memory");
-    } while (!done);
-}
-
-__device__ __forceinline__ void mbar_arrive(uint64_t *bar)
-{
-    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(smem_u32(bar)) : "memory");
-}
-
-__device__ __forceinline__ void mbar_arrive_expect_tx(uint64_t *bar, uint32_t bytes)
-{
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(smem_u32(bar)), "r"(bytes)
-                 : "memory");
-}
-
-__device__ __forceinline__ void tma_load_2d(void *dst, const CUtensorMap *map, uint64_t *bar, int c0, int c1)
-{
-    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes"
-                 " [%0], [%1, {%3, %4}], [%2];" ::"r"(smem_u32(dst)),
-                 "l"(reinterpret_cast<uint64_t>(map)), "r"(smem_u32(bar)), "r"(c0), "r"(c1)
-                 : "memory");
-}
-
-__device__ __forceinline__ void tma_prefetch_desc(const CUtensorMap *map)
-{
-    asm volatile("prefetch.tensormap [%0];" ::"l"(reinterpret_cast<uint64_t>(map)) : "memory");
-}
+// ---- PTX wrappers: kernels/common/hopper.cuh (mbarrier, TMA, wgmma fences) -------
 
 template <int R> __device__ __forceinline__ void setmaxnreg_inc()
 {
@@ -148,9 +101,6 @@ template <int R> __device__ __forceinline__ void setmaxnreg_dec()
     asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;" ::"n"(R));
 }
 
-__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memory"); }
-__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
-__device__ __forceinline__ void wgmma_wait0() { asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory"); }
 
 // Keep the compiler from moving accumulator reads/writes across the async wgmma.
 template <int R> __device__ __forceinline__ void fence_regs(float (&r)[R])
@@ -293,20 +243,6 @@ fp8_gemm_v3_kernel(const __grid_constant__ CUtensorMap tm_a, const __grid_consta
 }
 
 // ---- host: tensor maps ------------------------------------------------------------
-PFN_cuTensorMapEncodeTiled_v12000 v3_encode_fn()
-{
-    static PFN_cuTensorMapEncodeTiled_v12000 fn = nullptr;
-    if (!fn) {
-        void *ptr = nullptr;
-        cudaDriverEntryPointQueryResult q = cudaDriverEntryPointSymbolNotFound;
-        if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &ptr, 12000, cudaEnableDefault, &q) ==
-                cudaSuccess &&
-            q == cudaDriverEntryPointSuccess)
-            fn = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(ptr);
-    }
-    return fn;
-}
-
 struct v3_tmap_entry {
     const void *ptr;
     uint64_t rows, cols;
@@ -326,7 +262,7 @@ kb_status v3_tmap(const void *ptr, uint64_t rows, uint64_t cols, uint32_t box_ro
             return KB_OK;
         }
     }
-    PFN_cuTensorMapEncodeTiled_v12000 enc = v3_encode_fn();
+    PFN_cuTensorMapEncodeTiled_v12000 enc = kb_tensor_map_encoder();
     if (!enc) return kb_skip("fp8_gemm_v3: cuTensorMapEncodeTiled not available from the driver");
     if (((uintptr_t)ptr & 15) || (cols & 15)) return kb_error("fp8_gemm_v3: TMA needs 16-byte aligned rows");
     cuuint64_t dims[2] = {cols, rows};

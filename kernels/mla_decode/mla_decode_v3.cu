@@ -33,6 +33,7 @@
 #include <cudaTypedefs.h>
 #include <cuda_bf16.h>
 #include <stdint.h>
+#include "common/hopper.cuh"
 #include "mla_decode/mla_decode.h"
 #include "mla_decode/mla_layout.h"
 
@@ -49,34 +50,7 @@ constexpr int SMEM_BYTES = MLA_V3_SMEM_BYTES; // + alignment slack
 static_assert(OFF_KV % 1024 == 0 && OFF_P % 1024 == 0 && TILE % 1024 == 0, "SW128 tiles need 1024-B alignment");
 static_assert(SMEM_BYTES <= 227 * 1024, "more than 227 KB of shared memory");
 
-__device__ __forceinline__ uint32_t smem_u32(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
-
-__device__ __forceinline__ void mbar_init(uint64_t *bar, int count)
-{
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(smem_u32(bar)), "r"(count));
-}
-__device__ __forceinline__ void mbar_expect_tx(uint64_t *bar, uint32_t bytes)
-{
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(smem_u32(bar)), "r"(bytes) : "memory");
-}
-__device__ __forceinline__ void mbar_wait(uint64_t *bar, uint32_t phase)
-{
-    asm volatile("{\n.reg .pred p;\nLAB_WAIT:\n"
-                 "mbarrier.try_wait.parity.shared::cta.b64 p, [%0], %1;\n"
-                 "@p bra.uni DONE;\nbra.uni LAB_WAIT;\nDONE:\n}\n" ::"r"(smem_u32(bar)),
-                 "r"(phase)
-                 : "memory");
-}
-__device__ __forceinline__ void tma_load_2d(void *dst, const CUtensorMap *map, int c0, int c1, uint64_t *bar)
-{
-    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n" ::"r"(
-                     smem_u32(dst)),
-                 "l"(map), "r"(c0), "r"(c1), "r"(smem_u32(bar))
-                 : "memory");
-}
-__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wgmma_wait0() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
+// mbarrier / TMA / wgmma-fence wrappers: kernels/common/hopper.cuh
 __device__ __forceinline__ void fence_operand(float &x) { asm volatile("" : "+f"(x)::"memory"); }
 
 // Shared memory matrix descriptor, 128-byte swizzle.
@@ -167,15 +141,14 @@ __global__ void __launch_bounds__(NTHREADS, 1)
         const int npages = (end - begin + MLA_PAGE - 1) / MLA_PAGE;
         __syncthreads(); // every thread is done with Q, the stages and P
         if (tid == 0) {
-            mbar_expect_tx(&bar[2], TILE);
+            mbar_arrive_expect_tx(&bar[2], TILE);
             for (int c = 0; c < NBOX; c++)
-                tma_load_2d(qs + mla_v3_box_dst(c), &tm_q, mla_v3_box_col(c), bi * nrows + grp * 64, &bar[2]);
+                tma_load_2d(qs + mla_v3_box_dst(c), &tm_q, &bar[2], mla_v3_box_col(c), bi * nrows + grp * 64);
             for (int jj = 0; jj < 2 && jj < npages; jj++) {
                 const int st = (it + jj) & 1, page = bt[begin / MLA_PAGE + jj];
-                mbar_expect_tx(&bar[st], TILE);
+                mbar_arrive_expect_tx(&bar[st], TILE);
                 for (int c = 0; c < NBOX; c++)
-                    tma_load_2d(smem + OFF_KV + st * TILE + mla_v3_box_dst(c), &tm_kv, mla_v3_box_col(c), page * MLA_PAGE,
-                                &bar[st]);
+                    tma_load_2d(smem + OFF_KV + st * TILE + mla_v3_box_dst(c), &tm_kv, &bar[st], mla_v3_box_col(c), page * MLA_PAGE);
             }
         }
         // rows of this thread in the accumulators (mla_wg_acc_row): r_lo = 16*warp + lane/4, r_hi = r_lo + 8
@@ -285,9 +258,9 @@ __global__ void __launch_bounds__(NTHREADS, 1)
             __syncthreads(); // stage st and P are free
             if (tid == 0 && j + 2 < npages) {
                 const int page = bt[begin / MLA_PAGE + j + 2];
-                mbar_expect_tx(&bar[st], TILE);
+                mbar_arrive_expect_tx(&bar[st], TILE);
                 for (int c = 0; c < NBOX; c++)
-                    tma_load_2d(kv + mla_v3_box_dst(c), &tm_kv, mla_v3_box_col(c), page * MLA_PAGE, &bar[st]);
+                    tma_load_2d(kv + mla_v3_box_dst(c), &tm_kv, &bar[st], mla_v3_box_col(c), page * MLA_PAGE);
             }
         }
 
@@ -320,14 +293,8 @@ __global__ void __launch_bounds__(NTHREADS, 1)
 // 2D tensor map over a row-major [rows, 576] BF16 matrix, box 64 x 64, 128-B swizzle.
 kb_status make_map(CUtensorMap *map, const void *base, uint64_t rows)
 {
-    static PFN_cuTensorMapEncodeTiled_v12000 encode = nullptr;
-    if (!encode) {
-        cudaDriverEntryPointQueryResult q;
-        void *fn = nullptr;
-        KB_CUDA_TRY(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000, cudaEnableDefault, &q));
-        if (q != cudaDriverEntryPointSuccess || !fn) return kb_error("cuTensorMapEncodeTiled not available");
-        encode = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn);
-    }
+    PFN_cuTensorMapEncodeTiled_v12000 encode = kb_tensor_map_encoder();
+    if (!encode) return kb_skip("mla_decode_v3: cuTensorMapEncodeTiled not available from the driver");
     cuuint64_t dims[2] = {MLA_D_QK, rows};
     cuuint64_t strides[1] = {MLA_V3_TMAP_GSTRIDE};
     cuuint32_t box[2] = {MLA_V3_TMAP_BOX_INNER, MLA_V3_TMAP_BOX_ROWS};
