@@ -265,7 +265,7 @@ static int run_impl(run_state *rs, const kb_op *op, const kb_shape *s, const kb_
     kb_clear_message();
 
     /* 1. correctness first: poison, launch once, verify */
-    kb_status st = op->poison ? op->poison(ctx, rs->stream) : KB_OK;
+    kb_status st = kb_mpi_agree(op->poison ? op->poison(ctx, rs->stream) : KB_OK); /* MPI: launch together */
     if (st == KB_OK) st = im->launch(ctx, rs->stream);
     if (st == KB_OK) {
         cudaError_t e = cudaStreamSynchronize(rs->stream);
@@ -416,7 +416,7 @@ int kb_run(const kb_run_opts *o)
     int dev = 0, count = 0;
     cudaGetDeviceCount(&count);
     dev = kb_mpi_select_device(count); /* MPI mode: local rank % count */
-    rs.multi_gpu = count > 1 || kb_mpi_active();
+    rs.multi_gpu = count > 1;
     struct cudaDeviceProp p;
     if (cudaGetDeviceProperties(&p, dev) != cudaSuccess) {
         fprintf(stderr, "kbench: no CUDA device: cudaGetDeviceProperties failed\n");

@@ -150,7 +150,7 @@ static const kb_impl impls[] = {
     {"v1", KB_IMPL_HAND, ep_v1_alltoall, "SM copy: peer stores of 16 B vectors, completion flags; KBENCH_EP_SMS CTAs per rank"},
     {"memcpy", KB_IMPL_LIB, ep_copy_alltoall, "copy engines: cudaMemcpyPeerAsync per chunk (loopback: D2D memcpy)"},
 #ifdef KB_HAVE_NCCL
-    {"nccl", KB_IMPL_LIB, ep_nccl_alltoall, "NCCL grouped ncclSend/ncclRecv, one process, ncclCommInitAll (>= 2 GPUs)"},
+    {"nccl", KB_IMPL_LIB, ep_nccl_alltoall, "NCCL grouped ncclSend/ncclRecv (>= 2 GPUs; one process: ncclCommInitAll, MPI: ncclCommInitRank)"},
 #endif
 };
 
