@@ -12,7 +12,6 @@
 
 static int g_init, g_rank, g_size = 1, g_local;
 
-#ifdef KB_HAVE_MPI
 /* Started by a launcher?  Open MPI (mpirun), PMI/PMIx (MPICH, Intel MPI,
  * srun --mpi=pmi2/pmix), Slurm steps with several tasks. */
 static int launched(void)
@@ -23,7 +22,6 @@ static int launched(void)
     const char *s = getenv("SLURM_STEP_NUM_TASKS");
     return s && atoi(s) > 1;
 }
-#endif
 
 int kb_mpi_init(int *argc, char ***argv)
 {
@@ -48,6 +46,9 @@ int kb_mpi_init(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     (void)g_init;
+    if (launched())
+        fprintf(stderr, "kbench: warning: started by an MPI launcher, but this kbench was built without MPI "
+                        "(cmake -DKB_WITH_MPI=ON): every process runs alone\n");
     return 0;
 #endif
 }

@@ -12,6 +12,6 @@ if(NOT KB_WITH_MPI)
   set_tests_properties(mpi_default_no_symbols PROPERTIES SKIP_RETURN_CODE ${KB_TEST_SKIP})
   add_test(NAME mpi_smoke
            COMMAND ${CMAKE_SOURCE_DIR}/tests/mpi_test.sh smoke ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/mpi-build
-                   ${CMAKE_PREFIX_PATH})
+                   ${KB_CUDA_ARCH} "${CMAKE_PREFIX_PATH}")
   set_tests_properties(mpi_smoke PROPERTIES SKIP_RETURN_CODE ${KB_TEST_SKIP} TIMEOUT 1800)
 endif()

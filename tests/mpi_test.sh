@@ -1,7 +1,7 @@
 #!/bin/sh
 # mpi_test.sh - checks of the optional MPI launch (tests/mpi.cmake).
 #   mpi_test.sh nosym KBENCH                  default build: no MPI symbol in kbench
-#   mpi_test.sh smoke SRC BUILD_DIR [PREFIX]  KB_WITH_MPI=ON build (kbench, test_mpi) +
+#   mpi_test.sh smoke SRC BUILD_DIR ARCH [PREFIX]  KB_WITH_MPI=ON build (kbench, test_mpi) +
 #                                             mpirun -np 2: list, test_mpi, run (no device)
 #   (internal) mpi_test.sh rank KBENCH ARGS.. one rank under mpirun: prints its exit code
 # Exit 0 pass, 1 fail, 77 skip (no nm / no MPI installed).
@@ -23,13 +23,13 @@ rank)
     echo "kbench-rank-exit=$?"
     ;;
 smoke)
-    src=$1 bdir=$2 prefix=${3:-}
+    src=$1 bdir=$2 arch=$3 prefix=${4:-}
     for t in mpicc mpirun; do
         command -v $t >/dev/null 2>&1 || { echo "SKIP: $t not installed (optional: KB_WITH_MPI)"; exit 77; }
     done
     gen=""
     command -v ninja >/dev/null 2>&1 && gen="-G Ninja"
-    cfg="-DKB_WITH_MPI=ON"
+    cfg="-DKB_WITH_MPI=ON -DKB_CUDA_ARCH=$arch"
     [ -n "$prefix" ] && cfg="$cfg -DCMAKE_PREFIX_PATH=$prefix"
     # shellcheck disable=SC2086
     cmake -S "$src" -B "$bdir" $gen $cfg > "$bdir.configure.log" 2>&1 ||
@@ -65,5 +65,5 @@ smoke)
     [ "$(echo "$out" | grep -c 'no CUDA device')" = 1 ] || fail "mpirun kbench run: want one 'no CUDA device' line"
     echo "PASS: MPI build, mpirun -np 2 list/run (no device: exit 3 on both ranks; mpirun rc $rc)"
     ;;
-*) fail "usage: $0 nosym KBENCH | smoke SRC BUILD_DIR [PREFIX]" ;;
+*) fail "usage: $0 nosym KBENCH | smoke SRC BUILD_DIR ARCH [PREFIX]" ;;
 esac

@@ -112,7 +112,9 @@ typedef struct ep_args {
     int dev[EP_MAX_RANKS];
     int mpi, me;        /* MPI mode (bench/kb_mpi.h): one process per rank, this one is
                            rank `me`; only rank me's buffers/streams exist here (the
-                           other entries stay NULL), dev[*] = this process's GPU */
+                           other entries stay NULL, except ep_combine's tab.y: local
+                           replicas of every rank's input for the check), dev[*] =
+                           this process's GPU */
     /* buffers: host copy of the pointer table, and its device copies */
     ep_tab tab;
     ep_tab *dev_tab[EP_MAX_RANKS]; /* [r]: the table in rank r's memory (loopback: [0] only) */
