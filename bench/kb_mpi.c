@@ -171,6 +171,9 @@ int kb_mpi_select_device(int count)
 {
     if (!kb_mpi_active() || count < 1) return 0;
     const int dev = kb_mpi_local_rank() % count;
+    if (kb_mpi_local_rank() >= count)
+        fprintf(stderr, "kbench: warning: rank %d: local rank %d but %d GPU(s) on this node: sharing GPU %d "
+                        "(NCCL refuses two ranks on one GPU)\n", kb_mpi_rank(), kb_mpi_local_rank(), count, dev);
     cudaSetDevice(dev);
     return dev;
 }
