@@ -12,6 +12,7 @@
 #include <time.h>
 #include "kb_csv.h"
 #include "kb_gbench.h"
+#include "kb_mpi.h"
 #include "kb_roofline.h"
 #include "kb_run.h"
 #include "kb_specs.h"
@@ -158,7 +159,8 @@ static kb_status sample(void *u, double *sec)
 {
     tcase *c = u;
     if (c->flush_buf) KB_CUDA_TRY(cudaMemsetAsync(c->flush_buf, c->n & 0xff, c->flush_bytes, c->stream));
-    KB_TRY(kb_timer_sample(c->launch, c->ctx, c->stream, sec));
+    kb_mpi_barrier(); /* MPI mode: ranks start together; not in the timed region */
+    KB_TRY(kb_mpi_reduce_sample(kb_timer_sample(c->launch, c->ctx, c->stream, sec), sec)); /* MPI: max */
     if (c->n == c->cap) {
         c->cap = c->cap ? 2 * c->cap : 64;
         c->samples = realloc(c->samples, (size_t)c->cap * sizeof *c->samples);
@@ -216,6 +218,7 @@ static void fill_identity(run_state *rs, kb_row *r, const kb_op *op, const kb_sh
 
 static void emit(run_state *rs, kb_row *r)
 {
+    if (kb_mpi_rank()) return; /* MPI mode: rank 0 writes the rows */
     if (kb_csv_write(&rs->csv, r)) fprintf(stderr, "kbench: writing %s failed\n", rs->csv.tmp);
     if (!strcmp(r->verified, "pass") && !isnan(r->time_us))
         printf("kbench: %-18s %-22s %-28s PASS  %10.2f us  %8.1f TFLOP/s %8.1f GB/s  %5.1f%% of %s roof\n",
@@ -285,17 +288,19 @@ static int run_impl(run_state *rs, const kb_op *op, const kb_shape *s, const kb_
     kb_clear_message();
 
     /* 1. correctness first: poison, launch once, verify */
-    kb_status st = op->poison ? op->poison(ctx, rs->stream) : KB_OK;
+    kb_status st = kb_mpi_agree(op->poison ? op->poison(ctx, rs->stream) : KB_OK); /* MPI: launch together */
     if (st == KB_OK) st = im->launch(ctx, rs->stream);
     if (st == KB_OK) {
         cudaError_t e = cudaStreamSynchronize(rs->stream);
         if (e == cudaSuccess) e = cudaDeviceSynchronize();
         if (e != cudaSuccess) st = kb_error("launch failed: %s", cudaGetErrorString(e));
     }
+    st = kb_mpi_agree(st);
     if (st == KB_OK) {
         const char *metric = "";
         double err = NAN;
         st = op->verify ? op->verify(ctx, &err, &metric) : kb_error("operator has no verify()");
+        st = kb_mpi_agree_err(st, &err, metric); /* MPI: "wrong" summed over ranks */
         r.err = err;
         snprintf(r.err_metric, sizeof r.err_metric, "%s", metric ? metric : "");
         if (st == KB_OK && isnan(err)) st = kb_error("verify returned a NaN error");
@@ -312,13 +317,14 @@ static int run_impl(run_state *rs, const kb_op *op, const kb_shape *s, const kb_
 
     /* 2. warm-up: at least 3 launches and warmup_ms of device work */
     double t0 = now_s();
-    for (int i = 0; st == KB_OK && (i < 3 || now_s() - t0 < o->warmup_ms * 1e-3); i++) {
+    for (int i = 0; st == KB_OK && (i < 3 || kb_mpi_root_int(now_s() - t0 < o->warmup_ms * 1e-3)); i++) {
         st = im->launch(ctx, rs->stream);
         if (st == KB_OK && i % 8 == 7) {
             if (cudaStreamSynchronize(rs->stream) != cudaSuccess) st = kb_error("warm-up launch failed");
         }
     }
     if (st == KB_OK && cudaDeviceSynchronize() != cudaSuccess) st = kb_error("warm-up failed");
+    st = kb_mpi_agree(st);
 
     /* 3. timed repetitions through Google Benchmark */
     tcase c = {.launch = im->launch, .impl = im, .ctx = ctx, .stream = rs->stream};
@@ -399,6 +405,7 @@ static int write_meta(const char *path, const run_state *rs, const struct cudaDe
                           rs->measured_bf16 ? "measured" : "datasheet", "hbm_source",
                           rs->measured_hbm ? "measured" : "datasheet");
     json_object_set_new(m, "graph", json_boolean(rs->o->graph));
+    if (kb_mpi_active()) json_object_set_new(m, "mpi_ranks", json_integer(kb_mpi_size()));
     if (count > 1) { /* several GPUs: the topology the communication rows ran on */
         char topo[8192];
         size_t len = 0;
@@ -423,13 +430,15 @@ static int select_impl(const kb_run_opts *o, const kb_impl *im) { return kb_in_l
 int kb_run(const kb_run_opts *o)
 {
     char why[256];
-    if (!kb_have_device(why, sizeof why)) {
+    if (!kb_mpi_min_int(kb_have_device(why, sizeof why))) { /* MPI: every rank needs one */
+        if (kb_mpi_rank()) return KB_EXIT_NO_DEVICE;
         fprintf(stderr, "kbench: no CUDA device: %s (use `kbench model` for projections)\n", why);
         return KB_EXIT_NO_DEVICE;
     }
     run_state rs = {.o = o};
     int dev = 0, count = 0;
     cudaGetDeviceCount(&count);
+    dev = kb_mpi_select_device(count); /* MPI mode: local rank % count */
     rs.multi_gpu = count > 1;
     struct cudaDeviceProp p;
     if (cudaGetDeviceProperties(&p, dev) != cudaSuccess) {
@@ -475,18 +484,20 @@ int kb_run(const kb_run_opts *o)
     snprintf(json_path, sizeof json_path, "%s/%s.json", dir, stamp);
     snprintf(meta_path, sizeof meta_path, "%s/%s.meta.json", dir, stamp);
     if (kb_gb_out_path()) snprintf(json_path, sizeof json_path, "%s", kb_gb_out_path());
-    if (kb_csv_open(&rs.csv, csv_path)) {
+    if (!kb_mpi_rank() && kb_csv_open(&rs.csv, csv_path)) {
         fprintf(stderr, "kbench: cannot write %s.partial\n", csv_path);
         return KB_EXIT_IO;
     }
     printf("kbench: timer %s, L2 flush %s, %d repetitions; rows -> %s\n", rs.timer_name,
            o->flush == KB_FLUSH_NONE ? "off" : "on", o->reps, csv_path);
+    if (kb_mpi_active())
+        printf("kbench: MPI mode, %d ranks (one GPU each): only ep_dispatch, ep_combine, alltoall run\n", kb_mpi_size());
 
     int nops, lost = 0;
     const kb_op *const *ops = kb_ops(&nops);
     for (int i = 0; i < nops && !lost; i++) {
         const kb_op *op = ops[i];
-        if (!kb_in_list(o->ops, op->name)) continue;
+        if (!kb_in_list(o->ops, op->name) || !kb_mpi_op_allowed(op->name)) continue;
         int ns = 0;
         const kb_shape *shapes = op->shapes(&ns);
         for (int k = 0; k < ns && !lost; k++) {
@@ -498,6 +509,9 @@ int kb_run(const kb_run_opts *o)
             void *ctx = NULL;
             kb_clear_message();
             kb_status st = op->setup ? op->setup(s, &ctx) : kb_error("operator has no setup()");
+            kb_status agreed = kb_mpi_agree(st); /* MPI: every rank takes the same path */
+            if (agreed != KB_OK && st == KB_OK && op->teardown) op->teardown(ctx);
+            st = agreed;
             if (st != KB_OK) {
                 /* every selected impl gets a row saying why */
                 for (int j = 0; j < op->n_impls; j++) {
@@ -520,13 +534,13 @@ int kb_run(const kb_run_opts *o)
     }
     if (lost) fprintf(stderr, "kbench: CUDA context lost (%s): stopping; the rows so far are in %s\n",
                       cudaGetErrorString(cudaGetLastError()), rs.csv.tmp);
-    int rc = kb_csv_close(&rs.csv);
+    int rc = kb_mpi_rank() ? 0 : kb_csv_close(&rs.csv);
     if (rc) fprintf(stderr, "kbench: could not finish %s\n", csv_path);
-    if (kb_gb_write_json(json_path)) {
+    if (!kb_mpi_rank() && kb_gb_write_json(json_path)) {
         fprintf(stderr, "kbench: could not write %s\n", json_path);
         rc = -1;
     }
-    if (write_meta(meta_path, &rs, &p, sm_khz, mem_khz, bus_bits, count)) {
+    if (!kb_mpi_rank() && write_meta(meta_path, &rs, &p, sm_khz, mem_khz, bus_bits, count)) {
         fprintf(stderr, "kbench: could not write %s\n", meta_path);
         rc = -1;
     }
@@ -534,6 +548,6 @@ int kb_run(const kb_run_opts *o)
     if (rs.flush_buf) cudaFree(rs.flush_buf);
     printf("kbench: %d passed, %d failed, %d skipped -> %s (+ %s)\n", rs.n_pass, rs.n_fail, rs.n_skip, csv_path,
            json_path);
-    if (lost || rc) return KB_EXIT_IO;
-    return rs.n_fail ? KB_EXIT_FAIL : KB_EXIT_OK;
+    /* MPI mode: one exit code on every rank (IO 4 > FAIL 1 > OK 0, as below) */
+    return kb_mpi_max_int(lost || rc ? KB_EXIT_IO : rs.n_fail ? KB_EXIT_FAIL : KB_EXIT_OK);
 }

@@ -7,6 +7,7 @@
 #include "kb.h"
 #include "kb_cmds.h"
 #include "kb_gbench.h"
+#include "kb_mpi.h"
 #include "kb_run.h"
 #include "kb_specs.h"
 
@@ -82,7 +83,7 @@ static int allowed(const char *cmd, int o)
     }
 }
 
-int main(int argc, char **argv)
+static int kb_main(int argc, char **argv)
 {
     if (argc < 2) {
         fputs(usage, stderr);
@@ -171,4 +172,14 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "specs")) return kb_specs_print(gpu);
     if (!strcmp(cmd, "model")) return kb_model(gpu, ro.ops, ro.sets, ro.out);
     return kb_run(&ro);
+}
+
+/* MPI launch (KB_WITH_MPI builds under mpirun/srun only): init/finalize around
+ * the command; a no-op otherwise (bench/kb_mpi.h). */
+int main(int argc, char **argv)
+{
+    if (kb_mpi_init(&argc, &argv)) return KB_EXIT_IO;
+    int rc = kb_main(argc, argv);
+    kb_mpi_finalize();
+    return rc;
 }

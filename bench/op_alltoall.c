@@ -51,7 +51,7 @@ static const kb_shape *shapes(int *n)
             /* one GPU: also EP8 across real GPUs, for `kbench model` (skips at run time) */
             if (lb) ep_make_a2a_shape(&g_shapes[g_n++], b, 8, 0, sets);
         }
-        ep_make_a2a_shape(&g_shapes[g_n++], 4096, lb ? 4 : (N < 4 ? N : 4), lb, KB_SET_SMALL);
+        ep_make_a2a_shape(&g_shapes[g_n++], 4096, ep_small_ranks(N, lb), lb, KB_SET_SMALL);
     }
     *n = g_n;
     return g_shapes;
@@ -90,15 +90,17 @@ static kb_status setup(const kb_shape *s, void **out)
     const int N = a->n_ranks;
     const size_t total = (size_t)N * (size_t)a->a2a_chunk;
     const uint64_t seed = kb_seed_for("alltoall", s);
+    a->a2a_seed = seed;
     for (int r = 0; r < N && st == KB_OK; r++) {
         void *p;
+        if (!ep_is_local(a, r)) continue; /* MPI mode: rank r's buffers live in its process */
         if ((st = ep_alloc(a, r, total, &p))) break;
         a->tab.a2a_send[r] = p;
         if (cudaSetDevice(a->dev[r]) != cudaSuccess) {
             st = kb_error("alltoall: cudaSetDevice failed");
             break;
         }
-        st = kb_dev_fill_f32(p, total / 4, 1.0f, 2.0f, seed + (uint64_t)r * 0x9e37ull, 0);
+        st = kb_dev_fill_f32(p, total / 4, 1.0f, 2.0f, a->a2a_seed + (uint64_t)r * 0x9e37ull, 0);
         if (st == KB_OK && cudaDeviceSynchronize() != cudaSuccess) st = kb_error("alltoall: fill failed");
         cudaSetDevice(a->dev[0]);
         if (st) break;
@@ -120,7 +122,7 @@ static kb_status poison(void *ctx, cudaStream_t stream)
     ep_args *a = &c->a;
     int cur = 0;
     KB_CUDA_TRY(cudaGetDevice(&cur));
-    for (int r = 0; r < a->n_ranks; r++) {
+    for (int r = ep_r_lo(a); r < ep_r_hi(a); r++) {
         KB_CUDA_TRY(cudaSetDevice(a->dev[r]));
         KB_CUDA_TRY(cudaDeviceSynchronize()); /* earlier launches on non-blocking streams */
         KB_CUDA_TRY(cudaMemset(a->tab.a2a_recv[r], 0xff, (size_t)a->n_ranks * (size_t)a->a2a_chunk));
@@ -148,7 +150,7 @@ static const kb_impl impls[] = {
     {"v1", KB_IMPL_HAND, ep_v1_alltoall, "SM copy: peer stores of 16 B vectors, completion flags; KBENCH_EP_SMS CTAs per rank"},
     {"memcpy", KB_IMPL_LIB, ep_copy_alltoall, "copy engines: cudaMemcpyPeerAsync per chunk (loopback: D2D memcpy)"},
 #ifdef KB_HAVE_NCCL
-    {"nccl", KB_IMPL_LIB, ep_nccl_alltoall, "NCCL grouped ncclSend/ncclRecv, one process, ncclCommInitAll (>= 2 GPUs)"},
+    {"nccl", KB_IMPL_LIB, ep_nccl_alltoall, "NCCL grouped ncclSend/ncclRecv (>= 2 GPUs; one process: ncclCommInitAll, MPI: ncclCommInitRank)"},
 #endif
 };
 

@@ -49,7 +49,7 @@ static const kb_shape *shapes(int *n)
     if (g_n < 0) {
         int N, lb;
         ep_env_ranks(&N, &lb);
-        int ns = N < 4 ? N : 4;
+        int ns = ep_small_ranks(N, lb);
         g_n = 0;
         ep_make_shape(&g_shapes[g_n++], 128, 7168, N, lb, KB_SET_FULL | KB_SET_QUICK, "bf16");
         ep_make_shape(&g_shapes[g_n++], 4096, 7168, N, lb, KB_SET_FULL | KB_SET_QUICK, "bf16");
@@ -64,7 +64,7 @@ static const kb_shape *shapes(int *n)
             ep_make_shape(&g_shapes[g_n++], 4096, 7168, 8, 0, KB_SET_FULL | KB_SET_QUICK, "bf16");
 
         }
-        ep_make_shape(&g_shapes[g_n++], 16, 256, lb ? 4 : ns, lb, KB_SET_SMALL, "bf16");
+        ep_make_shape(&g_shapes[g_n++], 16, 256, ns, lb, KB_SET_SMALL, "bf16");
     }
     *n = g_n;
     return g_shapes;
@@ -112,6 +112,9 @@ static kb_status setup(const kb_shape *s, void **out)
         if (st == KB_OK && cudaDeviceSynchronize() != cudaSuccess) st = kb_error("ep_combine: fill failed");
         cudaSetDevice(a->dev[0]);
         if (st) break;
+        /* MPI mode: every process fills every rank's y (same seed, same values) so
+         * verify can rebuild its tokens; stage/out exist only for its own rank */
+        if (!ep_is_local(a, r)) continue;
         if ((st = ep_alloc(a, r, (size_t)pl->comb_count[r] * H * 2, &p))) break;
         a->tab.comb_stage[r] = p;
         if ((st = ep_alloc(a, r, (size_t)T * H * 2, &p))) break;
@@ -133,7 +136,7 @@ static kb_status poison(void *ctx, cudaStream_t stream)
     ep_args *a = &c->a;
     int cur = 0;
     KB_CUDA_TRY(cudaGetDevice(&cur));
-    for (int r = 0; r < a->n_ranks; r++) {
+    for (int r = ep_r_lo(a); r < ep_r_hi(a); r++) {
         KB_CUDA_TRY(cudaSetDevice(a->dev[r]));
         KB_CUDA_TRY(cudaDeviceSynchronize()); /* earlier launches on non-blocking streams */
         KB_CUDA_TRY(cudaMemset(a->tab.comb_out[r], 0xff, (size_t)a->tokens * a->hidden * 2));
@@ -168,7 +171,7 @@ static kb_status verify(void *ctx, double *err, const char **metric)
     double max_err = 0;
     char first[160] = "";
     cudaError_t ce = cudaSuccess;
-    for (int r = 0; r < N && ce == cudaSuccess; r++) {
+    for (int r = ep_r_lo(a); r < ep_r_hi(a) && ce == cudaSuccess; r++) { /* MPI: own rank; harness sums */
         if ((ce = cudaMemcpy(out, a->tab.comb_out[r], (size_t)T * H * 2, cudaMemcpyDeviceToHost))) break;
         for (size_t i = 0; i < (size_t)T * H; i++) /* full NaN/Inf scan */
             if (!isfinite(kb_bf16_to_f32(out[i]))) {

@@ -55,7 +55,7 @@ static const kb_shape *shapes(int *n)
     if (g_n < 0) {
         int N, lb;
         ep_env_ranks(&N, &lb);
-        int ns = N < 4 ? N : 4;
+        int ns = ep_small_ranks(N, lb);
         g_n = 0;
         ep_make_shape(&g_shapes[g_n++], 128, 7168, N, lb, KB_SET_FULL | KB_SET_QUICK, "e4m3");
         ep_make_shape(&g_shapes[g_n++], 4096, 7168, N, lb, KB_SET_FULL | KB_SET_QUICK, "e4m3");
@@ -70,7 +70,7 @@ static const kb_shape *shapes(int *n)
             ep_make_shape(&g_shapes[g_n++], 4096, 7168, 8, 0, KB_SET_FULL | KB_SET_QUICK, "e4m3");
 
         }
-        ep_make_shape(&g_shapes[g_n++], 16, 256, lb ? 4 : ns, lb, KB_SET_SMALL, "e4m3");
+        ep_make_shape(&g_shapes[g_n++], 16, 256, ns, lb, KB_SET_SMALL, "e4m3");
     }
     *n = g_n;
     return g_shapes;
@@ -134,6 +134,7 @@ static kb_status setup(const kb_shape *s, void **out)
     const ep_plan *pl = &c->h.plan;
     for (int r = 0; r < N && st == KB_OK; r++) {
         void *p;
+        if (!ep_is_local(a, r)) continue; /* MPI mode: rank r's buffers live in its process */
         if ((st = ep_alloc(a, r, (size_t)T * H, &p))) break;
         a->tab.x[r] = p;
         if (cudaMemcpy(p, c->x_h + (size_t)r * T * H, (size_t)T * H, cudaMemcpyHostToDevice)) {
@@ -169,7 +170,7 @@ static kb_status poison(void *ctx, cudaStream_t stream)
     disp_ctx *c = ctx;
     ep_args *a = &c->a;
     const int N = a->n_ranks, T = a->tokens, H = a->hidden;
-    for (int r = 0; r < N; r++) {
+    for (int r = ep_r_lo(a); r < ep_r_hi(a); r++) {
         const size_t rows = (size_t)a->tab.recv_rows[r];
         int cur = 0;
         KB_CUDA_TRY(cudaGetDevice(&cur));
@@ -215,7 +216,7 @@ static kb_status verify(void *ctx, double *err, const char **metric)
     uint64_t wrong = 0;
     char first[160] = "";
     cudaError_t ce = cudaSuccess;
-    for (int d = 0; d < N && ce == cudaSuccess; d++) {
+    for (int d = ep_r_lo(a); d < ep_r_hi(a) && ce == cudaSuccess; d++) { /* MPI: own rank; harness sums */
         const size_t rows = (size_t)pl->recv_count[d];
         if ((ce = cudaMemcpy(rx, a->tab.recv_x[d], rows * H, cudaMemcpyDeviceToHost))) break;
         if ((ce = cudaMemcpy(rs, a->tab.recv_scales[d], rows * ns * sizeof(float), cudaMemcpyDeviceToHost))) break;

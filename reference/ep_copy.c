@@ -10,6 +10,7 @@ kb_status ep_copy_alltoall(void *ctx, cudaStream_t st)
     ep_args *a = (ep_args *)ctx;
     const int N = a->n_ranks;
     const size_t c = (size_t)a->a2a_chunk;
+    if (a->mpi) return kb_skip("multi-process mode: cudaMemcpyPeer needs all GPUs in one process; use the NCCL reference");
     if (a->loopback) {
         for (int r = 0; r < N; r++)
             for (int d = 0; d < N; d++)

@@ -1,8 +1,11 @@
 // ep_nccl.cu - NCCL references for ep_dispatch, ep_combine and alltoall: one
 // process drives every local GPU (ncclCommInitAll, created at the first launch
 // and kept for the context's life).  Compiled only when CMake found NCCL
-// (KB_HAVE_NCCL).  MPI (several processes / nodes, unique id broadcast over MPI)
-// is out of scope here: intranode single-process only.
+// (KB_HAVE_NCCL).  MPI mode (KB_WITH_MPI, several processes / nodes): one
+// process per rank, ncclGetUniqueId on rank 0, MPI_Bcast of the id,
+// ncclCommInitRank; the loops below then touch only this process's rank
+// (ep_r_lo/ep_r_hi); counts and sizes come from the all-gathered table and the
+// host plan, which every process computes whole.
 //
 //   dispatch: layout kernel (shared with v1, no peer writes) -> counts
 //             ncclAllGather -> D2H of the count table + host sync (the counts
@@ -22,6 +25,7 @@
 #include <string.h>
 #include "ep/ep.h"
 #include "ep/ep_layout.h"
+#include "kb_mpi.h"
 
 namespace {
 
@@ -71,11 +75,28 @@ kb_status get_state(ep_args *a, nccl_state **out)
     if (!s) return kb_error("ep_nccl: out of memory");
     int cur = 0;
     KB_CUDA_TRY(cudaGetDevice(&cur));
-    ncclResult_t nr = ncclCommInitAll(s->comm, a->n_ranks, a->dev);
+    ncclResult_t nr;
+    if (a->mpi) {
+        // MPI mode: rank 0 makes the id, MPI broadcasts it, one communicator per process
+        ncclUniqueId id;
+        memset(&id, 0, sizeof id);
+        nr = a->me == 0 ? ncclGetUniqueId(&id) : ncclSuccess;
+        const int ok = kb_mpi_root_int(nr == ncclSuccess); // all ranks learn whether the id exists
+        kb_mpi_bcast(&id, sizeof id, 0);
+        if (ok) {
+            cudaSetDevice(a->dev[a->me]);
+            nr = ncclCommInitRank(&s->comm[a->me], a->n_ranks, id, a->me);
+        } else if (nr == ncclSuccess) {
+            nr = ncclInvalidUsage; // rank 0's ncclGetUniqueId failed
+        }
+    } else {
+        nr = ncclCommInitAll(s->comm, a->n_ranks, a->dev);
+    }
     cudaSetDevice(cur);
     if (nr != ncclSuccess) {
         free(s);
-        return kb_error("ncclCommInitAll(%d GPUs): %s", a->n_ranks, ncclGetErrorString(nr));
+        return kb_error("%s(%d ranks): %s", a->mpi ? "ncclGetUniqueId/ncclCommInitRank" : "ncclCommInitAll",
+                        a->n_ranks, ncclGetErrorString(nr));
     }
     s->n = a->n_ranks;
     a->nccl = s;
@@ -189,7 +210,7 @@ extern "C" kb_status ep_nccl_dispatch(void *ctx, cudaStream_t st)
     if (H % 128) return kb_skip("ep_nccl: hidden must be a multiple of 128");
     if (!s->pack[0]) {
         s->rec = (int)((H + 4 * (H / 128) + EP_META_BYTES + 15) / 16 * 16);
-        for (int r = 0; r < N; r++) {
+        for (int r = ep_r_lo(a); r < ep_r_hi(a); r++) {
             void *p;
             KB_TRY(ep_alloc(a, r, (size_t)a->plan->comb_count[r] * s->rec, &p));
             s->pack[r] = (uint8_t *)p;
@@ -203,20 +224,21 @@ extern "C" kb_status ep_nccl_dispatch(void *ctx, cudaStream_t st)
     KB_CUDA_TRY(cudaGetDevice(&cur));
     KB_TRY(ep_fork(a, st));
     // 1. layout on every rank (no peer writes), counts all-gather
-    for (int r = 0; r < N; r++) {
+    for (int r = ep_r_lo(a); r < ep_r_hi(a); r++) {
         KB_CUDA_TRY(cudaSetDevice(a->dev[r]));
         KB_TRY(ep_v1_layout(a, r, 1, 0, 0, a->stream[r]));
     }
     NCCL_TRY(ncclGroupStart());
-    for (int r = 0; r < N; r++)
+    for (int r = ep_r_lo(a); r < ep_r_hi(a); r++)
         NCCL_TRY(ncclAllGather(a->tab.cnt_all[r] + (size_t)r * E, a->tab.cnt_all[r], (size_t)E, ncclInt32,
                                s->comm[r], a->stream[r]));
     NCCL_TRY(ncclGroupEnd());
     // 2. the counts size the receives: bring them to the host
-    KB_CUDA_TRY(cudaSetDevice(a->dev[0]));
-    KB_CUDA_TRY(cudaMemcpyAsync(s->cnt_host, a->tab.cnt_all[0], (size_t)N * E * sizeof(int32_t),
-                                cudaMemcpyDeviceToHost, a->stream[0]));
-    KB_CUDA_TRY(cudaStreamSynchronize(a->stream[0]));
+    const int r0 = ep_r_lo(a); // every rank's table holds all N rows after the all-gather
+    KB_CUDA_TRY(cudaSetDevice(a->dev[r0]));
+    KB_CUDA_TRY(cudaMemcpyAsync(s->cnt_host, a->tab.cnt_all[r0], (size_t)N * E * sizeof(int32_t),
+                                cudaMemcpyDeviceToHost, a->stream[r0]));
+    KB_CUDA_TRY(cudaStreamSynchronize(a->stream[r0]));
     long long sc[EP_MAX_RANKS][EP_MAX_RANKS];
     for (int r = 0; r < N; r++)
         for (int d = 0; d < N; d++) {
@@ -235,14 +257,14 @@ extern "C" kb_status ep_nccl_dispatch(void *ctx, cudaStream_t st)
             return kb_error("ep_nccl_dispatch: counts exceed the buffers (rank %d)", r);
     }
     // 3. pack, exchange, unpack
-    for (int r = 0; r < N; r++) {
+    for (int r = ep_r_lo(a); r < ep_r_hi(a); r++) {
         KB_CUDA_TRY(cudaSetDevice(a->dev[r]));
         nccl_pack_kernel<<<a->sms, kThreads, 0, a->stream[r]>>>(a->dev_tab[r], r, N, a->tokens, H, E,
                                                                  s->pack[r], s->rec);
         KB_CUDA_TRY(cudaGetLastError());
     }
     NCCL_TRY(ncclGroupStart());
-    for (int r = 0; r < N; r++) {
+    for (int r = ep_r_lo(a); r < ep_r_hi(a); r++) {
         long long soff = 0, roff = 0;
         for (int d = 0; d < N; d++) {
             if (sc[r][d])
@@ -256,7 +278,7 @@ extern "C" kb_status ep_nccl_dispatch(void *ctx, cudaStream_t st)
         }
     }
     NCCL_TRY(ncclGroupEnd());
-    for (int d = 0; d < N; d++) {
+    for (int d = ep_r_lo(a); d < ep_r_hi(a); d++) {
         long long rows = 0;
         for (int r = 0; r < N; r++) rows += sc[r][d];
         KB_CUDA_TRY(cudaSetDevice(a->dev[d]));
@@ -292,7 +314,7 @@ extern "C" kb_status ep_nccl_combine(void *ctx, cudaStream_t st)
         if (stt == KB_OK) {
             ep_plan_combine_handle(pl, pidx, slot_tab);
             ep_tab tab = a->tab;
-            for (int r = 0; r < N && stt == KB_OK; r++) {
+            for (int r = ep_r_lo(a); r < ep_r_hi(a) && stt == KB_OK; r++) {
                 void *p;
                 if ((stt = ep_alloc(a, r, (size_t)(pl->recv_count[r] + 1) * sizeof(int32_t), &p))) break;
                 s->comb_pack_idx[r] = (int32_t *)p;
@@ -306,7 +328,7 @@ extern "C" kb_status ep_nccl_combine(void *ctx, cudaStream_t st)
                 tab.comb_slot_tab[r] = (const int32_t *)p;
                 cudaMemcpy(p, slot_tab[r], (size_t)T * N * sizeof(int32_t), cudaMemcpyHostToDevice);
             }
-            for (int r = 0; r < N && stt == KB_OK; r++) {
+            for (int r = ep_r_lo(a); r < ep_r_hi(a) && stt == KB_OK; r++) {
                 void *p;
                 if ((stt = ep_alloc(a, r, sizeof(ep_tab), &p))) break;
                 s->comb_tab[r] = (ep_tab *)p;
@@ -323,14 +345,14 @@ extern "C" kb_status ep_nccl_combine(void *ctx, cudaStream_t st)
         s->comb_ready = 1;
     }
     KB_TRY(ep_fork(a, st));
-    for (int d = 0; d < N; d++) {
+    for (int d = ep_r_lo(a); d < ep_r_hi(a); d++) {
         KB_CUDA_TRY(cudaSetDevice(a->dev[d]));
         nccl_gather_kernel<<<a->sms, kThreads, 0, a->stream[d]>>>(a->tab.y[d], s->comb_pack_idx[d], s->comb_pack[d],
                                                                    (long long)pl->recv_count[d], H);
         KB_CUDA_TRY(cudaGetLastError());
     }
     NCCL_TRY(ncclGroupStart());
-    for (int r = 0; r < N; r++) {
+    for (int r = ep_r_lo(a); r < ep_r_hi(a); r++) {
         // r as expert rank sends to each home h; r as home receives from each d
         long long soff = 0, roff = 0;
         for (int h = 0; h < N; h++) {
@@ -351,9 +373,9 @@ extern "C" kb_status ep_nccl_combine(void *ctx, cudaStream_t st)
     ep_args *b = (ep_args *)malloc(sizeof(ep_args));
     if (!b) return kb_error("ep_nccl: out of memory");
     *b = *a;
-    for (int r = 0; r < N; r++) b->dev_tab[r] = s->comb_tab[r];
+    for (int r = ep_r_lo(a); r < ep_r_hi(a); r++) b->dev_tab[r] = s->comb_tab[r];
     kb_status rs = KB_OK;
-    for (int r = 0; r < N && rs == KB_OK; r++) {
+    for (int r = ep_r_lo(a); r < ep_r_hi(a) && rs == KB_OK; r++) {
         if (cudaSetDevice(a->dev[r]) != cudaSuccess) rs = kb_error("ep_nccl: cudaSetDevice failed");
         else rs = ep_v1_combine_reduce(b, r, 1, 0, 0, a->stream[r]);
     }
@@ -372,7 +394,7 @@ extern "C" kb_status ep_nccl_alltoall(void *ctx, cudaStream_t st)
     const size_t c = (size_t)a->a2a_chunk;
     KB_TRY(ep_fork(a, st));
     NCCL_TRY(ncclGroupStart());
-    for (int r = 0; r < N; r++)
+    for (int r = ep_r_lo(a); r < ep_r_hi(a); r++)
         for (int d = 0; d < N; d++) {
             NCCL_TRY(ncclSend(a->tab.a2a_send[r] + d * c, c, ncclUint8, d, s->comm[r], a->stream[r]));
             NCCL_TRY(ncclRecv(a->tab.a2a_recv[r] + d * c, c, ncclUint8, d, s->comm[r], a->stream[r]));

@@ -16,6 +16,10 @@
  *                         use only the first n of them
  *   KBENCH_EP_LOOPBACK=1  loopback even when several GPUs are present
  *
+ * MPI mode (KB_WITH_MPI build under mpirun, bench/kb_mpi.h): N = the MPI size,
+ * one GPU per process, never loopback; only the NCCL reference runs (the
+ * hand-written path needs peer access inside one process and skips).
+ *
  * Per-rank tensors (T tokens per rank, H hidden, E experts, K top-k):
  *   x          [T, H]      e4m3 (uint8)          dispatch input
  *   x_scales   [T, H/128]  f32                   1x128 scales of x
@@ -100,10 +104,17 @@ typedef struct ep_args {
     /* shape */
     int n_ranks, tokens, hidden, n_experts, topk;
     int64_t a2a_chunk;  /* alltoall: bytes from each rank to each rank (multiple of 16) */
+    uint64_t a2a_seed;  /* alltoall: rank r's send buffer = kb_dev_fill_f32(1..2, a2a_seed + r * 0x9e37)
+                           (MPI mode: the check regenerates other ranks' buffers from it) */
     /* mode */
     int loopback;       /* 1: all ranks virtual, on dev[0]                    */
     int sms;            /* blocks (~SMs) per rank for the copy kernels (KBENCH_EP_SMS) */
     int dev[EP_MAX_RANKS];
+    int mpi, me;        /* MPI mode (bench/kb_mpi.h): one process per rank, this one is
+                           rank `me`; only rank me's buffers/streams exist here (the
+                           other entries stay NULL, except ep_combine's tab.y: local
+                           replicas of every rank's input for the check), dev[*] =
+                           this process's GPU */
     /* buffers: host copy of the pointer table, and its device copies */
     ep_tab tab;
     ep_tab *dev_tab[EP_MAX_RANKS]; /* [r]: the table in rank r's memory (loopback: [0] only) */
@@ -122,6 +133,11 @@ typedef struct ep_args {
     int n_alloc;
 } ep_args;
 
+/* Ranks this process drives: all of them (single process), or its own (MPI). */
+static inline int ep_r_lo(const ep_args *a) { return a->mpi ? a->me : 0; }
+static inline int ep_r_hi(const ep_args *a) { return a->mpi ? a->me + 1 : a->n_ranks; }
+static inline int ep_is_local(const ep_args *a, int r) { return !a->mpi || r == a->me; }
+
 /* ---- host helpers (kernels/ep/ep_host.c) ----------------------------------- */
 /* Blocks per rank from KBENCH_EP_SMS (default 20, clamped to 1..1024). */
 int ep_env_sms(void);
@@ -129,6 +145,9 @@ int ep_env_sms(void);
  * may ask for fewer) and KBENCH_EP_LOOPBACK is not 1; else loopback with
  * KBENCH_EP_RANKS virtual ranks (default 8, at most EP_MAX_RANKS). */
 void ep_env_ranks(int *n_ranks, int *loopback);
+/* Ranks of the SMALL shapes: 4 in loopback, min(N, 4) on one node, N in MPI
+ * mode (every process is a rank). */
+int ep_small_ranks(int n_ranks, int loopback);
 /* Prepare a (zeroed) ep_args for n ranks: devices, peer access, streams,
  * events, zeroed flags.  kb_skip when the machine cannot run the mode. */
 kb_status ep_args_init(ep_args *a, int n_ranks, int loopback);

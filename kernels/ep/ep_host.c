@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ep/ep.h"
+#include "kb_mpi.h"
 
 int ep_env_sms(void)
 {
@@ -16,6 +17,11 @@ int ep_env_sms(void)
 
 void ep_env_ranks(int *n_ranks, int *loopback)
 {
+    if (kb_mpi_active()) { /* one rank per process; ep_args_init skips if > EP_MAX_RANKS */
+        *n_ranks = kb_mpi_size() < EP_MAX_RANKS ? kb_mpi_size() : EP_MAX_RANKS;
+        *loopback = 0;
+        return;
+    }
     int ndev = 0;
     if (cudaGetDeviceCount(&ndev) != cudaSuccess) {
         ndev = 0;
@@ -36,6 +42,13 @@ void ep_env_ranks(int *n_ranks, int *loopback)
     if (v > EP_MAX_RANKS) v = EP_MAX_RANKS;
     *n_ranks = v;
     *loopback = 1;
+}
+
+int ep_small_ranks(int n_ranks, int loopback)
+{
+    if (loopback) return 4;
+    if (kb_mpi_active()) return n_ranks;
+    return n_ranks < 4 ? n_ranks : 4;
 }
 
 kb_status ep_alloc(ep_args *a, int r, size_t bytes, void **p)
@@ -62,7 +75,18 @@ kb_status ep_args_init(ep_args *a, int n_ranks, int loopback)
     a->loopback = loopback;
     a->sms = ep_env_sms();
     if (n_ranks < 1 || n_ranks > EP_MAX_RANKS) return kb_error("ep: %d ranks out of range", n_ranks);
-    if (!loopback) {
+    if (kb_mpi_active()) { /* MPI mode: this process is rank `me` on its own GPU */
+        if (loopback) return kb_skip("ep: MPI mode has no loopback");
+        if (kb_mpi_size() != n_ranks)
+            return kb_skip("ep: MPI mode: %d processes, the shape needs %d (at most %d ranks)", kb_mpi_size(),
+                           n_ranks, EP_MAX_RANKS);
+        a->mpi = 1;
+        a->me = kb_mpi_rank();
+        for (int r = 0; r < n_ranks; r++) a->dev[r] = cur;
+        KB_CUDA_TRY(cudaStreamCreateWithFlags(&a->stream[a->me], cudaStreamNonBlocking));
+        KB_CUDA_TRY(cudaEventCreateWithFlags(&a->ev_join[a->me], cudaEventDisableTiming));
+        KB_CUDA_TRY(cudaEventCreateWithFlags(&a->ev_fork, cudaEventDisableTiming));
+    } else if (!loopback) {
         int ndev = 0;
         KB_CUDA_TRY(cudaGetDeviceCount(&ndev));
         if (ndev < n_ranks) return kb_skip("ep: shape needs %d GPUs, %d present", n_ranks, ndev);
@@ -94,7 +118,7 @@ kb_status ep_args_init(ep_args *a, int n_ranks, int loopback)
     } else {
         for (int r = 0; r < n_ranks; r++) a->dev[r] = cur;
     }
-    for (int r = 0; r < n_ranks; r++) {
+    for (int r = ep_r_lo(a); r < ep_r_hi(a); r++) {
         void *p;
         KB_TRY(ep_alloc(a, r, sizeof(ep_flags), &p));
         KB_CUDA_TRY(cudaSetDevice(a->dev[r]));
@@ -108,8 +132,8 @@ kb_status ep_args_init(ep_args *a, int n_ranks, int loopback)
 
 kb_status ep_tab_upload(ep_args *a)
 {
-    int ncopies = a->loopback ? 1 : a->n_ranks;
-    for (int r = 0; r < ncopies; r++) {
+    int ncopies = a->loopback ? 1 : ep_r_hi(a);
+    for (int r = ep_r_lo(a); r < ncopies; r++) {
         if (!a->dev_tab[r]) {
             void *p;
             KB_TRY(ep_alloc(a, r, sizeof(ep_tab), &p));
@@ -146,14 +170,14 @@ kb_status ep_fork(ep_args *a, cudaStream_t st)
 {
     if (a->loopback) return KB_OK;
     KB_CUDA_TRY(cudaEventRecord(a->ev_fork, st));
-    for (int r = 0; r < a->n_ranks; r++) KB_CUDA_TRY(cudaStreamWaitEvent(a->stream[r], a->ev_fork, 0));
+    for (int r = ep_r_lo(a); r < ep_r_hi(a); r++) KB_CUDA_TRY(cudaStreamWaitEvent(a->stream[r], a->ev_fork, 0));
     return KB_OK;
 }
 
 kb_status ep_join(ep_args *a, cudaStream_t st)
 {
     if (a->loopback) return KB_OK;
-    for (int r = 0; r < a->n_ranks; r++) {
+    for (int r = ep_r_lo(a); r < ep_r_hi(a); r++) {
         KB_CUDA_TRY(cudaEventRecord(a->ev_join[r], a->stream[r]));
         KB_CUDA_TRY(cudaStreamWaitEvent(st, a->ev_join[r], 0));
     }
@@ -215,6 +239,7 @@ kb_status ep_setup_moe(ep_args *a, const kb_shape *s, ep_moe_host *h)
     for (int r = 0; r < N && st == KB_OK; r++) {
         a->tab.recv_rows[r] = pl->recv_count[r];
         a->tab.comb_rows[r] = pl->comb_count[r];
+        if (!ep_is_local(a, r)) continue; /* MPI mode: rank r's buffers live in its process */
         st = upload(a, r, h->idx + (size_t)r * T * K, (size_t)T * K * sizeof(int32_t), &p);
         if (st) break;
         a->tab.topk_idx[r] = p;
@@ -244,7 +269,7 @@ kb_status ep_setup_moe(ep_args *a, const kb_shape *s, ep_moe_host *h)
 
 kb_status ep_check_timeouts(const ep_args *a)
 {
-    for (int r = 0; r < a->n_ranks; r++) {
+    for (int r = ep_r_lo(a); r < ep_r_hi(a); r++) {
         ep_flags f;
         KB_CUDA_TRY(cudaMemcpy(&f, a->tab.flags[r], sizeof f, cudaMemcpyDeviceToHost));
         if (f.timeout) return kb_error("ep: rank %d: %u spin waits timed out (10 s)", r, f.timeout);

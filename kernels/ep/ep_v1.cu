@@ -508,6 +508,7 @@ extern "C" kb_status ep_v1_combine_reduce(const ep_args *a, int r0, int nr, int 
 extern "C" kb_status ep_v1_dispatch(void *ctx, cudaStream_t st)
 {
     ep_args *a = (ep_args *)ctx;
+    if (a->mpi) return kb_skip("multi-process mode: hand-written path is single-process intranode (peer access); use the NCCL reference");
     if (a->hidden % 128) return kb_skip("ep_v1: hidden must be a multiple of 128");
     // loopback: the host's op count; several GPUs: 0 = the device-side count
     const unsigned long long ep = a->loopback ? ++a->v1_epoch : 0ull;
@@ -540,6 +541,7 @@ extern "C" kb_status ep_v1_dispatch(void *ctx, cudaStream_t st)
 extern "C" kb_status ep_v1_combine(void *ctx, cudaStream_t st)
 {
     ep_args *a = (ep_args *)ctx;
+    if (a->mpi) return kb_skip("multi-process mode: hand-written path is single-process intranode (peer access); use the NCCL reference");
     if (a->hidden % 8) return kb_skip("ep_v1: hidden must be a multiple of 8");
     // loopback: the host's op count; several GPUs: 0 = the device-side count
     const unsigned long long ep = a->loopback ? ++a->v1_epoch : 0ull;
@@ -566,6 +568,7 @@ extern "C" kb_status ep_v1_combine(void *ctx, cudaStream_t st)
 extern "C" kb_status ep_v1_alltoall(void *ctx, cudaStream_t st)
 {
     ep_args *a = (ep_args *)ctx;
+    if (a->mpi) return kb_skip("multi-process mode: hand-written path is single-process intranode (peer access); use the NCCL reference");
     if (a->a2a_chunk % 16) return kb_skip("ep_v1: chunk must be a multiple of 16 B");
     // loopback: the host's op count; several GPUs: 0 = the device-side count
     const unsigned long long ep = a->loopback ? ++a->v1_epoch : 0ull;
