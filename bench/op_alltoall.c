@@ -57,7 +57,6 @@ static const kb_shape *shapes(int *n)
     return g_shapes;
 }
 
-/* Bytes over NVLink: none in loopback (one device). */
 /* nccl-tests figures: algbw = per-rank bytes / time, busbw = algbw (n-1)/n. */
 static void metrics(const kb_shape *s, double seconds, char *buf, size_t n)
 {
@@ -66,6 +65,7 @@ static void metrics(const kb_shape *s, double seconds, char *buf, size_t n)
              ep_busbw_gbs(algbw, (int)s->d[EP_D_RANKS]), ep_shape_is_loopback(s));
 }
 
+/* Bytes over NVLink: none in loopback (one device). */
 static double link_bytes(const kb_shape *s) { return ep_shape_is_loopback(s) ? 0 : ep_a2a_link_bytes(s); }
 
 static double flops(const kb_shape *s) { (void)s; return 0; }

@@ -55,35 +55,20 @@ static const kb_shape *shapes(int *n)
     if (g_n < 0) {
         int N, lb;
         ep_env_ranks(&N, &lb);
-        int ns = ep_small_ranks(N, lb);
-        g_n = 0;
-        ep_make_shape(&g_shapes[g_n++], 128, 7168, N, lb, KB_SET_FULL | KB_SET_QUICK, "e4m3");
-        ep_make_shape(&g_shapes[g_n++], 4096, 7168, N, lb, KB_SET_FULL | KB_SET_QUICK, "e4m3");
-        /* one GPU: also the real EP8 shapes, for `kbench model` projections (they
-
-         * skip at run time: "needs 8 GPUs") - loopback rows never stand for links */
-
-        if (lb) {
-
-            ep_make_shape(&g_shapes[g_n++], 128, 7168, 8, 0, KB_SET_FULL | KB_SET_QUICK, "e4m3");
-
-            ep_make_shape(&g_shapes[g_n++], 4096, 7168, 8, 0, KB_SET_FULL | KB_SET_QUICK, "e4m3");
-
-        }
-        ep_make_shape(&g_shapes[g_n++], 16, 256, ns, lb, KB_SET_SMALL, "e4m3");
+        g_n = ep_moe_shapes(g_shapes, N, lb, ep_small_ranks(N, lb), "e4m3");
     }
     *n = g_n;
     return g_shapes;
 }
 
-/* Bytes over NVLink: none in loopback (one device), the busiest rank's
- * outgoing rows otherwise. */
 /* DeepEP's logical bandwidth: received rows (local included) x row bytes / time. */
 static void metrics(const kb_shape *s, double seconds, char *buf, size_t n)
 {
-    snprintf(buf, n, "logical_gbps=%.1f;loopback=%d", ep_dispatch_logical_bytes(s) / seconds * 1e-9, ep_shape_is_loopback(s));
+    ep_logical_metrics(s, ep_dispatch_logical_bytes(s), seconds, buf, n);
 }
 
+/* Bytes over NVLink: none in loopback (one device), the busiest rank's
+ * outgoing rows otherwise. */
 static double link_bytes(const kb_shape *s) { return ep_shape_is_loopback(s) ? 0 : ep_dispatch_link_bytes(s); }
 
 static double flops(const kb_shape *s) { (void)s; return 0; }

@@ -462,3 +462,22 @@ double ep_combine_rank_bytes(const kb_shape *s)
     r.d[EP_D_LOOPBACK] = 0;
     return ep_combine_bytes(&r);
 }
+
+int ep_moe_shapes(kb_shape *out, int n_ranks, int loopback, int small_ranks, const char *dtype)
+{
+    const unsigned fq = KB_SET_FULL | KB_SET_QUICK;
+    int n = 0;
+    ep_make_shape(&out[n++], 128, 7168, n_ranks, loopback, fq, dtype);
+    ep_make_shape(&out[n++], 4096, 7168, n_ranks, loopback, fq, dtype);
+    if (loopback) { /* loopback rows never stand for links: the EP8 twins do */
+        ep_make_shape(&out[n++], 128, 7168, 8, 0, fq, dtype);
+        ep_make_shape(&out[n++], 4096, 7168, 8, 0, fq, dtype);
+    }
+    ep_make_shape(&out[n++], 16, 256, small_ranks, loopback, KB_SET_SMALL, dtype);
+    return n;
+}
+
+void ep_logical_metrics(const kb_shape *s, double logical_bytes, double seconds, char *buf, size_t n)
+{
+    snprintf(buf, n, "logical_gbps=%.1f;loopback=%d", logical_bytes / seconds * 1e-9, ep_shape_is_loopback(s));
+}

@@ -178,6 +178,14 @@ void ep_make_shape(kb_shape *s, int tokens, int hidden, int n_ranks, int loopbac
                    const char *dtype);
 void ep_make_a2a_shape(kb_shape *s, int64_t bytes, int n_ranks, int loopback, unsigned sets);
 uint64_t ep_route_seed(const kb_shape *s);
+/* The ep_dispatch / ep_combine shape table: T in {128, 4096} (hidden 7168) at
+ * the n_ranks this machine runs (loopback = 1: N virtual ranks on one GPU),
+ * plus, in loopback, the same shapes at EP8 over real GPUs so `kbench model`
+ * projects the links (they skip at run time: "needs 8 GPUs"), plus one SMALL
+ * shape with small_ranks ranks.  Returns the count (<= 5). */
+int ep_moe_shapes(kb_shape *out, int n_ranks, int loopback, int small_ranks, const char *dtype);
+/* The metrics column of EP dispatch/combine rows: DeepEP's logical bandwidth. */
+void ep_logical_metrics(const kb_shape *s, double logical_bytes, double seconds, char *buf, size_t n);
 /* idx [N*T*K], w [N*T*K] (may be NULL). 0 or -1. */
 int ep_shape_route(const kb_shape *s, int32_t *idx, float *w);
 /* Plan summary of the shape's seeded routing (cached). 0 or -1. */
