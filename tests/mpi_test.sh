@@ -27,6 +27,11 @@ smoke)
     for t in mpicc mpirun; do
         command -v $t >/dev/null 2>&1 || { echo "SKIP: $t not installed (optional: KB_WITH_MPI)"; exit 77; }
     done
+    # mpicc without the development files (e.g. libopenmpi-dev removed): skip too
+    printf '#include <mpi.h>\nint main(void) { return MPI_Init(0, 0); }\n' > "$bdir.probe.c" 2>/dev/null ||
+        { mkdir -p "$(dirname "$bdir")"; printf '#include <mpi.h>\nint main(void) { return MPI_Init(0, 0); }\n' > "$bdir.probe.c"; }
+    mpicc "$bdir.probe.c" -o "$bdir.probe" >/dev/null 2>&1 ||
+        { echo "SKIP: MPI development files not usable (mpicc cannot build a test program)"; exit 77; }
     gen=""
     command -v ninja >/dev/null 2>&1 && gen="-G Ninja"
     cfg="-DKB_WITH_MPI=ON -DKB_CUDA_ARCH=$arch"
