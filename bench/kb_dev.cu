@@ -61,8 +61,15 @@ extern "C" kb_status kb_dev_poison(void *d, size_t bytes, cudaStream_t st)
 namespace {
 __global__ void clock_probe(unsigned long long *out, unsigned long long spin_ns)
 {
-    unsigned long long t0, t1, c0, c1;
-    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
+    // %globaltimer counts ns but updates in steps (~1 us on recent GPUs): start
+    // on a step edge: the loop below also ends on one, so the interval is exact
+    // to a loop iteration instead of +-1 step (0.5% of 200 us).  clock64 counts
+    // SM cycles.
+    unsigned long long t_first, t0, t1, c0, c1;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t_first));
+    do {
+        asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
+    } while (t0 == t_first);
     c0 = clock64();
     do {
         asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t1));

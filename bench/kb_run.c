@@ -140,7 +140,19 @@ static kb_status capture(const kb_impl *im, void *ctx, cudaStream_t s, cudaGraph
     }
     e = cudaGraphInstantiate(exec, g, 0);
     cudaGraphDestroy(g);
-    if (e != cudaSuccess) return kb_skip("graph instantiation failed: %s", cudaGetErrorString(e));
+    if (e != cudaSuccess) {
+        *exec = NULL;
+        cudaGetLastError();
+        return kb_skip("graph instantiation failed: %s", cudaGetErrorString(e));
+    }
+    /* The first launch of an executable graph uploads it: do it here, untimed. */
+    e = cudaGraphLaunch(*exec, s);
+    if (e == cudaSuccess) e = cudaStreamSynchronize(s);
+    if (e != cudaSuccess) {
+        cudaGraphExecDestroy(*exec);
+        *exec = NULL;
+        return kb_error("first graph launch failed: %s", cudaGetErrorString(e));
+    }
     return KB_OK;
 }
 
@@ -153,17 +165,36 @@ typedef struct tcase {
     size_t flush_bytes;
     double *samples; /* us */
     int n, cap;
+    int failed; /* a sample failed: the row fails even if earlier samples were kept */
 } tcase;
 
 static kb_status sample(void *u, double *sec)
 {
     tcase *c = u;
-    if (c->flush_buf) KB_CUDA_TRY(cudaMemsetAsync(c->flush_buf, c->n & 0xff, c->flush_bytes, c->stream));
-    kb_mpi_barrier(); /* MPI mode: ranks start together; not in the timed region */
-    KB_TRY(kb_mpi_reduce_sample(kb_timer_sample(c->launch, c->ctx, c->stream, sec), sec)); /* MPI: max */
-    if (c->n == c->cap) {
-        c->cap = c->cap ? 2 * c->cap : 64;
-        c->samples = realloc(c->samples, (size_t)c->cap * sizeof *c->samples);
+    kb_status st = KB_OK;
+    *sec = 0;
+    /* The flush is queued before the timed launch on the same stream: events are
+     * recorded after it, CUPTI matches only records of the launch itself. */
+    if (c->flush_buf) {
+        cudaError_t e = cudaMemsetAsync(c->flush_buf, c->n & 0xff, c->flush_bytes, c->stream);
+        if (e != cudaSuccess) st = kb_error("L2 flush memset failed: %s", cudaGetErrorString(e));
+    }
+    kb_mpi_barrier(); /* MPI mode: ranks start together (every rank gets here); not timed */
+    if (st == KB_OK) st = kb_timer_sample(c->launch, c->ctx, c->stream, sec);
+    st = kb_mpi_reduce_sample(st, sec); /* MPI: max over ranks, or everyone fails */
+    if (st == KB_OK && c->n == c->cap) {
+        int cap = c->cap ? 2 * c->cap : 64;
+        double *p = realloc(c->samples, (size_t)cap * sizeof *p);
+        if (p) {
+            c->samples = p;
+            c->cap = cap;
+        } else {
+            st = kb_error("out of memory storing samples");
+        }
+    }
+    if (st != KB_OK) {
+        c->failed = 1;
+        return st;
     }
     c->samples[c->n++] = *sec * 1e6;
     return KB_OK;
@@ -208,7 +239,7 @@ static void fill_identity(run_state *rs, kb_row *r, const kb_op *op, const kb_sh
     snprintf(r->gpu, sizeof r->gpu, "%s", rs->gpu.slug);
     snprintf(r->source, sizeof r->source, "measured");
     snprintf(r->impl_kind, sizeof r->impl_kind, "%s", im->kind == KB_IMPL_LIB ? "lib" : "hand");
-    snprintf(r->timer, sizeof r->timer, "%s", rs->timer_name);
+    snprintf(r->timer, sizeof r->timer, "%s", kb_timer_name(kb_timer_active()));
     r->flops = op->flops ? op->flops(s) : 0;
     r->bytes = op->bytes ? op->bytes(s) : 0;
     r->link_bytes = op->link_bytes ? op->link_bytes(s) : 0;
@@ -315,9 +346,13 @@ static int run_impl(run_state *rs, const kb_op *op, const kb_shape *s, const kb_
     }
     snprintf(r.verified, sizeof r.verified, "pass");
 
-    /* 2. warm-up: at least 3 launches and warmup_ms of device work */
+    /* 2. warm-up: at least 3 launches and warmup_ms of device work.  MPI: rank 0's
+     * clock decides, and every rank leaves the loop together (a rank that stopped
+     * alone on an error would leave the others waiting in a collective). */
     double t0 = now_s();
-    for (int i = 0; st == KB_OK && (i < 3 || kb_mpi_root_int(now_s() - t0 < o->warmup_ms * 1e-3)); i++) {
+    for (int i = 0;; i++) {
+        int more = i < 3 || now_s() - t0 < o->warmup_ms * 1e-3;
+        if (!kb_mpi_min_int(st == KB_OK && kb_mpi_root_int(more))) break;
         st = im->launch(ctx, rs->stream);
         if (st == KB_OK && i % 8 == 7) {
             if (cudaStreamSynchronize(rs->stream) != cudaSuccess) st = kb_error("warm-up launch failed");
@@ -333,7 +368,6 @@ static int run_impl(run_state *rs, const kb_op *op, const kb_shape *s, const kb_
         if (capture(im, ctx, rs->stream, &exec) == KB_OK) {
             c.launch = graph_launch;
             c.ctx = exec;
-            snprintf(r.timer, sizeof r.timer, "%s-graph", rs->timer_name);
         } else {
             snprintf(r.note, sizeof r.note, "timed without a graph: %s", kb_last_message());
             if (context_lost()) st = kb_error("graph capture broke the context");
@@ -349,10 +383,12 @@ static int run_impl(run_state *rs, const kb_op *op, const kb_shape *s, const kb_
         kb_gb_register(name, o->reps, r.flops, r.bytes, sample, &c);
         kb_clear_message();
         kb_gb_run();
-        if (exec) cudaGraphExecDestroy(exec);
-        if (c.n == 0 && !*kb_last_message()) st = kb_skip("not timed: filtered out by --benchmark_filter");
-        else if (c.n == 0) st = kb_error("timing failed: %s", kb_last_message());
+        if (c.failed) st = kb_error("timing failed: %s", kb_last_message());
+        else if (c.n == 0) st = kb_skip("not timed: filtered out by --benchmark_filter");
+        /* CUPTI may have fallen back to events during the first sample */
+        snprintf(r.timer, sizeof r.timer, "%s%s", kb_timer_name(kb_timer_active()), exec ? "-graph" : "");
     }
+    if (exec) cudaGraphExecDestroy(exec);
     if (st == KB_SKIP) { /* verified, deliberately not timed */
         snprintf(r.note, sizeof r.note, "%s", kb_last_message());
         rs->n_skip++;
@@ -455,13 +491,14 @@ int kb_run(const kb_run_opts *o)
         fprintf(stderr, "kbench: warning: GPU '%s' is not in the device table; using a row derived from its "
                         "properties (slug %s, no tensor-core peaks: add it with --specs FILE)\n", p.name, rs.gpu.slug);
     rs.ceil = kb_ceil_from_gpu(&rs.gpu, 1);
-    printf("kbench: device 0: %s (%s), %d SMs, %.0f MB L2, %.1f GB, max SM clock %d MHz, %d GPU(s)\n", p.name,
+    printf("kbench: device %d: %s (%s), %d SMs, %.0f MB L2, %.1f GB, max SM clock %d MHz, %d GPU(s)\n", dev, p.name,
            rs.gpu.slug, p.multiProcessorCount, p.l2CacheSize / 1048576.0, p.totalGlobalMem / 1e9, sm_khz / 1000,
            count);
 
     kb_timer_kind tk;
     if (kb_timer_init(o->timer, &tk, why, sizeof why) != KB_OK) {
         fprintf(stderr, "kbench: timer: %s\n", kb_last_message());
+        kb_timer_shutdown();
         return KB_EXIT_IO;
     }
     if (*why) fprintf(stderr, "kbench: warning: %s\n", why);
@@ -469,11 +506,17 @@ int kb_run(const kb_run_opts *o)
     if (o->flush == KB_FLUSH_ROTATE)
         fprintf(stderr, "kbench: warning: --flush rotate: no operator provides rotated input sets yet; "
                         "flushing L2 between samples instead (the CSV flush column says l2)\n");
-    if (cudaStreamCreateWithFlags(&rs.stream, cudaStreamNonBlocking) != cudaSuccess) return KB_EXIT_IO;
+    int early = KB_EXIT_OK;
+    if (cudaStreamCreateWithFlags(&rs.stream, cudaStreamNonBlocking) != cudaSuccess) {
+        fprintf(stderr, "kbench: cannot create a CUDA stream: %s\n", cudaGetErrorString(cudaGetLastError()));
+        rs.stream = NULL;
+        early = KB_EXIT_IO;
+    }
     rs.flush_bytes = 2 * (size_t)(p.l2CacheSize > 0 ? p.l2CacheSize : 64 << 20);
-    if (o->flush != KB_FLUSH_NONE && cudaMalloc(&rs.flush_buf, rs.flush_bytes) != cudaSuccess) {
+    if (!early && o->flush != KB_FLUSH_NONE && cudaMalloc(&rs.flush_buf, rs.flush_bytes) != cudaSuccess) {
         fprintf(stderr, "kbench: cannot allocate the %zu-byte L2 flush buffer\n", rs.flush_bytes);
-        return KB_EXIT_IO;
+        rs.flush_buf = NULL;
+        early = KB_EXIT_IO;
     }
 
     char stamp[32], dir[512], csv_path[1024], json_path[1024], meta_path[1024];
@@ -484,8 +527,14 @@ int kb_run(const kb_run_opts *o)
     snprintf(json_path, sizeof json_path, "%s/%s.json", dir, stamp);
     snprintf(meta_path, sizeof meta_path, "%s/%s.meta.json", dir, stamp);
     if (kb_gb_out_path()) snprintf(json_path, sizeof json_path, "%s", kb_gb_out_path());
-    if (!kb_mpi_rank() && kb_csv_open(&rs.csv, csv_path)) {
+    if (!early && !kb_mpi_rank() && kb_csv_open(&rs.csv, csv_path)) {
         fprintf(stderr, "kbench: cannot write %s.partial\n", csv_path);
+        early = KB_EXIT_IO;
+    }
+    if (kb_mpi_max_int(early)) { /* MPI: every rank leaves together */
+        kb_timer_shutdown();
+        if (rs.flush_buf) cudaFree(rs.flush_buf);
+        if (rs.stream) cudaStreamDestroy(rs.stream);
         return KB_EXIT_IO;
     }
     printf("kbench: timer %s, L2 flush %s, %d repetitions; rows -> %s\n", rs.timer_name,
@@ -540,12 +589,14 @@ int kb_run(const kb_run_opts *o)
         fprintf(stderr, "kbench: could not write %s\n", json_path);
         rc = -1;
     }
+    rs.timer_name = kb_timer_name(kb_timer_active()); /* after a CUPTI fallback: what the last rows used */
     if (!kb_mpi_rank() && write_meta(meta_path, &rs, &p, sm_khz, mem_khz, bus_bits, count)) {
         fprintf(stderr, "kbench: could not write %s\n", meta_path);
         rc = -1;
     }
     kb_timer_shutdown();
     if (rs.flush_buf) cudaFree(rs.flush_buf);
+    if (!lost) cudaStreamDestroy(rs.stream);
     printf("kbench: %d passed, %d failed, %d skipped -> %s (+ %s)\n", rs.n_pass, rs.n_fail, rs.n_skip, csv_path,
            json_path);
     /* MPI mode: one exit code on every rank (IO 4 > FAIL 1 > OK 0, as below) */

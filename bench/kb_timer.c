@@ -1,109 +1,79 @@
+/* kb_timer.c - device time of one launch: CUPTI activity records correlated
+ * to the launch through an external correlation id, or CUDA events. */
 #include <cupti.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "kb_cupti_log.h"
 #include "kb_timer.h"
 
 static kb_timer_kind kind = KB_TIMER_EVENTS;
 static cudaEvent_t ev_start, ev_stop;
-static int events_ready;
+static int events_ready, cupti_on;
 
 const char *kb_timer_name(kb_timer_kind k) { return k == KB_TIMER_CUPTI ? "cupti" : "events"; }
+kb_timer_kind kb_timer_active(void) { return kind; }
 
 /* ---- CUPTI activity buffers ----------------------------------------------- */
-typedef struct span { uint32_t corr; uint64_t start, end; } span;
-typedef struct extc { uint32_t corr; uint64_t id; } extc;
-static span *spans;
-static size_t n_spans, cap_spans;
-static extc *exts;
-static size_t n_exts, cap_exts;
+static kb_cupti_log log_;
 static uint64_t sample_id;
-/* CUPTI may deliver buffers on its own thread. */
+/* CUPTI delivers buffers on its own worker thread as well as inside
+ * cuptiActivityFlushAll on ours. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-#define BUF_SIZE (1u << 20)
+#define BUF_SIZE (4u << 20)
 
-static void push_span(uint32_t corr, uint64_t s, uint64_t e)
-{
-    if (n_spans == cap_spans) {
-        cap_spans = cap_spans ? 2 * cap_spans : 1024;
-        spans = realloc(spans, cap_spans * sizeof *spans);
-    }
-    spans[n_spans++] = (span){corr, s, e};
-}
-
-static void push_ext(uint32_t corr, uint64_t id)
-{
-    if (n_exts == cap_exts) {
-        cap_exts = cap_exts ? 2 * cap_exts : 1024;
-        exts = realloc(exts, cap_exts * sizeof *exts);
-    }
-    exts[n_exts++] = (extc){corr, id};
-}
+/* Device activity plus the external-correlation records.  The API kinds
+ * (RUNTIME, DRIVER) are needed too: CUPTI emits an EXTERNAL_CORRELATION record
+ * per API activity record made inside the pushed region, so without them no
+ * correlation record appears (NVIDIA's cupti_external_correlation sample
+ * enables RUNTIME "for CUPTI to provide correlation ids"). RUNTIME covers
+ * cudaLaunchKernel/cudaGraphLaunch/cudaMemsetAsync, DRIVER covers libraries
+ * that launch through cuLaunchKernel(Ex).  Their records are ignored. */
+static const CUpti_ActivityKind kinds[] = {
+    CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL, CUPTI_ACTIVITY_KIND_MEMCPY, CUPTI_ACTIVITY_KIND_MEMCPY2,
+    CUPTI_ACTIVITY_KIND_MEMSET, CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION, CUPTI_ACTIVITY_KIND_RUNTIME,
+    CUPTI_ACTIVITY_KIND_DRIVER,
+};
+#define N_KINDS (sizeof kinds / sizeof kinds[0])
 
 static void CUPTIAPI buf_requested(uint8_t **buffer, size_t *size, size_t *max_records)
 {
-    *buffer = aligned_alloc(8, BUF_SIZE);
+    *buffer = aligned_alloc(8, BUF_SIZE); /* CUPTI needs 8-byte alignment */
     *size = *buffer ? BUF_SIZE : 0;
     *max_records = 0;
 }
 
-static void CUPTIAPI buf_completed(CUcontext ctx, uint32_t stream, uint8_t *buffer, size_t size,
-                                   size_t valid)
+static void CUPTIAPI buf_completed(CUcontext ctx, uint32_t stream, uint8_t *buffer, size_t size, size_t valid)
 {
+    (void)ctx;
+    (void)stream;
+    (void)size;
     CUpti_Activity *rec = NULL;
     pthread_mutex_lock(&lock);
-    while (cuptiActivityGetNextRecord(buffer, valid, &rec) == CUPTI_SUCCESS) {
-        switch (rec->kind) {
-        case CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL:
-        case CUPTI_ACTIVITY_KIND_KERNEL: {
-            const CUpti_ActivityKernel10 *k = (const CUpti_ActivityKernel10 *)rec;
-            push_span(k->correlationId, k->start, k->end);
-            break;
-        }
-        case CUPTI_ACTIVITY_KIND_MEMCPY: {
-            const CUpti_ActivityMemcpy6 *m = (const CUpti_ActivityMemcpy6 *)rec;
-            push_span(m->correlationId, m->start, m->end);
-            break;
-        }
-        case CUPTI_ACTIVITY_KIND_MEMCPY2: {
-            const CUpti_ActivityMemcpyPtoP4 *m = (const CUpti_ActivityMemcpyPtoP4 *)rec;
-            push_span(m->correlationId, m->start, m->end);
-            break;
-        }
-        case CUPTI_ACTIVITY_KIND_MEMSET: {
-            const CUpti_ActivityMemset4 *m = (const CUpti_ActivityMemset4 *)rec;
-            push_span(m->correlationId, m->start, m->end);
-            break;
-        }
-        case CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION: {
-            const CUpti_ActivityExternalCorrelation *x = (const CUpti_ActivityExternalCorrelation *)rec;
-            if (x->externalKind == CUPTI_EXTERNAL_CORRELATION_KIND_CUSTOM0)
-                push_ext(x->correlationId, x->externalId);
-            break;
-        }
-        default:
-            break;
-        }
-    }
+    while (valid && cuptiActivityGetNextRecord(buffer, valid, &rec) == CUPTI_SUCCESS) kb_cupti_log_record(&log_, rec);
     pthread_mutex_unlock(&lock);
     free(buffer);
 }
 
+static void cupti_stop(void)
+{
+    if (!cupti_on) return;
+    for (size_t i = 0; i < N_KINDS; i++) cuptiActivityDisable(kinds[i]);
+    cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED); /* hand back the buffers */
+    cupti_on = 0;
+}
+
 static int cupti_start(char *why, size_t whylen)
 {
-    const CUpti_ActivityKind kinds[] = {
-        CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL, CUPTI_ACTIVITY_KIND_MEMCPY, CUPTI_ACTIVITY_KIND_MEMCPY2,
-        CUPTI_ACTIVITY_KIND_MEMSET, CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION,
-    };
     CUptiResult r = cuptiActivityRegisterCallbacks(buf_requested, buf_completed);
-    for (size_t i = 0; r == CUPTI_SUCCESS && i < sizeof kinds / sizeof kinds[0]; i++)
-        r = cuptiActivityEnable(kinds[i]);
+    cupti_on = r == CUPTI_SUCCESS;
+    for (size_t i = 0; r == CUPTI_SUCCESS && i < N_KINDS; i++) r = cuptiActivityEnable(kinds[i]);
     if (r != CUPTI_SUCCESS) {
         const char *msg = NULL;
         cuptiGetResultString(r, &msg);
         snprintf(why, whylen, "CUPTI activity API unavailable (%s): using CUDA events", msg ? msg : "?");
-        for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) cuptiActivityDisable(kinds[i]);
+        cupti_stop();
         return -1;
     }
     return 0;
@@ -112,75 +82,87 @@ static int cupti_start(char *why, size_t whylen)
 kb_status kb_timer_init(kb_timer_kind want, kb_timer_kind *got, char *why, size_t whylen)
 {
     why[0] = 0;
-    if (!events_ready) {
+    kind = KB_TIMER_EVENTS;
+    /* CUPTI first, before the events below create the CUDA context. */
+    if (want == KB_TIMER_CUPTI && !cupti_on && cupti_start(why, whylen) == 0) kind = KB_TIMER_CUPTI;
+    if (want == KB_TIMER_CUPTI && cupti_on) kind = KB_TIMER_CUPTI;
+    if (!events_ready) { /* also the fallback if CUPTI correlation fails at run time */
         KB_CUDA_TRY(cudaEventCreate(&ev_start));
         KB_CUDA_TRY(cudaEventCreate(&ev_stop));
         events_ready = 1;
     }
-    kind = KB_TIMER_EVENTS;
-    if (want == KB_TIMER_CUPTI && cupti_start(why, whylen) == 0) kind = KB_TIMER_CUPTI;
     *got = kind;
     return KB_OK;
+}
+
+static kb_status events_sample(kb_launch_fn fn, void *ctx, cudaStream_t s, double *seconds)
+{
+    KB_CUDA_TRY(cudaEventRecord(ev_start, s));
+    KB_TRY(fn(ctx, s));
+    KB_CUDA_TRY(cudaEventRecord(ev_stop, s));
+    KB_CUDA_TRY(cudaEventSynchronize(ev_stop));
+    float ms = 0;
+    KB_CUDA_TRY(cudaEventElapsedTime(&ms, ev_start, ev_stop));
+    *seconds = ms * 1e-3;
+    return KB_OK;
+}
+
+/* CUPTI gave no correlation at all: say so once and time with events. */
+static void fall_back(const char *why)
+{
+    fprintf(stderr, "kbench: warning: %s; timing with CUDA events from here on (the CSV timer column says which)\n",
+            why);
+    cupti_stop();
+    kind = KB_TIMER_EVENTS;
 }
 
 kb_status kb_timer_sample(kb_launch_fn fn, void *ctx, cudaStream_t s, double *seconds)
 {
     *seconds = 0;
-    if (kind == KB_TIMER_EVENTS) {
-        KB_CUDA_TRY(cudaEventRecord(ev_start, s));
-        KB_TRY(fn(ctx, s));
-        KB_CUDA_TRY(cudaEventRecord(ev_stop, s));
-        KB_CUDA_TRY(cudaEventSynchronize(ev_stop));
-        float ms = 0;
-        KB_CUDA_TRY(cudaEventElapsedTime(&ms, ev_start, ev_stop));
-        *seconds = ms * 1e-3;
-        return KB_OK;
-    }
+    if (kind == KB_TIMER_EVENTS) return events_sample(fn, ctx, s, seconds);
     uint64_t id = ++sample_id, popped = 0;
     pthread_mutex_lock(&lock);
-    n_spans = n_exts = 0;
+    kb_cupti_log_reset(&log_); /* earlier records (flush memset, warm-up) never match */
     pthread_mutex_unlock(&lock);
-    cuptiActivityPushExternalCorrelationId(CUPTI_EXTERNAL_CORRELATION_KIND_CUSTOM0, id);
+    if (cuptiActivityPushExternalCorrelationId(CUPTI_EXTERNAL_CORRELATION_KIND_CUSTOM0, id) != CUPTI_SUCCESS) {
+        fall_back("cuptiActivityPushExternalCorrelationId failed");
+        return events_sample(fn, ctx, s, seconds);
+    }
     kb_status st = fn(ctx, s);
     cuptiActivityPopExternalCorrelationId(CUPTI_EXTERNAL_CORRELATION_KIND_CUSTOM0, &popped);
     if (st != KB_OK) return st;
     KB_CUDA_TRY(cudaStreamSynchronize(s));
-    KB_CUDA_TRY(cudaDeviceSynchronize()); /* multi-stream/multi-GPU launches */
+    KB_CUDA_TRY(cudaDeviceSynchronize()); /* work the launch put on other streams */
     if (cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED) != CUPTI_SUCCESS)
         return kb_error("cuptiActivityFlushAll failed");
-    uint64_t lo = UINT64_MAX, hi = 0;
+    uint64_t lo, hi;
+    size_t n_ext = 0;
     pthread_mutex_lock(&lock);
-    for (size_t i = 0; i < n_spans; i++) {
-        int mine = 0;
-        for (size_t j = 0; j < n_exts && !mine; j++) mine = exts[j].corr == spans[i].corr && exts[j].id == id;
-        if (!mine) continue;
-        if (spans[i].start < lo) lo = spans[i].start;
-        if (spans[i].end > hi) hi = spans[i].end;
-    }
+    size_t matched = kb_cupti_log_span(&log_, id, &lo, &hi, &n_ext);
+    int oom = log_.oom;
+    size_t incomplete = log_.n_incomplete;
     pthread_mutex_unlock(&lock);
-    if (hi <= lo) return kb_error("CUPTI recorded no device activity for the launch");
+    if (oom) return kb_error("out of memory collecting CUPTI records");
+    if (n_ext == 0) { /* the launch went through no correlated API call: CUPTI is not correlating */
+        fall_back("CUPTI produced no external-correlation record for a timed launch");
+        return events_sample(fn, ctx, s, seconds);
+    }
+    if (!matched || hi <= lo)
+        return kb_error("CUPTI recorded no device activity for the launch (%zu incomplete records)", incomplete);
     *seconds = (double)(hi - lo) * 1e-9;
     return KB_OK;
 }
 
 void kb_timer_shutdown(void)
 {
-    if (kind == KB_TIMER_CUPTI) {
-        cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED);
-        cuptiActivityDisable(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL);
-        cuptiActivityDisable(CUPTI_ACTIVITY_KIND_MEMCPY);
-        cuptiActivityDisable(CUPTI_ACTIVITY_KIND_MEMCPY2);
-        cuptiActivityDisable(CUPTI_ACTIVITY_KIND_MEMSET);
-        cuptiActivityDisable(CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION);
-    }
+    cupti_stop();
+    kind = KB_TIMER_EVENTS;
     if (events_ready) {
         cudaEventDestroy(ev_start);
         cudaEventDestroy(ev_stop);
         events_ready = 0;
     }
-    free(spans);
-    free(exts);
-    spans = NULL;
-    exts = NULL;
-    n_spans = cap_spans = n_exts = cap_exts = 0;
+    pthread_mutex_lock(&lock);
+    kb_cupti_log_free(&log_);
+    pthread_mutex_unlock(&lock);
 }

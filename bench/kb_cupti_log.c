@@ -1,0 +1,102 @@
+/* kb_cupti_log.c - see kb_cupti_log.h. */
+#include <stdlib.h>
+#include "kb_cupti_log.h"
+
+static int push_span(kb_cupti_log *l, uint32_t corr, uint64_t s, uint64_t e)
+{
+    if (s == 0 || e < s) { /* not completed (or a forced flush caught it early) */
+        l->n_incomplete++;
+        return 0;
+    }
+    if (l->n_spans == l->cap_spans) {
+        size_t cap = l->cap_spans ? 2 * l->cap_spans : 1024;
+        kb_cupti_span *p = realloc(l->spans, cap * sizeof *p);
+        if (!p) {
+            l->oom = 1;
+            return 0;
+        }
+        l->spans = p;
+        l->cap_spans = cap;
+    }
+    l->spans[l->n_spans++] = (kb_cupti_span){corr, s, e};
+    return 1;
+}
+
+static int push_ext(kb_cupti_log *l, uint32_t corr, uint64_t id)
+{
+    if (l->n_exts == l->cap_exts) {
+        size_t cap = l->cap_exts ? 2 * l->cap_exts : 256;
+        kb_cupti_ext *p = realloc(l->exts, cap * sizeof *p);
+        if (!p) {
+            l->oom = 1;
+            return 0;
+        }
+        l->exts = p;
+        l->cap_exts = cap;
+    }
+    l->exts[l->n_exts++] = (kb_cupti_ext){corr, id};
+    return 1;
+}
+
+int kb_cupti_log_record(kb_cupti_log *l, const CUpti_Activity *rec)
+{
+    switch (rec->kind) {
+    case CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL:
+    case CUPTI_ACTIVITY_KIND_KERNEL: {
+        const CUpti_ActivityKernel10 *k = (const CUpti_ActivityKernel10 *)rec;
+        return push_span(l, k->correlationId, k->start, k->end);
+    }
+    case CUPTI_ACTIVITY_KIND_MEMCPY: {
+        const CUpti_ActivityMemcpy6 *m = (const CUpti_ActivityMemcpy6 *)rec;
+        return push_span(l, m->correlationId, m->start, m->end);
+    }
+    case CUPTI_ACTIVITY_KIND_MEMCPY2: {
+        const CUpti_ActivityMemcpyPtoP4 *m = (const CUpti_ActivityMemcpyPtoP4 *)rec;
+        return push_span(l, m->correlationId, m->start, m->end);
+    }
+    case CUPTI_ACTIVITY_KIND_MEMSET: {
+        const CUpti_ActivityMemset4 *m = (const CUpti_ActivityMemset4 *)rec;
+        return push_span(l, m->correlationId, m->start, m->end);
+    }
+    case CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION: {
+        const CUpti_ActivityExternalCorrelation *x = (const CUpti_ActivityExternalCorrelation *)rec;
+        if (x->externalKind != CUPTI_EXTERNAL_CORRELATION_KIND_CUSTOM0) return 0;
+        return push_ext(l, x->correlationId, x->externalId);
+    }
+    default:
+        return 0;
+    }
+}
+
+void kb_cupti_log_reset(kb_cupti_log *l)
+{
+    l->n_spans = l->n_exts = l->n_incomplete = 0;
+    l->oom = 0;
+}
+
+void kb_cupti_log_free(kb_cupti_log *l)
+{
+    free(l->spans);
+    free(l->exts);
+    *l = (kb_cupti_log){0};
+}
+
+size_t kb_cupti_log_span(const kb_cupti_log *l, uint64_t id, uint64_t *lo, uint64_t *hi, size_t *n_ext)
+{
+    size_t matched = 0, next = 0;
+    *lo = UINT64_MAX;
+    *hi = 0;
+    for (size_t j = 0; j < l->n_exts; j++) next += l->exts[j].id == id;
+    if (n_ext) *n_ext = next;
+    if (!next) return 0;
+    for (size_t i = 0; i < l->n_spans; i++) {
+        int mine = 0;
+        for (size_t j = 0; j < l->n_exts && !mine; j++)
+            mine = l->exts[j].id == id && l->exts[j].corr == l->spans[i].corr;
+        if (!mine) continue;
+        matched++;
+        if (l->spans[i].start < *lo) *lo = l->spans[i].start;
+        if (l->spans[i].end > *hi) *hi = l->spans[i].end;
+    }
+    return matched;
+}
