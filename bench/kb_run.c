@@ -351,8 +351,8 @@ static int run_impl(run_state *rs, const kb_op *op, const kb_shape *s, const kb_
      * alone on an error would leave the others waiting in a collective). */
     double t0 = now_s();
     for (int i = 0;; i++) {
-        int more = i < 3 || now_s() - t0 < o->warmup_ms * 1e-3;
-        if (!kb_mpi_min_int(st == KB_OK && kb_mpi_root_int(more))) break;
+        int more = kb_mpi_root_int(i < 3 || now_s() - t0 < o->warmup_ms * 1e-3); /* every rank calls it */
+        if (!kb_mpi_min_int(st == KB_OK && more)) break;
         st = im->launch(ctx, rs->stream);
         if (st == KB_OK && i % 8 == 7) {
             if (cudaStreamSynchronize(rs->stream) != cudaSuccess) st = kb_error("warm-up launch failed");
@@ -582,7 +582,7 @@ int kb_run(const kb_run_opts *o)
         }
     }
     if (lost) fprintf(stderr, "kbench: CUDA context lost (%s): stopping; the rows so far are in %s\n",
-                      cudaGetErrorString(cudaGetLastError()), rs.csv.tmp);
+                      cudaGetErrorString(cudaGetLastError()), csv_path); /* renamed into place below */
     int rc = kb_mpi_rank() ? 0 : kb_csv_close(&rs.csv);
     if (rc) fprintf(stderr, "kbench: could not finish %s\n", csv_path);
     if (!kb_mpi_rank() && kb_gb_write_json(json_path)) {
