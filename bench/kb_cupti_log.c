@@ -70,7 +70,7 @@ int kb_cupti_log_record(kb_cupti_log *l, const CUpti_Activity *rec)
 
 void kb_cupti_log_reset(kb_cupti_log *l)
 {
-    l->n_spans = l->n_exts = l->n_incomplete = 0;
+    l->n_spans = l->n_exts = l->n_incomplete = l->n_dropped = 0;
     l->oom = 0;
 }
 

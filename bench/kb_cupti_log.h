@@ -22,6 +22,7 @@ typedef struct kb_cupti_log {
     kb_cupti_ext *exts;
     size_t n_exts, cap_exts;
     size_t n_incomplete; /* device records with no/invalid timestamps, skipped */
+    size_t n_dropped;    /* records CUPTI reported dropped (buffer full) */
     int oom;             /* a record was lost for lack of memory */
 } kb_cupti_log;
 

@@ -46,12 +46,13 @@ static void CUPTIAPI buf_requested(uint8_t **buffer, size_t *size, size_t *max_r
 
 static void CUPTIAPI buf_completed(CUcontext ctx, uint32_t stream, uint8_t *buffer, size_t size, size_t valid)
 {
-    (void)ctx;
-    (void)stream;
     (void)size;
     CUpti_Activity *rec = NULL;
+    size_t dropped = 0;
+    if (cuptiActivityGetNumDroppedRecords(ctx, stream, &dropped) != CUPTI_SUCCESS) dropped = 0;
     pthread_mutex_lock(&lock);
     while (valid && cuptiActivityGetNextRecord(buffer, valid, &rec) == CUPTI_SUCCESS) kb_cupti_log_record(&log_, rec);
+    log_.n_dropped += dropped;
     pthread_mutex_unlock(&lock);
     free(buffer);
 }
@@ -140,9 +141,10 @@ kb_status kb_timer_sample(kb_launch_fn fn, void *ctx, cudaStream_t s, double *se
     pthread_mutex_lock(&lock);
     size_t matched = kb_cupti_log_span(&log_, id, &lo, &hi, &n_ext);
     int oom = log_.oom;
-    size_t incomplete = log_.n_incomplete;
+    size_t incomplete = log_.n_incomplete, dropped = log_.n_dropped;
     pthread_mutex_unlock(&lock);
     if (oom) return kb_error("out of memory collecting CUPTI records");
+    if (dropped) return kb_error("CUPTI dropped %zu activity records: the span may be short", dropped);
     if (n_ext == 0) { /* the launch went through no correlated API call: CUPTI is not correlating */
         fall_back("CUPTI produced no external-correlation record for a timed launch");
         return events_sample(fn, ctx, s, seconds);
