@@ -17,7 +17,9 @@ const char *kb_timer_name(kb_timer_kind k);
 /* The timer samples use now: CUPTI falls back to events (with a warning) if it
  * produces no correlation records at run time. */
 kb_timer_kind kb_timer_active(void);
-/* Time one launch; *seconds = device time. */
+/* Time one launch; *seconds = device time.  KB_OK with *seconds = NaN: the
+ * timer has just switched from CUPTI to events (see kb_timer_active) and this
+ * sample has no time; repeat it (flush included). */
 kb_status kb_timer_sample(kb_launch_fn fn, void *ctx, cudaStream_t s, double *seconds);
 void kb_timer_shutdown(void);
 
