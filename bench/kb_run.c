@@ -600,9 +600,11 @@ int kb_run(const kb_run_opts *o)
         fprintf(stderr, "kbench: could not write %s\n", meta_path);
         rc = -1;
     }
-    kb_timer_shutdown();
-    if (rs.flush_buf) cudaFree(rs.flush_buf);
-    if (!lost) cudaStreamDestroy(rs.stream);
+    if (!lost) { /* a lost context: leave CUPTI and the device alone, the process is ending */
+        kb_timer_shutdown();
+        if (rs.flush_buf) cudaFree(rs.flush_buf);
+        cudaStreamDestroy(rs.stream);
+    }
     printf("kbench: %d passed, %d failed, %d skipped -> %s (+ %s)\n", rs.n_pass, rs.n_fail, rs.n_skip, csv_path,
            json_path);
     /* MPI mode: one exit code on every rank (IO 4 > FAIL 1 > OK 0, as below) */
