@@ -70,7 +70,12 @@ static int cupti_start(char *why, size_t whylen)
 {
     CUptiResult r = cuptiActivityRegisterCallbacks(buf_requested, buf_completed);
     cupti_on = r == CUPTI_SUCCESS;
-    for (size_t i = 0; r == CUPTI_SUCCESS && i < N_KINDS; i++) r = cuptiActivityEnable(kinds[i]);
+    /* the device kinds and EXTERNAL_CORRELATION are required; RUNTIME and DRIVER
+     * (the last two) are best effort: if neither works, the first sample finds no
+     * correlation record and the timer falls back to events */
+    for (size_t i = 0; r == CUPTI_SUCCESS && i < N_KINDS - 2; i++) r = cuptiActivityEnable(kinds[i]);
+    if (r == CUPTI_SUCCESS)
+        for (size_t i = N_KINDS - 2; i < N_KINDS; i++) cuptiActivityEnable(kinds[i]);
     if (r != CUPTI_SUCCESS) {
         const char *msg = NULL;
         cuptiGetResultString(r, &msg);
