@@ -107,6 +107,12 @@ static int kb_main(int argc, char **argv)
     /* argv for the subcommand: argv[0] = command name */
     int sargc = argc - 1;
     char **sargv = argv + 1;
+    /* `kbench CMD --help`: ours (Google Benchmark's parser would print its own usage and exit) */
+    for (int i = 1; i < sargc; i++)
+        if (!strcmp(sargv[i], "--help") || !strcmp(sargv[i], "-h") || !strcmp(sargv[i], "-help")) {
+            fputs(usage, stdout);
+            return KB_EXIT_OK;
+        }
     if (!strcmp(cmd, "run") && kb_gb_init(&sargc, sargv)) return KB_EXIT_USAGE;
 
     kb_run_opts ro = {.sets = KB_SET_FULL, .reps = 0, .flush = KB_FLUSH_L2, .timer = KB_TIMER_CUPTI,

@@ -68,5 +68,8 @@ rm -rf "$tmpd"
 "$kb" list --op hbm --shapes quick | grep -q 'shape copy_2GiB' && ok || no "list --shapes lacks copy_2GiB"
 "$kb" specs --gpu h800-sxm | grep -q 'link_gbs_practical .* 160 .*S' && ok || no "specs --gpu h800-sxm"
 "$kb" --help | grep -q 'exit codes: 0 ok, 1 failure or regression, 2 usage/bad input, 3 no CUDA device' && ok || no "help lacks exit codes"
+# `kbench run --help` is ours, not Google Benchmark's flag list
+"$kb" run --help 2>&1 | grep -q '^usage: kbench <command>' && ok || no "run --help does not print kbench usage"
+"$kb" run --help >/dev/null 2>&1; [ $? -eq 0 ] && ok || no "run --help: exit code not 0"
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]
