@@ -208,6 +208,14 @@ extern "C" kb_status ep_nccl_dispatch(void *ctx, cudaStream_t st)
     const int N = a->n_ranks, E = a->n_experts, H = a->hidden;
     if (!a->plan) return kb_error("ep_nccl_dispatch: no plan");
     if (H % 128) return kb_skip("ep_nccl: hidden must be a multiple of 128");
+    // The counts size the receives, so this launcher synchronizes with the host
+    // (step 2): not capturable.  Refuse before anything is enqueued - a capture
+    // broken half-way would leave the forked streams and NCCL's captured
+    // all-gather in an undefined state (kbench --graph then times it directly).
+    cudaStreamCaptureStatus cap = cudaStreamCaptureStatusNone;
+    KB_CUDA_TRY(cudaStreamIsCapturing(st, &cap));
+    if (cap != cudaStreamCaptureStatusNone)
+        return kb_skip("ep_nccl_dispatch: host sync on the counts, not capturable into a CUDA graph");
     if (!s->pack[0]) {
         s->rec = (int)((H + 4 * (H / 128) + EP_META_BYTES + 15) / 16 * 16);
         for (int r = ep_r_lo(a); r < ep_r_hi(a); r++) {
