@@ -207,18 +207,31 @@ extern "C" kb_status ep_nccl_dispatch(void *ctx, cudaStream_t st)
     KB_TRY(get_state(a, &s));
     const int N = a->n_ranks, E = a->n_experts, H = a->hidden;
     if (!a->plan) return kb_error("ep_nccl_dispatch: no plan");
+    // the unpack kernel keeps N x (experts per rank) offsets in shared memory
+    if ((long long)N * (ep_first_expert(1, E, N) - ep_first_expert(0, E, N)) > EP_MAX_EXPERTS ||
+        (long long)N * ((E + N - 1) / N) > EP_MAX_EXPERTS)
+        return kb_skip("ep_nccl: N x experts per rank > %d", EP_MAX_EXPERTS);
     if (H % 128) return kb_skip("ep_nccl: hidden must be a multiple of 128");
-    if (!s->pack[0]) {
-        s->rec = (int)((H + 4 * (H / 128) + EP_META_BYTES + 15) / 16 * 16);
+    // The counts size the receives, so this launcher synchronizes with the host
+    // (step 2): not capturable.  Refuse before anything is enqueued - a capture
+    // broken half-way would leave the forked streams and NCCL's captured
+    // all-gather in an undefined state (kbench --graph then times it directly).
+    cudaStreamCaptureStatus cap = cudaStreamCaptureStatusNone;
+    KB_CUDA_TRY(cudaStreamIsCapturing(st, &cap));
+    if (cap != cudaStreamCaptureStatusNone)
+        return kb_skip("ep_nccl_dispatch: host sync on the counts, not capturable into a CUDA graph");
+    if (!s->rec) { // first launch (not s->pack[0]: in MPI mode only pack[me] exists)
+        const int rec = (int)((H + 4 * (H / 128) + EP_META_BYTES + 15) / 16 * 16);
         for (int r = ep_r_lo(a); r < ep_r_hi(a); r++) {
             void *p;
-            KB_TRY(ep_alloc(a, r, (size_t)a->plan->comb_count[r] * s->rec, &p));
+            KB_TRY(ep_alloc(a, r, (size_t)a->plan->comb_count[r] * rec, &p));
             s->pack[r] = (uint8_t *)p;
-            KB_TRY(ep_alloc(a, r, (size_t)a->plan->recv_count[r] * s->rec, &p));
+            KB_TRY(ep_alloc(a, r, (size_t)a->plan->recv_count[r] * rec, &p));
             s->stage[r] = (uint8_t *)p;
         }
-        s->cnt_host = (int32_t *)malloc((size_t)N * E * sizeof(int32_t));
+        if (!s->cnt_host) s->cnt_host = (int32_t *)malloc((size_t)N * E * sizeof(int32_t));
         if (!s->cnt_host) return kb_error("ep_nccl: out of memory");
+        s->rec = rec; // set last: a failed first launch allocates again next time
     }
     int cur = 0;
     KB_CUDA_TRY(cudaGetDevice(&cur));

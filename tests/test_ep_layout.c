@@ -2,8 +2,9 @@
  * index math (kernels/ep/ep_layout.h, the same functions the GPU runs) on the
  * CPU, thread by thread and phase by phase, and checks every key, slot,
  * combine slot, count row and receive position against the CPU plan
- * (reference/ep_plan.c).  No GPU needed; the CUDA mechanics (barriers, flags,
- * peer stores) are not covered here - see test_ep_gpu. */
+ * (reference/ep_plan.c).  No GPU needed; the flag protocol across ranks and
+ * launches is simulated in test_ep_proto, the real CUDA mechanics (barriers,
+ * flags, peer stores) need a GPU: test_ep_gpu. */
 #include <stdlib.h>
 #include <string.h>
 #include "kbtest.h"

@@ -59,15 +59,15 @@ typedef struct ep_meta {
 
 /* Completion flags, one set per rank in that rank's memory, zeroed at setup.
  * Monotonic: op number k waits for values >= k (or k * blocks).  k is the
- * host launch count in loopback (stream order already orders everything
- * there) and the device-side `epoch` with several GPUs. */
+ * device-side `epoch` the op's barrier kernel bumps (both modes; in loopback
+ * stream order already orders everything).  Rules: kernels/ep/ep_proto.h. */
 typedef struct ep_flags {
     unsigned long long barrier[EP_MAX_RANKS];   /* [src] = epoch at op start        */
     unsigned long long cnt_ready[EP_MAX_RANKS]; /* [src] = epoch: count row written */
     unsigned long long data_done[EP_MAX_RANKS]; /* [src] += 1 per finished block    */
     unsigned long long comb_done[EP_MAX_RANKS];
     unsigned long long a2a_done[EP_MAX_RANKS];
-    unsigned long long epoch;                   /* own op counter (multi-GPU): the barrier
+    unsigned long long epoch;                   /* own op counter: the barrier
                                                    kernel bumps it, later kernels read it,
                                                    so CUDA-graph replays stay in step  */
     unsigned int timeout;                       /* spin waits that gave up (10 s)   */
@@ -121,7 +121,6 @@ typedef struct ep_args {
     /* multi-GPU streams: the launcher forks from the harness stream */
     cudaStream_t stream[EP_MAX_RANKS];
     cudaEvent_t ev_fork, ev_join[EP_MAX_RANKS];
-    unsigned long long v1_epoch; /* launches of the hand-written path */
     /* the host plan (ep_dispatch / ep_combine; NULL for alltoall) */
     const ep_plan *plan;
     /* NCCL reference state (reference/ep_nccl.cu), opaque here */

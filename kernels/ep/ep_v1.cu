@@ -4,8 +4,10 @@
 // in peer memory, on a bounded number of SMs (KBENCH_EP_SMS, default 20).
 //
 // Kernels, per rank r (loopback: one launch covers all virtual ranks, blockIdx.y = rank):
-//   barrier   (multi-GPU only) every rank signals epoch k at every peer and waits
-//             for all: no rank writes into a peer still reading the previous op.
+//   barrier   every rank bumps its op number k (flags->epoch) and signals k at every
+//             peer; with several GPUs it then waits for all: no rank writes into a
+//             peer still reading the previous op.  Loopback: no wait (one launch
+//             holds all virtual ranks' CTAs; stream order separates the ops).
 //   layout    1 CTA: key[t][d] = first expert of token t on rank d, slot[t][d] =
 //             rank of t among r's tokens with that key (token order), slot_base[t]
 //             (prefix of destination counts), count row cnt[r][e]; the row is
@@ -27,17 +29,21 @@
 // - Flags are monotonic epochs (never reset), so no extra kernel clears them; a
 //   spin wait gives up after 10 s (globaltimer), counts it in flags->timeout and
 //   lets verification fail instead of hanging the harness.
-// - Several GPUs: the op number lives on the device (the barrier kernel bumps
-//   flags->epoch, later kernels read it), so a CUDA-graph capture (kbench
-//   --graph) replays with fresh epochs.  Loopback passes the host's count: waits
-//   there are always already satisfied (stream order), so replays are safe too.
+// - The op number lives on the device in both modes (the barrier kernel bumps
+//   flags->epoch, later kernels read it; rules in ep_proto.h, simulated by
+//   tests/test_ep_proto.c), so a CUDA-graph capture (kbench --graph) replays
+//   with fresh epochs, and a launch whose kernels never ran (a failed capture)
+//   cannot leave a host count ahead of the device flags.
 // - Ordering: writers do fence.sc.sys, bar.sync, then one thread does a
 //   release store/reduction at system scope on the peer flag; waiters use
 //   ld.acquire.sys then bar.sync; data written by peers is read with ld.global.cg.
 // - Loopback runs each phase as one launch for all virtual ranks, so a phase only
 //   waits for flags set by an earlier launch: no co-residency assumption.
-// - Multi-GPU: every rank's kernels are co-resident on their own GPU (<= sms CTAs),
-//   so the cross-GPU spin waits make progress.
+// - No CTA ever waits for a CTA of its own launch: every wait targets a kernel
+//   that is earlier in every rank's phase order (barrier < layout < dispatch <
+//   finish; barrier < combine < reduce), and the barrier kernels of all ranks (1
+//   CTA each, one per GPU) only need their own stream's earlier kernels.  So any
+//   KBENCH_EP_SMS (even more CTAs than fit at once) makes progress.
 // - The payload is read once per token (registers) and written to each destination:
 //   HBM read = T*(H + H/32) once, as the bytes() formula assumes.
 #include <cuda_runtime.h>
@@ -45,6 +51,7 @@
 #include <stdint.h>
 #include "ep/ep.h"
 #include "ep/ep_layout.h"
+#include "ep/ep_proto.h"
 
 namespace {
 
@@ -81,9 +88,9 @@ __device__ __forceinline__ unsigned long long globaltimer()
 // Spin until *p >= want (10 s limit).
 __device__ __forceinline__ void wait_geq(const unsigned long long *p, unsigned long long want, ep_flags *own)
 {
-    if (ld_acquire_sys(p) >= want) return;
+    if (ep_proto_ready(ld_acquire_sys(p), want)) return;
     unsigned long long t0 = globaltimer();
-    while (ld_acquire_sys(p) < want) {
+    while (!ep_proto_ready(ld_acquire_sys(p), want)) {
         if (globaltimer() - t0 > kTimeoutNs) {
             atomicAdd(&own->timeout, 1u);
             return;
@@ -120,29 +127,31 @@ __device__ __forceinline__ void cta_wait_all(const ep_tab *tab, int N, int r, si
 }
 
 // ---- barrier -----------------------------------------------------------------
-__global__ void ep_barrier_kernel(const ep_tab *__restrict__ tab, int r0, int N)
+// wait = ep_proto_barrier_waits(loopback): a loopback launch holds every virtual
+// rank's CTA, which need not be co-resident, so it only bumps the op numbers.
+__global__ void ep_barrier_kernel(const ep_tab *__restrict__ tab, int r0, int N, int wait)
 {
     __shared__ unsigned long long s_ep;
     const int r = r0 + blockIdx.y;
     const int s = threadIdx.x;
     ep_flags *own = tab->flags[r];
     if (s == 0) {
-        s_ep = *(volatile unsigned long long *)&own->epoch + 1;
+        s_ep = ep_proto_next_epoch(*(volatile unsigned long long *)&own->epoch);
         *(volatile unsigned long long *)&own->epoch = s_ep;
     }
     __syncthreads();
     const unsigned long long epoch = s_ep;
     if (s < N) {
         st_release_sys(&tab->flags[s]->barrier[r], epoch);
-        wait_geq(&own->barrier[s], epoch, own);
+        if (wait) wait_geq(&own->barrier[s], ep_proto_want_epoch(epoch), own);
     }
 }
 
-// The op number: the host's in loopback (arg != 0), else the one the barrier
-// kernel of this op stored in our own flags (an earlier kernel on this stream).
+// The op number: `arg` if non-zero, else the one the barrier kernel of this op
+// stored in our own flags (an earlier kernel on this stream).  v1 always passes 0.
 __device__ __forceinline__ unsigned long long resolve_epoch(const ep_tab *tab, int r, unsigned long long arg)
 {
-    return arg ? arg : *(const volatile unsigned long long *)&tab->flags[r]->epoch;
+    return ep_proto_epoch(arg, *(const volatile unsigned long long *)&tab->flags[r]->epoch);
 }
 
 // ---- layout + counts exchange -------------------------------------------------
@@ -252,7 +261,7 @@ ep_dispatch_kernel(const ep_tab *__restrict__ tab, int r0, int N, int T, int H, 
     __shared__ int s_tot[EP_MAX_EXPERTS], s_base[EP_MAX_EXPERTS];
     const int r = r0 + blockIdx.y;
     const int lane = threadIdx.x & 31;
-    cta_wait_all(tab, N, r, offsetof(ep_flags, cnt_ready), resolve_epoch(tab, r, epoch));
+    cta_wait_all(tab, N, r, offsetof(ep_flags, cnt_ready), ep_proto_want_epoch(resolve_epoch(tab, r, epoch)));
     compute_bases(tab->cnt_all[r], N, E, r, s_tot, s_base);
 
     const int32_t *key = tab->key[r], *slot = tab->slot[r], *slot_base = tab->slot_base[r];
@@ -310,7 +319,7 @@ __global__ void ep_dispatch_finish_kernel(const ep_tab *__restrict__ tab, int r0
                                           unsigned long long epoch, int blocks)
 {
     const int r = r0 + blockIdx.y;
-    cta_wait_all(tab, N, r, offsetof(ep_flags, data_done), resolve_epoch(tab, r, epoch) * blocks);
+    cta_wait_all(tab, N, r, offsetof(ep_flags, data_done), ep_proto_want_blocks(resolve_epoch(tab, r, epoch), blocks));
     const int32_t *cnt = tab->cnt_all[r];
     const int e0 = first_expert(r, E, N), e1 = first_expert(r + 1, E, N);
     for (int e = e0 + threadIdx.x; e < e1; e += blockDim.x) {
@@ -372,7 +381,7 @@ ep_combine_reduce_kernel(const ep_tab *__restrict__ tab, int r0, int N, int T, i
     const int r = r0 + blockIdx.y;
     const int lane = threadIdx.x & 31, warps = blockDim.x >> 5;
     if (wait_flags)
-        cta_wait_all(tab, N, r, offsetof(ep_flags, comb_done), resolve_epoch(tab, r, epoch) * blocks);
+        cta_wait_all(tab, N, r, offsetof(ep_flags, comb_done), ep_proto_want_blocks(resolve_epoch(tab, r, epoch), blocks));
     const int32_t *idx = tab->topk_idx[r];
     const float *tw = tab->topk_w[r];
     const int32_t *slot_base = tab->slot_base[r];
@@ -456,7 +465,7 @@ __global__ void ep_wait_kernel(const ep_tab *__restrict__ tab, int r0, int N, si
                                unsigned long long epoch, int blocks)
 {
     const int r = r0 + blockIdx.y;
-    cta_wait_all(tab, N, r, field_off, resolve_epoch(tab, r, epoch) * blocks);
+    cta_wait_all(tab, N, r, field_off, ep_proto_want_blocks(resolve_epoch(tab, r, epoch), blocks));
 }
 
 // ---- launch helpers -------------------------------------------------------------
@@ -510,17 +519,14 @@ extern "C" kb_status ep_v1_dispatch(void *ctx, cudaStream_t st)
     ep_args *a = (ep_args *)ctx;
     if (a->mpi) return kb_skip("multi-process mode: hand-written path is single-process intranode (peer access); use the NCCL reference");
     if (a->hidden % 128) return kb_skip("ep_v1: hidden must be a multiple of 128");
-    // loopback: the host's op count; several GPUs: 0 = the device-side count
-    const unsigned long long ep = a->loopback ? ++a->v1_epoch : 0ull;
+    const unsigned long long ep = 0ull; // kernels read the op number the barrier kernel stores
     const int N = a->n_ranks;
     KB_TRY(ep_fork(a, st));
-    if (!a->loopback) {
-        KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *tab) -> kb_status {
-            ep_barrier_kernel<<<dim3(1, nr), 32, 0, s>>>(tab, r0, N);
-            KB_CUDA_TRY(cudaGetLastError());
-            return KB_OK;
-        }));
-    }
+    KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *tab) -> kb_status {
+        ep_barrier_kernel<<<dim3(1, nr), 32, 0, s>>>(tab, r0, N, ep_proto_barrier_waits(a->loopback));
+        KB_CUDA_TRY(cudaGetLastError());
+        return KB_OK;
+    }));
     KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *) -> kb_status {
         return ep_v1_layout(a, r0, nr, 1, ep, s);
     }));
@@ -543,17 +549,14 @@ extern "C" kb_status ep_v1_combine(void *ctx, cudaStream_t st)
     ep_args *a = (ep_args *)ctx;
     if (a->mpi) return kb_skip("multi-process mode: hand-written path is single-process intranode (peer access); use the NCCL reference");
     if (a->hidden % 8) return kb_skip("ep_v1: hidden must be a multiple of 8");
-    // loopback: the host's op count; several GPUs: 0 = the device-side count
-    const unsigned long long ep = a->loopback ? ++a->v1_epoch : 0ull;
+    const unsigned long long ep = 0ull; // kernels read the op number the barrier kernel stores
     const int N = a->n_ranks;
     KB_TRY(ep_fork(a, st));
-    if (!a->loopback) {
-        KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *tab) -> kb_status {
-            ep_barrier_kernel<<<dim3(1, nr), 32, 0, s>>>(tab, r0, N);
-            KB_CUDA_TRY(cudaGetLastError());
-            return KB_OK;
-        }));
-    }
+    KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *tab) -> kb_status {
+        ep_barrier_kernel<<<dim3(1, nr), 32, 0, s>>>(tab, r0, N, ep_proto_barrier_waits(a->loopback));
+        KB_CUDA_TRY(cudaGetLastError());
+        return KB_OK;
+    }));
     KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *tab) -> kb_status {
         ep_combine_send_kernel<<<dim3(a->sms, nr), kThreads, 0, s>>>(tab, r0, N, a->hidden);
         KB_CUDA_TRY(cudaGetLastError());
@@ -570,17 +573,14 @@ extern "C" kb_status ep_v1_alltoall(void *ctx, cudaStream_t st)
     ep_args *a = (ep_args *)ctx;
     if (a->mpi) return kb_skip("multi-process mode: hand-written path is single-process intranode (peer access); use the NCCL reference");
     if (a->a2a_chunk % 16) return kb_skip("ep_v1: chunk must be a multiple of 16 B");
-    // loopback: the host's op count; several GPUs: 0 = the device-side count
-    const unsigned long long ep = a->loopback ? ++a->v1_epoch : 0ull;
+    const unsigned long long ep = 0ull; // kernels read the op number the barrier kernel stores
     const int N = a->n_ranks;
     KB_TRY(ep_fork(a, st));
-    if (!a->loopback) {
-        KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *tab) -> kb_status {
-            ep_barrier_kernel<<<dim3(1, nr), 32, 0, s>>>(tab, r0, N);
-            KB_CUDA_TRY(cudaGetLastError());
-            return KB_OK;
-        }));
-    }
+    KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *tab) -> kb_status {
+        ep_barrier_kernel<<<dim3(1, nr), 32, 0, s>>>(tab, r0, N, ep_proto_barrier_waits(a->loopback));
+        KB_CUDA_TRY(cudaGetLastError());
+        return KB_OK;
+    }));
     KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *tab) -> kb_status {
         ep_alltoall_kernel<<<dim3(a->sms, nr), kThreads, 0, s>>>(tab, r0, N, (long long)a->a2a_chunk);
         KB_CUDA_TRY(cudaGetLastError());
