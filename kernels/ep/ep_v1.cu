@@ -514,19 +514,33 @@ extern "C" kb_status ep_v1_combine_reduce(const ep_args *a, int r0, int nr, int 
     return KB_OK;
 }
 
-extern "C" kb_status ep_v1_dispatch(void *ctx, cudaStream_t st)
+// Every v1 operation starts the same way: the harness stream forks to the
+// ranks' streams, then each rank's barrier kernel stores the op number the
+// following kernels wait on (kernels/ep/ep_proto.h).
+static kb_status v1_begin(ep_args *a, cudaStream_t st)
 {
-    ep_args *a = (ep_args *)ctx;
-    if (a->mpi) return kb_skip("multi-process mode: hand-written path is single-process intranode (peer access); use the NCCL reference");
-    if (a->hidden % 128) return kb_skip("ep_v1: hidden must be a multiple of 128");
-    const unsigned long long ep = 0ull; // kernels read the op number the barrier kernel stores
     const int N = a->n_ranks;
     KB_TRY(ep_fork(a, st));
-    KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *tab) -> kb_status {
+    return for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *tab) -> kb_status {
         ep_barrier_kernel<<<dim3(1, nr), 32, 0, s>>>(tab, r0, N, ep_proto_barrier_waits(a->loopback));
         KB_CUDA_TRY(cudaGetLastError());
         return KB_OK;
-    }));
+    });
+}
+
+static kb_status v1_no_mpi()
+{
+    return kb_skip("multi-process mode: hand-written path is single-process intranode (peer access); use the NCCL reference");
+}
+
+extern "C" kb_status ep_v1_dispatch(void *ctx, cudaStream_t st)
+{
+    ep_args *a = (ep_args *)ctx;
+    if (a->mpi) return v1_no_mpi();
+    if (a->hidden % 128) return kb_skip("ep_v1: hidden must be a multiple of 128");
+    const unsigned long long ep = 0ull; // kernels read the op number the barrier kernel stores
+    const int N = a->n_ranks;
+    KB_TRY(v1_begin(a, st));
     KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *) -> kb_status {
         return ep_v1_layout(a, r0, nr, 1, ep, s);
     }));
@@ -547,16 +561,11 @@ extern "C" kb_status ep_v1_dispatch(void *ctx, cudaStream_t st)
 extern "C" kb_status ep_v1_combine(void *ctx, cudaStream_t st)
 {
     ep_args *a = (ep_args *)ctx;
-    if (a->mpi) return kb_skip("multi-process mode: hand-written path is single-process intranode (peer access); use the NCCL reference");
+    if (a->mpi) return v1_no_mpi();
     if (a->hidden % 8) return kb_skip("ep_v1: hidden must be a multiple of 8");
     const unsigned long long ep = 0ull; // kernels read the op number the barrier kernel stores
     const int N = a->n_ranks;
-    KB_TRY(ep_fork(a, st));
-    KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *tab) -> kb_status {
-        ep_barrier_kernel<<<dim3(1, nr), 32, 0, s>>>(tab, r0, N, ep_proto_barrier_waits(a->loopback));
-        KB_CUDA_TRY(cudaGetLastError());
-        return KB_OK;
-    }));
+    KB_TRY(v1_begin(a, st));
     KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *tab) -> kb_status {
         ep_combine_send_kernel<<<dim3(a->sms, nr), kThreads, 0, s>>>(tab, r0, N, a->hidden);
         KB_CUDA_TRY(cudaGetLastError());
@@ -571,16 +580,11 @@ extern "C" kb_status ep_v1_combine(void *ctx, cudaStream_t st)
 extern "C" kb_status ep_v1_alltoall(void *ctx, cudaStream_t st)
 {
     ep_args *a = (ep_args *)ctx;
-    if (a->mpi) return kb_skip("multi-process mode: hand-written path is single-process intranode (peer access); use the NCCL reference");
+    if (a->mpi) return v1_no_mpi();
     if (a->a2a_chunk % 16) return kb_skip("ep_v1: chunk must be a multiple of 16 B");
     const unsigned long long ep = 0ull; // kernels read the op number the barrier kernel stores
     const int N = a->n_ranks;
-    KB_TRY(ep_fork(a, st));
-    KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *tab) -> kb_status {
-        ep_barrier_kernel<<<dim3(1, nr), 32, 0, s>>>(tab, r0, N, ep_proto_barrier_waits(a->loopback));
-        KB_CUDA_TRY(cudaGetLastError());
-        return KB_OK;
-    }));
+    KB_TRY(v1_begin(a, st));
     KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *tab) -> kb_status {
         ep_alltoall_kernel<<<dim3(a->sms, nr), kThreads, 0, s>>>(tab, r0, N, (long long)a->a2a_chunk);
         KB_CUDA_TRY(cudaGetLastError());
