@@ -17,5 +17,8 @@ cp -a /usr/include/benchmark /usr/include/jansson.h /usr/include/jansson_config.
 cp -a /usr/lib/$arch/libbenchmark.so* /usr/lib/$arch/libbenchmark_main.a /usr/lib/$arch/libjansson.so* \
       /usr/lib/$arch/libcsv.so* /usr/lib/$arch/libgsl.so* /usr/lib/$arch/libgslcblas.so* "$dst/lib/$arch/"
 cp -a /usr/lib/$arch/cmake/benchmark "$dst/lib/$arch/cmake/"
-grep -qx '/.deps/' "$root/.git/info/exclude" 2>/dev/null || echo '/.deps/' >> "$root/.git/info/exclude"
+excl=$(cd "$root" && git rev-parse --git-path info/exclude)
+case $excl in /*) ;; *) excl=$root/$excl ;; esac
+mkdir -p "$(dirname "$excl")"
+grep -qx '/.deps/' "$excl" 2>/dev/null || echo '/.deps/' >> "$excl"
 du -sh "$dst" | sed 's/^/staged: /'
