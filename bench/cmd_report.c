@@ -14,6 +14,7 @@
  * Exit: 0 ok, 2 bad input/usage, 4 I/O error. */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
+#include <jansson.h>
 #include <limits.h>
 #include <getopt.h>
 #include <math.h>
@@ -225,10 +226,43 @@ static int gpus_in(const kb_resset *s, const char **out, int max)
     return n;
 }
 
+/* `kbench run` writes STEM.meta.json beside STEM.csv: device, driver and
+ * runtime versions, timer, ceilings used.  Returns 1 if one was shown. */
+static int meta_for(doc *d, const char *csv)
+{
+    size_t n = strlen(csv);
+    if (n < 5 || strcmp(csv + n - 4, ".csv")) return 0;
+    char path[1200];
+    snprintf(path, sizeof path, "%.*s.meta.json", (int)(n - 4), csv);
+    json_t *m = json_load_file(path, 0, NULL);
+    if (!m) return 0;
+    const char *dev = json_string_value(json_object_get(m, "device_name"));
+    const char *timer = json_string_value(json_object_get(m, "timer"));
+    json_t *c = json_object_get(m, "ceilings");
+    long long drv = json_integer_value(json_object_get(m, "cuda_driver"));
+    long long rt = json_integer_value(json_object_get(m, "cuda_runtime"));
+    doc_li(d, "%s: %s, CUDA driver %lld.%lld, runtime %lld.%lld, max SM clock %lld MHz, timer %s; ceilings used: "
+              "FP8 %.0f TFLOP/s (%s), BF16 %.0f TFLOP/s (%s), HBM %.0f GB/s (%s)",
+           path, dev ? dev : "?", drv / 1000, drv % 1000 / 10, rt / 1000, rt % 1000 / 10,
+           json_integer_value(json_object_get(m, "max_sm_clock_mhz")), timer ? timer : "?",
+           json_number_value(json_object_get(c, "fp8_tflops")),
+           json_string_value(json_object_get(c, "fp8_source")) ? json_string_value(json_object_get(c, "fp8_source")) : "?",
+           json_number_value(json_object_get(c, "bf16_tflops")),
+           json_string_value(json_object_get(c, "bf16_source")) ? json_string_value(json_object_get(c, "bf16_source")) : "?",
+           json_number_value(json_object_get(c, "hbm_gbs")),
+           json_string_value(json_object_get(c, "hbm_source")) ? json_string_value(json_object_get(c, "hbm_source")) : "?");
+    json_decref(m);
+    return 1;
+}
+
 static void sec_metadata(doc *d, const kb_resset *s, char **files, int nfiles)
 {
     doc_h(d, 2, "Run metadata");
-    for (int i = 0; i < nfiles; i++) doc_li(d, "input: %s", files[i]);
+    int metas = 0;
+    for (int i = 0; i < nfiles; i++) {
+        doc_li(d, "input: %s", files[i]);
+        metas += meta_for(d, files[i]);
+    }
     const char *g[32];
     int ng = gpus_in(s, g, 32);
     static const char *const hdr[] = {"GPU", "rows measured", "rows projected", "timer", "SM clock MHz (median)",
@@ -265,9 +299,9 @@ static void sec_metadata(doc *d, const kb_resset *s, char **files, int nfiles)
         doc_row(d, 11, row);
     }
     doc_table_end(d);
-    if (!any_drv)
-        doc_p(d, "Driver and CUDA versions: not in these CSVs (optional columns `driver`, `cuda`); see the "
-                 "run's Google Benchmark JSON (context) next to the CSV.");
+    if (!any_drv && !metas)
+        doc_p(d, "Driver and CUDA versions: not in these CSVs (optional columns `driver`, `cuda`) and no "
+                 "`.meta.json` beside them (`kbench run` writes one per run).");
 }
 
 static void sec_failures(doc *d, const kb_resset *s)

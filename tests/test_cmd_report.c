@@ -133,6 +133,10 @@ int main(void)
     const char *meta = strstr(md, "## Run metadata");
     KBT_CHECK(fail && meta && fail < meta);
     KBT_CHECK(strstr(md, "| fp8_gemm | v3 | m4096_n7168_k2048 | h100-sxm | - | diff 3.2e-2 > 1e-3 |") != NULL);
+    /* the run's meta.json beside the CSV (hand-written fixture): versions and ceilings */
+    KBT_CHECK(strstr(md, "plot_results.meta.json: NVIDIA H100 80GB HBM3, CUDA driver 13.0, runtime 13.0, "
+                         "max SM clock 1980 MHz, timer cupti; ceilings used: FP8 1400 TFLOP/s (measured), "
+                         "BF16 750 TFLOP/s (measured), HBM 3000 GB/s (measured)") != NULL);
     /* best impl + speedup over the library: v2 12 us vs cuBLASLt 14 us = 1.17x */
     KBT_CHECK(strstr(md, "| fp8_gemm | m128_n7168_k2048 | h100-sxm | v2 | 12.00 |") != NULL);
     KBT_CHECK(strstr(md, "| 1.17x | cublaslt |") != NULL);
