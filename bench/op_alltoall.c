@@ -116,21 +116,17 @@ static kb_status setup(const kb_shape *s, void **out)
     return KB_OK;
 }
 
+static kb_status poison_rank(ep_args *a, int r, void *user)
+{
+    (void)user;
+    KB_CUDA_TRY(cudaMemset(a->tab.a2a_recv[r], 0xff, (size_t)a->n_ranks * (size_t)a->a2a_chunk));
+    return KB_OK;
+}
+
 static kb_status poison(void *ctx, cudaStream_t stream)
 {
-    a2a_ctx *c = ctx;
-    ep_args *a = &c->a;
-    int cur = 0;
-    KB_CUDA_TRY(cudaGetDevice(&cur));
-    for (int r = ep_r_lo(a); r < ep_r_hi(a); r++) {
-        KB_CUDA_TRY(cudaSetDevice(a->dev[r]));
-        KB_CUDA_TRY(cudaDeviceSynchronize()); /* earlier launches on non-blocking streams */
-        KB_CUDA_TRY(cudaMemset(a->tab.a2a_recv[r], 0xff, (size_t)a->n_ranks * (size_t)a->a2a_chunk));
-        KB_CUDA_TRY(cudaDeviceSynchronize());
-    }
-    KB_CUDA_TRY(cudaSetDevice(cur));
     (void)stream;
-    return KB_OK;
+    return ep_on_rank_devices(&((a2a_ctx *)ctx)->a, poison_rank, NULL);
 }
 
 static kb_status verify(void *ctx, double *err, const char **metric)

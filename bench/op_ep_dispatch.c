@@ -150,32 +150,28 @@ static kb_status setup(const kb_shape *s, void **out)
     return KB_OK;
 }
 
+static kb_status poison_rank(ep_args *a, int r, void *user)
+{
+    (void)user;
+    const int N = a->n_ranks, T = a->tokens, H = a->hidden;
+    const size_t rows = (size_t)a->tab.recv_rows[r];
+    KB_CUDA_TRY(cudaMemset(a->tab.recv_x[r], 0xff, rows * H));
+    KB_CUDA_TRY(cudaMemset(a->tab.recv_scales[r], 0xff, rows * (H / 128) * sizeof(float)));
+    KB_CUDA_TRY(cudaMemset(a->tab.recv_meta[r], 0xff, rows * sizeof(ep_meta)));
+    const int L = ep_first_expert(r + 1, a->n_experts, N) - ep_first_expert(r, a->n_experts, N);
+    KB_CUDA_TRY(cudaMemset(a->tab.recv_expert_cnt[r], 0xff, (size_t)L * sizeof(int32_t)));
+    /* the layout is part of the op: poison it too */
+    KB_CUDA_TRY(cudaMemset(a->tab.key[r], 0xff, (size_t)T * N * sizeof(int32_t)));
+    KB_CUDA_TRY(cudaMemset(a->tab.slot[r], 0xff, (size_t)T * N * sizeof(int32_t)));
+    KB_CUDA_TRY(cudaMemset(a->tab.slot_base[r], 0xff, (size_t)T * sizeof(int32_t)));
+    KB_CUDA_TRY(cudaMemset(a->tab.cnt_all[r], 0xff, (size_t)N * a->n_experts * sizeof(int32_t)));
+    return KB_OK;
+}
+
 static kb_status poison(void *ctx, cudaStream_t stream)
 {
-    disp_ctx *c = ctx;
-    ep_args *a = &c->a;
-    const int N = a->n_ranks, T = a->tokens, H = a->hidden;
-    for (int r = ep_r_lo(a); r < ep_r_hi(a); r++) {
-        const size_t rows = (size_t)a->tab.recv_rows[r];
-        int cur = 0;
-        KB_CUDA_TRY(cudaGetDevice(&cur));
-        KB_CUDA_TRY(cudaSetDevice(a->dev[r]));
-        KB_CUDA_TRY(cudaDeviceSynchronize()); /* earlier launches on non-blocking streams */
-        KB_CUDA_TRY(cudaMemset(a->tab.recv_x[r], 0xff, rows * H));
-        KB_CUDA_TRY(cudaMemset(a->tab.recv_scales[r], 0xff, rows * (H / 128) * sizeof(float)));
-        KB_CUDA_TRY(cudaMemset(a->tab.recv_meta[r], 0xff, rows * sizeof(ep_meta)));
-        const int L = ep_first_expert(r + 1, a->n_experts, N) - ep_first_expert(r, a->n_experts, N);
-        KB_CUDA_TRY(cudaMemset(a->tab.recv_expert_cnt[r], 0xff, (size_t)L * sizeof(int32_t)));
-        /* the layout is part of the op: poison it too */
-        KB_CUDA_TRY(cudaMemset(a->tab.key[r], 0xff, (size_t)T * N * sizeof(int32_t)));
-        KB_CUDA_TRY(cudaMemset(a->tab.slot[r], 0xff, (size_t)T * N * sizeof(int32_t)));
-        KB_CUDA_TRY(cudaMemset(a->tab.slot_base[r], 0xff, (size_t)T * sizeof(int32_t)));
-        KB_CUDA_TRY(cudaMemset(a->tab.cnt_all[r], 0xff, (size_t)N * a->n_experts * sizeof(int32_t)));
-        KB_CUDA_TRY(cudaDeviceSynchronize()); /* our streams do not sync with the legacy stream */
-        KB_CUDA_TRY(cudaSetDevice(cur));
-    }
     (void)stream;
-    return KB_OK;
+    return ep_on_rank_devices(&((disp_ctx *)ctx)->a, poison_rank, NULL);
 }
 
 static kb_status verify(void *ctx, double *err, const char **metric)

@@ -158,6 +158,11 @@ void ep_args_free(ep_args *a);
 /* Multi-GPU: make every rank's stream wait for `st`, and `st` wait for them. */
 kb_status ep_fork(ep_args *a, cudaStream_t st);
 kb_status ep_join(ep_args *a, cudaStream_t st);
+/* Poison helper: for every rank this process owns, on that rank's device, after
+ * and before a device sync (the ranks' streams do not order with the legacy
+ * stream cudaMemset uses), call fn(a, r, user); the current device is restored
+ * on every path. */
+kb_status ep_on_rank_devices(ep_args *a, kb_status (*fn)(ep_args *a, int r, void *user), void *user);
 
 /* Shared setup of ep_dispatch / ep_combine: ep_args_init from the shape (skips
  * when the machine does not match it), the seeded routing (host idx/w), the

@@ -276,3 +276,24 @@ kb_status ep_check_timeouts(const ep_args *a)
     }
     return KB_OK;
 }
+
+kb_status ep_on_rank_devices(ep_args *a, kb_status (*fn)(ep_args *a, int r, void *user), void *user)
+{
+    int cur = 0;
+    KB_CUDA_TRY(cudaGetDevice(&cur));
+    kb_status st = KB_OK;
+    for (int r = ep_r_lo(a); r < ep_r_hi(a) && st == KB_OK; r++) {
+        cudaError_t e = cudaSetDevice(a->dev[r]);
+        if (e == cudaSuccess) e = cudaDeviceSynchronize(); /* earlier launches on non-blocking streams */
+        if (e != cudaSuccess) {
+            st = kb_error("ep: rank %d device %d: %s", r, a->dev[r], cudaGetErrorString(e));
+            break;
+        }
+        st = fn(a, r, user);
+        if (st == KB_OK && (e = cudaDeviceSynchronize()) != cudaSuccess)
+            st = kb_error("ep: rank %d device %d: %s", r, a->dev[r], cudaGetErrorString(e));
+    }
+    cudaError_t e = cudaSetDevice(cur);
+    if (st == KB_OK && e != cudaSuccess) st = kb_error("ep: cudaSetDevice(%d): %s", cur, cudaGetErrorString(e));
+    return st;
+}
