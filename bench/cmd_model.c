@@ -3,10 +3,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include "kb_csv.h"
-#include "kb_roofline.h"
-#include "kb_run.h"
-#include "kb_specs.h"
+#include "bench/kb_csv.h"
+#include "bench/kb_roofline.h"
+#include "bench/kb_run.h"
+#include "bench/kb_specs.h"
 
 static void model_row(kb_csv *csv, const kb_op *op, const kb_shape *s, const kb_gpu *g, int practical,
                       int has_link)

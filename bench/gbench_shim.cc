@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "kb_gbench.h"
+#include "bench/kb_gbench.h"
 
 namespace {
 

@@ -20,61 +20,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cuda_runtime_api.h>
+#include "kernels/common/kb_base.h"
+#include "bench/kb_roofline.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define KBENCH_VERSION "0.1.0"
 
-/* ---- status: every launcher, setup and verify returns one ---------------- */
-typedef enum kb_status {
-    KB_OK = 0,
-    KB_FAIL = 1,  /* error: message in kb_last_message() */
-    KB_SKIP = 2   /* not applicable here (unsupported mode, no NCCL...): reason in kb_last_message() */
-} kb_status;
-
-/* Record a message and return KB_FAIL / KB_SKIP.  printf-style. */
-kb_status kb_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-kb_status kb_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-const char *kb_last_message(void);
-void kb_clear_message(void);
-
-/* Wrap CUDA runtime calls inside functions returning kb_status. */
-#define KB_CUDA_TRY(call)                                                      \
-    do {                                                                       \
-        cudaError_t kb_e_ = (call);                                            \
-        if (kb_e_ != cudaSuccess)                                              \
-            return kb_error("%s:%d: %s: %s", __FILE__, __LINE__, #call,        \
-                            cudaGetErrorString(kb_e_));                        \
-    } while (0)
-
-/* The same inside setup(): on failure run `cleanup` (e.g. teardown(c)) first,
- * so nothing allocated so far leaks. */
-#define KB_CUDA_TRY_OR(call, cleanup)                                          \
-    do {                                                                       \
-        cudaError_t kb_e_ = (call);                                            \
-        if (kb_e_ != cudaSuccess) {                                            \
-            cleanup;                                                           \
-            return kb_error("%s:%d: %s: %s", __FILE__, __LINE__, #call,        \
-                            cudaGetErrorString(kb_e_));                        \
-        }                                                                      \
-    } while (0)
-#define KB_TRY_OR(call, cleanup)                                               \
-    do {                                                                       \
-        kb_status kb_s_ = (call);                                              \
-        if (kb_s_ != KB_OK) {                                                  \
-            cleanup;                                                           \
-            return kb_s_;                                                      \
-        }                                                                      \
-    } while (0)
-
-/* Propagate a kb_status. */
-#define KB_TRY(call)                                                           \
-    do {                                                                       \
-        kb_status kb_s_ = (call);                                              \
-        if (kb_s_ != KB_OK) return kb_s_;                                      \
-    } while (0)
+/* Status, messages, check macros (KB_CUDA_TRY, KB_CUBLAS_TRY, KB_NCCL_TRY,
+ * KB_TRY and their _OR forms) and the host RNG: kernels/common/kb_base.h. */
 
 /* ---- shapes --------------------------------------------------------------- */
 enum {
@@ -112,14 +67,6 @@ typedef struct kb_impl {
     const char *what;   /* one line for `kbench list`                   */
 } kb_impl;
 
-/* Which tensor-core / ALU peak bounds the op's FLOPs. */
-typedef enum kb_peak {
-    KB_PEAK_NONE = 0, /* pure data movement */
-    KB_PEAK_FP8,
-    KB_PEAK_BF16,
-    KB_PEAK_FP32
-} kb_peak;
-
 /* ---- operators ------------------------------------------------------------ */
 typedef struct kb_op {
     const char *name;        /* "fp8_gemm"                                 */
@@ -154,12 +101,7 @@ const kb_op *const *kb_ops(int *n);
 const kb_op *kb_find_op(const char *name);
 
 /* ---- helpers for operators (bench/kb_util.c, bench/kb_dev.cu) ------------ */
-/* Deterministic host RNG (xoshiro256**), seeded per (op, shape). */
-typedef struct kb_rng { uint64_t s[4]; } kb_rng;
-void kb_rng_seed(kb_rng *r, uint64_t seed);
-uint64_t kb_rng_next(kb_rng *r);
-double kb_rng_uniform(kb_rng *r);                 /* [0,1)            */
-double kb_rng_normal(kb_rng *r);                  /* N(0,1)           */
+/* Seed per (op, shape): FNV-1a of the op name and shape label. */
 uint64_t kb_seed_for(const char *op, const kb_shape *s);
 
 /* Device fills with seeded random data (uniform in [lo,hi)); never zeros
@@ -169,12 +111,7 @@ kb_status kb_dev_fill_bf16(void *d, size_t n, float lo, float hi, uint64_t seed,
 /* Fill `bytes` with the poison pattern 0xFF (NaN for f32/bf16/e4m3). */
 kb_status kb_dev_poison(void *d, size_t bytes, cudaStream_t st);
 
-/* bf16 / E4M3 host conversions (round to nearest even; E4M3 saturates to
- * +-448 like cvt.satfinite, NaN stays NaN). */
-float kb_bf16_to_f32(uint16_t h);
-uint16_t kb_f32_to_bf16(float f);
-float kb_e4m3_to_f32(uint8_t v);
-uint8_t kb_f32_to_e4m3(float f);
+/* bf16 / E4M3 host conversions: kernels/common/kb_base.h. */
 
 /* Error metrics (double accumulation).  Return NaN if either side holds a
  * NaN or Inf, so a poisoned output can never pass. */

@@ -6,8 +6,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include "kb.h"
-#include "kb_csv.h"
+#include "bench/kb_csv.h"
 
 #ifndef KB_GIT_SHA
 #define KB_GIT_SHA "unknown"

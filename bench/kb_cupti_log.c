@@ -1,6 +1,6 @@
 /* kb_cupti_log.c - see kb_cupti_log.h. */
 #include <stdlib.h>
-#include "kb_cupti_log.h"
+#include "bench/kb_cupti_log.h"
 
 static int push_span(kb_cupti_log *l, uint32_t corr, uint64_t s, uint64_t e)
 {

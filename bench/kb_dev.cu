@@ -1,8 +1,8 @@
 // kb_dev.cu - device helpers for operators: seeded random fills and poison.
 #include <cuda_bf16.h>
 #include <stdint.h>
-#include "kb.h"
-#include "kb_timer.h"
+#include "bench/kb.h"
+#include "bench/kb_timer.h"
 
 namespace {
 __device__ __forceinline__ uint64_t mix64(uint64_t z)

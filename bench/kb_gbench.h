@@ -4,7 +4,7 @@
  * are written as ONE Google Benchmark JSON document beside the CSV. */
 #ifndef KB_GBENCH_H
 #define KB_GBENCH_H
-#include "kb.h"
+#include "bench/kb.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -1,6 +1,6 @@
 /* kb_mpi.c - optional MPI launch; see kb_mpi.h.  Every function is a no-op
  * (rank 0, size 1) without KB_HAVE_MPI or when not started by mpirun/srun. */
-#include "kb_mpi.h"
+#include "bench/kb_mpi.h"
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stdio.h>

@@ -13,7 +13,7 @@
 #define KB_MPI_H
 #include <stddef.h>
 #include <stdint.h>
-#include "kb.h"
+#include "bench/kb.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

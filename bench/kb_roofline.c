@@ -1,5 +1,5 @@
 #include <math.h>
-#include "kb_roofline.h"
+#include "bench/kb_roofline.h"
 
 const char *kb_bound_name(kb_bound b)
 {

@@ -3,11 +3,18 @@
  * bandwidth and link bytes/link bandwidth. */
 #ifndef KB_ROOFLINE_H
 #define KB_ROOFLINE_H
-#include "kb.h"
-#include "kb_specs.h"
+#include "bench/kb_specs.h"
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Which tensor-core / ALU peak bounds the op's FLOPs. */
+typedef enum kb_peak {
+    KB_PEAK_NONE = 0, /* pure data movement */
+    KB_PEAK_FP8,
+    KB_PEAK_BF16,
+    KB_PEAK_FP32
+} kb_peak;
 
 typedef enum kb_bound { KB_BOUND_COMPUTE = 0, KB_BOUND_MEMORY, KB_BOUND_NETWORK } kb_bound;
 const char *kb_bound_name(kb_bound b); /* "compute" | "memory" | "network" */

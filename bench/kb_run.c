@@ -10,12 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "kb_csv.h"
-#include "kb_gbench.h"
-#include "kb_mpi.h"
-#include "kb_roofline.h"
-#include "kb_run.h"
-#include "kb_specs.h"
+#include "bench/kb_csv.h"
+#include "bench/kb_gbench.h"
+#include "bench/kb_mpi.h"
+#include "bench/kb_roofline.h"
+#include "bench/kb_run.h"
+#include "bench/kb_specs.h"
 
 /* ---- selection helpers ------------------------------------------------------ */
 int kb_in_list(const char *list, const char *name)

@@ -1,8 +1,8 @@
 /* kb_run.h - `kbench run`, `kbench model`, `kbench list`, `kbench specs`. */
 #ifndef KB_RUN_H
 #define KB_RUN_H
-#include "kb.h"
-#include "kb_timer.h"
+#include "bench/kb.h"
+#include "bench/kb_timer.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -4,7 +4,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
-#include "kb_specs.h"
+#include "bench/kb_specs.h"
 
 static const char *const field_names[KB_F_COUNT] = {
     "sms", "fp8_tflops", "bf16_tflops", "tf32_tflops", "fp32_tflops", "fp64_tflops",

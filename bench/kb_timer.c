@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "kb_cupti_log.h"
-#include "kb_timer.h"
+#include "bench/kb_cupti_log.h"
+#include "bench/kb_timer.h"
 
 static kb_timer_kind kind = KB_TIMER_EVENTS;
 static cudaEvent_t ev_start, ev_stop;

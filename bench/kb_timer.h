@@ -4,7 +4,7 @@
  * CUDA events around it when CUPTI is unavailable. */
 #ifndef KB_TIMER_H
 #define KB_TIMER_H
-#include "kb.h"
+#include "bench/kb.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

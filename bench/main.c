@@ -4,12 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "kb.h"
-#include "kb_cmds.h"
-#include "kb_gbench.h"
-#include "kb_mpi.h"
-#include "kb_run.h"
-#include "kb_specs.h"
+#include "bench/kb.h"
+#include "bench/report/kb_cmds.h"
+#include "bench/kb_gbench.h"
+#include "bench/kb_mpi.h"
+#include "bench/kb_run.h"
+#include "bench/kb_specs.h"
 
 static const char usage[] =
     "usage: kbench <command> [options]\n"

@@ -3,7 +3,7 @@
  * Adding an operator: one bench/op_<name>.c defining `kb_op_<name>` plus one
  * line in each of the two lists below. */
 #include <string.h>
-#include "kb.h"
+#include "bench/kb.h"
 
 extern const kb_op kb_op_hbm, kb_op_peak;
 extern const kb_op kb_op_fp8_quant, kb_op_fp8_gemm, kb_op_fp8_gemm_grouped;

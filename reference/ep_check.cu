@@ -5,7 +5,7 @@
 // the other ranks' send buffers regenerated from their seeds (a2a_seed).
 #include <cuda_runtime.h>
 #include <stdint.h>
-#include "ep/ep.h"
+#include "kernels/ep/ep.h"
 
 namespace {
 __global__ void a2a_compare_kernel(const uint32_t *recv, const uint32_t *send, long long words,

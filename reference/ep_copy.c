@@ -1,7 +1,7 @@
 /* ep_copy.c - copy-engine baseline for alltoall: one cudaMemcpyPeerAsync per
  * (source, destination) chunk on the source rank's stream (loopback: plain
  * device-to-device cudaMemcpyAsync on the harness stream).  No SMs used. */
-#include "ep/ep.h"
+#include "kernels/ep/ep.h"
 
 kb_status ep_copy_alltoall(void *ctx, cudaStream_t st);
 

@@ -23,9 +23,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ep/ep.h"
-#include "ep/ep_layout.h"
-#include "kb_mpi.h"
+#include "kernels/ep/ep.h"
+#include "kernels/ep/ep_layout.h"
+#include "bench/kb_mpi.h"
 
 namespace {
 

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ep_plan.h"
-#include "kb.h"
+#include "reference/ep_plan.h"
+#include "bench/kb.h"
 
 int ep_first_expert(int d, int n_experts, int n_ranks)
 {

@@ -32,7 +32,7 @@
 #define EP_PLAN_H
 #include <stddef.h>
 #include <stdint.h>
-#include "kb.h"
+#include "bench/kb.h"
 
 #ifdef __cplusplus
 extern "C" {

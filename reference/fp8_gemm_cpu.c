@@ -4,7 +4,7 @@
  * is in the final scale multiplications. */
 #include <math.h>
 #include <string.h>
-#include "fp8_gemm_cpu.h"
+#include "reference/fp8_gemm_cpu.h"
 
 static float e4m3_lut[256];
 static int e4m3_lut_ready;

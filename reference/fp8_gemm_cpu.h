@@ -5,7 +5,7 @@
 #define FP8_GEMM_CPU_H
 #include <stddef.h>
 #include <stdint.h>
-#include "fp8_gemm/fp8_gemm.h"
+#include "kernels/fp8_gemm/fp8_gemm.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -20,8 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "fp8_common.h"
-#include "fp8_gemm_cublaslt.h"
+#include "bench/ops/fp8_common.h"
+#include "reference/fp8_gemm_cublaslt.h"
 
 namespace {
 enum { MODE_BLOCK = 0, MODE_TENSOR = 1, MODE_BF16 = 2, NMODES = 3 };

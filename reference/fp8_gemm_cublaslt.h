@@ -6,7 +6,7 @@
  * never inside the timed repetitions. */
 #ifndef FP8_GEMM_CUBLASLT_H
 #define FP8_GEMM_CUBLASLT_H
-#include "kb.h"
+#include "bench/kb.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -3,9 +3,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "kb.h"
-#include "mla_decode_cpu.h"
-#include "mla_decode/mla_decode.h"
+#include "kernels/common/kb_base.h"
+#include "reference/mla_decode_cpu.h"
+#include "kernels/mla_decode/mla_decode.h"
 
 void mla_cpu_load_token(const void *tok, int fp8kv, double *k)
 {

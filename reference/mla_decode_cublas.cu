@@ -16,8 +16,8 @@
 #include <cuda_fp8.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include "mla_decode/mla_decode.h"
-#include "mla_decode/mla_layout.h"
+#include "kernels/mla_decode/mla_decode.h"
+#include "kernels/mla_decode/mla_layout.h"
 
 namespace {
 struct cublas_state {

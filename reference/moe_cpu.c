@@ -3,10 +3,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "kb.h"
-#include "moe_cpu.h"
-#include "moe/moe.h"
-#include "moe/moe_math.h"
+#include "kernels/common/kb_base.h"
+#include "reference/moe_cpu.h"
+#include "kernels/moe/moe.h"
+#include "kernels/moe/moe_math.h"
 
 /* ---- layout builder ------------------------------------------------------- */
 int64_t moe_layout_m_cap(int n_tokens, int topk, int n_experts, int align)

@@ -18,9 +18,9 @@
 #include <cublas_v2.h>
 #include <cub/cub.cuh>
 #include <stdint.h>
-#include "moe/moe.h"
-#include "moe/moe_math.h"
-#include "moe/moe_dispatch_map.h"
+#include "kernels/moe/moe.h"
+#include "kernels/moe/moe_math.h"
+#include "kernels/moe/moe_dispatch_map.h"
 
 namespace {
 cublasHandle_t g_cublas; // created on first use, lives for the process

@@ -3,7 +3,7 @@
 // cuBLASLt "TN", the layout Hopper FP8 requires.
 #include <cublasLt.h>
 #include <stdlib.h>
-#include "peak_cublaslt.h"
+#include "reference/peak_cublaslt.h"
 
 namespace {
 struct plan {

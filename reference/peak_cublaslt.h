@@ -4,7 +4,7 @@
 #ifndef PEAK_CUBLASLT_H
 #define PEAK_CUBLASLT_H
 #include <stdint.h>
-#include "kb.h"
+#include "kernels/common/kb_base.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

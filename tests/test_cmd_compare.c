@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include "cmdtest.h"
-#include "kb_cmds.h"
-#include "kbr_stats.h"
+#include "bench/report/kb_cmds.h"
+#include "bench/report/kbr_stats.h"
 #include "kbtest.h"
 
 #define FX "tests/fixtures/"

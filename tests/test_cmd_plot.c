@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include "cmdtest.h"
-#include "kb_cmds.h"
+#include "bench/report/kb_cmds.h"
 #include "kbtest.h"
 
 #define FX "tests/fixtures/"

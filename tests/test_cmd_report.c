@@ -3,8 +3,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include "cmdtest.h"
-#include "kb_cmds.h"
-#include "kbr_rollup.h"
+#include "bench/report/kb_cmds.h"
+#include "bench/report/kbr_rollup.h"
 #include "kbtest.h"
 
 #define FX "tests/fixtures/"

@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "kb_csv.h"
-#include "kb_run.h"
+#include "bench/kb_csv.h"
+#include "bench/kb_run.h"
 #include "kbtest.h"
 
 static int exists(const char *p)

@@ -3,7 +3,7 @@
  * Memset4, ExternalCorrelation) fed through kb_cupti_log_record, then the span
  * of one external correlation id checked against hand-computed values. */
 #include <string.h>
-#include "kb_cupti_log.h"
+#include "bench/kb_cupti_log.h"
 #include "kbtest.h"
 
 static int kernel(kb_cupti_log *l, uint32_t corr, uint64_t s, uint64_t e)

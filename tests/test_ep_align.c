@@ -14,9 +14,9 @@
 #include <stdio.h>
 #include <string.h>
 #include "kbtest.h"
-#include "kb.h"
-#include "ep_plan.h"
-#include "ep/ep.h"
+#include "bench/kb.h"
+#include "reference/ep_plan.h"
+#include "kernels/ep/ep.h"
 
 /* 0 if the MoE shape meets every precondition, else a reason. */
 static const char *moe_bad(const kb_shape *s)

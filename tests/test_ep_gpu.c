@@ -8,8 +8,8 @@
 #include <string.h>
 #include <cuda_runtime_api.h>
 #include "kbtest.h"
-#include "kb.h"
-#include "ep_plan.h"
+#include "bench/kb.h"
+#include "reference/ep_plan.h"
 
 static int wanted(const char *op, const kb_shape *s)
 {

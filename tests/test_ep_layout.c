@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "kbtest.h"
-#include "ep_plan.h"
-#include "ep/ep_layout.h"
+#include "reference/ep_plan.h"
+#include "kernels/ep/ep_layout.h"
 
 static void replay(int N, int T, int nt, uint64_t seed)
 {

@@ -4,9 +4,9 @@
 #include <math.h>
 #include <string.h>
 #include "kbtest.h"
-#include "kb.h"
-#include "ep_plan.h"
-#include "ep/ep.h"
+#include "bench/kb.h"
+#include "reference/ep_plan.h"
+#include "kernels/ep/ep.h"
 #include <stdlib.h>
 
 static void check_op(const char *name, int want_flops)

@@ -3,7 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include "kbtest.h"
-#include "ep_plan.h"
+#include "reference/ep_plan.h"
 
 #define IX(p, r, t, d) (((size_t)(r) * (p).tokens + (t)) * (p).n_ranks + (d))
 

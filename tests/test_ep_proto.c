@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "kbtest.h"
-#include "ep/ep_proto.h"
+#include "kernels/ep/ep_proto.h"
 
 #define MR 8  /* ranks */
 #define MB 4  /* sender CTAs per rank */

@@ -5,9 +5,9 @@
 #include <math.h>
 #include <string.h>
 #include "kbtest.h"
-#include "kb.h"
-#include "fp8_gemm_cpu.h"
-#include "fp8_common.h"
+#include "bench/kb.h"
+#include "reference/fp8_gemm_cpu.h"
+#include "bench/ops/fp8_common.h"
 
 static void test_e4m3(void)
 {

@@ -2,8 +2,8 @@
  * three FP8 operators, against numbers computed by hand. */
 #include <string.h>
 #include "kbtest.h"
-#include "kb.h"
-#include "fp8_common.h"
+#include "bench/kb.h"
+#include "bench/ops/fp8_common.h"
 
 static const kb_shape *find(const kb_op *op, const char *label)
 {

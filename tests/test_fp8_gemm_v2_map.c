@@ -10,8 +10,8 @@
  * ldmatrix; every output written once; emulated tile == A * B^T exactly. */
 #include <string.h>
 #include "kbtest.h"
-#include "kb.h"
-#include "fp8_gemm/fp8_gemm_v2_map.h"
+#include "bench/kb.h"
+#include "kernels/fp8_gemm/fp8_gemm_v2_map.h"
 
 static uint8_t A[128 * 128], B[128 * 128], sA[128 * 128], sB[128 * 128];
 static double C[128 * 128], R[128 * 128];

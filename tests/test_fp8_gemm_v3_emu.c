@@ -36,8 +36,8 @@
 #include <string.h>
 #include <math.h>
 #include "kbtest.h"
-#include "kb.h"
-#include "fp8_gemm/fp8_gemm_v3_map.h"
+#include "bench/kb.h"
+#include "kernels/fp8_gemm/fp8_gemm_v3_map.h"
 
 static const int BMS[2] = {64, 128};
 static const int BNS[4] = {64, 96, 128, 160};

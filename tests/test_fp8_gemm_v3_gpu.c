@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <cuda_runtime_api.h>
 #include "kbtest.h"
-#include "kb.h"
-#include "fp8_gemm/fp8_gemm_v3.h"
+#include "bench/kb.h"
+#include "kernels/fp8_gemm/fp8_gemm_v3.h"
 
 #define NCFG (FP8_GEMM_V3_N_BM * FP8_GEMM_V3_N_BN + 1)
 

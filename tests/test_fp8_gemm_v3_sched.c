@@ -3,7 +3,7 @@
  * computed by hand (in the comments).  No GPU needed. */
 #include "kbtest.h"
 #include <stdlib.h>
-#include "fp8_gemm/fp8_gemm_v3_sched.h"
+#include "kernels/fp8_gemm/fp8_gemm_v3_sched.h"
 
 /* Simulate the persistent grid on the CPU: every CTA walks its tiles with the
  * kernel's own code (fp8_gemm_v3_next); count how often each (g, m-tile,

@@ -4,7 +4,7 @@
  * skip (unsupported scale mode) but must never fail. */
 #include <cuda_runtime_api.h>
 #include "kbtest.h"
-#include "kb.h"
+#include "bench/kb.h"
 
 int main(void)
 {

@@ -12,8 +12,8 @@
  * [ceil(N/128), round_up(ceil(K/128), 4)]); no GPU ran it here. */
 #include <stdlib.h>
 #include "kbtest.h"
-#include "kb.h"
-#include "fp8_common.h"
+#include "bench/kb.h"
+#include "bench/ops/fp8_common.h"
 
 static void test_by_hand(void)
 {

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "kbtest.h"
-#include "kb.h"
-#include "fp8_quant/fp8_quant.h"
-#include "fp8_quant/fp8_quant_v2_map.h"
+#include "bench/kb.h"
+#include "kernels/fp8_quant/fp8_quant.h"
+#include "kernels/fp8_quant/fp8_quant_v2_map.h"
 
 static int check_token(int rows, int cols)
 {

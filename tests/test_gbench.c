@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include "kb_gbench.h"
+#include "bench/kb_gbench.h"
 #include "kbtest.h"
 
 static int calls;

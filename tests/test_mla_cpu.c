@@ -4,10 +4,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "kb.h"
+#include "bench/kb.h"
 #include "kbtest.h"
-#include "mla_decode/mla_decode.h"
-#include "mla_decode_cpu.h"
+#include "kernels/mla_decode/mla_decode.h"
+#include "reference/mla_decode_cpu.h"
 
 extern const kb_op kb_op_mla_decode;
 

@@ -18,11 +18,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "kb.h"
+#include "bench/kb.h"
 #include "kbtest.h"
-#include "mla_decode/mla_decode.h"
-#include "mla_decode/mla_layout.h"
-#include "mla_decode_cpu.h"
+#include "kernels/mla_decode/mla_decode.h"
+#include "kernels/mla_decode/mla_layout.h"
+#include "reference/mla_decode_cpu.h"
 
 static uint16_t bf(float x) { return kb_f32_to_bf16(x); }
 static float fb(uint16_t h) { return kb_bf16_to_f32(h); }

@@ -2,7 +2,7 @@
  * SMALL shapes (setup, poison, launch, verify against the CPU reference).
  * Skips (77) without a GPU. */
 #include <stdio.h>
-#include "kb.h"
+#include "bench/kb.h"
 #include "kbtest.h"
 
 extern const kb_op kb_op_mla_decode;

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "kb_roofline.h"
-#include "kb_run.h"
+#include "bench/kb_roofline.h"
+#include "bench/kb_run.h"
 #include "kbtest.h"
 
 #define MAXR 20000

@@ -4,10 +4,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include "kbtest.h"
-#include "kb.h"
-#include "moe_cpu.h"
-#include "moe/moe.h"
-#include "moe/moe_math.h"
+#include "bench/kb.h"
+#include "reference/moe_cpu.h"
+#include "kernels/moe/moe.h"
+#include "kernels/moe/moe_math.h"
 
 static void fill(float *a, int n, float v)
 {

@@ -23,11 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "kbtest.h"
-#include "kb.h"
-#include "moe_cpu.h"
-#include "moe/moe.h"
-#include "moe/moe_dispatch_map.h"
-#include "moe/moe_math.h"
+#include "bench/kb.h"
+#include "reference/moe_cpu.h"
+#include "kernels/moe/moe.h"
+#include "kernels/moe/moe_dispatch_map.h"
+#include "kernels/moe/moe_math.h"
 
 typedef struct emu {
     /* inputs */

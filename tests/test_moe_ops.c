@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "kbtest.h"
-#include "kb.h"
-#include "moe_cpu.h"
-#include "moe/moe.h"
-#include "moe/moe_math.h"
+#include "bench/kb.h"
+#include "reference/moe_cpu.h"
+#include "kernels/moe/moe.h"
+#include "kernels/moe/moe_math.h"
 
 static const kb_shape *find_shape(const kb_op *op, const char *label)
 {

@@ -13,9 +13,9 @@
  * Emulates index arithmetic only: GPU correctness is unverified here. */
 #include <stdlib.h>
 #include "kbtest.h"
-#include "kb.h"
-#include "moe/moe.h"
-#include "moe/moe_route_map.h"
+#include "bench/kb.h"
+#include "kernels/moe/moe.h"
+#include "kernels/moe/moe_route_map.h"
 
 static int check_plan(int t, int n_sm, size_t ws)
 {

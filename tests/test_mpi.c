@@ -6,7 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include "kb_mpi.h"
+#include "bench/kb_mpi.h"
 #include "kbtest.h"
 
 static void single(void)

@@ -3,7 +3,7 @@
  * and the FLOP/byte formulas of the ceiling operators at known shapes. */
 #include <math.h>
 #include <string.h>
-#include "kb.h"
+#include "bench/kb.h"
 #include "kbtest.h"
 
 static const kb_shape *find(const kb_op *op, const char *label)

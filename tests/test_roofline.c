@@ -1,6 +1,6 @@
 /* Roofline math against hand-computed values. */
 #include <math.h>
-#include "kb_roofline.h"
+#include "bench/kb_roofline.h"
 #include "kbtest.h"
 
 int main(void)

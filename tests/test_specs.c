@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "kb_specs.h"
+#include "bench/kb_specs.h"
 #include "kbtest.h"
 
 static const char *write_tmp(const char *text)

@@ -41,8 +41,8 @@
 #define EP_H
 #include <stdint.h>
 #include <stddef.h>
-#include "kb.h"
-#include "ep_plan.h"
+#include "bench/kb.h"
+#include "reference/ep_plan.h"
 
 #ifdef __cplusplus
 extern "C" {

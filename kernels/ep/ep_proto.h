@@ -28,7 +28,7 @@
  * of other virtual ranks in the same launch may not be resident yet). */
 #ifndef EP_PROTO_H
 #define EP_PROTO_H
-#include "ep_layout.h" /* EP_HD */
+#include "kernels/ep/ep_layout.h" /* EP_HD */
 
 /* Op number of the next op, from the rank's own counter. */
 EP_HD unsigned long long ep_proto_next_epoch(unsigned long long own_epoch) { return own_epoch + 1ull; }

@@ -49,9 +49,9 @@
 #include <cuda_runtime.h>
 #include <cuda_bf16.h>
 #include <stdint.h>
-#include "ep/ep.h"
-#include "ep/ep_layout.h"
-#include "ep/ep_proto.h"
+#include "kernels/ep/ep.h"
+#include "kernels/ep/ep_layout.h"
+#include "kernels/ep/ep_proto.h"
 
 namespace {
 

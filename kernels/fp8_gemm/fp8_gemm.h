@@ -22,7 +22,7 @@
 #define FP8_GEMM_H
 #include <stdint.h>
 #include <stddef.h>
-#include "kb.h"
+#include "kernels/common/kb_base.h"
 
 #ifdef __cplusplus
 extern "C" {

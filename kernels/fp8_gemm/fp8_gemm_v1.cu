@@ -11,7 +11,7 @@
 #include <cuda_fp8.h>
 #include <cuda_fp16.h>
 #include <stdint.h>
-#include "fp8_gemm/fp8_gemm_v1.h"
+#include "kernels/fp8_gemm/fp8_gemm_v1.h"
 
 namespace {
 __device__ __forceinline__ float dot4_e4m3(uint32_t a, uint32_t b)

@@ -2,7 +2,7 @@
  * One launcher per variant handles all three layouts (args->layout). */
 #ifndef FP8_GEMM_V1_H
 #define FP8_GEMM_V1_H
-#include "fp8_gemm/fp8_gemm.h"
+#include "kernels/fp8_gemm/fp8_gemm.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

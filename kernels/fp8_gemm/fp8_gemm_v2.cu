@@ -17,8 +17,8 @@
 // and ~160 registers per thread: one CTA per SM.
 #include <cuda_bf16.h>
 #include <stdint.h>
-#include "fp8_gemm/fp8_gemm_v1.h"
-#include "fp8_gemm/fp8_gemm_v2_map.h"
+#include "kernels/fp8_gemm/fp8_gemm_v1.h"
+#include "kernels/fp8_gemm/fp8_gemm_v2_map.h"
 
 namespace {
 constexpr int BM = V2_BM, BN = V2_BN, BK = V2_BK, STAGES = V2_STAGES, THREADS = V2_THREADS;

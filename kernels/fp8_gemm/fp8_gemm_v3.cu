@@ -57,10 +57,10 @@
 #include <cuda_bf16.h>
 #include <stdint.h>
 #include <string.h>
-#include "common/hopper.cuh"
-#include "fp8_gemm/fp8_gemm_v3.h"
-#include "fp8_gemm/fp8_gemm_v3_map.h"
-#include "fp8_gemm/fp8_gemm_v3_wgmma.cuh"
+#include "kernels/common/hopper.cuh"
+#include "kernels/fp8_gemm/fp8_gemm_v3.h"
+#include "kernels/fp8_gemm/fp8_gemm_v3_map.h"
+#include "kernels/fp8_gemm/fp8_gemm_v3_wgmma.cuh"
 
 namespace {
 

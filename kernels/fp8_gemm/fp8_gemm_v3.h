@@ -4,8 +4,8 @@
  */
 #ifndef FP8_GEMM_V3_H
 #define FP8_GEMM_V3_H
-#include "fp8_gemm/fp8_gemm.h"
-#include "fp8_gemm/fp8_gemm_v3_sched.h"
+#include "kernels/fp8_gemm/fp8_gemm.h"
+#include "kernels/fp8_gemm/fp8_gemm_v3_sched.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -14,7 +14,7 @@
 #define FP8_GEMM_V3_MAP_H
 #include <stddef.h>
 #include <stdint.h>
-#include "fp8_gemm/fp8_gemm_v3_sched.h"
+#include "kernels/fp8_gemm/fp8_gemm_v3_sched.h"
 
 #ifdef __CUDACC__
 #define FP8_V3_CE __host__ __device__ __forceinline__ constexpr

@@ -6,7 +6,7 @@
  * widths: M=4096, N=7168 with 128x128 tiles is 1792 tiles = 13.6 waves
  * (14 paid), with 128x160 it is 1440 tiles = 10.9 waves (11 paid).
  */
-#include "fp8_gemm/fp8_gemm_v3_sched.h"
+#include "kernels/fp8_gemm/fp8_gemm_v3_sched.h"
 
 const int fp8_gemm_v3_block_ms[FP8_GEMM_V3_N_BM] = {64, 128};
 const int fp8_gemm_v3_block_ns[FP8_GEMM_V3_N_BN] = {64, 96, 128, 160};

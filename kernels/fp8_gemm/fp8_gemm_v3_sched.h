@@ -6,7 +6,7 @@
 #ifndef FP8_GEMM_V3_SCHED_H
 #define FP8_GEMM_V3_SCHED_H
 #include <stdint.h>
-#include "fp8_gemm/fp8_gemm.h"
+#include "kernels/fp8_gemm/fp8_gemm.h"
 
 #ifdef __cplusplus
 extern "C" {

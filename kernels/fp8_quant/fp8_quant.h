@@ -15,7 +15,7 @@
 #ifndef FP8_QUANT_H
 #define FP8_QUANT_H
 #include <stdint.h>
-#include "kb.h"
+#include "kernels/common/kb_base.h"
 
 #ifdef __cplusplus
 extern "C" {

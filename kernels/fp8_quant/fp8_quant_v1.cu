@@ -9,7 +9,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
 #include <stdint.h>
-#include "fp8_quant/fp8_quant.h"
+#include "kernels/fp8_quant/fp8_quant.h"
 
 namespace {
 __device__ __forceinline__ uint8_t to_e4m3(float v)

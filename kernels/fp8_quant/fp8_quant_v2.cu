@@ -13,8 +13,8 @@
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
 #include <stdint.h>
-#include "fp8_quant/fp8_quant.h"
-#include "fp8_quant/fp8_quant_v2_map.h"
+#include "kernels/fp8_quant/fp8_quant.h"
+#include "kernels/fp8_quant/fp8_quant_v2_map.h"
 
 namespace {
 __device__ __forceinline__ void unpack8(const uint4 &u, float *v)

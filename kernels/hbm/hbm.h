@@ -4,7 +4,7 @@
 #define HBM_H
 #include <stdint.h>
 #include <stddef.h>
-#include "kb.h"
+#include "kernels/common/kb_base.h"
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -3,7 +3,7 @@
 // grid-stride over the buffer with 8 blocks of 256 threads per SM.
 // NOTES: reads fold into a 64-bit sum (one atomic per block) so the loads
 // cannot be optimised away and the result is checkable on the host.
-#include "hbm.h"
+#include "kernels/hbm/hbm.h"
 
 namespace {
 constexpr int kThreads = 256, kBlocksPerSm = 8, kUnroll = 4;

@@ -27,7 +27,7 @@
 #define MLA_DECODE_H
 #include <stdint.h>
 #include <stddef.h>
-#include "kb.h"
+#include "kernels/common/kb_base.h"
 
 #ifdef __cplusplus
 extern "C" {

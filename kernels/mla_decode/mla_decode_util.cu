@@ -9,8 +9,8 @@
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
 #include <stdint.h>
-#include "mla_decode/mla_decode.h"
-#include "mla_decode/mla_layout.h"
+#include "kernels/mla_decode/mla_decode.h"
+#include "kernels/mla_decode/mla_layout.h"
 
 namespace {
 __device__ __forceinline__ uint64_t mix64(uint64_t z)

@@ -14,8 +14,8 @@
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
 #include <stdint.h>
-#include "mla_decode/mla_decode.h"
-#include "mla_decode/mla_layout.h"
+#include "kernels/mla_decode/mla_decode.h"
+#include "kernels/mla_decode/mla_layout.h"
 
 namespace {
 constexpr int ROWS = 8;        // query rows per CTA (one per warp)

@@ -33,9 +33,9 @@
 #include <cudaTypedefs.h>
 #include <cuda_bf16.h>
 #include <stdint.h>
-#include "common/hopper.cuh"
-#include "mla_decode/mla_decode.h"
-#include "mla_decode/mla_layout.h"
+#include "kernels/common/hopper.cuh"
+#include "kernels/mla_decode/mla_decode.h"
+#include "kernels/mla_decode/mla_layout.h"
 
 namespace {
 constexpr int NTHREADS = 256;

@@ -14,7 +14,7 @@
 #define MLA_LAYOUT_H
 #include <math.h>
 #include <stdint.h>
-#include "mla_decode/mla_decode.h"
+#include "kernels/mla_decode/mla_decode.h"
 
 #ifdef __CUDACC__
 #define MLA_FN static __host__ __device__ __forceinline__

@@ -12,7 +12,7 @@
  * FIXED + 1 pages. */
 #include <math.h>
 #include <stdlib.h>
-#include "mla_decode/mla_decode.h"
+#include "kernels/mla_decode/mla_decode.h"
 
 void mla_sched_free(mla_sched *s)
 {

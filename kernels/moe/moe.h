@@ -44,7 +44,7 @@
 #define MOE_H
 #include <stddef.h>
 #include <stdint.h>
-#include "kb.h"
+#include "kernels/common/kb_base.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -3,7 +3,7 @@
 // FP32 accumulation in ascending k, BF16 out.
 #include <cuda_bf16.h>
 #include <stdint.h>
-#include "moe/moe.h"
+#include "kernels/moe/moe.h"
 
 namespace {
 __global__ void combine_v1(const uint16_t *__restrict__ eo, const int32_t *__restrict__ row_of,

@@ -10,7 +10,7 @@
 //   latency needs (~30 KB per SM).  Padding rows are never touched.
 #include <cuda_bf16.h>
 #include <stdint.h>
-#include "moe/moe.h"
+#include "kernels/moe/moe.h"
 
 namespace {
 constexpr int THREADS = 128;

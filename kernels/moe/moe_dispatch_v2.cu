@@ -31,9 +31,9 @@
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
 #include <stdint.h>
-#include "moe/moe.h"
-#include "moe/moe_math.h"
-#include "moe/moe_dispatch_map.h"
+#include "kernels/moe/moe.h"
+#include "kernels/moe/moe_math.h"
+#include "kernels/moe/moe_dispatch_map.h"
 
 namespace cg = cooperative_groups;
 

@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "moe/moe.h"
+#include "kernels/moe/moe.h"
 
 #ifdef __CUDACC__
 #define MOE_HD static __host__ __device__ __forceinline__

@@ -6,7 +6,7 @@
 #ifndef MOE_ROUTE_MAP_H
 #define MOE_ROUTE_MAP_H
 #include <stddef.h>
-#include "moe/moe.h"
+#include "kernels/moe/moe.h"
 
 #ifdef __CUDACC__
 #define MOE_RM_FN static __host__ __device__ __forceinline__

@@ -8,8 +8,8 @@
 // local memory (stack frame expected, v1 is not spill-checked).
 #include <cuda_bf16.h>
 #include <stdint.h>
-#include "moe/moe.h"
-#include "moe/moe_math.h"
+#include "kernels/moe/moe.h"
+#include "kernels/moe/moe_math.h"
 
 namespace {
 constexpr int BT = 64, BE = 64, BK = 32;

@@ -25,9 +25,9 @@
 #include <mma.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "moe/moe.h"
-#include "moe/moe_math.h"
-#include "moe/moe_route_map.h"
+#include "kernels/moe/moe.h"
+#include "kernels/moe/moe_math.h"
+#include "kernels/moe/moe_route_map.h"
 
 namespace {
 using namespace nvcuda;

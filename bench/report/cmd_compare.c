@@ -28,9 +28,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "csv_table.h"
-#include "kb_cmds.h"
-#include "kbr_stats.h"
+#include "bench/report/csv_table.h"
+#include "bench/report/kb_cmds.h"
+#include "bench/report/kbr_stats.h"
 
 enum { ST_FAIL, ST_MISSING, ST_REGRESSION, ST_NOISE, ST_SAME, ST_IMPROVED, ST_NEW, ST_INFO };
 static const char *const st_name[] = {"FAIL", "MISSING", "REGRESSION", "NOISE",

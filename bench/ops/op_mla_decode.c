@@ -36,9 +36,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "kb.h"
-#include "mla_decode/mla_decode.h"
-#include "mla_decode_cpu.h"
+#include "bench/kb.h"
+#include "kernels/mla_decode/mla_decode.h"
+#include "reference/mla_decode_cpu.h"
 
 #define NSHAPES_MAX 96
 static kb_shape g_shapes[NSHAPES_MAX];

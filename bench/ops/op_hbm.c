@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "hbm/hbm.h"
-#include "kb.h"
+#include "kernels/hbm/hbm.h"
+#include "bench/kb.h"
 
 #define MiB (1024.0 * 1024.0)
 #define GiB (1024.0 * MiB)

@@ -24,9 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "kb.h"
-#include "ep/ep.h"
-#include "ep_plan.h"
+#include "bench/kb.h"
+#include "kernels/ep/ep.h"
+#include "reference/ep_plan.h"
 
 #ifdef KB_HAVE_NCCL
 kb_status ep_nccl_combine(void *ctx, cudaStream_t st);

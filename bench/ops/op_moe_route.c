@@ -28,9 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cuda_runtime_api.h>
-#include "kb.h"
-#include "moe_cpu.h"
-#include "moe/moe.h"
+#include "bench/kb.h"
+#include "reference/moe_cpu.h"
+#include "kernels/moe/moe.h"
 
 typedef struct route_ctx {
     moe_route_args a; /* first member: launchers cast ctx to it */

@@ -1,5 +1,5 @@
 /* kbr_stats.c - Mann-Whitney U, median, geometric mean (see kbr_stats.h). */
-#include "kbr_stats.h"
+#include "bench/report/kbr_stats.h"
 
 #include <gsl/gsl_cdf.h>
 #include <math.h>

@@ -36,9 +36,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cuda_runtime_api.h>
-#include "kb.h"
-#include "moe_cpu.h"
-#include "moe/moe.h"
+#include "bench/kb.h"
+#include "reference/moe_cpu.h"
+#include "kernels/moe/moe.h"
 
 typedef struct dispatch_ctx {
     moe_dispatch_args a; /* first member */

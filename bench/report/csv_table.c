@@ -1,5 +1,5 @@
 /* csv_table.c - result CSV reader (libcsv), see csv_table.h. */
-#include "csv_table.h"
+#include "bench/report/csv_table.h"
 
 #include <csv.h>
 #include <errno.h>

@@ -3,8 +3,8 @@
  * the fork/join of per-GPU streams around the harness stream. */
 #include <stdlib.h>
 #include <string.h>
-#include "ep/ep.h"
-#include "kb_mpi.h"
+#include "kernels/ep/ep.h"
+#include "bench/kb_mpi.h"
 
 int ep_env_sms(void)
 {

@@ -16,10 +16,10 @@
  * 32 expert weights.
  */
 #include <stdio.h>
-#include "fp8_common.h"
-#include "fp8_gemm/fp8_gemm_v1.h"
-#include "fp8_gemm/fp8_gemm_v3.h"
-#include "fp8_gemm_cublaslt.h"
+#include "bench/ops/fp8_common.h"
+#include "kernels/fp8_gemm/fp8_gemm_v1.h"
+#include "kernels/fp8_gemm/fp8_gemm_v3.h"
+#include "reference/fp8_gemm_cublaslt.h"
 
 #define OP "fp8_gemm_grouped"
 

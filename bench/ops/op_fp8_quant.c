@@ -26,8 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cuda_runtime_api.h>
-#include "fp8_common.h"
-#include "fp8_gemm_cpu.h"
+#include "bench/ops/fp8_common.h"
+#include "reference/fp8_gemm_cpu.h"
 
 #define OP "fp8_quant"
 

@@ -33,10 +33,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "csv_table.h"
-#include "kb_cmds.h"
-#include "kbr_plot.h"
-#include "kb_specs.h"
+#include "bench/report/csv_table.h"
+#include "bench/report/kb_cmds.h"
+#include "bench/report/kbr_plot.h"
+#include "bench/kb_specs.h"
 
 /* ---- ceilings ------------------------------------------------------------ */
 struct ceil {

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "kb.h"
-#include "peak_cublaslt.h"
+#include "bench/kb.h"
+#include "reference/peak_cublaslt.h"
 
 typedef struct peak_ctx {
     peak_args a;            /* first member: what the launcher sees */

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cuda_runtime_api.h>
-#include "fp8_common.h"
-#include "fp8_gemm_cpu.h"
+#include "bench/ops/fp8_common.h"
+#include "reference/fp8_gemm_cpu.h"
 
 _Static_assert(offsetof(fp8_gemm_ctx, args) == 0, "kb.h: the op's args struct must be the ctx's first member");
 

@@ -3,7 +3,7 @@
 // group, counter-based (value depends only on seed and position).
 #include <cuda_bf16.h>
 #include <stdint.h>
-#include "fp8_common.h"
+#include "bench/ops/fp8_common.h"
 
 namespace {
 __device__ __forceinline__ uint64_t gen_mix(uint64_t z)

@@ -22,9 +22,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include "kb.h"
-#include "ep/ep.h"
-#include "ep_plan.h"
+#include "bench/kb.h"
+#include "kernels/ep/ep.h"
+#include "reference/ep_plan.h"
 
 kb_status ep_copy_alltoall(void *ctx, cudaStream_t st);
 #ifdef KB_HAVE_NCCL

@@ -1,5 +1,5 @@
 /* kbr_rollup.c - DeepSeek-V3 layer terms and cost math (see kbr_rollup.h). */
-#include "kbr_rollup.h"
+#include "bench/report/kbr_rollup.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* kbr_plot.h - pieces of `kbench plot` that `kbench report` reuses. */
 #ifndef KBR_PLOT_H
 #define KBR_PLOT_H
-#include "csv_table.h"
+#include "bench/report/csv_table.h"
 
 /* Ceilings of one GPU: datasheet (ds_*) and measured in the loaded CSVs (m_*,
  * 0 when absent): op `hbm` impl *copy* -> gbps, op `peak` impls containing fp8 / bf16

@@ -15,9 +15,9 @@
 #define FP8_COMMON_H
 #include <stddef.h>
 #include <stdint.h>
-#include "kb.h"
-#include "fp8_gemm/fp8_gemm.h"
-#include "fp8_quant/fp8_quant.h"
+#include "bench/kb.h"
+#include "kernels/fp8_gemm/fp8_gemm.h"
+#include "kernels/fp8_quant/fp8_quant.h"
 
 #ifdef __cplusplus
 extern "C" {

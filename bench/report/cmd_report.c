@@ -24,11 +24,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "csv_table.h"
-#include "kb_cmds.h"
-#include "kbr_plot.h"
-#include "kbr_rollup.h"
-#include "kbr_stats.h"
+#include "bench/report/csv_table.h"
+#include "bench/report/kb_cmds.h"
+#include "bench/report/kbr_plot.h"
+#include "bench/report/kbr_rollup.h"
+#include "bench/report/kbr_stats.h"
 
 /* ---- prices ---------------------------------------------------------------- */
 #define MAX_PRICES 16
