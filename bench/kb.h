@@ -2,7 +2,7 @@
  * harness gives it.  Host code is C11; device code lives in kernels/ and
  * reference/ behind C launchers.
  *
- * An operator (bench/op_<name>.c) fills one `kb_op`:
+ * An operator (bench/ops/op_<name>.c) fills one `kb_op`:
  *   - shapes(): its shape table (data, model-realistic), each shape tagged
  *     with the sets it belongs to (full, quick, small);
  *   - flops()/bytes()/link_bytes(): napkin math per shape (bytes = minimum

@@ -1,6 +1,6 @@
 /* registry.c - every operator kbench knows, in run order.  The ceilings (hbm,
  * peak) come first so later rows can use the measured roofs of the same run.
- * Adding an operator: one bench/op_<name>.c defining `kb_op_<name>` plus one
+ * Adding an operator: one bench/ops/op_<name>.c defining `kb_op_<name>` plus one
  * line in each of the two lists below. */
 #include <string.h>
 #include "bench/kb.h"

@@ -1,7 +1,7 @@
 /* ep_plan.h - expert-parallel (EP) all-to-all on the CPU: the routing plan
  * (who sends which token where), the byte counts and bandwidth formulas, and
  * the H100 / H800 projection.  Plain C, no CUDA: the operators
- * (bench/op_ep_dispatch.c, op_ep_combine.c, op_alltoall.c), the verification,
+ * (bench/ops/op_ep_dispatch.c, op_ep_combine.c, op_alltoall.c), the verification,
  * the tests and the lead's report code all call these.
  *
  * Model (DeepEP semantics, see deepseek-v3.md):

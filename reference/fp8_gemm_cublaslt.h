@@ -1,5 +1,5 @@
 /* fp8_gemm_cublaslt.h - library baselines for fp8_gemm / fp8_gemm_grouped
- * (KB_IMPL_LIB).  ctx is an fp8_gemm_ctx (bench/fp8_common.h).  Grouped
+ * (KB_IMPL_LIB).  ctx is an fp8_gemm_ctx (bench/ops/fp8_common.h).  Grouped
  * layouts: one cuBLASLt call per group over its valid rows (masked: uses
  * masked_m_host).  Algorithms come from cublasLtMatmulAlgoGetHeuristic, once
  * per (shape, group), on the first launch (the harness's verification run),

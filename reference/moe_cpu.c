@@ -200,7 +200,7 @@ void moe_routing_random(uint64_t seed, int T, int E, int skew, int32_t *idx)
 
 /* ---- napkin math -----------------------------------------------------------
  * K = 7168, R = T * 8 slots (the benchmark's routing keeps every slot local,
- * see bench/op_moe_dispatch.c), E = local experts.
+ * see bench/ops/op_moe_dispatch.c), E = local experts.
  * route:    reads x (2TK) and Wg (2*256*K) and bias (1 KB); writes the FP32
  *           logits (4*256*T: an output, needed to verify exactly), topk_idx
  *           and topk_w (4*8*T each).  FLOPs = 2*T*256*K (gate GEMM; the

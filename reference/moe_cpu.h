@@ -83,7 +83,7 @@ void moe_combine_cpu(const uint16_t *expert_out, const int32_t *row_of, const fl
 /* topk_idx [T, 8] for the dispatch/combine benchmarks: per token 8 distinct
  * global experts of 256 drawn without replacement, uniformly (skew 0) or with
  * experts 3, 40, 77, 150 weighing 32x (skew 1); stored as (global % E), the
- * local expert of an EP rank holding E experts (see bench/op_moe_dispatch.c). */
+ * local expert of an EP rank holding E experts (see bench/ops/op_moe_dispatch.c). */
 void moe_routing_random(uint64_t seed, int T, int E, int skew, int32_t *idx);
 
 /* ---- napkin math (also used by the op files) ------------------------------ */

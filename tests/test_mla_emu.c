@@ -665,7 +665,7 @@ static void test_split_flash(void)
     KBT_CHECK(nsplit == 2);
     KBT_CHECK(run_split(lens_d, 2, 2, 4, 40, MLA_V2_TK, &nsplit) == 0);
     /* the op's SMALL shapes with their real lengths and an H100's CTA columns
-     * (132 SMs / row groups of 64, as bench/op_mla_decode.c) */
+     * (132 SMs / row groups of 64, as bench/ops/op_mla_decode.c) */
     int32_t lens_e[4];
     mla_decode_gen_seqlens(2, 200, 2, 0, lens_e);
     KBT_CHECK(run_split(lens_e, 2, 2, 16, 132, MLA_V2_TK, &nsplit) == 0);

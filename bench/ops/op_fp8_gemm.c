@@ -5,7 +5,7 @@
  * 128x128 block scales; semantics and layouts in kernels/fp8_gemm/fp8_gemm.h.
  *
  * Shapes: the nine (N,K) of DeepSeek-V3's FP8 linears x M in {1..8192}
- * (d[] as in bench/fp8_common.h: layout, M, N, K, G=1).
+ * (d[] as in bench/ops/fp8_common.h: layout, M, N, K, G=1).
  *
  * Napkin math (fp8_common.c): FLOPs = 2MNK; bytes = MK + NK (E4M3) + 2MN
  * (BF16 out) + 4(M K/128 + ceil(N/128) K/128) (scales).  E.g. M=4096,

@@ -7,7 +7,7 @@
  *     routing-like distribution: unequal, padded segments);
  *   masked (decode): A [G, m_max, K], valid counts drawn uniformly in
  *     [m_max/2, m_max]; rows past them must keep their poison.
- * d[] as in bench/fp8_common.h (layout, M, N, K, G, dist).
+ * d[] as in bench/ops/fp8_common.h (layout, M, N, K, G, dist).
  *
  * Napkin math (fp8_common.c): FLOPs = 2 * valid rows * N * K; bytes = valid
  * rows * (K + 2N + 4K/128) + G * (NK + 4 ceil(N/128) K/128).  E.g. contiguous

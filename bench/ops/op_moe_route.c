@@ -4,7 +4,7 @@
  * Shapes: d[0] = T tokens, d[1] = routing (0 uniform, 1 skewed).  Routing is
  * always over the 256 global experts: in expert parallelism every rank routes
  * its own tokens over all experts; restricting to the local experts is the
- * dispatch's business (bench/op_moe_dispatch.c).
+ * dispatch's business (bench/ops/op_moe_dispatch.c).
  * Data: x ~ U(-1,1), Wg ~ U(-0.05,0.05) (logit std ~1.4), bias ~ U(-0.02,0.02);
  * skewed: 4 hot experts (3, 40, 77, 150) get bias +0.3, so they are picked by
  * most tokens (the imbalance the bias is normally there to correct).

@@ -137,7 +137,7 @@ static inline int ep_r_lo(const ep_args *a) { return a->mpi ? a->me : 0; }
 static inline int ep_r_hi(const ep_args *a) { return a->mpi ? a->me + 1 : a->n_ranks; }
 static inline int ep_is_local(const ep_args *a, int r) { return !a->mpi || r == a->me; }
 
-/* ---- host helpers (kernels/ep/ep_host.c) ----------------------------------- */
+/* ---- host helpers (bench/ops/ep_host.c) ----------------------------------- */
 /* Blocks per rank from KBENCH_EP_SMS (default 20, clamped to 1..1024). */
 int ep_env_sms(void);
 /* Ranks and mode for this machine: the GPUs present if >= 2 (KBENCH_EP_RANKS

@@ -15,7 +15,7 @@
  *   Every implementation also writes the FP32 logits (an output of the op):
  *   verification re-runs the CPU selection on the GPU's own logits (GEMM
  *   rounding differs between any two GEMMs) and compares the logits to a CPU
- *   double GEMM with a tolerance (bench/op_moe_route.c).
+ *   double GEMM with a tolerance (bench/ops/op_moe_route.c).
  *
  * Dispatch layouts ((token, k) = one "slot"; R = T * topk slots):
  *   contiguous (fmt E4M3 or BF16): rows grouped by local expert, expert e's
