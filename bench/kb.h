@@ -27,7 +27,6 @@
 extern "C" {
 #endif
 
-
 /* Status, messages, check macros (KB_CUDA_TRY, KB_CUBLAS_TRY, KB_NCCL_TRY,
  * KB_TRY and their _OR forms) and the host RNG: kernels/common/kb_base.h. */
 
@@ -46,8 +45,27 @@ typedef struct kb_shape {
     char label[64];           /* unique within the op, e.g. "m4096_n7168_k16384" */
     char dtype[24];           /* e.g. "e4m3", "bf16", "e4m3kv"               */
     unsigned sets;            /* KB_SET_* mask                                */
-    int64_t d[KB_MAX_DIMS];   /* op-specific dims; the op file documents them */
+    /* Named dimensions: each op declares an enum of positions (e.g.
+     * MLA_D_B, MLA_D_SK) and reads s->d[MLA_D_B], never s->d[1]; kb_op.dims
+     * names them for the CSV `dims` column. */
+    int64_t d[KB_MAX_DIMS];
 } kb_shape;
+
+/* One shape table per operator, built once by its shapes() (bench/kb_shape.c).
+ * kb_shape_add copies the label (printf-style, must fit kb_shape.label) and
+ * dims; adding a label again with the same dtype and dims merges the sets
+ * (a shape in both the full and the small set), with different dims it is a
+ * programming error: a message on stderr and abort(). */
+typedef struct kb_shape_table {
+    kb_shape *s;
+    int n, cap;
+} kb_shape_table;
+kb_shape *kb_shape_add(kb_shape_table *t, unsigned sets, const char *dtype, const int64_t d[KB_MAX_DIMS],
+                       const char *label_fmt, ...) __attribute__((format(printf, 5, 6)));
+/* "b=128;sk=4096;hq=128" from op->dims and s->d (dims without a name are
+ * left out).  Returns buf. */
+struct kb_op;
+const char *kb_shape_dims(const struct kb_op *op, const kb_shape *s, char *buf, size_t n);
 
 /* ---- implementations ------------------------------------------------------ */
 typedef enum kb_impl_kind {
@@ -94,7 +112,13 @@ typedef struct kb_op {
      * "name=value;name=value" from the measured median time (e.g. the
      * all-to-all's algbw/busbw, DeepEP's logical bandwidth). */
     void (*metrics)(const kb_shape *s, double seconds, char *buf, size_t n);
+    /* Names of the shape dimensions d[i], indexed by the op's dimension
+     * enum ({[MLA_D_B] = "b", [MLA_D_SK] = "sk", ...}); NULL ends/skips. */
+    const char *dims[KB_MAX_DIMS];
 } kb_op;
+
+/* The peak that bounds this shape: op->peak_for(s) when given, else op->peak. */
+kb_peak kb_shape_peak(const kb_op *op, const kb_shape *s);
 
 /* Registry (bench/registry.c): every operator, in run order. */
 const kb_op *const *kb_ops(int *n);
