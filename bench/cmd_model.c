@@ -3,7 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include "bench/kb_csv.h"
+#include "bench/kb_row.h"
 #include "bench/kb_roofline.h"
 #include "bench/kb_run.h"
 #include "bench/kb_specs.h"
@@ -19,26 +19,23 @@ static void model_row(kb_csv *csv, const kb_op *op, const kb_shape *s, const kb_
                                                                              : "roofline-nominal-link");
     snprintf(r.shape, sizeof r.shape, "%s", s->label);
     snprintf(r.dtype, sizeof r.dtype, "%s", s->dtype);
+    kb_shape_dims(op, s, r.dims, sizeof r.dims);
     snprintf(r.gpu, sizeof r.gpu, "%s", g->slug);
     snprintf(r.source, sizeof r.source, "projected");
     snprintf(r.impl_kind, sizeof r.impl_kind, "model");
     snprintf(r.timer, sizeof r.timer, "model");
     snprintf(r.verified, sizeof r.verified, "skip");
     snprintf(r.flush, sizeof r.flush, "n/a");
-    snprintf(r.roof_source, sizeof r.roof_source, "datasheet");
     r.flops = op->flops ? op->flops(s) : 0;
     r.bytes = op->bytes ? op->bytes(s) : 0;
     r.link_bytes = op->link_bytes ? op->link_bytes(s) : 0;
     r.intensity = r.bytes > 0 ? r.flops / r.bytes : 0;
-    kb_peak pk = op->peak_for ? op->peak_for(s) : op->peak;
-    kb_roof rf = kb_roofline(r.flops, r.bytes, r.link_bytes, kb_ceil_peak(&c, pk), c.hbm_gbs, c.link_gbs);
-    snprintf(r.bound, sizeof r.bound, "%s", kb_bound_name(rf.bound));
+    kb_peak pk = kb_shape_peak(op, s);
+    kb_roof rf = kb_roof_of(&c, pk, r.flops, r.bytes, r.link_bytes);
     r.time_us = r.time_us_min = r.time_us_max = rf.t_floor_s * 1e6;
     r.cv = 0;
     r.reps = 0;
-    r.tflops = rf.t_floor_s > 0 ? r.flops / rf.t_floor_s * 1e-12 : 0;
-    r.gbps = rf.t_floor_s > 0 ? r.bytes / rf.t_floor_s * 1e-9 : 0;
-    r.roof_tflops = rf.roof_tflops;
+    kb_roofline_row(&r, &c, pk, 1);
     r.pct_roof = 100;
     snprintf(r.note, sizeof r.note, "roofline floor on datasheet ceilings%s%s", has_link ? "; link " : "",
              has_link ? (practical ? "practical per-direction bandwidth" : "nominal per-direction bandwidth") : "");
@@ -61,7 +58,7 @@ int kb_model(const char *gpus, const char *ops, unsigned sets, const char *out)
         if (ng < 32) sel[ng++] = g;
     }
     kb_csv csv;
-    if (kb_csv_open(&csv, out ? out : "-")) {
+    if (kb_csv_open(&csv, out ? out : "-", 0)) {
         fprintf(stderr, "kbench model: cannot write %s\n", out);
         return KB_EXIT_IO;
     }
@@ -92,11 +89,6 @@ int kb_model(const char *gpus, const char *ops, unsigned sets, const char *out)
     return KB_EXIT_OK;
 }
 
-static const char *peak_name(kb_peak p)
-{
-    return p == KB_PEAK_FP8 ? "fp8" : p == KB_PEAK_BF16 ? "bf16" : p == KB_PEAK_FP32 ? "fp32" : "memory";
-}
-
 int kb_list(const char *ops, unsigned sets, int show_shapes)
 {
     int nops;
@@ -112,7 +104,7 @@ int kb_list(const char *ops, unsigned sets, int show_shapes)
             nsm += !!(sh[k].sets & KB_SET_SMALL);
         }
         printf("%-18s %s\n", op->name, op->what ? op->what : "");
-        printf("  roof: %s; shapes: %d full, %d quick, %d small\n", peak_name(op->peak), nf, nq, nsm);
+        printf("  roof: %s; shapes: %d full, %d quick, %d small\n", kb_peak_name(op->peak), nf, nq, nsm);
         for (int j = 0; j < op->n_impls; j++)
             printf("  %-4s %-26s %s\n", op->impls[j].kind == KB_IMPL_LIB ? "lib" : "hand", op->impls[j].name,
                    op->impls[j].what ? op->impls[j].what : "");

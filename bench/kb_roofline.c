@@ -1,9 +1,24 @@
-#include <math.h>
+/* kb_roofline.c - see kb_roofline.h. */
 #include "bench/kb_roofline.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "bench/kb_row.h"
 
 const char *kb_bound_name(kb_bound b)
 {
     return b == KB_BOUND_COMPUTE ? "compute" : b == KB_BOUND_MEMORY ? "memory" : "network";
+}
+
+const char *kb_peak_name(kb_peak p)
+{
+    return p == KB_PEAK_FP8 ? "fp8" : p == KB_PEAK_BF16 ? "bf16" : p == KB_PEAK_FP32 ? "fp32" : "memory";
+}
+
+kb_peak kb_peak_for_dtype(const char *dtype)
+{
+    return strstr(dtype, "e4m3") || strstr(dtype, "fp8") ? KB_PEAK_FP8 : KB_PEAK_BF16;
 }
 
 kb_ceil kb_ceil_from_gpu(const kb_gpu *g, int practical_link)
@@ -14,7 +29,6 @@ kb_ceil kb_ceil_from_gpu(const kb_gpu *g, int practical_link)
         .fp32_tflops = g->f[KB_F_FP32].v,
         .hbm_gbs = g->f[KB_F_HBM_GBS].v,
         .link_gbs = g->f[KB_F_LINK_NOMINAL].v,
-        .src = "datasheet",
     };
     if (practical_link && g->f[KB_F_LINK_PRACTICAL].v > 0) c.link_gbs = g->f[KB_F_LINK_PRACTICAL].v;
     return c;
@@ -28,6 +42,22 @@ double kb_ceil_peak(const kb_ceil *c, kb_peak p)
     case KB_PEAK_FP32: return c->fp32_tflops;
     default: return 0;
     }
+}
+
+unsigned kb_ceil_kind(const char *op, const char *shape, kb_peak pk, int hot_l2)
+{
+    if (!strcmp(op, "hbm")) return !strncmp(shape, "copy", 4) && !hot_l2 ? KB_CEIL_HBM : 0;
+    if (!strcmp(op, "peak")) return pk == KB_PEAK_FP8 ? KB_CEIL_FP8 : pk == KB_PEAK_BF16 ? KB_CEIL_BF16 : 0;
+    return 0;
+}
+
+void kb_ceil_measured(kb_ceil *c, unsigned kind, double value)
+{
+    double *slot = kind == KB_CEIL_HBM ? &c->hbm_gbs : kind == KB_CEIL_FP8 ? &c->fp8_tflops
+                 : kind == KB_CEIL_BF16 ? &c->bf16_tflops : NULL;
+    if (!slot || !isfinite(value) || value <= 0) return;
+    if (!(c->measured & kind) || value > *slot) *slot = value;
+    c->measured |= kind;
 }
 
 double kb_attainable_tflops(double peak_tflops, double intensity, double bw_gbs)
@@ -55,4 +85,38 @@ kb_roof kb_roofline(double flops, double bytes, double link_bytes, double peak_t
     if (flops <= 0 && r.bound == KB_BOUND_COMPUTE) r.bound = KB_BOUND_MEMORY;
     r.roof_tflops = (flops > 0 && r.t_floor_s > 0) ? flops / r.t_floor_s * 1e-12 : 0;
     return r;
+}
+
+kb_roof kb_roof_of(const kb_ceil *c, kb_peak pk, double flops, double bytes, double link_bytes)
+{
+    return kb_roofline(flops, bytes, link_bytes, kb_ceil_peak(c, pk), c->hbm_gbs, c->link_gbs);
+}
+
+double kb_roof_pct(const kb_roof *r, double time_us)
+{
+    if (!(r->t_floor_s > 0) || !(time_us > 0) || !isfinite(time_us)) return NAN;
+    return 100.0 * r->t_floor_s / (time_us * 1e-6);
+}
+
+const char *kb_roof_source(const kb_ceil *c, const kb_roof *r, kb_peak pk)
+{
+    unsigned need = r->bound == KB_BOUND_MEMORY ? KB_CEIL_HBM
+                  : r->bound == KB_BOUND_COMPUTE ? (pk == KB_PEAK_FP8 ? KB_CEIL_FP8 : pk == KB_PEAK_BF16 ? KB_CEIL_BF16 : 0)
+                  : 0;
+    return need && (c->measured & need) ? "measured" : "datasheet";
+}
+
+kb_roof kb_roofline_row(kb_row *r, const kb_ceil *c, kb_peak pk, int count_link)
+{
+    kb_roof rf = kb_roof_of(c, pk, r->flops, r->bytes, count_link ? r->link_bytes : 0);
+    kb_strlcpy(r->bound, kb_bound_name(rf.bound), sizeof r->bound);
+    kb_strlcpy(r->roof_source, kb_roof_source(c, &rf, pk), sizeof r->roof_source);
+    r->roof_tflops = rf.roof_tflops;
+    if (isfinite(r->time_us) && r->time_us > 0) {
+        double t = r->time_us * 1e-6;
+        r->tflops = r->flops > 0 ? r->flops / t * 1e-12 : 0;
+        r->gbps = r->bytes / t * 1e-9;
+        r->pct_roof = kb_roof_pct(&rf, r->time_us);
+    }
+    return rf;
 }

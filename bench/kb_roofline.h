@@ -1,6 +1,9 @@
-/* kb_roofline.h - the roofline model: attainable = min(peak, AI x bw); the
- * time floor of an operation is the largest of FLOPs/peak, HBM bytes/HBM
- * bandwidth and link bytes/link bandwidth. */
+/* kb_roofline.h - the one roofline module.  It owns: the ceilings of a GPU
+ * (from the device table) and the rule by which a measured ceiling replaces
+ * a datasheet one; the time floor of an operation (the largest of FLOPs /
+ * peak, HBM bytes / HBM bandwidth and link bytes / link bandwidth); the
+ * attainable rate; % of roof.  `kbench run`, `kbench model`, plot and report
+ * all call it; nobody else does roofline arithmetic.  Plain C, no CUDA. */
 #ifndef KB_ROOFLINE_H
 #define KB_ROOFLINE_H
 #include "bench/kb_specs.h"
@@ -15,16 +18,22 @@ typedef enum kb_peak {
     KB_PEAK_BF16,
     KB_PEAK_FP32
 } kb_peak;
+const char *kb_peak_name(kb_peak p);       /* "fp8" | "bf16" | "fp32" | "memory" */
+/* For rows read back from a CSV (no op table): e4m3* / fp8* -> FP8, else BF16. */
+kb_peak kb_peak_for_dtype(const char *dtype);
 
 typedef enum kb_bound { KB_BOUND_COMPUTE = 0, KB_BOUND_MEMORY, KB_BOUND_NETWORK } kb_bound;
 const char *kb_bound_name(kb_bound b); /* "compute" | "memory" | "network" */
 
-/* Ceilings one roofline uses (TFLOP/s, GB/s; 0 = unknown, term ignored). */
+/* ---- ceilings ---------------------------------------------------------------
+ * TFLOP/s and GB/s; 0 = unknown (the term is ignored).  `measured` holds the
+ * KB_CEIL_* bits of the figures a measurement has replaced. */
+enum { KB_CEIL_FP8 = 1u << 0, KB_CEIL_BF16 = 1u << 1, KB_CEIL_HBM = 1u << 2 };
 typedef struct kb_ceil {
     double fp8_tflops, bf16_tflops, fp32_tflops;
     double hbm_gbs;
     double link_gbs; /* per direction */
-    const char *src; /* "datasheet" | "measured" | "measured+datasheet" */
+    unsigned measured;
 } kb_ceil;
 
 /* Datasheet ceilings of a table row; practical != 0 picks the practical link
@@ -32,9 +41,17 @@ typedef struct kb_ceil {
 kb_ceil kb_ceil_from_gpu(const kb_gpu *g, int practical_link);
 double kb_ceil_peak(const kb_ceil *c, kb_peak p); /* TFLOP/s for that kind */
 
-double kb_attainable_tflops(double peak_tflops, double intensity, double bw_gbs);
-double kb_ridge_point(double peak_tflops, double bw_gbs); /* FLOP/byte */
+/* The rule for measured ceilings.  Which rows measure a ceiling: op `hbm`,
+ * shapes copy_* whose working set does not stay in L2 -> the HBM bandwidth
+ * (GB/s); op `peak` -> the FP8 or BF16 tensor-core peak of its shape
+ * (TFLOP/s).  kb_ceil_kind returns the KB_CEIL_* bit, or 0 for any other row.
+ * kb_ceil_measured: the first measurement replaces the datasheet figure even
+ * when it is lower (the datasheet rate is not reachable on this machine);
+ * later ones keep the best. */
+unsigned kb_ceil_kind(const char *op, const char *shape, kb_peak pk, int hot_l2);
+void kb_ceil_measured(kb_ceil *c, unsigned kind, double value);
 
+/* ---- the floor ---------------------------------------------------------------- */
 typedef struct kb_roof {
     double t_floor_s;    /* max of the three terms */
     double t_compute_s, t_memory_s, t_network_s;
@@ -43,6 +60,20 @@ typedef struct kb_roof {
 } kb_roof;
 kb_roof kb_roofline(double flops, double bytes, double link_bytes, double peak_tflops,
                     double hbm_gbs, double link_gbs);
+/* The same with the ceilings of c for peak kind pk. */
+kb_roof kb_roof_of(const kb_ceil *c, kb_peak pk, double flops, double bytes, double link_bytes);
+double kb_attainable_tflops(double peak_tflops, double intensity, double bw_gbs);
+double kb_ridge_point(double peak_tflops, double bw_gbs); /* FLOP/byte */
+/* 100 x floor / time (NaN when the floor or the time is unknown). */
+double kb_roof_pct(const kb_roof *r, double time_us);
+/* "measured" when the ceiling of the bound term came from a measurement. */
+const char *kb_roof_source(const kb_ceil *c, const kb_roof *r, kb_peak pk);
+
+/* Fill a row's roofline columns from its flops, bytes, link_bytes (counted
+ * only when count_link) and time_us: bound, roof_tflops, roof_source and,
+ * when time_us is known, tflops, gbps, pct_roof.  Returns the roof. */
+struct kb_row;
+kb_roof kb_roofline_row(struct kb_row *r, const kb_ceil *c, kb_peak pk, int count_link);
 #ifdef __cplusplus
 }
 #endif

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "bench/kb_csv.h"
+#include "bench/kb_row.h"
 #include "bench/kb_gbench.h"
 #include "bench/kb_mpi.h"
 #include "bench/kb_roofline.h"
@@ -225,7 +225,6 @@ typedef struct run_state {
     const kb_run_opts *o;
     kb_gpu gpu;
     kb_ceil ceil;        /* roofs in use: datasheet, replaced by measured */
-    int measured_hbm, measured_fp8, measured_bf16;
     int multi_gpu;
     kb_csv csv;
     const char *timer_name;
@@ -242,6 +241,7 @@ static void fill_identity(run_state *rs, kb_row *r, const kb_op *op, const kb_sh
     snprintf(r->impl, sizeof r->impl, "%s", im->name);
     snprintf(r->shape, sizeof r->shape, "%s", s->label);
     snprintf(r->dtype, sizeof r->dtype, "%s", s->dtype);
+    kb_shape_dims(op, s, r->dims, sizeof r->dims);
     snprintf(r->gpu, sizeof r->gpu, "%s", rs->gpu.slug);
     snprintf(r->source, sizeof r->source, "measured");
     snprintf(r->impl_kind, sizeof r->impl_kind, "%s", im->kind == KB_IMPL_LIB ? "lib" : "hand");
@@ -256,7 +256,7 @@ static void fill_identity(run_state *rs, kb_row *r, const kb_op *op, const kb_sh
 static void emit(run_state *rs, kb_row *r)
 {
     if (kb_mpi_rank()) return; /* MPI mode: rank 0 writes the rows */
-    if (kb_csv_write(&rs->csv, r)) fprintf(stderr, "kbench: writing %s failed\n", rs->csv.tmp);
+    if (kb_csv_write(&rs->csv, r)) fprintf(stderr, "kbench: writing %s failed\n", rs->csv.af.tmp);
     if (!strcmp(r->verified, "pass") && !isnan(r->time_us))
         printf("kbench: %-18s %-22s %-28s PASS  %10.2f us  %8.1f TFLOP/s %8.1f GB/s  %5.1f%% of %s roof\n",
                r->op, r->impl, r->shape, r->time_us, r->tflops, r->gbps, r->pct_roof, r->bound);
@@ -279,39 +279,16 @@ void kb_row_stats(kb_row *r, double *us, int n)
 
 static void roof(run_state *rs, kb_row *r, const kb_op *op, const kb_shape *s)
 {
-    kb_peak pk = op->peak_for ? op->peak_for(s) : op->peak;
-    double peak = kb_ceil_peak(&rs->ceil, pk);
-    double link = rs->multi_gpu ? r->link_bytes : 0; /* one GPU: nothing crosses a link */
-    kb_roof rf = kb_roofline(r->flops, r->bytes, link, peak, rs->ceil.hbm_gbs, rs->ceil.link_gbs);
-    snprintf(r->bound, sizeof r->bound, "%s", kb_bound_name(rf.bound));
-    double t = r->time_us * 1e-6;
-    r->tflops = r->flops > 0 ? r->flops / t * 1e-12 : 0;
-    r->gbps = r->bytes / t * 1e-9;
-    r->roof_tflops = rf.roof_tflops;
-    r->pct_roof = rf.t_floor_s > 0 ? 100.0 * rf.t_floor_s / t : NAN;
-    int measured = (rf.bound == KB_BOUND_MEMORY && rs->measured_hbm) ||
-                   (rf.bound == KB_BOUND_COMPUTE &&
-                    ((pk == KB_PEAK_FP8 && rs->measured_fp8) || (pk == KB_PEAK_BF16 && rs->measured_bf16)));
-    snprintf(r->roof_source, sizeof r->roof_source, "%s", measured ? "measured" : "datasheet");
+    /* one GPU: nothing crosses a link */
+    kb_roofline_row(r, &rs->ceil, kb_shape_peak(op, s), rs->multi_gpu);
 }
 
-/* The ceilings operators feed the rest of the run. */
+/* The ceilings operators feed the rest of the run (the rule: kb_roofline.h). */
 static void update_ceilings(run_state *rs, const kb_op *op, const kb_shape *s, const kb_row *r)
 {
-    if (!strcmp(op->name, "hbm") && !strncmp(s->label, "copy", 4) && !(s->sets & KB_SHAPE_HOT_L2)) {
-        if (!rs->measured_hbm || r->gbps > rs->ceil.hbm_gbs) rs->ceil.hbm_gbs = r->gbps;
-        rs->measured_hbm = 1;
-    } else if (!strcmp(op->name, "peak")) {
-        kb_peak pk = op->peak_for ? op->peak_for(s) : op->peak;
-        if (pk == KB_PEAK_FP8 && (!rs->measured_fp8 || r->tflops > rs->ceil.fp8_tflops)) {
-            rs->ceil.fp8_tflops = r->tflops;
-            rs->measured_fp8 = 1;
-        }
-        if (pk == KB_PEAK_BF16 && (!rs->measured_bf16 || r->tflops > rs->ceil.bf16_tflops)) {
-            rs->ceil.bf16_tflops = r->tflops;
-            rs->measured_bf16 = 1;
-        }
-    }
+    kb_peak pk = kb_shape_peak(op, s);
+    unsigned kind = kb_ceil_kind(op->name, s->label, pk, (s->sets & KB_SHAPE_HOT_L2) != 0);
+    kb_ceil_measured(&rs->ceil, kind, kind == KB_CEIL_HBM ? r->gbps : r->tflops);
 }
 
 /* Returns -1 if the CUDA context is lost (the run must stop). */
@@ -443,9 +420,9 @@ static int write_meta(const char *path, const run_state *rs, const struct cudaDe
                           rs->o->flush == KB_FLUSH_NONE ? "none" : "l2", "reps", rs->o->reps);
     json_t *c = json_pack("{s:f, s:f, s:f, s:s, s:s, s:s}", "fp8_tflops", rs->ceil.fp8_tflops, "bf16_tflops",
                           rs->ceil.bf16_tflops, "hbm_gbs", rs->ceil.hbm_gbs, "fp8_source",
-                          rs->measured_fp8 ? "measured" : "datasheet", "bf16_source",
-                          rs->measured_bf16 ? "measured" : "datasheet", "hbm_source",
-                          rs->measured_hbm ? "measured" : "datasheet");
+                          rs->ceil.measured & KB_CEIL_FP8 ? "measured" : "datasheet", "bf16_source",
+                          rs->ceil.measured & KB_CEIL_BF16 ? "measured" : "datasheet", "hbm_source",
+                          rs->ceil.measured & KB_CEIL_HBM ? "measured" : "datasheet");
     json_object_set_new(m, "graph", json_boolean(rs->o->graph));
     if (kb_mpi_active()) json_object_set_new(m, "mpi_ranks", json_integer(kb_mpi_size()));
     if (count > 1) { /* several GPUs: the topology the communication rows ran on */
@@ -533,7 +510,7 @@ int kb_run(const kb_run_opts *o)
     snprintf(json_path, sizeof json_path, "%s/%s.json", dir, stamp);
     snprintf(meta_path, sizeof meta_path, "%s/%s.meta.json", dir, stamp);
     if (kb_gb_out_path()) snprintf(json_path, sizeof json_path, "%s", kb_gb_out_path());
-    if (!early && !kb_mpi_rank() && kb_csv_open(&rs.csv, csv_path)) {
+    if (!early && !kb_mpi_rank() && kb_csv_open(&rs.csv, csv_path, 1)) {
         fprintf(stderr, "kbench: cannot write %s.partial\n", csv_path);
         early = KB_EXIT_IO;
     }

@@ -2,19 +2,11 @@
 #ifndef KB_RUN_H
 #define KB_RUN_H
 #include "bench/kb.h"
+#include "bench/kb_io.h" /* exit codes */
 #include "bench/kb_timer.h"
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Exit codes (README "Exit codes"). */
-enum {
-    KB_EXIT_OK = 0,
-    KB_EXIT_FAIL = 1,      /* a row failed verification / errored; compare: regression */
-    KB_EXIT_USAGE = 2,     /* usage error or bad input file                          */
-    KB_EXIT_NO_DEVICE = 3, /* `kbench run` with no usable CUDA device                */
-    KB_EXIT_IO = 4         /* could not write output, CUDA context lost, ...         */
-};
 
 typedef enum kb_flush { KB_FLUSH_L2 = 0, KB_FLUSH_NONE = 1, KB_FLUSH_ROTATE = 2 } kb_flush;
 

@@ -37,7 +37,7 @@ static const char *const st_name[] = {"FAIL", "MISSING", "REGRESSION", "NOISE",
                                       "SAME", "IMPROVED", "NEW", "INFO"};
 
 typedef struct cmp_line {
-    const kb_res *b, *n;
+    const kb_row *b, *n;
     int st;
     double change, p;
     char test[40];
@@ -76,7 +76,7 @@ static double unit_to_us(const char *u)
 
 /* Attach samples from a Google Benchmark JSON file to the rows of `set`
  * (benchmark name "op/impl/shape[/...]", run_type "iteration" entries). */
-static int load_gbench_json(const char *path, kb_resset *set, char *err, size_t errlen)
+static int load_gbench_json(const char *path, kb_rowset *set, char *err, size_t errlen)
 {
     json_error_t je;
     json_t *root = json_load_file(path, 0, &je);
@@ -84,21 +84,21 @@ static int load_gbench_json(const char *path, kb_resset *set, char *err, size_t 
         FILE *f = fopen(path, "rb");
         if (!f) {
             snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-            return KBR_EXIT_IO;
+            return KB_EXIT_IO;
         }
         fclose(f);
         snprintf(err, errlen, "%s: bad JSON at line %d: %s", path, je.line, je.text);
-        return KBR_EXIT_USAGE;
+        return KB_EXIT_USAGE;
     }
     json_t *bm = json_object_get(root, "benchmarks");
     if (!json_is_array(bm)) {
         snprintf(err, errlen, "%s: no 'benchmarks' array (not Google Benchmark JSON)", path);
         json_decref(root);
-        return KBR_EXIT_USAGE;
+        return KB_EXIT_USAGE;
     }
     /* reset samples of every row we will attach to, then append */
     int *touched = calloc((size_t)set->n + 1, sizeof *touched);
-    if (!touched) { json_decref(root); snprintf(err, errlen, "out of memory"); return KBR_EXIT_IO; }
+    if (!touched) { json_decref(root); snprintf(err, errlen, "out of memory"); return KB_EXIT_IO; }
     size_t i;
     json_t *e;
     json_array_foreach(bm, i, e) {
@@ -125,14 +125,14 @@ static int load_gbench_json(const char *path, kb_resset *set, char *err, size_t 
             if (strchr(dtype, ':') || !strcmp(dtype, "manual_time") || !strcmp(dtype, "real_time")) dtype[0] = 0;
         }
         for (int r = 0; r < set->n; r++) {
-            kb_res *x = &set->r[r];
+            kb_row *x = &set->r[r];
             if (strcmp(x->op, op) || strcmp(x->impl, impl) || strcmp(x->shape, shape)) continue;
             if (dtype[0] && strcmp(x->dtype, dtype)) continue;
-            if (!touched[r]) { free(x->samples); x->samples = NULL; x->nsamples = 0; touched[r] = 1; }
-            double *q = realloc(x->samples, (size_t)(x->nsamples + 1) * sizeof *q);
+            if (!touched[r]) { free(x->samples_us); x->samples_us = NULL; x->n_samples = 0; touched[r] = 1; }
+            double *q = realloc(x->samples_us, (size_t)(x->n_samples + 1) * sizeof *q);
             if (!q) continue;
-            x->samples = q;
-            x->samples[x->nsamples++] = us;
+            x->samples_us = q;
+            x->samples_us[x->n_samples++] = us;
         }
     }
     free(touched);
@@ -141,7 +141,7 @@ static int load_gbench_json(const char *path, kb_resset *set, char *err, size_t 
 }
 
 /* ---- GPU sets ------------------------------------------------------------ */
-static int gpu_list(const kb_resset *s, char *buf, size_t n)
+static int gpu_list(const kb_rowset *s, char *buf, size_t n)
 {
     buf[0] = 0;
     int count = 0;
@@ -157,10 +157,10 @@ static int gpu_list(const kb_resset *s, char *buf, size_t n)
     return count;
 }
 
-static int same_gpu_sets(const kb_resset *a, const kb_resset *b)
+static int same_gpu_sets(const kb_rowset *a, const kb_rowset *b)
 {
     for (int k = 0; k < 2; k++) {
-        const kb_resset *x = k ? b : a, *y = k ? a : b;
+        const kb_rowset *x = k ? b : a, *y = k ? a : b;
         for (int i = 0; i < x->n; i++) {
             int found = 0;
             for (int j = 0; j < y->n && !found; j++) found = !strcmp(x->r[i].gpu, y->r[j].gpu);
@@ -170,7 +170,7 @@ static int same_gpu_sets(const kb_resset *a, const kb_resset *b)
     return 1;
 }
 
-static int same_key(const kb_res *a, const kb_res *b, int with_gpu)
+static int same_key(const kb_row *a, const kb_row *b, int with_gpu)
 {
     return !strcmp(a->op, b->op) && !strcmp(a->impl, b->impl) && !strcmp(a->shape, b->shape) &&
            !strcmp(a->dtype, b->dtype) && (!with_gpu || !strcmp(a->gpu, b->gpu));
@@ -196,12 +196,12 @@ static int copy_atomic(const char *src, const char *dst, char *err, size_t errle
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", dst, (long)getpid());
     FILE *in = fopen(src, "rb");
-    if (!in) { snprintf(err, errlen, "%s: cannot open: %s", src, strerror(errno)); return KBR_EXIT_IO; }
+    if (!in) { snprintf(err, errlen, "%s: cannot open: %s", src, strerror(errno)); return KB_EXIT_IO; }
     FILE *out = fopen(tmp, "wb");
     if (!out) {
         snprintf(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
         fclose(in);
-        return KBR_EXIT_IO;
+        return KB_EXIT_IO;
     }
     char buf[65536];
     size_t n;
@@ -215,23 +215,23 @@ static int copy_atomic(const char *src, const char *dst, char *err, size_t errle
     if (bad || rename(tmp, dst) != 0) {
         snprintf(err, errlen, "%s: cannot write: %s", dst, strerror(errno));
         unlink(tmp);
-        return KBR_EXIT_IO;
+        return KB_EXIT_IO;
     }
     return 0;
 }
 
-static int update_baseline(const char *newpath, const kb_resset *ns, const char *dir)
+static int update_baseline(const char *newpath, const kb_rowset *ns, const char *dir)
 {
     char gpus[256], err[1200], dst[1200];
     int ng = gpu_list(ns, gpus, sizeof gpus);
     if (ng != 1) {
         fprintf(stderr, "kbench compare: %s: --update-baseline needs rows of exactly one GPU (found %s)\n",
                 newpath, ng ? gpus : "none");
-        return KBR_EXIT_USAGE;
+        return KB_EXIT_USAGE;
     }
     if (mkdirs(dir) != 0) {
         fprintf(stderr, "kbench compare: %s: cannot create directory: %s\n", dir, strerror(errno));
-        return KBR_EXIT_IO;
+        return KB_EXIT_IO;
     }
     snprintf(dst, sizeof dst, "%s/%s.csv", dir, gpus);
     int rc = copy_atomic(newpath, dst, err, sizeof err);
@@ -254,12 +254,12 @@ static int cmp_lines(const void *a, const void *b)
 
 static void classify(cmp_line *L, double thr, double alpha)
 {
-    const kb_res *b = L->b, *n = L->n;
+    const kb_row *b = L->b, *n = L->n;
     L->change = n->time_us / b->time_us - 1;
     L->p = NAN;
     int sig;
-    if (b->nsamples >= 2 && n->nsamples >= 2) {
-        L->p = kbr_mwu_p(b->samples, b->nsamples, n->samples, n->nsamples, NULL);
+    if (b->n_samples >= 2 && n->n_samples >= 2) {
+        L->p = kbr_mwu_p(b->samples_us, b->n_samples, n->samples_us, n->n_samples, NULL);
         sig = L->p < alpha;
         snprintf(L->test, sizeof L->test, "mwu p=%.1e", L->p);
     } else if (isfinite(b->time_us_min) && isfinite(b->time_us_max) &&
@@ -284,14 +284,14 @@ int kb_cmd_compare(int argc, char **argv)
 
     /* "--json NEW.json BASE.json" takes two values: pull it out before getopt. */
     char **av = malloc((size_t)(argc + 1) * sizeof *av);
-    if (!av) return KBR_EXIT_IO;
+    if (!av) return KB_EXIT_IO;
     int ac = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) {
             if (i + 2 >= argc) {
                 fprintf(stderr, "kbench compare: --json needs two files: NEW.json BASE.json\n");
                 free(av);
-                return KBR_EXIT_USAGE;
+                return KB_EXIT_USAGE;
             }
             json_new = argv[i + 1];
             json_base = argv[i + 2];
@@ -315,14 +315,14 @@ int kb_cmd_compare(int argc, char **argv)
             if (parse_threshold(optarg, &thr) != 0) {
                 fprintf(stderr, "kbench compare: bad --threshold '%s' (e.g. 5%%)\n", optarg);
                 free(av);
-                return KBR_EXIT_USAGE;
+                return KB_EXIT_USAGE;
             }
             break;
         case 'a':
             if (kb_parse_num(optarg, &alpha) != 0 || !(alpha > 0 && alpha < 1)) {
                 fprintf(stderr, "kbench compare: bad --alpha '%s' (0 < alpha < 1)\n", optarg);
                 free(av);
-                return KBR_EXIT_USAGE;
+                return KB_EXIT_USAGE;
             }
             break;
         case 'g': allow_mismatch = 1; break;
@@ -332,11 +332,11 @@ int kb_cmd_compare(int argc, char **argv)
         case ':':
             fprintf(stderr, "kbench compare: option '%s' needs a value\n", av[optind - 1]);
             free(av);
-            return KBR_EXIT_USAGE;
+            return KB_EXIT_USAGE;
         default:
             fprintf(stderr, "kbench compare: unknown option '%s'\n", av[optind - 1]);
             free(av);
-            return KBR_EXIT_USAGE;
+            return KB_EXIT_USAGE;
         }
     }
     int npos = ac - optind;
@@ -347,13 +347,13 @@ int kb_cmd_compare(int argc, char **argv)
         fprintf(stderr, "kbench compare: need BASE.csv and NEW.csv (got %d file%s)\n", npos,
                 npos == 1 ? "" : "s");
         free(av);
-        return KBR_EXIT_USAGE;
+        return KB_EXIT_USAGE;
     }
     free(av);
 
-    kb_resset bs = {0}, ns = {0};
-    int rc = kb_res_load(&ns, npath, NULL, err, sizeof err);
-    if (!rc && bpath) rc = kb_res_load(&bs, bpath, NULL, err, sizeof err);
+    kb_rowset bs = {0}, ns = {0};
+    int rc = kb_rows_load(&ns, npath, NULL, err, sizeof err);
+    if (!rc && bpath) rc = kb_rows_load(&bs, bpath, NULL, err, sizeof err);
     if (!rc && json_new) rc = load_gbench_json(json_new, &ns, err, sizeof err);
     if (!rc && json_base && bpath) rc = load_gbench_json(json_base, &bs, err, sizeof err);
     if (rc) {
@@ -363,7 +363,7 @@ int kb_cmd_compare(int argc, char **argv)
     if (!bpath) { rc = update_baseline(npath, &ns, bdir); goto out; }
     if (bs.n == 0 || ns.n == 0) {
         fprintf(stderr, "kbench compare: %s: no data rows\n", bs.n == 0 ? bpath : npath);
-        rc = KBR_EXIT_USAGE;
+        rc = KB_EXIT_USAGE;
         goto out;
     }
     char bg[256], ng[256];
@@ -372,16 +372,16 @@ int kb_cmd_compare(int argc, char **argv)
     if (!sets_equal && !allow_mismatch) {
         fprintf(stderr, "kbench compare: GPU mismatch: %s is %s, %s is %s (use --allow-gpu-mismatch)\n",
                 bpath, bg, npath, ng);
-        rc = KBR_EXIT_USAGE;
+        rc = KB_EXIT_USAGE;
         goto out;
     }
     int with_gpu = sets_equal && (nbg > 1 || nng > 1);
 
     cmp_line *L = calloc((size_t)(bs.n + ns.n), sizeof *L);
-    if (!L) { rc = KBR_EXIT_IO; goto out; }
+    if (!L) { rc = KB_EXIT_IO; goto out; }
     int nl = 0;
     for (int i = 0; i < ns.n; i++) {
-        const kb_res *n = &ns.r[i], *b = NULL;
+        const kb_row *n = &ns.r[i], *b = NULL;
         for (int j = 0; j < bs.n; j++) /* last match wins (duplicate rows: newest) */
             if (same_key(&bs.r[j], n, with_gpu)) b = &bs.r[j];
         cmp_line *x = &L[nl++];
@@ -395,10 +395,10 @@ int kb_cmd_compare(int argc, char **argv)
         } else if (!b) {
             x->st = ST_NEW;
             snprintf(x->test, sizeof x->test, "not in baseline");
-        } else if (kb_res_has_time(b) && !kb_res_has_time(n)) {
+        } else if (kb_row_has_time(b) && !kb_row_has_time(n)) {
             x->st = ST_MISSING;
             snprintf(x->test, sizeof x->test, "no time in NEW (%s)", n->verified);
-        } else if (!kb_res_has_time(b) || !kb_res_has_time(n)) {
+        } else if (!kb_row_has_time(b) || !kb_row_has_time(n)) {
             x->st = ST_INFO;
             snprintf(x->test, sizeof x->test, "no time in BASE (%s)", b->verified);
         } else {
@@ -406,7 +406,7 @@ int kb_cmd_compare(int argc, char **argv)
         }
     }
     for (int j = 0; j < bs.n; j++) {
-        const kb_res *b = &bs.r[j];
+        const kb_row *b = &bs.r[j];
         int found = 0;
         for (int i = 0; i < ns.n && !found; i++) found = same_key(b, &ns.r[i], with_gpu);
         if (found) continue;
@@ -417,7 +417,7 @@ int kb_cmd_compare(int argc, char **argv)
         x->b = b;
         x->change = NAN;
         x->p = NAN;
-        if (kb_res_has_time(b)) {
+        if (kb_row_has_time(b)) {
             x->st = ST_MISSING;
             snprintf(x->test, sizeof x->test, "row missing in NEW");
         } else {
@@ -436,11 +436,11 @@ int kb_cmd_compare(int argc, char **argv)
     int counts[ST_INFO + 1] = {0};
     for (int i = 0; i < nl; i++) {
         const cmp_line *x = &L[i];
-        const kb_res *k = x->n ? x->n : x->b;
+        const kb_row *k = x->n ? x->n : x->b;
         char ch[16] = "-", bt[24] = "-", nt[24] = "-";
         if (isfinite(x->change)) snprintf(ch, sizeof ch, "%+.1f%%", 100 * x->change);
-        if (x->b && kb_res_has_time(x->b)) snprintf(bt, sizeof bt, "%.3f", x->b->time_us);
-        if (x->n && kb_res_has_time(x->n)) snprintf(nt, sizeof nt, "%.3f", x->n->time_us);
+        if (x->b && kb_row_has_time(x->b)) snprintf(bt, sizeof bt, "%.3f", x->b->time_us);
+        if (x->n && kb_row_has_time(x->n)) snprintf(nt, sizeof nt, "%.3f", x->n->time_us);
         printf("%-10s %8s %12s %12s  %-22s %s/%s/%s [%s]%s%s\n", st_name[x->st], ch, bt, nt, x->test,
                k->op, k->impl, k->shape, k->dtype, with_gpu ? " " : "", with_gpu ? k->gpu : "");
         counts[x->st]++;
@@ -468,13 +468,13 @@ int kb_cmd_compare(int argc, char **argv)
            counts[ST_FAIL] == 1 ? "" : "s", counts[ST_MISSING], counts[ST_IMPROVED], counts[ST_NOISE],
            counts[ST_SAME], counts[ST_NEW]);
     free(L);
-    rc = (counts[ST_REGRESSION] || counts[ST_FAIL] || counts[ST_MISSING]) ? KBR_EXIT_FAIL : 0;
+    rc = (counts[ST_REGRESSION] || counts[ST_FAIL] || counts[ST_MISSING]) ? KB_EXIT_FAIL : 0;
     if (update) {
         int urc = update_baseline(npath, &ns, bdir);
         if (urc) rc = urc;
     }
 out:
-    kb_resset_free(&bs);
-    kb_resset_free(&ns);
+    kb_rows_free(&bs);
+    kb_rows_free(&ns);
     return rc;
 }

@@ -58,7 +58,7 @@ static int ceilings_for(const char *gpu_slug, struct ceil *out)
     return 0;
 }
 
-int kbr_ceilings(const kb_resset *s, const char *gpu, kbr_ceil *c)
+int kbr_ceilings(const kb_rowset *s, const char *gpu, kbr_ceil *c)
 {
     memset(c, 0, sizeof *c);
     struct ceil d;
@@ -71,9 +71,9 @@ int kbr_ceilings(const kb_resset *s, const char *gpu, kbr_ceil *c)
         c->ds_link_practical = d.link_gbs_practical;
     }
     for (int i = 0; i < s->n; i++) {
-        const kb_res *r = &s->r[i];
-        if (strcmp(r->gpu, gpu) || !kb_res_is_measured(r) || strcmp(r->verified, "fail") == 0 ||
-            !kb_res_has_time(r))
+        const kb_row *r = &s->r[i];
+        if (strcmp(r->gpu, gpu) || !kb_row_is_measured(r) || strcmp(r->verified, "fail") == 0 ||
+            !kb_row_has_time(r))
             continue;
         /* the ceilings `kbench run` measures: hbm copy_* shapes (HBM, not the L2
          * shapes), peak fp8_* / bf16_* shapes */
@@ -200,19 +200,19 @@ static void gp_preamble(FILE *f, const char *name, int w, int h, const char *wha
 }
 
 /* ---- points ------------------------------------------------------------------ */
-double kbr_row_intensity(const kb_res *r)
+double kbr_row_intensity(const kb_row *r)
 {
     if (r->flops > 0 && r->bytes > 0) return r->flops / r->bytes;
     return r->intensity;
 }
 
-double kbr_row_tflops(const kb_res *r)
+double kbr_row_tflops(const kb_row *r)
 {
-    if (r->flops > 0 && kb_res_has_time(r)) return r->flops / r->time_us / 1e6;
+    if (r->flops > 0 && kb_row_has_time(r)) return r->flops / r->time_us / 1e6;
     return r->tflops;
 }
 
-static int is_point(const kb_res *r)
+static int is_point(const kb_row *r)
 {
     if (!strcmp(r->op, "hbm") || !strcmp(r->op, "peak")) return 0;
     if (!strcmp(r->verified, "fail")) return 0;
@@ -221,7 +221,7 @@ static int is_point(const kb_res *r)
 }
 
 typedef struct plotctx {
-    const kb_resset *s;
+    const kb_rowset *s;
     const char *dir;
     strlist ops, impls, gpus;
     char err[1400];
@@ -271,7 +271,7 @@ static void ceil_lines(FILE *cf, const char *gpu, const kbr_ceil *c, double xmin
 /* gpu == NULL: every GPU overlaid. */
 static int write_roofline(plotctx *P, const char *gpu, char *name, size_t namelen)
 {
-    const kb_resset *s = P->s;
+    const kb_rowset *s = P->s;
     if (gpu) snprintf(name, namelen, "roofline_%s", gpu);
     else snprintf(name, namelen, "roofline");
     char fn[256];
@@ -279,7 +279,7 @@ static int write_roofline(plotctx *P, const char *gpu, char *name, size_t namele
     double xlo = INFINITY, xhi = 1000, ylo = 1e9, yhi = 0;
     int npts = 0;
     for (int i = 0; i < s->n; i++) {
-        const kb_res *r = &s->r[i];
+        const kb_row *r = &s->r[i];
         if ((gpu && strcmp(r->gpu, gpu)) || !is_point(r)) continue;
         double x = kbr_row_intensity(r), y = kbr_row_tflops(r);
         xlo = fmin(xlo, x);
@@ -314,17 +314,17 @@ static int write_roofline(plotctx *P, const char *gpu, char *name, size_t namele
     /* points: one block per (gpu, op, impl, source) */
     snprintf(fn, sizeof fn, "%s_points.dat", name);
     FILE *pf = open_out(P->dir, fn, P->err, sizeof P->err);
-    if (!pf) return KBR_EXIT_IO;
+    if (!pf) return KB_EXIT_IO;
     fprintf(pf, "# roofline points: intensity_flop_per_byte tflops shape gpu op impl source\n"
                 "# one block (index) per (gpu, op, impl, source); see %s.gp\n\n", name);
     typedef struct blk { int op, impl, measured; char gpu[32]; } blk;
     blk *blocks = malloc((size_t)(s->n + 1) * sizeof *blocks);
-    if (!blocks) { fclose(pf); return KBR_EXIT_IO; }
+    if (!blocks) { fclose(pf); return KB_EXIT_IO; }
     int nb = 0;
     for (int i = 0; i < s->n; i++) {
-        const kb_res *r = &s->r[i];
+        const kb_row *r = &s->r[i];
         if ((gpu && strcmp(r->gpu, gpu)) || !is_point(r)) continue;
-        int op = sl_find(&P->ops, r->op), im = sl_find(&P->impls, r->impl), me = kb_res_is_measured(r);
+        int op = sl_find(&P->ops, r->op), im = sl_find(&P->impls, r->impl), me = kb_row_is_measured(r);
         int seen = 0;
         for (int b = 0; b < nb && !seen; b++)
             seen = blocks[b].op == op && blocks[b].impl == im && blocks[b].measured == me &&
@@ -338,21 +338,21 @@ static int write_roofline(plotctx *P, const char *gpu, char *name, size_t namele
         fprintf(pf, "# block %d: gpu=%s op=%s impl=%s source=%s\n", nb - 1, r->gpu, r->op, r->impl,
                 me ? "measured" : "projected");
         for (int j = i; j < s->n; j++) {
-            const kb_res *q = &s->r[j];
+            const kb_row *q = &s->r[j];
             if (strcmp(q->gpu, r->gpu) || strcmp(q->op, r->op) || strcmp(q->impl, r->impl) ||
-                kb_res_is_measured(q) != me || !is_point(q))
+                kb_row_is_measured(q) != me || !is_point(q))
                 continue;
             fprintf(pf, "%.6g %.6g %s %s %s %s %s\n", kbr_row_intensity(q), kbr_row_tflops(q),
                     q->shape, q->gpu, q->op, q->impl, me ? "measured" : "projected");
         }
         fprintf(pf, "\n\n");
     }
-    if (fclose(pf) != 0) { free(blocks); return KBR_EXIT_IO; }
+    if (fclose(pf) != 0) { free(blocks); return KB_EXIT_IO; }
 
     /* ceilings */
     snprintf(fn, sizeof fn, "%s_ceilings.dat", name);
     FILE *cf = open_out(P->dir, fn, P->err, sizeof P->err);
-    if (!cf) { free(blocks); return KBR_EXIT_IO; }
+    if (!cf) { free(blocks); return KB_EXIT_IO; }
     fprintf(cf, "# roofline ceilings: x (FLOP/byte) y (TFLOP/s); one block per line segment\n"
                 "# HBM: y = x * GB/s / 1000; tensor cores: y = peak; network: y = x * link GB/s / 1000\n\n");
     int cb[16];
@@ -362,12 +362,12 @@ static int write_roofline(plotctx *P, const char *gpu, char *name, size_t namele
         cb[g] = 0;
         ceil_lines(cf, gl[g], &cs[g], xmin, xmax, &cb[g], ckind[g], csrc[g], cval[g]);
     }
-    if (fclose(cf) != 0) { free(blocks); return KBR_EXIT_IO; }
+    if (fclose(cf) != 0) { free(blocks); return KB_EXIT_IO; }
 
     /* script */
     snprintf(fn, sizeof fn, "%s.gp", name);
     FILE *f = open_out(P->dir, fn, P->err, sizeof P->err);
-    if (!f) { free(blocks); return KBR_EXIT_IO; }
+    if (!f) { free(blocks); return KB_EXIT_IO; }
     gp_preamble(f, name, 1500, 900, gpu ? "roofline of one GPU" : "roofline, GPUs overlaid");
     fprintf(f, "set title \"Roofline%s%s: %d points (colour = operator, marker = implementation, "
                "filled = measured, hollow = projected)\"\n",
@@ -435,17 +435,17 @@ static int write_roofline(plotctx *P, const char *gpu, char *name, size_t namele
     fprintf(f, "  keyentry with points pt 7 ps 1.5 lc rgb \"#333333\" title \"filled = measured\", \\\n"
                "  keyentry with points pt 6 ps 1.5 lc rgb \"#333333\" title \"hollow = projected\"\n");
     free(blocks);
-    return fclose(f) != 0 ? KBR_EXIT_IO : 0;
+    return fclose(f) != 0 ? KB_EXIT_IO : 0;
 }
 
 /* ---- per-op charts (measured rows of one GPU) ----------------------------------- */
-double kbr_row_pct_roof(const kb_res *r, const kbr_ceil *c)
+double kbr_row_pct_roof(const kb_row *r, const kbr_ceil *c)
 {
     if (isfinite(r->pct_roof)) return r->pct_roof;
     double hbm = c->m_hbm > 0 ? c->m_hbm : c->ds_hbm;
     int fp8 = strstr(r->dtype, "e4m3") || strstr(r->dtype, "fp8");
     double pk = fp8 ? (c->m_fp8 > 0 ? c->m_fp8 : c->ds_fp8) : (c->m_bf16 > 0 ? c->m_bf16 : c->ds_bf16);
-    if (!kb_res_has_time(r)) return NAN;
+    if (!kb_row_has_time(r)) return NAN;
     if (r->link_bytes > 0 && c->ds_link > 0) /* communication: % of nominal link bandwidth */
         return 100 * (r->link_bytes / r->time_us / 1e3) / c->ds_link;
     if (r->flops > 0 && r->bytes > 0 && pk > 0 && hbm > 0) {
@@ -458,12 +458,12 @@ double kbr_row_pct_roof(const kb_res *r, const kbr_ceil *c)
 
 static int write_op_chart(plotctx *P, const char *op, const char *gpu, char *name, size_t namelen)
 {
-    const kb_resset *s = P->s;
+    const kb_rowset *s = P->s;
     strlist shapes = {0}, impls = {0};
     for (int i = 0; i < s->n; i++) {
-        const kb_res *r = &s->r[i];
-        if (strcmp(r->op, op) || strcmp(r->gpu, gpu) || !kb_res_is_measured(r) || !kb_res_is_pass(r) ||
-            !kb_res_has_time(r))
+        const kb_row *r = &s->r[i];
+        if (strcmp(r->op, op) || strcmp(r->gpu, gpu) || !kb_row_is_measured(r) || !kb_row_is_pass(r) ||
+            !kb_row_has_time(r))
             continue;
         sl_add(&shapes, r->shape);
         sl_add(&impls, r->impl);
@@ -475,7 +475,7 @@ static int write_op_chart(plotctx *P, const char *op, const char *gpu, char *nam
     char fn[256];
     snprintf(fn, sizeof fn, "%s.dat", name);
     FILE *df = open_out(P->dir, fn, P->err, sizeof P->err);
-    if (!df) { sl_free(&shapes); sl_free(&impls); return KBR_EXIT_IO; }
+    if (!df) { sl_free(&shapes); sl_free(&impls); return KB_EXIT_IO; }
     /* per shape: for each impl time_us, pct_roof, speedup over best library ref */
     fprintf(df, "# %s on %s, measured rows that passed verification\n# shape", op, gpu);
     for (int m = 0; m < impls.n; m++)
@@ -485,24 +485,24 @@ static int write_op_chart(plotctx *P, const char *op, const char *gpu, char *nam
     for (int k = 0; k < shapes.n; k++) {
         double best_lib = INFINITY;
         for (int i = 0; i < s->n; i++) {
-            const kb_res *r = &s->r[i];
+            const kb_row *r = &s->r[i];
             if (!strcmp(r->op, op) && !strcmp(r->gpu, gpu) && !strcmp(r->shape, shapes.s[k]) &&
-                kb_res_is_measured(r) && kb_res_is_pass(r) && kb_res_has_time(r) &&
-                kb_res_is_lib(r, s->has_impl_kind))
+                kb_row_is_measured(r) && kb_row_is_pass(r) && kb_row_has_time(r) &&
+                kb_row_is_lib(r, s->has_impl_kind))
                 best_lib = fmin(best_lib, r->time_us);
         }
         fprintf(df, "%s", shapes.s[k]);
         for (int m = 0; m < impls.n; m++) {
-            const kb_res *hit = NULL;
+            const kb_row *hit = NULL;
             for (int i = 0; i < s->n; i++) {
-                const kb_res *r = &s->r[i];
+                const kb_row *r = &s->r[i];
                 if (!strcmp(r->op, op) && !strcmp(r->gpu, gpu) && !strcmp(r->shape, shapes.s[k]) &&
-                    !strcmp(r->impl, impls.s[m]) && kb_res_is_measured(r) && kb_res_is_pass(r) &&
-                    kb_res_has_time(r))
+                    !strcmp(r->impl, impls.s[m]) && kb_row_is_measured(r) && kb_row_is_pass(r) &&
+                    kb_row_has_time(r))
                     hit = r;
             }
             if (!hit) { fprintf(df, " NaN NaN NaN"); continue; }
-            int lib = kb_res_is_lib(hit, s->has_impl_kind);
+            int lib = kb_row_is_lib(hit, s->has_impl_kind);
             any_lib |= lib;
             any_hand |= !lib;
             double sp = (!lib && isfinite(best_lib)) ? best_lib / hit->time_us : NAN;
@@ -516,7 +516,7 @@ static int write_op_chart(plotctx *P, const char *op, const char *gpu, char *nam
     fclose(df);
     snprintf(fn, sizeof fn, "%s.gp", name);
     FILE *f = open_out(P->dir, fn, P->err, sizeof P->err);
-    if (!f) { sl_free(&shapes); sl_free(&impls); return KBR_EXIT_IO; }
+    if (!f) { sl_free(&shapes); sl_free(&impls); return KB_EXIT_IO; }
     gp_preamble(f, name, 1300, 950, "per-operator speedup over the library reference and % of roofline");
     int two = any_lib && any_hand;
     fprintf(f, "set style data histograms\nset style histogram clustered gap 1\n"
@@ -531,10 +531,10 @@ static int write_op_chart(plotctx *P, const char *op, const char *gpu, char *nam
                    "plot ");
         int first = 1;
         for (int m = 0; m < impls.n; m++) {
-            const kb_res *probe = NULL;
+            const kb_row *probe = NULL;
             for (int i = 0; i < s->n && !probe; i++)
                 if (!strcmp(s->r[i].impl, impls.s[m]) && !strcmp(s->r[i].op, op)) probe = &s->r[i];
-            if (!probe || kb_res_is_lib(probe, s->has_impl_kind)) continue;
+            if (!probe || kb_row_is_lib(probe, s->has_impl_kind)) continue;
             fprintf(f, "%s\"%s.dat\" using %d:xtic(1) title \"%s\" lc rgb \"%s\"", first ? "" : ", \\\n     ",
                     name, 2 + 3 * m + 2, impls.s[m], op_colors[m % 10]);
             first = 0;
@@ -549,22 +549,22 @@ static int write_op_chart(plotctx *P, const char *op, const char *gpu, char *nam
     fprintf(f, "\nunset multiplot\n");
     sl_free(&shapes);
     sl_free(&impls);
-    return fclose(f) != 0 ? KBR_EXIT_IO : 0;
+    return fclose(f) != 0 ? KB_EXIT_IO : 0;
 }
 
 /* ---- H800 vs H100 --------------------------------------------------------------- */
 /* Best time for (op, shape) on gpu: measured pass rows first, then projected.
  * *src: "measured" | "projected". */
-double kbr_best_time(const kb_resset *s, const char *op, const char *shape, const char *gpu,
+double kbr_best_time(const kb_rowset *s, const char *op, const char *shape, const char *gpu,
                      int want_measured, const char **impl)
 {
     double best = INFINITY;
     if (impl) *impl = NULL;
     for (int i = 0; i < s->n; i++) {
-        const kb_res *r = &s->r[i];
-        if (strcmp(r->op, op) || strcmp(r->shape, shape) || strcmp(r->gpu, gpu) || !kb_res_has_time(r))
+        const kb_row *r = &s->r[i];
+        if (strcmp(r->op, op) || strcmp(r->shape, shape) || strcmp(r->gpu, gpu) || !kb_row_has_time(r))
             continue;
-        if (want_measured ? !(kb_res_is_measured(r) && kb_res_is_pass(r)) : kb_res_is_measured(r)) continue;
+        if (want_measured ? !(kb_row_is_measured(r) && kb_row_is_pass(r)) : kb_row_is_measured(r)) continue;
         if (r->time_us < best) {
             best = r->time_us;
             if (impl) *impl = r->impl;
@@ -573,7 +573,7 @@ double kbr_best_time(const kb_resset *s, const char *op, const char *shape, cons
     return isfinite(best) ? best : NAN;
 }
 
-int kbr_h800_vs_h100(const kb_resset *s, const char *op, kbr_pair *out)
+int kbr_h800_vs_h100(const kb_rowset *s, const char *op, kbr_pair *out)
 {
     memset(out, 0, sizeof *out);
     strlist shapes = {0};
@@ -608,7 +608,7 @@ static int write_h800_vs_h100(plotctx *P, char *name, size_t namelen)
     char fn[256];
     snprintf(fn, sizeof fn, "%s.dat", name);
     FILE *df = open_out(P->dir, fn, P->err, sizeof P->err);
-    if (!df) return KBR_EXIT_IO;
+    if (!df) return KB_EXIT_IO;
     fprintf(df, "# per op, summed over the shapes both GPUs have:\n"
                 "# H100 = best measured (passed) time, else projected floor;\n"
                 "# H800 = measured if present, else measured H100 x (H800 floor / H100 floor), else H800 floor\n"
@@ -626,7 +626,7 @@ static int write_h800_vs_h100(plotctx *P, char *name, size_t namelen)
     if (!n) return -1;
     snprintf(fn, sizeof fn, "%s.gp", name);
     FILE *f = open_out(P->dir, fn, P->err, sizeof P->err);
-    if (!f) return KBR_EXIT_IO;
+    if (!f) return KB_EXIT_IO;
     gp_preamble(f, name, 1300, 750, "H800 vs H100 time per operator");
     fprintf(f, "set title \"H800 SXM vs H100 SXM: time per operator relative to H100 (sum over shapes)\\n"
                "H100 measured where available; H800 projected (measured H100 x roofline-floor ratio)\"\n"
@@ -638,7 +638,7 @@ static int write_h800_vs_h100(plotctx *P, char *name, size_t namelen)
                "     \"%s.dat\" using 3 title \"H800 SXM\" lc rgb \"#b22222\", \\\n"
                "     \"%s.dat\" using ($0+0.17):($3):(sprintf(\"x%%.2f\", $6)) with labels offset 0,0.8 font \",10\" notitle\n",
             name, name, name);
-    return fclose(f) != 0 ? KBR_EXIT_IO : 0;
+    return fclose(f) != 0 ? KB_EXIT_IO : 0;
 }
 
 /* ---- the command ------------------------------------------------------------------ */
@@ -663,10 +663,10 @@ int kb_cmd_plot(int argc, char **argv)
         case 'h': usage_line(); return 0;
         case ':':
             fprintf(stderr, "kbench plot: option '%s' needs a value\n", argv[optind - 1]);
-            return KBR_EXIT_USAGE;
+            return KB_EXIT_USAGE;
         default:
             fprintf(stderr, "kbench plot: unknown option '%s'\n", argv[optind - 1]);
-            return KBR_EXIT_USAGE;
+            return KB_EXIT_USAGE;
         }
     }
     int want_png = 0, want_svg = 0, want_txt = 0;
@@ -679,34 +679,34 @@ int kb_cmd_plot(int argc, char **argv)
             else if (!strcmp(t, "txt")) want_txt = 1;
             else {
                 fprintf(stderr, "kbench plot: unknown format '%s' (png, svg, txt)\n", t);
-                return KBR_EXIT_USAGE;
+                return KB_EXIT_USAGE;
             }
         }
     }
     if (optind >= argc) {
         fprintf(stderr, "kbench plot: no RESULTS.csv given\n");
-        return KBR_EXIT_USAGE;
+        return KB_EXIT_USAGE;
     }
     const char *gp = kbr_gnuplot_path();
     if (!gp) {
         fprintf(stderr, "kbench plot: gnuplot not found (install gnuplot-nox, or set KBENCH_GNUPLOT)\n");
-        return KBR_EXIT_IO;
+        return KB_EXIT_IO;
     }
     static const char *const need[] = {"flops", "bytes", NULL};
-    kb_resset s = {0};
+    kb_rowset s = {0};
     plotctx P = {.s = &s, .dir = out};
     int rc = 0;
-    for (int i = optind; i < argc && !rc; i++) rc = kb_res_load(&s, argv[i], need, P.err, sizeof P.err);
-    if (rc) { fprintf(stderr, "kbench plot: %s\n", P.err); kb_resset_free(&s); return rc; }
+    for (int i = optind; i < argc && !rc; i++) rc = kb_rows_load(&s, argv[i], need, P.err, sizeof P.err);
+    if (rc) { fprintf(stderr, "kbench plot: %s\n", P.err); kb_rows_free(&s); return rc; }
     if (s.n == 0) {
         fprintf(stderr, "kbench plot: no data rows in the given CSV file%s\n", argc - optind > 1 ? "s" : "");
-        kb_resset_free(&s);
-        return KBR_EXIT_USAGE;
+        kb_rows_free(&s);
+        return KB_EXIT_USAGE;
     }
     if (kbr_mkdirs(out) != 0) {
         fprintf(stderr, "kbench plot: %s: cannot create directory: %s\n", out, strerror(errno));
-        kb_resset_free(&s);
-        return KBR_EXIT_IO;
+        kb_rows_free(&s);
+        return KB_EXIT_IO;
     }
     for (int i = 0; i < s.n; i++) {
         if (strcmp(s.r[i].op, "hbm") && strcmp(s.r[i].op, "peak")) sl_add(&P.ops, s.r[i].op);
@@ -747,7 +747,7 @@ int kb_cmd_plot(int argc, char **argv)
             if (!fm[k]) continue;
             if (run_gnuplot(gp, out, script, fm[k]) != 0) {
                 fprintf(stderr, "kbench plot: gnuplot failed on %s/%s (fmt=%s)\n", out, script, fm[k]);
-                rc = KBR_EXIT_IO;
+                rc = KB_EXIT_IO;
             } else if (k < 2) {
                 printf("wrote %s/%s.%s\n", out, names[i], fm[k]);
             }
@@ -756,6 +756,6 @@ int kb_cmd_plot(int argc, char **argv)
     sl_free(&P.ops);
     sl_free(&P.impls);
     sl_free(&P.gpus);
-    kb_resset_free(&s);
+    kb_rows_free(&s);
     return rc;
 }

@@ -215,7 +215,7 @@ static const char *fnum(char *buf, size_t n, double v, int prec)
 }
 
 /* ---- sections ---------------------------------------------------------------- */
-static int gpus_in(const kb_resset *s, const char **out, int max)
+static int gpus_in(const kb_rowset *s, const char **out, int max)
 {
     int n = 0;
     for (int i = 0; i < s->n; i++) {
@@ -255,7 +255,7 @@ static int meta_for(doc *d, const char *csv)
     return 1;
 }
 
-static void sec_metadata(doc *d, const kb_resset *s, char **files, int nfiles)
+static void sec_metadata(doc *d, const kb_rowset *s, char **files, int nfiles)
 {
     doc_h(d, 2, "Run metadata");
     int metas = 0;
@@ -266,24 +266,21 @@ static void sec_metadata(doc *d, const kb_resset *s, char **files, int nfiles)
     const char *g[32];
     int ng = gpus_in(s, g, 32);
     static const char *const hdr[] = {"GPU", "rows measured", "rows projected", "timer", "SM clock MHz (median)",
-                                      "driver", "CUDA", "kbench", "git sha", "first timestamp", "last timestamp"};
-    doc_table(d, 11, hdr);
-    int any_drv = 0;
+                                      "kbench", "git sha", "first timestamp", "last timestamp"};
+    doc_table(d, 9, hdr);
     for (int k = 0; k < ng; k++) {
         int nm = 0, np = 0, nc = 0;
         double *clk = malloc((size_t)s->n * sizeof *clk);
-        const char *timer = "", *ver = "", *sha = "", *t0 = "", *t1 = "", *drv = "", *cu = "";
+        const char *timer = "", *ver = "", *sha = "", *t0 = "", *t1 = "";
         for (int i = 0; i < s->n; i++) {
-            const kb_res *r = &s->r[i];
+            const kb_row *r = &s->r[i];
             if (strcmp(r->gpu, g[k])) continue;
-            if (kb_res_is_measured(r)) {
+            if (kb_row_is_measured(r)) {
                 nm++;
                 if (r->timer[0]) timer = r->timer;
                 if (clk && isfinite(r->sm_clock_mhz) && r->sm_clock_mhz > 0) clk[nc++] = r->sm_clock_mhz;
             } else np++;
             if (r->kbench_version[0]) ver = r->kbench_version;
-            if (r->driver[0]) drv = r->driver;
-            if (r->cuda[0]) cu = r->cuda;
             if (r->git_sha[0]) sha = r->git_sha;
             if (r->timestamp[0] && (!t0[0] || strcmp(r->timestamp, t0) < 0)) t0 = r->timestamp;
             if (r->timestamp[0] && strcmp(r->timestamp, t1) > 0) t1 = r->timestamp;
@@ -293,18 +290,16 @@ static void sec_metadata(doc *d, const kb_resset *s, char **files, int nfiles)
         snprintf(b, sizeof b, "%d", np);
         fnum(c, sizeof c, nc ? kbr_median(clk, nc) : NAN, 0);
         free(clk);
-        any_drv |= drv[0] || cu[0];
-        const char *row[] = {g[k], a, b, timer[0] ? timer : "-", c, drv[0] ? drv : "-", cu[0] ? cu : "-",
-                             ver, sha, t0, t1};
-        doc_row(d, 11, row);
+        const char *row[] = {g[k], a, b, timer[0] ? timer : "-", c, ver, sha, t0, t1};
+        doc_row(d, 9, row);
     }
     doc_table_end(d);
-    if (!any_drv && !metas)
-        doc_p(d, "Driver and CUDA versions: not in these CSVs (optional columns `driver`, `cuda`) and no "
-                 "`.meta.json` beside them (`kbench run` writes one per run).");
+    if (!metas)
+        doc_p(d, "Driver and CUDA versions: no `.meta.json` beside these CSVs (`kbench run` writes one per "
+                 "run, beside its CSV).");
 }
 
-static void sec_failures(doc *d, const kb_resset *s)
+static void sec_failures(doc *d, const kb_rowset *s)
 {
     int nf = 0;
     for (int i = 0; i < s->n; i++) nf += !strcmp(s->r[i].verified, "fail");
@@ -313,7 +308,7 @@ static void sec_failures(doc *d, const kb_resset *s)
     static const char *const hdr[] = {"op", "impl", "shape", "GPU", "err", "note"};
     doc_table(d, 6, hdr);
     for (int i = 0; i < s->n; i++) {
-        const kb_res *r = &s->r[i];
+        const kb_row *r = &s->r[i];
         if (strcmp(r->verified, "fail")) continue;
         char e[32];
         if (isfinite(r->err)) snprintf(e, sizeof e, "%.3g", r->err);
@@ -324,31 +319,31 @@ static void sec_failures(doc *d, const kb_resset *s)
     doc_table_end(d);
 }
 
-static void sec_best(doc *d, const kb_resset *s)
+static void sec_best(doc *d, const kb_rowset *s)
 {
     doc_h(d, 2, "Best implementation per operator and shape (measured)");
     static const char *const hdr[] = {"op", "shape", "GPU", "best impl", "time us", "TFLOP/s", "GB/s",
                                       "% roof", "speedup vs library", "library ref"};
     int any = 0;
     for (int i = 0; i < s->n; i++) {
-        const kb_res *r = &s->r[i];
-        if (!kb_res_is_measured(r) || !kb_res_is_pass(r) || !kb_res_has_time(r)) continue;
+        const kb_row *r = &s->r[i];
+        if (!kb_row_is_measured(r) || !kb_row_is_pass(r) || !kb_row_has_time(r)) continue;
         if (!strcmp(r->op, "hbm") || !strcmp(r->op, "peak")) continue;
         int first = 1; /* first row of this (op, shape, gpu) */
         for (int j = 0; j < i && first; j++) {
-            const kb_res *q = &s->r[j];
-            first = !(kb_res_is_measured(q) && kb_res_is_pass(q) && kb_res_has_time(q) &&
+            const kb_row *q = &s->r[j];
+            first = !(kb_row_is_measured(q) && kb_row_is_pass(q) && kb_row_has_time(q) &&
                       !strcmp(q->op, r->op) && !strcmp(q->shape, r->shape) && !strcmp(q->gpu, r->gpu));
         }
         if (!first) continue;
-        const kb_res *best = NULL, *lib = NULL;
+        const kb_row *best = NULL, *lib = NULL;
         for (int j = i; j < s->n; j++) {
-            const kb_res *q = &s->r[j];
-            if (!(kb_res_is_measured(q) && kb_res_is_pass(q) && kb_res_has_time(q) &&
+            const kb_row *q = &s->r[j];
+            if (!(kb_row_is_measured(q) && kb_row_is_pass(q) && kb_row_has_time(q) &&
                   !strcmp(q->op, r->op) && !strcmp(q->shape, r->shape) && !strcmp(q->gpu, r->gpu)))
                 continue;
             if (!best || q->time_us < best->time_us) best = q;
-            if (kb_res_is_lib(q, s->has_impl_kind) && (!lib || q->time_us < lib->time_us)) lib = q;
+            if (kb_row_is_lib(q, s->has_impl_kind) && (!lib || q->time_us < lib->time_us)) lib = q;
         }
         if (!any) { doc_table(d, 10, hdr); any = 1; }
         kbr_ceil c;
@@ -368,7 +363,7 @@ static void sec_best(doc *d, const kb_resset *s)
     else doc_p(d, "No measured rows that passed verification.");
 }
 
-static void sec_h800(doc *d, const kb_resset *s)
+static void sec_h800(doc *d, const kb_rowset *s)
 {
     doc_h(d, 2, "H800 vs H100");
     doc_p(d, "Per (op, shape): H100 = best measured time that passed, else the projected floor; "
@@ -380,7 +375,7 @@ static void sec_h800(doc *d, const kb_resset *s)
                                       "H800 source", "H800 / H100"};
     int any = 0;
     for (int i = 0; i < s->n; i++) {
-        const kb_res *r = &s->r[i];
+        const kb_row *r = &s->r[i];
         if (!strcmp(r->op, "hbm") || !strcmp(r->op, "peak")) continue;
         int first = 1;
         for (int j = 0; j < i && first; j++)
@@ -418,26 +413,26 @@ static void sec_h800(doc *d, const kb_resset *s)
 typedef struct term_val { double us; char src[96]; } term_val;
 
 /* Best measured (passed) and best projected row of a term on one GPU. */
-static void term_rows(const kb_resset *s, const kbr_term *t, const char *gpu, const kb_res **bm,
-                      const kb_res **bp)
+static void term_rows(const kb_rowset *s, const kbr_term *t, const char *gpu, const kb_row **bm,
+                      const kb_row **bp)
 {
     *bm = *bp = NULL;
     if (!strcmp(t->op, "-")) return;
     for (int i = 0; i < s->n; i++) {
-        const kb_res *r = &s->r[i];
-        if (strcmp(r->op, t->op) || strcmp(r->gpu, gpu) || !kb_res_has_time(r) ||
+        const kb_row *r = &s->r[i];
+        if (strcmp(r->op, t->op) || strcmp(r->gpu, gpu) || !kb_row_has_time(r) ||
             !kbr_label_match(t->shape, r->shape))
             continue;
-        if (kb_res_is_measured(r)) {
-            if (kb_res_is_pass(r) && (!*bm || r->time_us < (*bm)->time_us)) *bm = r;
+        if (kb_row_is_measured(r)) {
+            if (kb_row_is_pass(r) && (!*bm || r->time_us < (*bm)->time_us)) *bm = r;
         } else if (!*bp || r->time_us < (*bp)->time_us) *bp = r;
     }
 }
 
 /* Roofline floor of a term on a GPU: projected row, else the formula. */
-static double term_floor(const kb_resset *s, const kbr_term *t, const char *gpu, const kbr_gpu *g, int have_g)
+static double term_floor(const kb_rowset *s, const kbr_term *t, const char *gpu, const kbr_gpu *g, int have_g)
 {
-    const kb_res *bm, *bp;
+    const kb_row *bm, *bp;
     term_rows(s, t, gpu, &bm, &bp);
     if (bp) return bp->time_us;
     return have_g ? kbr_floor_us(t, g) : NAN;
@@ -446,16 +441,16 @@ static double term_floor(const kb_resset *s, const kbr_term *t, const char *gpu,
 /* Term time on GPU k: its measured row; else another GPU's measured row scaled
  * by the ratio of the two roofline floors (how an H800 number is projected from
  * an H100 measurement); else its projected row; else the formula. */
-static void resolve_term(const kb_resset *s, const kbr_term *t, int k, const char *const *gl,
+static void resolve_term(const kb_rowset *s, const kbr_term *t, int k, const char *const *gl,
                          const kbr_gpu *gg, const int *have, int ng, term_val *v)
 {
-    const kb_res *bm, *bp;
+    const kb_row *bm, *bp;
     term_rows(s, t, gl[k], &bm, &bp);
     if (bm) { v->us = bm->time_us; snprintf(v->src, sizeof v->src, "measured (%s)", bm->impl); return; }
     double fk = term_floor(s, t, gl[k], &gg[k], have[k]);
     for (int j = 0; j < ng && isfinite(fk); j++) {
         if (j == k) continue;
-        const kb_res *om, *op;
+        const kb_row *om, *op;
         term_rows(s, t, gl[j], &om, &op);
         double fj = term_floor(s, t, gl[j], &gg[j], have[j]);
         if (!om || !(fj > 0)) continue;
@@ -471,7 +466,7 @@ static void resolve_term(const kb_resset *s, const kbr_term *t, int k, const cha
 #define MAX_TERMS 32
 #define MAX_RG 8
 
-static void sec_rollup(doc *d, const kb_resset *s, const kbr_cfg *cfg, const prices *ps)
+static void sec_rollup(doc *d, const kb_rowset *s, const kbr_cfg *cfg, const prices *ps)
 {
     doc_h(d, 2, "Model roll-up: DeepSeek-V3 (61 layers = 3 dense + 58 MoE)");
     doc_p(d, "Assumptions (kbr_rollup.h): per GPU, one layer's operators are summed with no overlap of "
@@ -661,7 +656,7 @@ int kb_cmd_report(int argc, char **argv)
         case 'p':
             if (prices_parse(&ps, optarg) != 0) {
                 fprintf(stderr, "kbench report: bad --price '%s' (e.g. h800-sxm=2.0,h100-sxm=2.5)\n", optarg);
-                return KBR_EXIT_USAGE;
+                return KB_EXIT_USAGE;
             }
             break;
         case 'n': no_plots = 1; break;
@@ -674,31 +669,31 @@ int kb_cmd_report(int argc, char **argv)
         case 'h': usage_line(); return 0;
         case ':':
             fprintf(stderr, "kbench report: option '%s' needs a value\n", argv[optind - 1]);
-            return KBR_EXIT_USAGE;
+            return KB_EXIT_USAGE;
         default:
             fprintf(stderr, "kbench report: unknown option '%s'\n", argv[optind - 1]);
-            return KBR_EXIT_USAGE;
+            return KB_EXIT_USAGE;
         }
-        if (bad) return KBR_EXIT_USAGE;
+        if (bad) return KB_EXIT_USAGE;
     }
     if (256 % cfg.ep_prefill || 256 % cfg.ep_decode) {
         fprintf(stderr, "kbench report: --ep-prefill/--ep-decode must divide the 256 experts\n");
-        return KBR_EXIT_USAGE;
+        return KB_EXIT_USAGE;
     }
     if (optind >= argc) {
         fprintf(stderr, "kbench report: no RESULTS.csv given\n");
-        return KBR_EXIT_USAGE;
+        return KB_EXIT_USAGE;
     }
     size_t ol = strlen(out);
     if (ol < 4 || strcmp(out + ol - 3, ".md")) {
         fprintf(stderr, "kbench report: --out must name a .md file (got '%s')\n", out);
-        return KBR_EXIT_USAGE;
+        return KB_EXIT_USAGE;
     }
-    kb_resset s = {0};
+    kb_rowset s = {0};
     char err[1200];
     int rc = 0;
-    for (int i = optind; i < argc && !rc; i++) rc = kb_res_load(&s, argv[i], NULL, err, sizeof err);
-    if (rc) { fprintf(stderr, "kbench report: %s\n", err); kb_resset_free(&s); return rc; }
+    for (int i = optind; i < argc && !rc; i++) rc = kb_rows_load(&s, argv[i], NULL, err, sizeof err);
+    if (rc) { fprintf(stderr, "kbench report: %s\n", err); kb_rows_free(&s); return rc; }
 
     /* output paths: DIR/NAME.md, DIR/NAME.html, DIR/plots/ */
     char dir[1024], html[1100], plots[1100];
@@ -711,8 +706,8 @@ int kb_cmd_report(int argc, char **argv)
     if (plots_opt) snprintf(plots, sizeof plots, "%s", plots_opt);
     if (kbr_mkdirs(dir) != 0 || kbr_mkdirs(plots) != 0) {
         fprintf(stderr, "kbench report: %s: cannot create directory: %s\n", dir, strerror(errno));
-        kb_resset_free(&s);
-        return KBR_EXIT_IO;
+        kb_rows_free(&s);
+        return KB_EXIT_IO;
     }
 
     /* plots first (kbench plot into DIR/plots) */
@@ -765,8 +760,8 @@ int kb_cmd_report(int argc, char **argv)
         fprintf(stderr, "kbench report: %s: cannot write: %s\n", !d.md ? out : html, strerror(errno));
         if (d.md) fclose(d.md);
         if (d.html) fclose(d.html);
-        kb_resset_free(&s);
-        return KBR_EXIT_IO;
+        kb_rows_free(&s);
+        return KB_EXIT_IO;
     }
     fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>kbench report</title>\n"
           "<style>body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em}"
@@ -822,10 +817,10 @@ int kb_cmd_report(int argc, char **argv)
     int werr = ferror(d.md) || ferror(d.html);
     werr |= fclose(d.md) != 0;
     werr |= fclose(d.html) != 0;
-    kb_resset_free(&s);
+    kb_rows_free(&s);
     if (werr) {
         fprintf(stderr, "kbench report: %s: write error\n", out);
-        return KBR_EXIT_IO;
+        return KB_EXIT_IO;
     }
     printf("wrote %s and %s\n", out, html);
     return 0;

@@ -8,14 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const kb_res_required[] = {"op", "impl", "shape", "dtype", "gpu",
-                                       "source", "time_us", "verified", NULL};
-
-void kb_strlcpy(char *dst, const char *src, size_t n)
-{
-    if (!n) return;
-    snprintf(dst, n, "%s", src ? src : "");
-}
 
 /* ---- generic table ------------------------------------------------------ */
 typedef struct parse_state {
@@ -111,13 +103,13 @@ int csv_table_load(const char *path, csv_table *t, char *err, size_t errlen)
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return KBR_EXIT_IO;
+        return KB_EXIT_IO;
     }
     struct csv_parser p;
     if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) {
         fclose(f);
         snprintf(err, errlen, "%s: csv_init failed", path);
-        return KBR_EXIT_IO;
+        return KB_EXIT_IO;
     }
     parse_state ps = {.t = t};
     char buf[65536];
@@ -127,18 +119,18 @@ int csv_table_load(const char *path, csv_table *t, char *err, size_t errlen)
         if (csv_parse(&p, buf, n, on_field, on_record, &ps) != n) {
             snprintf(err, errlen, "%s: malformed CSV near record %d: %s", path,
                      ps.nrecords + 1, csv_strerror(csv_error(&p)));
-            rc = KBR_EXIT_USAGE;
+            rc = KB_EXIT_USAGE;
             break;
         }
     }
     if (!rc && ferror(f)) {
         snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
-        rc = KBR_EXIT_IO;
+        rc = KB_EXIT_IO;
     }
     if (!rc && csv_fini(&p, on_field, on_record, &ps) != 0) {
         snprintf(err, errlen, "%s: malformed CSV at end of file: %s", path,
                  csv_strerror(csv_error(&p)));
-        rc = KBR_EXIT_USAGE;
+        rc = KB_EXIT_USAGE;
     }
     csv_free(&p);
     fclose(f);
@@ -146,16 +138,16 @@ int csv_table_load(const char *path, csv_table *t, char *err, size_t errlen)
     free(ps.cur);
     if (!rc && ps.bad == 2) {
         snprintf(err, errlen, "%s: out of memory", path);
-        rc = KBR_EXIT_IO;
+        rc = KB_EXIT_IO;
     }
     if (!rc && ps.bad == 1) {
         snprintf(err, errlen, "%s: row %d has %d fields, the header has %d", path, ps.bad_row,
                  ps.bad_nf, t->ncols);
-        rc = KBR_EXIT_USAGE;
+        rc = KB_EXIT_USAGE;
     }
     if (!rc && t->ncols == 0) {
         snprintf(err, errlen, "%s: empty file (no header row)", path);
-        rc = KBR_EXIT_USAGE;
+        rc = KB_EXIT_USAGE;
     }
     if (rc) csv_table_free(t);
     return rc;
@@ -174,164 +166,120 @@ const char *csv_table_cell(const csv_table *t, int row, int col)
     return t->cells[(size_t)row * t->ncols + col];
 }
 
-/* ---- numbers ------------------------------------------------------------ */
-int kb_parse_num(const char *s, double *v)
+/* ---- typed rows --------------------------------------------------------- */
+static int check_columns(const csv_table *t, const char *path, const char *const *extra, char *err, size_t errlen)
 {
-    while (*s == ' ') s++;
-    if (!*s) { *v = NAN; return 0; }
-    char *end;
-    errno = 0;
-    double x = strtod(s, &end);
-    while (*end == ' ') end++;
-    if (end == s || *end) return -1;
-    *v = x;
+    for (int i = 0; i < kb_ncols; i++)
+        if ((kb_cols[i].flags & KB_COL_REQUIRED) && csv_table_col(t, kb_cols[i].name) < 0) {
+            snprintf(err, errlen, "%s: missing column '%s'", path, kb_cols[i].name);
+            return KB_EXIT_USAGE;
+        }
+    for (const char *const *c = extra; c && *c; c++)
+        if (csv_table_col(t, *c) < 0) {
+            snprintf(err, errlen, "%s: missing column '%s'", path, *c);
+            return KB_EXIT_USAGE;
+        }
     return 0;
 }
 
-int kb_parse_samples(const char *s, double **out)
+static kb_row *append(kb_rowset *set)
 {
-    *out = NULL;
-    int n = 0, cap = 0;
-    double *a = NULL;
-    const char *p = s;
-    while (*p == ' ') p++;
-    if (!*p) return 0;
-    for (;;) {
-        const char *semi = strchr(p, ';');
-        size_t len = semi ? (size_t)(semi - p) : strlen(p);
-        char tmp[64];
-        if (len >= sizeof tmp) { free(a); return -1; }
-        memcpy(tmp, p, len);
-        tmp[len] = 0;
-        double v;
-        if (kb_parse_num(tmp, &v) != 0 || isnan(v)) { free(a); return -1; }
-        if (n == cap) {
-            cap = cap ? 2 * cap : 16;
-            double *q = realloc(a, (size_t)cap * sizeof *q);
-            if (!q) { free(a); return -1; }
-            a = q;
-        }
-        a[n++] = v;
-        if (!semi) break;
-        p = semi + 1;
+    if (set->n == set->cap) {
+        int cap = set->cap ? 2 * set->cap : 64;
+        kb_row *p = realloc(set->r, (size_t)cap * sizeof *p);
+        if (!p) return NULL;
+        set->r = p;
+        set->cap = cap;
     }
-    *out = a;
-    return n;
+    kb_row *x = &set->r[set->n];
+    memset(x, 0, sizeof *x);
+    return x;
 }
 
-/* ---- typed rows --------------------------------------------------------- */
-typedef struct num_col { const char *name; size_t off; } num_col;
-#define NUMCOL(f) {#f, offsetof(kb_res, f)}
-static const num_col num_cols[] = {
-    NUMCOL(flops), NUMCOL(bytes), NUMCOL(intensity), NUMCOL(time_us), NUMCOL(time_us_min),
-    NUMCOL(time_us_max), NUMCOL(cv), NUMCOL(reps), NUMCOL(tflops), NUMCOL(gbps),
-    NUMCOL(roof_tflops), NUMCOL(pct_roof), NUMCOL(err), NUMCOL(sm_clock_mhz),
-    NUMCOL(link_bytes),
-};
-typedef struct str_col { const char *name; size_t off, size; } str_col;
-#define STRCOL(f) {#f, offsetof(kb_res, f), sizeof(((kb_res *)0)->f)}
-static const str_col str_cols[] = {
-    STRCOL(op), STRCOL(impl), STRCOL(shape), STRCOL(dtype), STRCOL(gpu), STRCOL(source),
-    STRCOL(bound), STRCOL(verified), STRCOL(timer), STRCOL(impl_kind), STRCOL(kbench_version),
-    STRCOL(git_sha), STRCOL(timestamp), STRCOL(roof_source), STRCOL(note), STRCOL(driver),
-    STRCOL(cuda),
-};
+/* One CSV record into x, column by column through the schema. */
+static int read_row(kb_row *x, const csv_table *t, int r, const int *idx, const char *path, char *err,
+                    size_t errlen)
+{
+    for (int i = 0; i < kb_ncols; i++) {
+        const char *cell = csv_table_cell(t, r, idx[i]);
+        if (kb_row_set(&kb_cols[i], x, cell) == 0) continue;
+        snprintf(err, errlen, "%s: row %d: column '%s': bad %s '%.40s'", path, r + 1, kb_cols[i].name,
+                 kb_cols[i].type == KB_COL_SAMPLES ? "sample list" : "number", cell);
+        return KB_EXIT_USAGE;
+    }
+    if (!x->op[0] || !x->impl[0] || !x->gpu[0]) {
+        snprintf(err, errlen, "%s: row %d: empty op, impl or gpu", path, r + 1);
+        return KB_EXIT_USAGE;
+    }
+    return 0;
+}
 
-int kb_res_load(kb_resset *set, const char *path, const char *const *extra_required,
-                char *err, size_t errlen)
+static int add_file(kb_rowset *set, const char *path)
+{
+    char **files = realloc(set->files, (size_t)(set->nfiles + 1) * sizeof *files);
+    if (!files) return -1;
+    set->files = files;
+    if (!(set->files[set->nfiles] = strdup(path))) return -1;
+    return set->nfiles++;
+}
+
+int kb_rows_load(kb_rowset *set, const char *path, const char *const *extra_required,
+                 char *err, size_t errlen)
 {
     csv_table t;
     int rc = csv_table_load(path, &t, err, errlen);
     if (rc) return rc;
-    const char *const *lists[2] = {kb_res_required, extra_required};
-    for (int l = 0; l < 2; l++)
-        for (const char *const *c = lists[l]; c && *c; c++)
-            if (csv_table_col(&t, *c) < 0) {
-                snprintf(err, errlen, "%s: missing column '%s'", path, *c);
-                csv_table_free(&t);
-                return KBR_EXIT_USAGE;
-            }
-    int ncn = (int)(sizeof num_cols / sizeof num_cols[0]);
-    int nsc = (int)(sizeof str_cols / sizeof str_cols[0]);
-    int numidx[sizeof num_cols / sizeof num_cols[0]], stridx[sizeof str_cols / sizeof str_cols[0]];
-    for (int i = 0; i < ncn; i++) numidx[i] = csv_table_col(&t, num_cols[i].name);
-    for (int i = 0; i < nsc; i++) stridx[i] = csv_table_col(&t, str_cols[i].name);
-    int c_samples = csv_table_col(&t, "samples_us");
-    if (csv_table_col(&t, "impl_kind") >= 0) set->has_impl_kind = 1;
-    if (c_samples >= 0) set->has_samples = 1;
-
-    char **files = realloc(set->files, (size_t)(set->nfiles + 1) * sizeof *files);
-    if (!files) { csv_table_free(&t); snprintf(err, errlen, "out of memory"); return KBR_EXIT_IO; }
-    set->files = files;
-    set->files[set->nfiles] = strdup(path);
-    int fidx = set->nfiles++;
-
-    for (int r = 0; r < t.nrows; r++) {
-        if (set->n == set->cap) {
-            int cap = set->cap ? 2 * set->cap : 64;
-            kb_res *p = realloc(set->r, (size_t)cap * sizeof *p);
-            if (!p) { csv_table_free(&t); snprintf(err, errlen, "out of memory"); return KBR_EXIT_IO; }
-            set->r = p;
-            set->cap = cap;
+    if ((rc = check_columns(&t, path, extra_required, err, errlen))) {
+        csv_table_free(&t);
+        return rc;
+    }
+    int idx[64];
+    for (int i = 0; i < kb_ncols && i < 64; i++) idx[i] = csv_table_col(&t, kb_cols[i].name);
+    set->has_impl_kind |= csv_table_col(&t, "impl_kind") >= 0;
+    set->has_samples |= csv_table_col(&t, "samples_us") >= 0;
+    int fidx = add_file(set, path);
+    for (int r = 0; r < t.nrows && !rc && fidx >= 0; r++) {
+        kb_row *x = append(set);
+        if (!x) {
+            snprintf(err, errlen, "%s: out of memory", path);
+            rc = KB_EXIT_IO;
+            break;
         }
-        kb_res *x = &set->r[set->n];
-        memset(x, 0, sizeof *x);
-        x->row = r + 1;
+        x->line = r + 1;
         x->file = fidx;
-        for (int i = 0; i < nsc; i++)
-            kb_strlcpy((char *)x + str_cols[i].off, csv_table_cell(&t, r, stridx[i]), str_cols[i].size);
-        for (int i = 0; i < ncn; i++) {
-            double *v = (double *)((char *)x + num_cols[i].off);
-            const char *s = csv_table_cell(&t, r, numidx[i]);
-            if (kb_parse_num(s, v) != 0) {
-                snprintf(err, errlen, "%s: row %d: column '%s': bad number '%.40s'", path, r + 1,
-                         num_cols[i].name, s);
-                csv_table_free(&t);
-                return KBR_EXIT_USAGE;
-            }
-        }
-        if (c_samples >= 0) {
-            int ns = kb_parse_samples(csv_table_cell(&t, r, c_samples), &x->samples);
-            if (ns < 0) {
-                snprintf(err, errlen, "%s: row %d: column 'samples_us': bad sample list", path, r + 1);
-                csv_table_free(&t);
-                return KBR_EXIT_USAGE;
-            }
-            x->nsamples = ns;
-        }
-        if (!x->op[0] || !x->impl[0] || !x->gpu[0]) {
-            snprintf(err, errlen, "%s: row %d: empty op, impl or gpu", path, r + 1);
-            free(x->samples);
-            csv_table_free(&t);
-            return KBR_EXIT_USAGE;
-        }
-        set->n++;
+        rc = read_row(x, &t, r, idx, path, err, errlen);
+        if (rc) free(x->samples_us);
+        else set->n++;
     }
     csv_table_free(&t);
-    return 0;
+    if (fidx < 0) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        rc = KB_EXIT_IO;
+    }
+    return rc;
 }
 
-void kb_resset_free(kb_resset *set)
+void kb_rows_free(kb_rowset *set)
 {
-    for (int i = 0; i < set->n; i++) free(set->r[i].samples);
+    for (int i = 0; i < set->n; i++) free(set->r[i].samples_us);
     for (int i = 0; i < set->nfiles; i++) free(set->files[i]);
     free(set->r);
     free(set->files);
     memset(set, 0, sizeof *set);
 }
 
-int kb_res_is_measured(const kb_res *r) { return strcmp(r->source, "measured") == 0; }
-int kb_res_is_pass(const kb_res *r) { return strcmp(r->verified, "pass") == 0; }
-int kb_res_has_time(const kb_res *r) { return isfinite(r->time_us) && r->time_us > 0; }
+int kb_row_is_measured(const kb_row *r) { return strcmp(r->source, "measured") == 0; }
+int kb_row_is_pass(const kb_row *r) { return strcmp(r->verified, "pass") == 0; }
+int kb_row_has_time(const kb_row *r) { return isfinite(r->time_us) && r->time_us > 0; }
 
-int kb_res_is_lib(const kb_res *r, int has_impl_kind)
+int kb_row_is_lib(const kb_row *r, int has_impl_kind)
 {
     if (has_impl_kind && r->impl_kind[0]) return strcmp(r->impl_kind, "lib") == 0;
-    if (kb_res_is_model(r)) return 0;
+    if (kb_row_is_model(r)) return 0;
     return !(r->impl[0] == 'v' && r->impl[1] >= '0' && r->impl[1] <= '9');
 }
 
-int kb_res_is_model(const kb_res *r)
+int kb_row_is_model(const kb_row *r)
 {
     return strcmp(r->impl_kind, "model") == 0 || strcmp(r->source, "projected") == 0;
 }
