@@ -16,6 +16,7 @@
  *   slot_base[t] + popcount(destination mask below d). */
 #ifndef EP_LAYOUT_H
 #define EP_LAYOUT_H
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __CUDACC__
