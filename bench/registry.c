@@ -1,30 +1,28 @@
 /* registry.c - every operator kbench knows, in run order.  The ceilings (hbm,
  * peak) come first so later rows can use the measured roofs of the same run.
- * Adding an operator: one bench/ops/op_<name>.c defining `kb_op_<name>` plus one
- * line in each of the two lists below. */
+ * Adding an operator: one bench/ops/op_<name>.c defining `kb_op_<name>` plus
+ * one X(<name>) line below. */
 #include <string.h>
 #include "bench/kb.h"
 
-extern const kb_op kb_op_hbm, kb_op_peak;
-extern const kb_op kb_op_fp8_quant, kb_op_fp8_gemm, kb_op_fp8_gemm_grouped;
-extern const kb_op kb_op_mla_decode;
-extern const kb_op kb_op_moe_route, kb_op_moe_dispatch, kb_op_moe_combine;
-extern const kb_op kb_op_ep_dispatch, kb_op_ep_combine, kb_op_alltoall;
+#define KB_OPERATORS(X)                                                        \
+    X(hbm)                                                                     \
+    X(peak)                                                                    \
+    X(fp8_quant)                                                               \
+    X(fp8_gemm)                                                                \
+    X(fp8_gemm_grouped)                                                        \
+    X(mla_decode)                                                              \
+    X(moe_route)                                                               \
+    X(moe_dispatch)                                                            \
+    X(moe_combine)                                                             \
+    X(ep_dispatch)                                                             \
+    X(ep_combine)                                                              \
+    X(alltoall)
 
-static const kb_op *const ops[] = {
-    &kb_op_hbm,
-    &kb_op_peak,
-    &kb_op_fp8_quant,
-    &kb_op_fp8_gemm,
-    &kb_op_fp8_gemm_grouped,
-    &kb_op_mla_decode,
-    &kb_op_moe_route,
-    &kb_op_moe_dispatch,
-    &kb_op_moe_combine,
-    &kb_op_ep_dispatch,
-    &kb_op_ep_combine,
-    &kb_op_alltoall,
-};
+#define KB_DECLARE(name) extern const kb_op kb_op_##name;
+#define KB_ENTRY(name) &kb_op_##name,
+KB_OPERATORS(KB_DECLARE)
+static const kb_op *const ops[] = {KB_OPERATORS(KB_ENTRY)};
 
 const kb_op *const *kb_ops(int *n)
 {
