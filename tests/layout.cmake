@@ -7,3 +7,5 @@ add_test(NAME headers_alone COMMAND ${CMAKE_SOURCE_DIR}/tests/check_headers.sh $
          ${JANSSON_INCLUDE_DIR} ${CSV_INCLUDE_DIR} ${GSL_INCLUDE_DIR} ${NCCL_INCLUDE_DIR})
 set_tests_properties(headers_alone PROPERTIES TIMEOUT 300)
 add_test(NAME layers COMMAND ${CMAKE_SOURCE_DIR}/tests/check_layers.sh ${CMAKE_SOURCE_DIR})
+# Short functions in named phases: nothing in bench/ longer than 80 lines.
+add_test(NAME function_length COMMAND ${CMAKE_SOURCE_DIR}/tests/check_function_length.sh ${CMAKE_SOURCE_DIR} 80)
