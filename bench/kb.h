@@ -105,7 +105,7 @@ typedef struct kb_op {
     kb_status (*verify)(void *ctx, double *err, const char **metric);
     void (*teardown)(void *ctx);
     const kb_impl *impls;
-    int n_impls;
+    int n_impls;             /* set both with KB_IMPLS(table)               */
     /* Optional: per-shape peak when one op mixes dtypes (NULL: use .peak). */
     kb_peak (*peak_for)(const kb_shape *s);
     /* Optional: op-specific figures for the CSV `metrics` column, written as
@@ -116,6 +116,9 @@ typedef struct kb_op {
      * enum ({[MLA_D_B] = "b", [MLA_D_SK] = "sk", ...}); NULL ends/skips. */
     const char *dims[KB_MAX_DIMS];
 } kb_op;
+
+/* .impls and .n_impls of a kb_op from one static kb_impl array. */
+#define KB_IMPLS(table) .impls = (table), .n_impls = (int)(sizeof(table) / sizeof((table)[0]))
 
 /* The peak that bounds this shape: op->peak_for(s) when given, else op->peak. */
 kb_peak kb_shape_peak(const kb_op *op, const kb_shape *s);
