@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <cuda_runtime_api.h>
 #include "kernels/common/kb_base.h"
+#include "kernels/common/kb_fill.h"
 #include "bench/kb_roofline.h"
 
 #ifdef __cplusplus
@@ -105,7 +106,7 @@ typedef struct kb_op {
     kb_status (*verify)(void *ctx, double *err, const char **metric);
     void (*teardown)(void *ctx);
     const kb_impl *impls;
-    int n_impls;
+    int n_impls;             /* set both with KB_IMPLS(table)               */
     /* Optional: per-shape peak when one op mixes dtypes (NULL: use .peak). */
     kb_peak (*peak_for)(const kb_shape *s);
     /* Optional: op-specific figures for the CSV `metrics` column, written as
@@ -117,6 +118,9 @@ typedef struct kb_op {
     const char *dims[KB_MAX_DIMS];
 } kb_op;
 
+/* .impls and .n_impls of a kb_op from one static kb_impl array. */
+#define KB_IMPLS(table) .impls = (table), .n_impls = (int)(sizeof(table) / sizeof((table)[0]))
+
 /* The peak that bounds this shape: op->peak_for(s) when given, else op->peak. */
 kb_peak kb_shape_peak(const kb_op *op, const kb_shape *s);
 
@@ -124,16 +128,12 @@ kb_peak kb_shape_peak(const kb_op *op, const kb_shape *s);
 const kb_op *const *kb_ops(int *n);
 const kb_op *kb_find_op(const char *name);
 
-/* ---- helpers for operators (bench/kb_util.c, bench/kb_dev.cu) ------------ */
+/* ---- helpers for operators (bench/kb_util.c) ------------------------------ */
 /* Seed per (op, shape): FNV-1a of the op name and shape label. */
 uint64_t kb_seed_for(const char *op, const kb_shape *s);
 
-/* Device fills with seeded random data (uniform in [lo,hi)); never zeros
- * unless the range forces them. */
-kb_status kb_dev_fill_f32(float *d, size_t n, float lo, float hi, uint64_t seed, cudaStream_t st);
-kb_status kb_dev_fill_bf16(void *d, size_t n, float lo, float hi, uint64_t seed, cudaStream_t st);
-/* Fill `bytes` with the poison pattern 0xFF (NaN for f32/bf16/e4m3). */
-kb_status kb_dev_poison(void *d, size_t bytes, cudaStream_t st);
+/* Device fills and poison (kb_dev_fill_f32, kb_dev_fill_bf16, kb_dev_poison):
+ * kernels/common/kb_fill.h. */
 
 /* bf16 / E4M3 host conversions: kernels/common/kb_base.h. */
 

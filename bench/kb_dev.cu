@@ -1,62 +1,8 @@
-// kb_dev.cu - device helpers for operators: seeded random fills and poison.
-#include <cuda_bf16.h>
+// kb_dev.cu - the SM-clock probe (the seeded fills and the poison moved to
+// kernels/common/kb_fill.cu).
 #include <stdint.h>
 #include "bench/kb.h"
 #include "bench/kb_timer.h"
-
-namespace {
-__device__ __forceinline__ uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-// Counter-based: value i depends only on (seed, i), so fills are reproducible
-// whatever the launch shape.
-__device__ __forceinline__ float uniform01(uint64_t seed, size_t i)
-{
-    return (float)(mix64(seed + 0x9e3779b97f4a7c15ull * (i + 1)) >> 40) * (1.0f / 16777216.0f);
-}
-
-__global__ void fill_f32(float *d, size_t n, float lo, float hi, uint64_t seed)
-{
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
-        d[i] = lo + (hi - lo) * uniform01(seed, i);
-}
-
-__global__ void fill_bf16(__nv_bfloat16 *d, size_t n, float lo, float hi, uint64_t seed)
-{
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
-        d[i] = __float2bfloat16(lo + (hi - lo) * uniform01(seed, i));
-}
-
-unsigned grid_for(size_t n)
-{
-    size_t b = (n + 255) / 256;
-    return (unsigned)(b > 65535 ? 65535 : (b ? b : 1));
-}
-} // namespace
-
-extern "C" kb_status kb_dev_fill_f32(float *d, size_t n, float lo, float hi, uint64_t seed, cudaStream_t st)
-{
-    fill_f32<<<grid_for(n), 256, 0, st>>>(d, n, lo, hi, seed);
-    KB_CUDA_TRY(cudaGetLastError());
-    return KB_OK;
-}
-
-extern "C" kb_status kb_dev_fill_bf16(void *d, size_t n, float lo, float hi, uint64_t seed, cudaStream_t st)
-{
-    fill_bf16<<<grid_for(n), 256, 0, st>>>((__nv_bfloat16 *)d, n, lo, hi, seed);
-    KB_CUDA_TRY(cudaGetLastError());
-    return KB_OK;
-}
-
-extern "C" kb_status kb_dev_poison(void *d, size_t bytes, cudaStream_t st)
-{
-    KB_CUDA_TRY(cudaMemsetAsync(d, 0xff, bytes, st));
-    return KB_OK;
-}
 
 namespace {
 __global__ void clock_probe(unsigned long long *out, unsigned long long spin_ns)

@@ -5,6 +5,7 @@
 // the other ranks' send buffers regenerated from their seeds (a2a_seed).
 #include <cuda_runtime.h>
 #include <stdint.h>
+#include "kernels/common/kb_fill.h"
 #include "kernels/ep/ep.h"
 
 namespace {

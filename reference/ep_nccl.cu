@@ -2,7 +2,7 @@
 // process drives every local GPU (ncclCommInitAll, created at the first launch
 // and kept for the context's life).  Compiled only when CMake found NCCL
 // (KB_HAVE_NCCL).  MPI mode (KB_WITH_MPI, several processes / nodes): one
-// process per rank, ncclGetUniqueId on rank 0, MPI_Bcast of the id,
+// process per rank, ncclGetUniqueId on rank 0, the id broadcast through ep_args.mpi_bcast,
 // ncclCommInitRank; the loops below then touch only this process's rank
 // (ep_r_lo/ep_r_hi); counts and sizes come from the all-gathered table and the
 // host plan, which every process computes whole.
@@ -25,16 +25,9 @@
 #include <string.h>
 #include "kernels/ep/ep.h"
 #include "kernels/ep/ep_layout.h"
-#include "bench/kb_mpi.h"
+#include "reference/ep_plan.h"
 
 namespace {
-
-#define NCCL_TRY(call)                                                                      \
-    do {                                                                                    \
-        ncclResult_t kb_nr_ = (call);                                                          \
-        if (kb_nr_ != ncclSuccess)                                                             \
-            return kb_error("%s:%d: %s: %s", __FILE__, __LINE__, #call, ncclGetErrorString(kb_nr_)); \
-    } while (0)
 
 constexpr int kThreads = 512;
 constexpr unsigned kFull = 0xffffffffu;
@@ -81,8 +74,9 @@ kb_status get_state(ep_args *a, nccl_state **out)
         ncclUniqueId id;
         memset(&id, 0, sizeof id);
         nr = a->me == 0 ? ncclGetUniqueId(&id) : ncclSuccess;
-        const int ok = kb_mpi_root_int(nr == ncclSuccess); // all ranks learn whether the id exists
-        kb_mpi_bcast(&id, sizeof id, 0);
+        if (!a->mpi_root_int || !a->mpi_bcast) return free(s), kb_error("ep_nccl: MPI mode without MPI callbacks");
+        const int ok = a->mpi_root_int(nr == ncclSuccess); // all ranks learn whether the id exists
+        a->mpi_bcast(&id, sizeof id, 0);
         if (ok) {
             cudaSetDevice(a->dev[a->me]);
             nr = ncclCommInitRank(&s->comm[a->me], a->n_ranks, id, a->me);
@@ -241,11 +235,11 @@ extern "C" kb_status ep_nccl_dispatch(void *ctx, cudaStream_t st)
         KB_CUDA_TRY(cudaSetDevice(a->dev[r]));
         KB_TRY(ep_v1_layout(a, r, 1, 0, 0, a->stream[r]));
     }
-    NCCL_TRY(ncclGroupStart());
+    KB_NCCL_TRY(ncclGroupStart());
     for (int r = ep_r_lo(a); r < ep_r_hi(a); r++)
-        NCCL_TRY(ncclAllGather(a->tab.cnt_all[r] + (size_t)r * E, a->tab.cnt_all[r], (size_t)E, ncclInt32,
+        KB_NCCL_TRY(ncclAllGather(a->tab.cnt_all[r] + (size_t)r * E, a->tab.cnt_all[r], (size_t)E, ncclInt32,
                                s->comm[r], a->stream[r]));
-    NCCL_TRY(ncclGroupEnd());
+    KB_NCCL_TRY(ncclGroupEnd());
     // 2. the counts size the receives: bring them to the host
     const int r0 = ep_r_lo(a); // every rank's table holds all N rows after the all-gather
     KB_CUDA_TRY(cudaSetDevice(a->dev[r0]));
@@ -276,21 +270,21 @@ extern "C" kb_status ep_nccl_dispatch(void *ctx, cudaStream_t st)
                                                                  s->pack[r], s->rec);
         KB_CUDA_TRY(cudaGetLastError());
     }
-    NCCL_TRY(ncclGroupStart());
+    KB_NCCL_TRY(ncclGroupStart());
     for (int r = ep_r_lo(a); r < ep_r_hi(a); r++) {
         long long soff = 0, roff = 0;
         for (int d = 0; d < N; d++) {
             if (sc[r][d])
-                NCCL_TRY(ncclSend(s->pack[r] + (size_t)soff * s->rec, (size_t)sc[r][d] * s->rec, ncclUint8, d,
+                KB_NCCL_TRY(ncclSend(s->pack[r] + (size_t)soff * s->rec, (size_t)sc[r][d] * s->rec, ncclUint8, d,
                                   s->comm[r], a->stream[r]));
             if (sc[d][r])
-                NCCL_TRY(ncclRecv(s->stage[r] + (size_t)roff * s->rec, (size_t)sc[d][r] * s->rec, ncclUint8, d,
+                KB_NCCL_TRY(ncclRecv(s->stage[r] + (size_t)roff * s->rec, (size_t)sc[d][r] * s->rec, ncclUint8, d,
                                   s->comm[r], a->stream[r]));
             soff += sc[r][d];
             roff += sc[d][r];
         }
     }
-    NCCL_TRY(ncclGroupEnd());
+    KB_NCCL_TRY(ncclGroupEnd());
     for (int d = ep_r_lo(a); d < ep_r_hi(a); d++) {
         long long rows = 0;
         for (int r = 0; r < N; r++) rows += sc[r][d];
@@ -364,7 +358,7 @@ extern "C" kb_status ep_nccl_combine(void *ctx, cudaStream_t st)
                                                                    (long long)pl->recv_count[d], H);
         KB_CUDA_TRY(cudaGetLastError());
     }
-    NCCL_TRY(ncclGroupStart());
+    KB_NCCL_TRY(ncclGroupStart());
     for (int r = ep_r_lo(a); r < ep_r_hi(a); r++) {
         // r as expert rank sends to each home h; r as home receives from each d
         long long soff = 0, roff = 0;
@@ -372,16 +366,16 @@ extern "C" kb_status ep_nccl_combine(void *ctx, cudaStream_t st)
             const long long n_send = pl->send_count[(size_t)h * N + r]; // rows r holds for home h
             const long long n_recv = pl->send_count[(size_t)r * N + h]; // rows home r gets from h
             if (n_send)
-                NCCL_TRY(ncclSend(s->comb_pack[r] + (size_t)soff * H, (size_t)n_send * H * 2, ncclUint8, h, s->comm[r],
+                KB_NCCL_TRY(ncclSend(s->comb_pack[r] + (size_t)soff * H, (size_t)n_send * H * 2, ncclUint8, h, s->comm[r],
                                   a->stream[r]));
             if (n_recv)
-                NCCL_TRY(ncclRecv(s->comb_stage[r] + (size_t)roff * H, (size_t)n_recv * H * 2, ncclUint8, h, s->comm[r],
+                KB_NCCL_TRY(ncclRecv(s->comb_stage[r] + (size_t)roff * H, (size_t)n_recv * H * 2, ncclUint8, h, s->comm[r],
                                   a->stream[r]));
             soff += n_send;
             roff += n_recv;
         }
     }
-    NCCL_TRY(ncclGroupEnd());
+    KB_NCCL_TRY(ncclGroupEnd());
     // home-rank reduction (v1 kernel) over the staged rows, through the slot table
     ep_args *b = (ep_args *)malloc(sizeof(ep_args));
     if (!b) return kb_error("ep_nccl: out of memory");
@@ -406,13 +400,13 @@ extern "C" kb_status ep_nccl_alltoall(void *ctx, cudaStream_t st)
     const int N = a->n_ranks;
     const size_t c = (size_t)a->a2a_chunk;
     KB_TRY(ep_fork(a, st));
-    NCCL_TRY(ncclGroupStart());
+    KB_NCCL_TRY(ncclGroupStart());
     for (int r = ep_r_lo(a); r < ep_r_hi(a); r++)
         for (int d = 0; d < N; d++) {
-            NCCL_TRY(ncclSend(a->tab.a2a_send[r] + d * c, c, ncclUint8, d, s->comm[r], a->stream[r]));
-            NCCL_TRY(ncclRecv(a->tab.a2a_recv[r] + d * c, c, ncclUint8, d, s->comm[r], a->stream[r]));
+            KB_NCCL_TRY(ncclSend(a->tab.a2a_send[r] + d * c, c, ncclUint8, d, s->comm[r], a->stream[r]));
+            KB_NCCL_TRY(ncclRecv(a->tab.a2a_recv[r] + d * c, c, ncclUint8, d, s->comm[r], a->stream[r]));
         }
-    NCCL_TRY(ncclGroupEnd());
+    KB_NCCL_TRY(ncclGroupEnd());
     return ep_join(a, st);
 }
 #endif // KB_HAVE_NCCL

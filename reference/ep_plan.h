@@ -1,8 +1,7 @@
 /* ep_plan.h - expert-parallel (EP) all-to-all on the CPU: the routing plan
- * (who sends which token where), the byte counts and bandwidth formulas, and
- * the H100 / H800 projection.  Plain C, no CUDA: the operators
- * (bench/ops/op_ep_dispatch.c, op_ep_combine.c, op_alltoall.c), the verification,
- * the tests and the lead's report code all call these.
+ * (who sends which token where), the byte counts and bandwidth formulas.  Plain C with
+ * integer arguments, no CUDA and no kb_shape: the operators' shape math
+ * (bench/ops/ep_shapes.c), the verification and the tests call these.
  *
  * Model (DeepEP semantics, see deepseek-v3.md):
  *   N ranks, each holding T tokens of `hidden` values; E experts spread evenly
@@ -32,30 +31,11 @@
 #define EP_PLAN_H
 #include <stddef.h>
 #include <stdint.h>
-#include "bench/kb.h"
+#include "kernels/ep/ep_geom.h" /* EP_MAX_*, row bytes, ep_owner, ep_first_expert */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define EP_MAX_RANKS 16 /* intranode EP is <= 8 GPUs; loopback may emulate up to 16 */
-#define EP_MAX_TOPK 8
-#define EP_MAX_EXPERTS 1024
-
-/* ---- bytes per row ---------------------------------------------------------
- * Dispatch row = hidden FP8 bytes + hidden/128 FP32 scales + a 16 B metadata
- * record {src_rank, src_token, comb_slot, key} that the hand-written kernel
- * really writes (DeepEP low-latency also carries 16 B): 7168 + 224 + 16 = 7408
- * at hidden 7168.  EP_DISPATCH_PAYLOAD (7392 at 7168) leaves the 16 B out.
- * Combine row = hidden BF16 = 14336 B. */
-#define EP_META_BYTES 16
-static inline double ep_dispatch_payload_bytes(int64_t hidden) { return (double)hidden + (double)(hidden / 128) * 4.0; }
-static inline double ep_dispatch_row_bytes(int64_t hidden) { return ep_dispatch_payload_bytes(hidden) + EP_META_BYTES; }
-static inline double ep_combine_row_bytes(int64_t hidden) { return 2.0 * (double)hidden; }
-
-/* Owner rank of expert e, and the first expert of rank d. */
-static inline int ep_owner(int e, int n_experts, int n_ranks) { return (int)((int64_t)e * n_ranks / n_experts); }
-int ep_first_expert(int d, int n_experts, int n_ranks);
 
 /* ---- routing ------------------------------------------------------------------
  * Synthetic "uniform group-limited" routing, seeded: for each token pick
@@ -140,90 +120,9 @@ double ep_busbw_gbs(double algbw_gbs, int n_ranks);           /* algbw * (n-1)/n
 /* DeepEP "logical" bandwidth: rows received (local included) x bytes per row / time */
 double ep_logical_gbs(double rows, double row_bytes, double seconds);
 
-/* ---- projection: H100 vs H800 ------------------------------------------------
- * time = link bytes one rank moves per direction / per-direction link bandwidth
- *      + the measured on-device pack/unpack time.
- * Link bandwidths per direction (GB/s): H100 nominal 450, practical ~370;
- * H800 nominal 200, practical ~160 (deepseek-v3.md, gpus.md). */
-typedef enum ep_gpu { EP_GPU_H100 = 0, EP_GPU_H800 = 1 } ep_gpu;
-double ep_link_gbs(ep_gpu g, int practical);           /* 0 for an unknown gpu */
-double ep_project_seconds(double link_bytes, double link_gbs, double pack_unpack_s);
-/* Both at once: out[0] = nominal, out[1] = practical (seconds). */
-void ep_project_gpu(ep_gpu g, double link_bytes, double pack_unpack_s, double out[2]);
-
-/* Per-rank on-device pack/unpack time from a LOOPBACK measurement: a loopback
- * row times N ranks' pack/copy/unpack on one HBM, so one rank's share is
- * t_loopback / N (assumes the loopback run is HBM-bound, which it is at the
- * model shapes: it moves N times one rank's bytes through one device). */
-double ep_pack_seconds_from_loopback(double t_loopback_s, int n_ranks);
-
 /* alltoall sweep: per-rank total `bytes` split in N equal chunks (one to each
  * rank, itself included).  Link bytes one rank sends to others = bytes*(N-1)/N. */
 double ep_alltoall_link_bytes(double bytes, int n_ranks);
-
-/* ---- shapes of ep_dispatch / ep_combine / alltoall ----------------------------
- * kb_shape.d[] of ep_dispatch and ep_combine:
- *   d[0] T tokens per rank, d[1] hidden, d[2] experts E, d[3] top-k K,
- *   d[4] ranks N, d[5] loopback (1: N virtual ranks on ONE GPU, nothing crosses
- *   NVLink; the label ends in "_loopback"), d[6] expert groups, d[7] groups kept.
- * alltoall: d[0] nominal bytes per rank (total of its N chunks), d[4] N,
- *   d[5] loopback; chunk = floor(d[0] / N / 16) * 16 bytes per (src, dst).
- * Routing of a shape: ep_route_uniform seeded with ep_route_seed(s) (label
- * only, so dispatch and combine of one label route identically). */
-enum { EP_D_TOKENS = 0, EP_D_HIDDEN, EP_D_EXPERTS, EP_D_TOPK, EP_D_RANKS, EP_D_LOOPBACK,
-       EP_D_NGROUP, EP_D_TOPKGROUP };
-#define EP_ROUTED_SCALE 2.5
-static inline int ep_shape_is_loopback(const kb_shape *s) { return s->d[EP_D_LOOPBACK] != 0; }
-void ep_make_shape(kb_shape *s, int tokens, int hidden, int n_ranks, int loopback, unsigned sets,
-                   const char *dtype);
-void ep_make_a2a_shape(kb_shape *s, int64_t bytes, int n_ranks, int loopback, unsigned sets);
-uint64_t ep_route_seed(const kb_shape *s);
-/* The ep_dispatch / ep_combine shape table: T in {128, 4096} (hidden 7168) at
- * the n_ranks this machine runs (loopback = 1: N virtual ranks on one GPU),
- * plus, in loopback, the same shapes at EP8 over real GPUs so `kbench model`
- * projects the links (they skip at run time: "needs 8 GPUs"), plus one SMALL
- * shape with small_ranks ranks.  Returns the count (<= 5). */
-int ep_moe_shapes(kb_shape *out, int n_ranks, int loopback, int small_ranks, const char *dtype);
-/* The metrics column of EP dispatch/combine rows: DeepEP's logical bandwidth. */
-void ep_logical_metrics(const kb_shape *s, double logical_bytes, double seconds, char *buf, size_t n);
-/* idx [N*T*K], w [N*T*K] (may be NULL). 0 or -1. */
-int ep_shape_route(const kb_shape *s, int32_t *idx, float *w);
-/* Plan summary of the shape's seeded routing (cached). 0 or -1. */
-int ep_shape_stats(const kb_shape *s, ep_plan_stats *st);
-
-/* Napkin math of one timed operation.  HBM bytes (minimum): loopback = all N
- * virtual ranks on the one device; several GPUs = the busiest rank.
- *   dispatch: read tokens+scales+ids once (T*(H + H/32 + 4K) per rank) and write
- *             each received row (7408 B at H=7168, metadata included);
- *   combine:  read each received BF16 row (2H), read ids+weights (8K per token),
- *             write the combined token (2H);
- *   link bytes: rows on the busiest link direction (max over ranks of rows sent
- *             to / received from OTHER ranks) x row bytes.
- *   combine FLOPs: 2*H per (token, rank) row (weighted sum).
- * alltoall: HBM = read + write of every chunk (2*N*chunk per rank), link =
- *   (N-1)*chunk per rank. */
-double ep_dispatch_bytes(const kb_shape *s);
-double ep_dispatch_link_bytes(const kb_shape *s);
-double ep_combine_bytes(const kb_shape *s);
-double ep_combine_link_bytes(const kb_shape *s);
-double ep_combine_flops(const kb_shape *s);
-/* Per-rank HBM bytes (the busiest rank, as on a real node) whatever the mode:
- * for projecting a real EP node from a loopback shape, where bytes() counts all
- * N virtual ranks on one device. */
-double ep_dispatch_rank_bytes(const kb_shape *s);
-double ep_combine_rank_bytes(const kb_shape *s);
-/* DeepEP "logical" bytes of one timed op: rows received (local included) x row
- * bytes, all N ranks in loopback, the busiest receiver otherwise; divide by
- * the time (ep_logical_gbs) for the logical bandwidth. */
-double ep_dispatch_logical_bytes(const kb_shape *s);
-double ep_combine_logical_bytes(const kb_shape *s);
-/* Projection of a dispatch (is_combine = 0) or combine (1) shape on a GPU:
- * out[0] nominal, out[1] practical link bandwidth, seconds, with the per-rank
- * pack/unpack time pack_unpack_s (see ep_pack_seconds_from_loopback). */
-void ep_project_shape(const kb_shape *s, int is_combine, ep_gpu g, double pack_unpack_s, double out[2]);
-int64_t ep_a2a_chunk(const kb_shape *s);
-double ep_a2a_bytes(const kb_shape *s);
-double ep_a2a_link_bytes(const kb_shape *s);
 
 #ifdef __cplusplus
 }

@@ -12,11 +12,11 @@
  * The same predicate rejects hand-made bad shapes (so it can fail). */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "kbtest.h"
 #include "bench/kb.h"
-#include "reference/ep_plan.h"
-#include "kernels/ep/ep.h"
+#include "bench/ops/ep_host.h"
 
 /* 0 if the MoE shape meets every precondition, else a reason. */
 static const char *moe_bad(const kb_shape *s)
@@ -43,7 +43,7 @@ static const char *a2a_bad(const kb_shape *s)
     if (N < 1 || N > EP_MAX_RANKS) return "ranks";
     if (c % 16) return "chunk % 16";
     if (c < 16) return NULL; /* setup skips: "chunk below 16 B" */
-    if (c * N > s->d[0]) return "chunks exceed the per-rank bytes";
+    if (c * N > s->d[EP_D_BYTES]) return "chunks exceed the per-rank bytes";
     if ((double)N * c > 9e18) return "bytes overflow";
     return NULL;
 }
@@ -71,15 +71,17 @@ int main(void)
     /* every rank count, loopback or not */
     for (int N = 1; N <= EP_MAX_RANKS; N++)
         for (int lb = 0; lb < 2; lb++) {
-            kb_shape sh[8];
-            int n = ep_moe_shapes(sh, N, lb, ep_small_ranks(N, lb), "e4m3");
-            for (int i = 0; i < n; i++, n_shapes++) {
+            kb_shape_table t = {0};
+            ep_moe_shapes(&t, N, lb, ep_small_ranks(N, lb), "e4m3");
+            const kb_shape *sh = t.s;
+            for (int i = 0; i < t.n; i++, n_shapes++) {
                 const char *why = moe_bad(&sh[i]);
                 if (why) {
                     printf("moe N=%d %s: %s\n", N, sh[i].label, why);
                     bad++;
                 }
             }
+            free(t.s);
             for (int64_t b = 1024; b <= (int64_t)1 << 30; b *= 4, n_shapes++) {
                 kb_shape a;
                 ep_make_a2a_shape(&a, b, N, lb, KB_SET_FULL);
@@ -111,7 +113,7 @@ int main(void)
     ep_make_a2a_shape(&a, (int64_t)1 << 30, 8, 0, KB_SET_FULL);
     KBT_CHECK(a2a_bad(&a) == NULL);
     KBT_CHECK(ep_a2a_chunk(&a) == (int64_t)1 << 27); /* by hand: 2^30 / 8 */
-    a.d[0] = 1000; /* 1000 / 3 = 333 -> 320: still a multiple of 16 */
+    a.d[EP_D_BYTES] = 1000; /* 1000 / 3 = 333 -> 320: still a multiple of 16 */
     a.d[EP_D_RANKS] = 3;
     KBT_CHECK(ep_a2a_chunk(&a) == 320 && a2a_bad(&a) == NULL);
     return kbt_done("test_ep_align");

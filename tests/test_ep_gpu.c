@@ -9,12 +9,12 @@
 #include <cuda_runtime_api.h>
 #include "kbtest.h"
 #include "bench/kb.h"
-#include "reference/ep_plan.h"
+#include "bench/ops/ep_host.h"
 
 static int wanted(const char *op, const kb_shape *s)
 {
     if (s->sets & KB_SET_SMALL) return 1;
-    if (strcmp(op, "alltoall") == 0) return s->d[0] == ((int64_t)1 << 20);
+    if (strcmp(op, "alltoall") == 0) return s->d[EP_D_BYTES] == ((int64_t)1 << 20);
     return s->d[EP_D_TOKENS] == 128;
 }
 

@@ -5,8 +5,7 @@
 #include <string.h>
 #include "kbtest.h"
 #include "bench/kb.h"
-#include "reference/ep_plan.h"
-#include "kernels/ep/ep.h"
+#include "bench/ops/ep_host.h"
 #include <stdlib.h>
 
 static void check_op(const char *name, int want_flops)
@@ -87,7 +86,7 @@ int main(void)
     /* one GPU: each size twice (loopback, and EP8 over real GPUs for projections) */
     int lb = ep_shape_is_loopback(&s[0]), per = lb ? 2 : 1;
     KBT_CHECK(n == 11 * per + 1);
-    KBT_CHECK(s[0].d[0] == 1024 && s[10 * per].d[0] == (int64_t)1 << 30);
+    KBT_CHECK(s[0].d[EP_D_BYTES] == 1024 && s[10 * per].d[EP_D_BYTES] == (int64_t)1 << 30);
     if (lb) {
         /* the projection twin crosses links, the loopback row does not */
         const kb_op *a2a = kb_find_op("alltoall");

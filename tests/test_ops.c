@@ -2,7 +2,11 @@
  * every shape in a set, finite non-negative FLOPs/bytes, GPU hooks present),
  * and the FLOP/byte formulas of the ceiling operators at known shapes. */
 #include <math.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "bench/kb.h"
 #include "kbtest.h"
 
@@ -13,6 +17,54 @@ static const kb_shape *find(const kb_op *op, const char *label)
     for (int i = 0; i < n; i++)
         if (!strcmp(s[i].label, label)) return &s[i];
     return NULL;
+}
+
+/* Every dim that is non-zero in some shape of the op has a name in op->dims,
+ * and labels are unique within the op.  Returns the number of problems. */
+static int check_dims_and_labels(const kb_op *op)
+{
+    int n = 0, bad = 0;
+    const kb_shape *s = op->shapes(&n);
+    for (int i = 0; i < n; i++) {
+        for (int d = 0; d < KB_MAX_DIMS; d++)
+            if (s[i].d[d] != 0 && !op->dims[d]) {
+                printf("  op %s shape %s: d[%d] = %lld has no name\n", op->name, s[i].label, d, (long long)s[i].d[d]);
+                bad++;
+            }
+        for (int j = 0; j < i; j++)
+            if (!strcmp(s[i].label, s[j].label)) {
+                printf("  op %s: label %s twice\n", op->name, s[i].label);
+                bad++;
+            }
+    }
+    return bad;
+}
+
+/* kb_shape_add: the same label+dtype+dims merges the sets; a conflicting
+ * duplicate aborts (checked in a child: it must die with SIGABRT). */
+static void test_shape_add(void)
+{
+    kb_shape_table t = {0};
+    const int64_t d[KB_MAX_DIMS] = {4, 5};
+    kb_shape_add(&t, KB_SET_FULL, "bf16", d, "m%d_n%d", 4, 5);
+    kb_shape_add(&t, KB_SET_SMALL, "bf16", d, "m%d_n%d", 4, 5);
+    kb_shape_add(&t, KB_SET_FULL, "bf16", d, "other");
+    KBT_CHECK(t.n == 2);
+    KBT_STREQ(t.s[0].label, "m4_n5");
+    KBT_CHECK(t.s[0].sets == (KB_SET_FULL | KB_SET_SMALL));
+    KBT_CHECK(t.s[0].d[0] == 4 && t.s[0].d[1] == 5 && t.s[0].d[2] == 0);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        const int64_t other[KB_MAX_DIMS] = {4, 6};
+        freopen("/dev/null", "w", stderr);
+        kb_shape_add(&t, KB_SET_FULL, "bf16", other, "m4_n5");
+        _exit(0); /* not reached when the duplicate is caught */
+    }
+    int status = 0;
+    KBT_CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    KBT_CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    free(t.s);
 }
 
 int main(void)
@@ -55,6 +107,9 @@ int main(void)
         KBT_CHECK(any & KB_SET_SMALL);
         if (!(any & KB_SET_QUICK) || !(any & KB_SET_SMALL)) printf("  (op %s)\n", op->name);
     }
+
+    for (int i = 0; i < nops; i++) KBT_CHECK(check_dims_and_labels(kb_ops(&nops)[i]) == 0);
+    test_shape_add();
 
     const kb_op *hbm = kb_find_op("hbm");
     KBT_NEAR(hbm->bytes(find(hbm, "copy_2GiB")), 4294967296.0, 0);   /* read + write 2 GiB */

@@ -3,7 +3,7 @@
  * the fork/join of per-GPU streams around the harness stream. */
 #include <stdlib.h>
 #include <string.h>
-#include "kernels/ep/ep.h"
+#include "bench/ops/ep_host.h"
 #include "bench/kb_mpi.h"
 
 int ep_env_sms(void)
@@ -51,22 +51,6 @@ int ep_small_ranks(int n_ranks, int loopback)
     return n_ranks < 4 ? n_ranks : 4;
 }
 
-kb_status ep_alloc(ep_args *a, int r, size_t bytes, void **p)
-{
-    *p = NULL;
-    if (a->n_alloc >= EP_MAX_ALLOCS) return kb_error("ep: too many allocations");
-    int dev = a->loopback ? a->dev[0] : a->dev[r];
-    KB_CUDA_TRY(cudaSetDevice(dev));
-    cudaError_t e = cudaMalloc(p, bytes ? bytes : 16);
-    KB_CUDA_TRY(cudaSetDevice(a->dev[0]));
-    if (e != cudaSuccess)
-        return kb_error("ep: cudaMalloc(%zu) on device %d: %s", bytes, dev, cudaGetErrorString(e));
-    a->alloc_ptr[a->n_alloc] = *p;
-    a->alloc_dev[a->n_alloc] = dev;
-    a->n_alloc++;
-    return KB_OK;
-}
-
 kb_status ep_args_init(ep_args *a, int n_ranks, int loopback)
 {
     int cur = 0;
@@ -82,6 +66,8 @@ kb_status ep_args_init(ep_args *a, int n_ranks, int loopback)
                            n_ranks, EP_MAX_RANKS);
         a->mpi = 1;
         a->me = kb_mpi_rank();
+        a->mpi_root_int = kb_mpi_root_int;
+        a->mpi_bcast = kb_mpi_bcast;
         for (int r = 0; r < n_ranks; r++) a->dev[r] = cur;
         KB_CUDA_TRY(cudaStreamCreateWithFlags(&a->stream[a->me], cudaStreamNonBlocking));
         KB_CUDA_TRY(cudaEventCreateWithFlags(&a->ev_join[a->me], cudaEventDisableTiming));
@@ -164,24 +150,6 @@ void ep_args_free(ep_args *a)
         if (a->ev_fork) cudaEventDestroy(a->ev_fork);
     }
     cudaSetDevice(cur);
-}
-
-kb_status ep_fork(ep_args *a, cudaStream_t st)
-{
-    if (a->loopback) return KB_OK;
-    KB_CUDA_TRY(cudaEventRecord(a->ev_fork, st));
-    for (int r = ep_r_lo(a); r < ep_r_hi(a); r++) KB_CUDA_TRY(cudaStreamWaitEvent(a->stream[r], a->ev_fork, 0));
-    return KB_OK;
-}
-
-kb_status ep_join(ep_args *a, cudaStream_t st)
-{
-    if (a->loopback) return KB_OK;
-    for (int r = ep_r_lo(a); r < ep_r_hi(a); r++) {
-        KB_CUDA_TRY(cudaEventRecord(a->ev_join[r], a->stream[r]));
-        KB_CUDA_TRY(cudaStreamWaitEvent(st, a->ev_join[r], 0));
-    }
-    return KB_OK;
 }
 
 void ep_moe_host_free(ep_moe_host *h)

@@ -62,14 +62,14 @@ int64_t fp8_contig_layout(int groups, const int *counts, int *seg_start, int32_t
 
 int fp8_gemm_group_rows(const char *op, const kb_shape *s, int *counts)
 {
-    int layout = (int)s->d[0], m = (int)s->d[1], g = (int)s->d[4];
+    int layout = (int)s->d[FP8_D_LAYOUT], m = (int)s->d[FP8_D_M], g = (int)s->d[FP8_D_G];
     if (layout == FP8_GEMM_DENSE || g < 1) {
         counts[0] = m;
         return 1;
     }
     if (g > FP8_MAX_GROUPS) g = FP8_MAX_GROUPS;
     uint64_t seed = kb_seed_for(op, s) ^ 0x6e7265706c61ull;
-    if (s->d[5] == FP8_DIST_EQUAL)
+    if (s->d[FP8_D_DIST] == FP8_DIST_EQUAL)
         for (int i = 0; i < g; i++) counts[i] = m;
     else if (layout == FP8_GEMM_CONTIGUOUS)
         fp8_route_counts(g, (int64_t)g * m, seed, counts);
@@ -100,66 +100,49 @@ static double valid_rows(const char *op, const kb_shape *s)
 
 double fp8_gemm_flops(const char *op, const kb_shape *s)
 {
-    return 2.0 * valid_rows(op, s) * (double)s->d[2] * (double)s->d[3];
+    return 2.0 * valid_rows(op, s) * (double)s->d[FP8_D_N] * (double)s->d[FP8_D_K];
 }
 
 double fp8_gemm_bytes(const char *op, const kb_shape *s)
 {
-    double rows = valid_rows(op, s), n = (double)s->d[2], k = (double)s->d[3];
-    double g = s->d[0] == FP8_GEMM_DENSE ? 1.0 : (double)s->d[4];
-    double nb = (double)fp8_ceil_div(s->d[2], 128), kb = k / 128;
+    double rows = valid_rows(op, s), n = (double)s->d[FP8_D_N], k = (double)s->d[FP8_D_K];
+    double g = s->d[FP8_D_LAYOUT] == FP8_GEMM_DENSE ? 1.0 : (double)s->d[FP8_D_G];
+    double nb = (double)fp8_ceil_div(s->d[FP8_D_N], 128), kb = k / 128;
     return rows * k + g * n * k + 2.0 * rows * n + 4.0 * (rows * kb + g * nb * kb);
 }
 
-void fp8_gemm_shape_set(kb_shape *s, const char *label, unsigned sets, int layout,
-                        int64_t m, int64_t n, int64_t k, int64_t g, int dist)
+void fp8_gemm_shape_add(kb_shape_table *t, const char *label, unsigned sets, int layout, int64_t m, int64_t n,
+                        int64_t k, int64_t g, int dist)
 {
-    memset(s, 0, sizeof *s);
-    snprintf(s->label, sizeof s->label, "%s", label);
-    snprintf(s->dtype, sizeof s->dtype, "e4m3");
-    s->sets = sets;
-    s->d[0] = layout;
-    s->d[1] = m;
-    s->d[2] = n;
-    s->d[3] = k;
-    s->d[4] = g;
-    s->d[5] = dist;
+    const int64_t d[KB_MAX_DIMS] = {[FP8_D_LAYOUT] = layout, [FP8_D_M] = m, [FP8_D_N] = n,
+                                    [FP8_D_K] = k,           [FP8_D_G] = g, [FP8_D_DIST] = dist};
+    kb_shape_add(t, sets, "e4m3", d, "%s", label);
 }
 
-/* ---- GPU setup --------------------------------------------------------------- */
-#define CU(call) KB_CUDA_TRY_OR(call, fp8_gemm_teardown(c))
-#define KT(call) KB_TRY_OR(call, fp8_gemm_teardown(c))
-#define HALLOC(p, n)                                                               \
-    do {                                                                           \
-        size_t hn_ = (n);                                                          \
-        (p) = malloc(hn_ ? hn_ : 1);                                               \
-        if (!(p)) {                                                                \
-            fp8_gemm_teardown(c);                                                  \
-            return kb_error("fp8_gemm setup: out of host memory (%zu bytes)", hn_); \
-        }                                                                          \
-    } while (0)
-
-kb_status fp8_gemm_setup(const char *op, const kb_shape *s, void **out)
+/* ---- GPU setup: named phases, each returning on its first error; the caller
+ * tears the half-built context down. ------------------------------------- */
+static kb_status host_alloc(void **p, size_t n)
 {
-    *out = NULL;
-    fp8_gemm_ctx *c = calloc(1, sizeof *c);
-    if (!c) return kb_error("fp8_gemm setup: out of host memory");
-    c->shape = *s;
-    c->op_name = op;
-    const int layout = (int)s->d[0], m = (int)s->d[1], n = (int)s->d[2], k = (int)s->d[3];
-    if (k % 128 != 0 || n % 16 != 0 || m < 1)
-        return free(c), kb_error("fp8_gemm setup: K must be a multiple of 128 and N of 16 (M=%d N=%d K=%d)", m, n, k);
+    *p = malloc(n ? n : 1);
+    return *p ? KB_OK : kb_error("fp8_gemm setup: out of host memory (%zu bytes)", n);
+}
+
+/* Group rows: G, valid rows per group, their first row in A / D, and the
+ * layout's row map (contiguous group_idx or masked valid counts). */
+static kb_status plan_groups(fp8_gemm_ctx *c)
+{
+    const kb_shape *s = &c->shape;
+    const int layout = (int)s->d[FP8_D_LAYOUT], m = (int)s->d[FP8_D_M];
     int counts[FP8_MAX_GROUPS];
-    const int groups = fp8_gemm_group_rows(op, s, counts);
-    const int kb = k / 128, nb = (int)fp8_ceil_div(n, 128);
+    const int groups = fp8_gemm_group_rows(c->op_name, s, counts);
     c->groups = groups;
     if (layout == FP8_GEMM_CONTIGUOUS) {
         c->rows_total = (int)fp8_contig_layout(groups, counts, c->seg_start, NULL);
-        HALLOC(c->h_group_idx, sizeof(int32_t) * (size_t)c->rows_total);
+        KB_TRY(host_alloc((void **)&c->h_group_idx, sizeof(int32_t) * (size_t)c->rows_total));
         fp8_contig_layout(groups, counts, NULL, c->h_group_idx);
     } else if (layout == FP8_GEMM_MASKED) {
         c->rows_total = groups * m;
-        HALLOC(c->h_masked_m, sizeof(int32_t) * (size_t)groups);
+        KB_TRY(host_alloc((void **)&c->h_masked_m, sizeof(int32_t) * (size_t)groups));
         for (int g = 0; g < groups; g++) {
             c->seg_start[g] = g * m;
             c->h_masked_m[g] = counts[g];
@@ -169,75 +152,106 @@ kb_status fp8_gemm_setup(const char *op, const kb_shape *s, void **out)
         c->seg_start[0] = 0;
     }
     for (int g = 0; g < groups; g++) c->seg_rows[g] = counts[g];
+    return KB_OK;
+}
 
-    const size_t rows = (size_t)c->rows_total;
-    const size_t a_n = rows * k, b_n = (size_t)groups * n * k;
-    const size_t sa_n = rows * kb, sb_n = (size_t)groups * nb * kb;
-    CU(cudaMalloc((void **)&c->d_a, a_n));
-    CU(cudaMalloc((void **)&c->d_b, b_n));
-    CU(cudaMalloc((void **)&c->d_sa, sa_n * sizeof(float)));
-    CU(cudaMalloc((void **)&c->d_sb, sb_n * sizeof(float)));
-    CU(cudaMalloc((void **)&c->d_d, rows * n * sizeof(uint16_t)));
-    CU(cudaMalloc(&c->d_ws, FP8_GEMM_WORKSPACE_BYTES));
+/* Element counts of the operands. */
+typedef struct fp8_sizes { size_t rows, a, b, sa, sb; } fp8_sizes;
+static fp8_sizes sizes_of(const fp8_gemm_ctx *c)
+{
+    const int n = (int)c->shape.d[FP8_D_N], k = (int)c->shape.d[FP8_D_K];
+    const size_t kb = (size_t)k / 128, nb = (size_t)fp8_ceil_div(n, 128), rows = (size_t)c->rows_total;
+    return (fp8_sizes){rows, rows * k, (size_t)c->groups * n * k, rows * kb, (size_t)c->groups * nb * kb};
+}
+
+static kb_status alloc_device(fp8_gemm_ctx *c, fp8_sizes z)
+{
+    const int n = (int)c->shape.d[FP8_D_N];
+    KB_CUDA_TRY(cudaMalloc((void **)&c->d_a, z.a));
+    KB_CUDA_TRY(cudaMalloc((void **)&c->d_b, z.b));
+    KB_CUDA_TRY(cudaMalloc((void **)&c->d_sa, z.sa * sizeof(float)));
+    KB_CUDA_TRY(cudaMalloc((void **)&c->d_sb, z.sb * sizeof(float)));
+    KB_CUDA_TRY(cudaMalloc((void **)&c->d_d, z.rows * n * sizeof(uint16_t)));
+    KB_CUDA_TRY(cudaMalloc(&c->d_ws, FP8_GEMM_WORKSPACE_BYTES));
     if (c->h_group_idx) {
-        CU(cudaMalloc((void **)&c->d_group_idx, rows * sizeof(int32_t)));
-        CU(cudaMemcpy(c->d_group_idx, c->h_group_idx, rows * sizeof(int32_t), cudaMemcpyHostToDevice));
+        KB_CUDA_TRY(cudaMalloc((void **)&c->d_group_idx, z.rows * sizeof(int32_t)));
+        KB_CUDA_TRY(cudaMemcpy(c->d_group_idx, c->h_group_idx, z.rows * sizeof(int32_t), cudaMemcpyHostToDevice));
     }
     if (c->h_masked_m) {
-        CU(cudaMalloc((void **)&c->d_masked_m, (size_t)groups * sizeof(int32_t)));
-        CU(cudaMemcpy(c->d_masked_m, c->h_masked_m, (size_t)groups * sizeof(int32_t), cudaMemcpyHostToDevice));
+        KB_CUDA_TRY(cudaMalloc((void **)&c->d_masked_m, (size_t)c->groups * sizeof(int32_t)));
+        KB_CUDA_TRY(cudaMemcpy(c->d_masked_m, c->h_masked_m, (size_t)c->groups * sizeof(int32_t),
+                               cudaMemcpyHostToDevice));
     }
+    return KB_OK;
+}
 
-    /* Inputs: BF16 with per-group magnitudes, quantised by the simple kernel
-     * (the reference below is computed from the resulting bytes and scales,
-     * so a quantiser bug cannot hide a GEMM bug). */
-    uint64_t seed = kb_seed_for(op, s);
-    uint16_t *tmp = NULL;
-    size_t tmp_n = a_n > b_n ? a_n : b_n;
-    CU(cudaMalloc((void **)&tmp, tmp_n * sizeof(uint16_t)));
-    kb_status st = fp8_dev_gen_bf16(tmp, (int64_t)rows, k, 1, 128, seed ^ 0xa, 0);
-    if (st == KB_OK) {
-        if (layout == FP8_GEMM_MASKED) {
-            for (int g = 0; g < groups && st == KB_OK; g++) {
-                fp8_quant_args q = {FP8_QUANT_TOKEN, m, k, tmp + (size_t)g * m * k, c->d_a + (size_t)g * m * k,
-                                    c->d_sa + (size_t)g * kb * m};
-                st = fp8_quant_v1(&q, 0);
-            }
-        } else {
-            fp8_quant_args q = {FP8_QUANT_TOKEN, (int)rows, k, tmp, c->d_a, c->d_sa};
-            st = fp8_quant_v1(&q, 0);
+/* Inputs: BF16 with per-group magnitudes in tmp, quantised by the simple
+ * kernel (the reference is computed from the resulting bytes and scales, so a
+ * quantiser bug cannot hide a GEMM bug). */
+static kb_status quantise_inputs(fp8_gemm_ctx *c, fp8_sizes z, uint16_t *tmp)
+{
+    const int layout = (int)c->shape.d[FP8_D_LAYOUT], m = (int)c->shape.d[FP8_D_M];
+    const int n = (int)c->shape.d[FP8_D_N], k = (int)c->shape.d[FP8_D_K];
+    const int kb = k / 128, nb = (int)fp8_ceil_div(n, 128);
+    const uint64_t seed = kb_seed_for(c->op_name, &c->shape);
+    KB_TRY(fp8_dev_gen_bf16(tmp, (int64_t)z.rows, k, 1, 128, seed ^ 0xa, 0));
+    if (layout == FP8_GEMM_MASKED) {
+        for (int g = 0; g < c->groups; g++) {
+            fp8_quant_args q = {FP8_QUANT_TOKEN, m, k, tmp + (size_t)g * m * k, c->d_a + (size_t)g * m * k,
+                                c->d_sa + (size_t)g * kb * m};
+            KB_TRY(fp8_quant_v1(&q, 0));
         }
+    } else {
+        fp8_quant_args q = {FP8_QUANT_TOKEN, (int)z.rows, k, tmp, c->d_a, c->d_sa};
+        KB_TRY(fp8_quant_v1(&q, 0));
     }
-    if (st == KB_OK) st = fp8_dev_gen_bf16(tmp, (int64_t)groups * n, k, 128, 128, seed ^ 0xb, 0);
-    for (int g = 0; g < groups && st == KB_OK; g++) {
+    KB_TRY(fp8_dev_gen_bf16(tmp, (int64_t)c->groups * n, k, 128, 128, seed ^ 0xb, 0));
+    for (int g = 0; g < c->groups; g++) {
         fp8_quant_args q = {FP8_QUANT_BLOCK, n, k, tmp + (size_t)g * n * k, c->d_b + (size_t)g * n * k,
                             c->d_sb + (size_t)g * nb * kb};
-        st = fp8_quant_v1(&q, 0);
+        KB_TRY(fp8_quant_v1(&q, 0));
     }
+    return KB_OK;
+}
+
+static kb_status fill_inputs(fp8_gemm_ctx *c, fp8_sizes z)
+{
+    uint16_t *tmp = NULL;
+    KB_CUDA_TRY(cudaMalloc((void **)&tmp, (z.a > z.b ? z.a : z.b) * sizeof(uint16_t)));
+    kb_status st = quantise_inputs(c, z, tmp);
     cudaError_t e = cudaDeviceSynchronize();
     cudaFree(tmp);
-    if (st != KB_OK) {
-        fp8_gemm_teardown(c);
-        return st;
-    }
-    CU(e);
+    KB_TRY(st);
+    KB_CUDA_TRY(e);
+    return KB_OK;
+}
 
-    HALLOC(c->h_a, a_n);
-    HALLOC(c->h_b, b_n);
-    HALLOC(c->h_sa, sa_n * sizeof(float));
-    HALLOC(c->h_sb, sb_n * sizeof(float));
-    HALLOC(c->h_d, rows * n * sizeof(uint16_t));
-    CU(cudaMemcpy(c->h_a, c->d_a, a_n, cudaMemcpyDeviceToHost));
-    CU(cudaMemcpy(c->h_b, c->d_b, b_n, cudaMemcpyDeviceToHost));
-    CU(cudaMemcpy(c->h_sa, c->d_sa, sa_n * sizeof(float), cudaMemcpyDeviceToHost));
-    CU(cudaMemcpy(c->h_sb, c->d_sb, sb_n * sizeof(float), cudaMemcpyDeviceToHost));
+/* Host copies of the quantised operands for the CPU reference. */
+static kb_status copy_reference_inputs(fp8_gemm_ctx *c, fp8_sizes z)
+{
+    const int n = (int)c->shape.d[FP8_D_N];
+    KB_TRY(host_alloc((void **)&c->h_a, z.a));
+    KB_TRY(host_alloc((void **)&c->h_b, z.b));
+    KB_TRY(host_alloc((void **)&c->h_sa, z.sa * sizeof(float)));
+    KB_TRY(host_alloc((void **)&c->h_sb, z.sb * sizeof(float)));
+    KB_TRY(host_alloc((void **)&c->h_d, z.rows * n * sizeof(uint16_t)));
+    KB_CUDA_TRY(cudaMemcpy(c->h_a, c->d_a, z.a, cudaMemcpyDeviceToHost));
+    KB_CUDA_TRY(cudaMemcpy(c->h_b, c->d_b, z.b, cudaMemcpyDeviceToHost));
+    KB_CUDA_TRY(cudaMemcpy(c->h_sa, c->d_sa, z.sa * sizeof(float), cudaMemcpyDeviceToHost));
+    KB_CUDA_TRY(cudaMemcpy(c->h_sb, c->d_sb, z.sb * sizeof(float), cudaMemcpyDeviceToHost));
+    return KB_OK;
+}
 
+/* The launchers' view: fp8_gemm_args over the device buffers. */
+static void bind_args(fp8_gemm_ctx *c)
+{
+    const int layout = (int)c->shape.d[FP8_D_LAYOUT];
     fp8_gemm_args *a = &c->args;
     a->layout = (fp8_gemm_layout)layout;
-    a->m = layout == FP8_GEMM_MASKED ? m : c->rows_total;
-    a->n = n;
-    a->k = k;
-    a->num_groups = groups;
+    a->m = layout == FP8_GEMM_MASKED ? (int)c->shape.d[FP8_D_M] : c->rows_total;
+    a->n = (int)c->shape.d[FP8_D_N];
+    a->k = (int)c->shape.d[FP8_D_K];
+    a->num_groups = c->groups;
     a->a = c->d_a;
     a->sa = c->d_sa;
     a->b = c->d_b;
@@ -248,9 +262,36 @@ kb_status fp8_gemm_setup(const char *op, const kb_shape *s, void **out)
     a->masked_m_host = c->h_masked_m;
     a->workspace = c->d_ws;
     a->workspace_bytes = FP8_GEMM_WORKSPACE_BYTES;
+}
 
-    KT(fp8_gemm_lib_prepare(c, 0));
-    CU(cudaDeviceSynchronize());
+static kb_status build(fp8_gemm_ctx *c)
+{
+    KB_TRY(plan_groups(c));
+    const fp8_sizes z = sizes_of(c);
+    KB_TRY(alloc_device(c, z));
+    KB_TRY(fill_inputs(c, z));
+    KB_TRY(copy_reference_inputs(c, z));
+    bind_args(c);
+    KB_TRY(fp8_gemm_lib_prepare(c, 0));
+    KB_CUDA_TRY(cudaDeviceSynchronize());
+    return KB_OK;
+}
+
+kb_status fp8_gemm_setup(const char *op, const kb_shape *s, void **out)
+{
+    *out = NULL;
+    const int m = (int)s->d[FP8_D_M], n = (int)s->d[FP8_D_N], k = (int)s->d[FP8_D_K];
+    if (k % 128 != 0 || n % 16 != 0 || m < 1)
+        return kb_error("fp8_gemm setup: K must be a multiple of 128 and N of 16 (M=%d N=%d K=%d)", m, n, k);
+    fp8_gemm_ctx *c = calloc(1, sizeof *c);
+    if (!c) return kb_error("fp8_gemm setup: out of host memory");
+    c->shape = *s;
+    c->op_name = op;
+    kb_status st = build(c);
+    if (st != KB_OK) {
+        fp8_gemm_teardown(c);
+        return st;
+    }
     *out = c;
     return KB_OK;
 }

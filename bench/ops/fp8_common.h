@@ -4,12 +4,13 @@
  * like segment sizes, masked valid counts), napkin math, and the common
  * setup/poison/verify of both GEMM operators.
  *
- * GEMM shape dims, d[]:
- *   d[0] layout (fp8_gemm_layout)   d[1] M: dense M; contiguous M per group
- *   (nominal); masked m_max         d[2] N   d[3] K   d[4] G (1 for dense)
- *   d[5] segment sizes: 0 = equal (M each), 1 = drawn (contiguous: routing-
+ * GEMM shape dims (FP8_D_*):
+ *   layout (fp8_gemm_layout)   m: dense M; contiguous M per group (nominal);
+ *   masked m_max               n, k   g: groups (1 for dense)
+ *   dist: segment sizes: 0 = equal (M each), 1 = drawn (contiguous: routing-
  *        like distribution with the same total G*M; masked: valid counts
  *        uniform in [m_max/2, m_max]); seeded by kb_seed_for(op, shape).
+ * Quantisation shape dims (FP8Q_D_*): mode (fp8_quant_mode), rows, cols.
  */
 #ifndef FP8_COMMON_H
 #define FP8_COMMON_H
@@ -26,6 +27,12 @@ extern "C" {
 #define FP8_MAX_GROUPS 64
 #define FP8_GEMM_WORKSPACE_BYTES ((size_t)32 << 20)
 
+enum { FP8_D_LAYOUT = 0, FP8_D_M, FP8_D_N, FP8_D_K, FP8_D_G, FP8_D_DIST };
+enum { FP8Q_D_MODE = 0, FP8Q_D_ROWS, FP8Q_D_COLS };
+/* kb_op.dims of the two GEMM operators. */
+#define FP8_GEMM_DIMS                                                                                          \
+    {[FP8_D_LAYOUT] = "layout", [FP8_D_M] = "m", [FP8_D_N] = "n", [FP8_D_K] = "k", [FP8_D_G] = "g",          \
+     [FP8_D_DIST] = "dist"}
 enum { FP8_DIST_EQUAL = 0, FP8_DIST_DRAWN = 1 };
 
 /* Which reference verify() compares against: the harness calls poison()
@@ -99,8 +106,9 @@ int fp8_gemm_group_rows(const char *op, const kb_shape *s, int *counts);
  *           (D, BF16) + 4 * (valid rows * K/128 + G * ceil(N/128) * K/128) (scales) */
 double fp8_gemm_flops(const char *op, const kb_shape *s);
 double fp8_gemm_bytes(const char *op, const kb_shape *s);
-void fp8_gemm_shape_set(kb_shape *s, const char *label, unsigned sets, int layout,
-                        int64_t m, int64_t n, int64_t k, int64_t g, int dist);
+/* Add a GEMM shape (dtype "e4m3") to an operator's table. */
+void fp8_gemm_shape_add(kb_shape_table *t, const char *label, unsigned sets, int layout, int64_t m, int64_t n,
+                        int64_t k, int64_t g, int dist);
 
 /* ---- GPU side, shared by op_fp8_gemm.c and op_fp8_gemm_grouped.c --------- */
 kb_status fp8_gemm_setup(const char *op, const kb_shape *s, void **ctx);

@@ -6,10 +6,10 @@
  * busbw = algbw * (n-1)/n (ep_busbw_gbs) - formulas in reference/ep_plan.c.
  * Ranks: N = GPUs present; one GPU -> LOOPBACK: N virtual ranks
  * (KBENCH_EP_RANKS, default 8) on one device, i.e. a device-to-device copy
- * pattern of N*N chunks.  Loopback rows: label ends in "_loopback", d[5] == 1
- * (ep_shape_is_loopback()); they are HBM copies, never NVLink bandwidth.
- * Dims: d[0] nominal bytes per rank, d[4] N, d[5] loopback; chunk =
- * floor(d[0]/N/16)*16 bytes (ep_a2a_chunk).
+ * pattern of N*N chunks.  Loopback rows: label ends in "_loopback", dim
+ * loopback == 1 (ep_shape_is_loopback()); they are HBM copies, never NVLink
+ * bandwidth.  Dims (bench/ops/ep_shapes.h): bytes = nominal bytes per rank,
+ * ranks N, loopback; chunk = floor(bytes/N/16)*16 bytes (ep_a2a_chunk).
  *
  * Napkin math: bytes() = HBM bytes of the timed op = read + write of every chunk
  * = 2*N*chunk per rank (loopback: x N ranks); link_bytes() = (N-1)*chunk per
@@ -23,8 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "bench/kb.h"
-#include "kernels/ep/ep.h"
-#include "reference/ep_plan.h"
+#include "bench/ops/ep_host.h"
+#include "bench/ops/op_common.h"
 
 kb_status ep_copy_alltoall(void *ctx, cudaStream_t st);
 #ifdef KB_HAVE_NCCL
@@ -35,32 +35,28 @@ typedef struct a2a_ctx {
     ep_args a; /* first member */
 } a2a_ctx;
 
-static kb_shape g_shapes[32];
-static int g_n = -1;
+static kb_shape_table table;
 
-static const kb_shape *shapes(int *n)
+static void build_shapes(kb_shape_table *t)
 {
-    if (g_n < 0) {
-        int N, lb;
-        ep_env_ranks(&N, &lb);
-        g_n = 0;
-        for (int64_t b = 1024; b <= (int64_t)1 << 30; b *= 4) {
-            unsigned sets = KB_SET_FULL;
-            if (b == 1024 || b == ((int64_t)1 << 20) || b == ((int64_t)1 << 28)) sets |= KB_SET_QUICK;
-            ep_make_a2a_shape(&g_shapes[g_n++], b, N, lb, sets);
-            /* one GPU: also EP8 across real GPUs, for `kbench model` (skips at run time) */
-            if (lb) ep_make_a2a_shape(&g_shapes[g_n++], b, 8, 0, sets);
-        }
-        ep_make_a2a_shape(&g_shapes[g_n++], 4096, ep_small_ranks(N, lb), lb, KB_SET_SMALL);
+    int N, lb;
+    ep_env_ranks(&N, &lb);
+    for (int64_t b = 1024; b <= (int64_t)1 << 30; b *= 4) {
+        unsigned sets = KB_SET_FULL;
+        if (b == 1024 || b == ((int64_t)1 << 20) || b == ((int64_t)1 << 28)) sets |= KB_SET_QUICK;
+        ep_add_a2a_shape(t, b, N, lb, sets);
+        /* one GPU: also EP8 across real GPUs, for `kbench model` (skips at run time) */
+        if (lb) ep_add_a2a_shape(t, b, 8, 0, sets);
     }
-    *n = g_n;
-    return g_shapes;
+    ep_add_a2a_shape(t, 4096, ep_small_ranks(N, lb), lb, KB_SET_SMALL);
 }
+
+static const kb_shape *shapes(int *n) { return kb_op_table(&table, build_shapes, n); }
 
 /* nccl-tests figures: algbw = per-rank bytes / time, busbw = algbw (n-1)/n. */
 static void metrics(const kb_shape *s, double seconds, char *buf, size_t n)
 {
-    const double algbw = ep_algbw_gbs((double)s->d[0], seconds);
+    const double algbw = ep_algbw_gbs((double)s->d[EP_D_BYTES], seconds);
     snprintf(buf, n, "algbw_gbps=%.2f;busbw_gbps=%.2f;loopback=%d", algbw,
              ep_busbw_gbs(algbw, (int)s->d[EP_D_RANKS]), ep_shape_is_loopback(s));
 }
@@ -163,6 +159,6 @@ const kb_op kb_op_alltoall = {
     .poison = poison,
     .verify = verify,
     .teardown = teardown,
-    .impls = impls,
-    .n_impls = (int)(sizeof impls / sizeof impls[0]),
+    KB_IMPLS(impls),
+    .dims = EP_A2A_DIMS,
 };

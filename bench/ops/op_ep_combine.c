@@ -6,8 +6,8 @@
  * dispatch layout is the input (DeepEP's cached "handle"): it comes from the
  * CPU plan of the same seeded routing (ep_plan.h), uploaded at setup.
  *
- * Ranks and loopback: as ep_dispatch (label "_loopback", d[5] == 1: N virtual
- * ranks on one GPU, never NVLink bandwidth).  Dims: ep_plan.h.
+ * Ranks and loopback: as ep_dispatch (label "_loopback", loopback dim == 1: N virtual
+ * ranks on one GPU, never NVLink bandwidth).  Dims: EP_D_* in bench/ops/ep_shapes.h.
  *
  * Napkin math (T=4096, H=7168, EP8): row = 14336 B BF16 per (token, rank);
  * ~14.9k rows per rank ~ 213 MB sent back per rank, 7/8 of it over NVLink
@@ -25,8 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bench/kb.h"
-#include "kernels/ep/ep.h"
-#include "reference/ep_plan.h"
+#include "bench/ops/ep_host.h"
+#include "bench/ops/op_common.h"
 
 #ifdef KB_HAVE_NCCL
 kb_status ep_nccl_combine(void *ctx, cudaStream_t st);
@@ -41,19 +41,16 @@ typedef struct comb_ctx {
     ep_moe_host h;
 } comb_ctx;
 
-static kb_shape g_shapes[8];
-static int g_n = -1;
+static kb_shape_table table;
 
-static const kb_shape *shapes(int *n)
+static void build_shapes(kb_shape_table *t)
 {
-    if (g_n < 0) {
-        int N, lb;
-        ep_env_ranks(&N, &lb);
-        g_n = ep_moe_shapes(g_shapes, N, lb, ep_small_ranks(N, lb), "bf16");
-    }
-    *n = g_n;
-    return g_shapes;
+    int N, lb;
+    ep_env_ranks(&N, &lb);
+    ep_moe_shapes(t, N, lb, ep_small_ranks(N, lb), "bf16");
 }
+
+static const kb_shape *shapes(int *n) { return kb_op_table(&table, build_shapes, n); }
 
 /* DeepEP's logical bandwidth: received rows (local included) x row bytes / time. */
 static void metrics(const kb_shape *s, double seconds, char *buf, size_t n)
@@ -218,6 +215,6 @@ const kb_op kb_op_ep_combine = {
     .poison = poison,
     .verify = verify,
     .teardown = teardown,
-    .impls = impls,
-    .n_impls = (int)(sizeof impls / sizeof impls[0]),
+    KB_IMPLS(impls),
+    .dims = EP_MOE_DIMS,
 };

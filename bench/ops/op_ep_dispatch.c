@@ -6,11 +6,11 @@
  *
  * Ranks: N = GPUs present; with one GPU the op runs in LOOPBACK mode: N
  * virtual ranks (KBENCH_EP_RANKS, default 8) as N buffer sets on one device.
- * How to tell a loopback row: the label ends in "_loopback" and shape d[5] == 1
- * (ep_shape_is_loopback() in reference/ep_plan.h).  Loopback rows time the
+ * How to tell a loopback row: the label ends in "_loopback" and shape dim loopback == 1
+ * (ep_shape_is_loopback() in bench/ops/ep_shapes.h).  Loopback rows time the
  * pack/copy/unpack on one HBM for all N ranks: never read them as NVLink
- * bandwidth.  Dims: see ep_plan.h (d[0] T, d[1] hidden, d[2] E, d[3] K, d[4] N,
- * d[5] loopback, d[6] groups, d[7] groups kept).
+ * bandwidth.  Dims: EP_D_* in bench/ops/ep_shapes.h (t, hidden, e, k, ranks,
+ * loopback, ngroup, topkgroup).
  *
  * Napkin math (T=4096, H=7168, EP8): row = 7168 FP8 + 56*4 scales + 16 B
  * metadata = 7408 B (DeepEP low-latency counts the same 16 B; the payload
@@ -33,8 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bench/kb.h"
-#include "kernels/ep/ep.h"
-#include "reference/ep_plan.h"
+#include "bench/ops/ep_host.h"
+#include "bench/ops/op_common.h"
 
 #ifdef KB_HAVE_NCCL
 kb_status ep_nccl_dispatch(void *ctx, cudaStream_t st);
@@ -47,19 +47,16 @@ typedef struct disp_ctx {
     float *xs_h;   /* [N][T][H/128] */
 } disp_ctx;
 
-static kb_shape g_shapes[8];
-static int g_n = -1;
+static kb_shape_table table;
 
-static const kb_shape *shapes(int *n)
+static void build_shapes(kb_shape_table *t)
 {
-    if (g_n < 0) {
-        int N, lb;
-        ep_env_ranks(&N, &lb);
-        g_n = ep_moe_shapes(g_shapes, N, lb, ep_small_ranks(N, lb), "e4m3");
-    }
-    *n = g_n;
-    return g_shapes;
+    int N, lb;
+    ep_env_ranks(&N, &lb);
+    ep_moe_shapes(t, N, lb, ep_small_ranks(N, lb), "e4m3");
 }
+
+static const kb_shape *shapes(int *n) { return kb_op_table(&table, build_shapes, n); }
 
 /* DeepEP's logical bandwidth: received rows (local included) x row bytes / time. */
 static void metrics(const kb_shape *s, double seconds, char *buf, size_t n)
@@ -260,6 +257,6 @@ const kb_op kb_op_ep_dispatch = {
     .poison = poison,
     .verify = verify,
     .teardown = teardown,
-    .impls = impls,
-    .n_impls = (int)(sizeof impls / sizeof impls[0]),
+    KB_IMPLS(impls),
+    .dims = EP_MOE_DIMS,
 };

@@ -5,7 +5,7 @@
  * 128x128 block scales; semantics and layouts in kernels/fp8_gemm/fp8_gemm.h.
  *
  * Shapes: the nine (N,K) of DeepSeek-V3's FP8 linears x M in {1..8192}
- * (d[] as in bench/ops/fp8_common.h: layout, M, N, K, G=1).
+ * (dims FP8_D_* in bench/ops/fp8_common.h: layout, m, n, k, g=1, dist).
  *
  * Napkin math (fp8_common.c): FLOPs = 2MNK; bytes = MK + NK (E4M3) + 2MN
  * (BF16 out) + 4(M K/128 + ceil(N/128) K/128) (scales).  E.g. M=4096,
@@ -15,6 +15,7 @@
  */
 #include <stdio.h>
 #include "bench/ops/fp8_common.h"
+#include "bench/ops/op_common.h"
 #include "kernels/fp8_gemm/fp8_gemm_v1.h"
 #include "kernels/fp8_gemm/fp8_gemm_v3.h"
 #include "reference/fp8_gemm_cublaslt.h"
@@ -39,31 +40,26 @@ static unsigned quick(int64_t m, int64_t n, int64_t k)
  * 2112 and 576), two and four K blocks. */
 static const int64_t small_mnk[4][3] = {{64, 256, 512}, {128, 256, 512}, {256, 256, 512}, {80, 192, 384}};
 
-static kb_shape table[9 * 9 + 4];
-static int n_table;
+static kb_shape_table table;
 
-static const kb_shape *shapes(int *n)
+static void add(kb_shape_table *t, unsigned sets, int64_t m, int64_t n, int64_t k)
 {
-    if (!n_table) {
-        for (int i = 0; i < 9; i++)
-            for (int j = 0; j < 9; j++) {
-                int64_t m = dense_m[j], nn = dense_nk[i][0], k = dense_nk[i][1];
-                char label[64];
-                snprintf(label, sizeof label, "m%lld_n%lld_k%lld", (long long)m, (long long)nn, (long long)k);
-                fp8_gemm_shape_set(&table[n_table++], label, KB_SET_FULL | quick(m, nn, k), FP8_GEMM_DENSE, m, nn, k,
-                                   1, FP8_DIST_EQUAL);
-            }
-        for (int i = 0; i < 4; i++) {
-            char label[64];
-            snprintf(label, sizeof label, "m%lld_n%lld_k%lld", (long long)small_mnk[i][0],
-                     (long long)small_mnk[i][1], (long long)small_mnk[i][2]);
-            fp8_gemm_shape_set(&table[n_table++], label, KB_SET_SMALL, FP8_GEMM_DENSE, small_mnk[i][0],
-                               small_mnk[i][1], small_mnk[i][2], 1, FP8_DIST_EQUAL);
-        }
-    }
-    *n = n_table;
-    return table;
+    char label[64];
+    snprintf(label, sizeof label, "m%lld_n%lld_k%lld", (long long)m, (long long)n, (long long)k);
+    fp8_gemm_shape_add(t, label, sets, FP8_GEMM_DENSE, m, n, k, 1, FP8_DIST_EQUAL);
 }
+
+static void build_shapes(kb_shape_table *t)
+{
+    for (int i = 0; i < 9; i++)
+        for (int j = 0; j < 9; j++) {
+            int64_t m = dense_m[j], n = dense_nk[i][0], k = dense_nk[i][1];
+            add(t, KB_SET_FULL | quick(m, n, k), m, n, k);
+        }
+    for (int i = 0; i < 4; i++) add(t, KB_SET_SMALL, small_mnk[i][0], small_mnk[i][1], small_mnk[i][2]);
+}
+
+static const kb_shape *shapes(int *n) { return kb_op_table(&table, build_shapes, n); }
 
 static double flops(const kb_shape *s) { return fp8_gemm_flops(OP, s); }
 static double bytes(const kb_shape *s) { return fp8_gemm_bytes(OP, s); }
@@ -90,6 +86,6 @@ const kb_op kb_op_fp8_gemm = {
     .poison = fp8_gemm_poison,
     .verify = fp8_gemm_verify,
     .teardown = fp8_gemm_teardown,
-    .impls = impls,
-    .n_impls = (int)(sizeof impls / sizeof impls[0]),
+    KB_IMPLS(impls),
+    .dims = FP8_GEMM_DIMS,
 };

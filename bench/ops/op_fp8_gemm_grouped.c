@@ -7,7 +7,7 @@
  *     routing-like distribution: unequal, padded segments);
  *   masked (decode): A [G, m_max, K], valid counts drawn uniformly in
  *     [m_max/2, m_max]; rows past them must keep their poison.
- * d[] as in bench/ops/fp8_common.h (layout, M, N, K, G, dist).
+ * Dims FP8_D_* as in bench/ops/fp8_common.h (layout, m, n, k, g, dist).
  *
  * Napkin math (fp8_common.c): FLOPs = 2 * valid rows * N * K; bytes = valid
  * rows * (K + 2N + 4K/128) + G * (NK + 4 ceil(N/128) K/128).  E.g. contiguous
@@ -17,6 +17,7 @@
  */
 #include <stdio.h>
 #include "bench/ops/fp8_common.h"
+#include "bench/ops/op_common.h"
 #include "kernels/fp8_gemm/fp8_gemm_v1.h"
 #include "kernels/fp8_gemm/fp8_gemm_v3.h"
 #include "reference/fp8_gemm_cublaslt.h"
@@ -29,40 +30,38 @@ static const int64_t contig[6][4] = {/* G, M per group, N, K */
 static const int64_t masked_gm[4][2] = {{1, 1024}, {2, 512}, {4, 256}, {32, 256}};
 static const int64_t masked_nk[2][2] = {{4096, 7168}, {7168, 2048}};
 
-static kb_shape table[6 * 2 + 4 * 2 + 3];
-static int n_table;
+static kb_shape_table table;
 
-static void add(const char *prefix, unsigned sets, int layout, int64_t g, int64_t m, int64_t n, int64_t k, int dist)
+static void add(kb_shape_table *t, const char *prefix, unsigned sets, int layout, int64_t g, int64_t m, int64_t n,
+                int64_t k, int dist)
 {
     char label[64];
     snprintf(label, sizeof label, "%s_g%lld_m%lld_n%lld_k%lld", prefix, (long long)g, (long long)m, (long long)n,
              (long long)k);
-    fp8_gemm_shape_set(&table[n_table++], label, sets, layout, m, n, k, g, dist);
+    fp8_gemm_shape_add(t, label, sets, layout, m, n, k, g, dist);
 }
 
-static const kb_shape *shapes(int *n)
+static void build_shapes(kb_shape_table *t)
 {
-    if (!n_table) {
-        for (int i = 0; i < 6; i++) {
-            const int64_t *c = contig[i];
-            unsigned q_eq = (i == 0) ? KB_SET_QUICK : 0, q_rt = (i == 3) ? KB_SET_QUICK : 0;
-            add("contig", KB_SET_FULL | q_eq, FP8_GEMM_CONTIGUOUS, c[0], c[1], c[2], c[3], FP8_DIST_EQUAL);
-            add("contig_route", KB_SET_FULL | q_rt, FP8_GEMM_CONTIGUOUS, c[0], c[1], c[2], c[3], FP8_DIST_DRAWN);
-        }
-        for (int i = 0; i < 4; i++)
-            for (int j = 0; j < 2; j++) {
-                unsigned q = ((i == 2 && j == 0) || (i == 3 && j == 1)) ? KB_SET_QUICK : 0;
-                add("masked", KB_SET_FULL | q, FP8_GEMM_MASKED, masked_gm[i][0], masked_gm[i][1], masked_nk[j][0],
-                    masked_nk[j][1], FP8_DIST_DRAWN);
-            }
-        /* Small, fully CPU-checked: equal, unequal (padding rows), masked. */
-        add("contig", KB_SET_SMALL, FP8_GEMM_CONTIGUOUS, 2, 128, 256, 512, FP8_DIST_EQUAL);
-        add("contig_route", KB_SET_SMALL, FP8_GEMM_CONTIGUOUS, 2, 192, 256, 512, FP8_DIST_DRAWN);
-        add("masked", KB_SET_SMALL, FP8_GEMM_MASKED, 2, 128, 256, 512, FP8_DIST_DRAWN);
+    for (int i = 0; i < 6; i++) {
+        const int64_t *c = contig[i];
+        unsigned q_eq = (i == 0) ? KB_SET_QUICK : 0, q_rt = (i == 3) ? KB_SET_QUICK : 0;
+        add(t, "contig", KB_SET_FULL | q_eq, FP8_GEMM_CONTIGUOUS, c[0], c[1], c[2], c[3], FP8_DIST_EQUAL);
+        add(t, "contig_route", KB_SET_FULL | q_rt, FP8_GEMM_CONTIGUOUS, c[0], c[1], c[2], c[3], FP8_DIST_DRAWN);
     }
-    *n = n_table;
-    return table;
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 2; j++) {
+            unsigned q = ((i == 2 && j == 0) || (i == 3 && j == 1)) ? KB_SET_QUICK : 0;
+            add(t, "masked", KB_SET_FULL | q, FP8_GEMM_MASKED, masked_gm[i][0], masked_gm[i][1], masked_nk[j][0],
+                masked_nk[j][1], FP8_DIST_DRAWN);
+        }
+    /* Small, fully CPU-checked: equal, unequal (padding rows), masked. */
+    add(t, "contig", KB_SET_SMALL, FP8_GEMM_CONTIGUOUS, 2, 128, 256, 512, FP8_DIST_EQUAL);
+    add(t, "contig_route", KB_SET_SMALL, FP8_GEMM_CONTIGUOUS, 2, 192, 256, 512, FP8_DIST_DRAWN);
+    add(t, "masked", KB_SET_SMALL, FP8_GEMM_MASKED, 2, 128, 256, 512, FP8_DIST_DRAWN);
 }
+
+static const kb_shape *shapes(int *n) { return kb_op_table(&table, build_shapes, n); }
 
 static double flops(const kb_shape *s) { return fp8_gemm_flops(OP, s); }
 static double bytes(const kb_shape *s) { return fp8_gemm_bytes(OP, s); }
@@ -89,6 +88,6 @@ const kb_op kb_op_fp8_gemm_grouped = {
     .poison = fp8_gemm_poison,
     .verify = fp8_gemm_verify,
     .teardown = fp8_gemm_teardown,
-    .impls = impls,
-    .n_impls = (int)(sizeof impls / sizeof impls[0]),
+    KB_IMPLS(impls),
+    .dims = FP8_GEMM_DIMS,
 };

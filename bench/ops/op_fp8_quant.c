@@ -5,7 +5,7 @@
  *   tok_m{M}_k{K}   dtype "bf16>e4m3_1x128"   activations, per-token 1x128
  *                   groups, at the K of every FP8 GEMM input, scales MN-major;
  *   blk_n{N}_k{K}   dtype "bf16>e4m3_128x128" weights [N,K], 128x128 blocks.
- * d[] = { mode (fp8_quant_mode), rows, cols }.
+ * Dims FP8Q_D_* (fp8_common.h): mode (fp8_quant_mode), rows, cols.
  *
  * Napkin math: pure data movement (KB_PEAK_NONE, FLOPs reported as 0):
  *   bytes = 2RC (BF16 in) + RC (E4M3 out) + 4 * number of scales,
@@ -27,6 +27,7 @@
 #include <string.h>
 #include <cuda_runtime_api.h>
 #include "bench/ops/fp8_common.h"
+#include "bench/ops/op_common.h"
 #include "reference/fp8_gemm_cpu.h"
 
 #define OP "fp8_quant"
@@ -47,50 +48,38 @@ static const int64_t blk_nk[9][2] = {
     {4096, 7168}, {7168, 2048}, {36864, 7168}, {7168, 18432},
 };
 
-static kb_shape table[6 * 3 + 2 + 9 + 4];
-static int n_table;
+static kb_shape_table table;
 
-static void add(int mode, int64_t rows, int64_t cols, unsigned sets)
+static void add(kb_shape_table *t, int mode, int64_t rows, int64_t cols, unsigned sets)
 {
-    kb_shape *s = &table[n_table++];
-    memset(s, 0, sizeof *s);
-    if (mode == FP8_QUANT_TOKEN) {
-        snprintf(s->label, sizeof s->label, "tok_m%lld_k%lld", (long long)rows, (long long)cols);
-        snprintf(s->dtype, sizeof s->dtype, "bf16>e4m3_1x128");
-    } else {
-        snprintf(s->label, sizeof s->label, "blk_n%lld_k%lld", (long long)rows, (long long)cols);
-        snprintf(s->dtype, sizeof s->dtype, "bf16>e4m3_128x128");
-    }
-    s->sets = sets;
-    s->d[0] = mode;
-    s->d[1] = rows;
-    s->d[2] = cols;
+    const int64_t d[KB_MAX_DIMS] = {[FP8Q_D_MODE] = mode, [FP8Q_D_ROWS] = rows, [FP8Q_D_COLS] = cols};
+    if (mode == FP8_QUANT_TOKEN)
+        kb_shape_add(t, sets, "bf16>e4m3_1x128", d, "tok_m%lld_k%lld", (long long)rows, (long long)cols);
+    else
+        kb_shape_add(t, sets, "bf16>e4m3_128x128", d, "blk_n%lld_k%lld", (long long)rows, (long long)cols);
 }
 
-static const kb_shape *shapes(int *n)
+static void build_shapes(kb_shape_table *t)
 {
-    if (!n_table) {
-        for (int i = 0; i < 6; i++)
-            for (int j = 0; j < 3; j++)
-                add(FP8_QUANT_TOKEN, tok_m[j], tok_k[i],
-                    KB_SET_FULL | (i == 0 && j != 2 ? KB_SET_QUICK : 0));
-        add(FP8_QUANT_TOKEN, 1, 7168, KB_SET_FULL);      /* decode, one token */
-        add(FP8_QUANT_TOKEN, 64, 7168, KB_SET_FULL);
-        for (int i = 0; i < 9; i++)
-            add(FP8_QUANT_BLOCK, blk_nk[i][0], blk_nk[i][1], KB_SET_FULL | (i == 6 || i == 7 ? KB_SET_QUICK : 0));
-        add(FP8_QUANT_TOKEN, 64, 512, KB_SET_SMALL);
-        add(FP8_QUANT_TOKEN, 200, 384, KB_SET_SMALL);
-        add(FP8_QUANT_BLOCK, 256, 512, KB_SET_SMALL);
-        add(FP8_QUANT_BLOCK, 192, 384, KB_SET_SMALL);    /* partial row block, like N = 2112 */
-    }
-    *n = n_table;
-    return table;
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 3; j++)
+            add(t, FP8_QUANT_TOKEN, tok_m[j], tok_k[i], KB_SET_FULL | (i == 0 && j != 2 ? KB_SET_QUICK : 0));
+    add(t, FP8_QUANT_TOKEN, 1, 7168, KB_SET_FULL); /* decode, one token */
+    add(t, FP8_QUANT_TOKEN, 64, 7168, KB_SET_FULL);
+    for (int i = 0; i < 9; i++)
+        add(t, FP8_QUANT_BLOCK, blk_nk[i][0], blk_nk[i][1], KB_SET_FULL | (i == 6 || i == 7 ? KB_SET_QUICK : 0));
+    add(t, FP8_QUANT_TOKEN, 64, 512, KB_SET_SMALL);
+    add(t, FP8_QUANT_TOKEN, 200, 384, KB_SET_SMALL);
+    add(t, FP8_QUANT_BLOCK, 256, 512, KB_SET_SMALL);
+    add(t, FP8_QUANT_BLOCK, 192, 384, KB_SET_SMALL); /* partial row block, like N = 2112 */
 }
+
+static const kb_shape *shapes(int *n) { return kb_op_table(&table, build_shapes, n); }
 
 static size_t n_scales(const kb_shape *s)
 {
-    int64_t rows = s->d[1], cols = s->d[2];
-    return s->d[0] == FP8_QUANT_TOKEN ? (size_t)(rows * (cols / 128))
+    int64_t rows = s->d[FP8Q_D_ROWS], cols = s->d[FP8Q_D_COLS];
+    return s->d[FP8Q_D_MODE] == FP8_QUANT_TOKEN ? (size_t)(rows * (cols / 128))
                                       : (size_t)(fp8_ceil_div(rows, 128) * (cols / 128));
 }
 
@@ -102,7 +91,7 @@ static double flops(const kb_shape *s)
 
 static double bytes(const kb_shape *s)
 {
-    double rc = (double)s->d[1] * (double)s->d[2];
+    double rc = (double)s->d[FP8Q_D_ROWS] * (double)s->d[FP8Q_D_COLS];
     return 3.0 * rc + 4.0 * (double)n_scales(s);
 }
 
@@ -120,47 +109,32 @@ static void teardown(void *ctx)
     free(c);
 }
 
-#define CU(call) KB_CUDA_TRY_OR(call, teardown(c))
-
-static kb_status setup(const kb_shape *s, void **out)
+static kb_status build(void *ctx, const kb_shape *s)
 {
-    *out = NULL;
-    quant_ctx *c = calloc(1, sizeof *c);
-    if (!c) return kb_error("fp8_quant setup: out of host memory");
+    quant_ctx *c = ctx;
     c->shape = *s;
-    const int mode = (int)s->d[0], rows = (int)s->d[1], cols = (int)s->d[2];
+    const int mode = (int)s->d[FP8Q_D_MODE], rows = (int)s->d[FP8Q_D_ROWS], cols = (int)s->d[FP8Q_D_COLS];
     c->n = (size_t)rows * cols;
     c->s_n = n_scales(s);
     c->h_x = malloc(c->n * sizeof(uint16_t));
     c->h_q = malloc(c->n);
     c->h_qref = malloc(c->n);
     c->h_s = malloc(c->s_n * sizeof(float));
-    if (!c->h_x || !c->h_q || !c->h_qref || !c->h_s) {
-        teardown(c);
-        return kb_error("fp8_quant setup: out of host memory");
-    }
-    CU(cudaMalloc((void **)&c->d_x, c->n * sizeof(uint16_t)));
-    CU(cudaMalloc((void **)&c->d_q, c->n));
-    CU(cudaMalloc((void **)&c->d_s, c->s_n * sizeof(float)));
-    kb_status st = fp8_dev_gen_bf16(c->d_x, rows, cols, mode == FP8_QUANT_TOKEN ? 1 : 128, 128, kb_seed_for(OP, s), 0);
-    if (st != KB_OK) {
-        teardown(c);
-        return st;
-    }
+    if (!c->h_x || !c->h_q || !c->h_qref || !c->h_s) return kb_error("fp8_quant setup: out of host memory");
+    KB_CUDA_TRY(cudaMalloc((void **)&c->d_x, c->n * sizeof(uint16_t)));
+    KB_CUDA_TRY(cudaMalloc((void **)&c->d_q, c->n));
+    KB_CUDA_TRY(cudaMalloc((void **)&c->d_s, c->s_n * sizeof(float)));
+    KB_TRY(fp8_dev_gen_bf16(c->d_x, rows, cols, mode == FP8_QUANT_TOKEN ? 1 : 128, 128, kb_seed_for(OP, s), 0));
     /* First group all zeros: amax 0 -> clamped to 1e-4. */
-    CU(cudaMemset2D(c->d_x, (size_t)cols * sizeof(uint16_t), 0, 128 * sizeof(uint16_t),
-                    mode == FP8_QUANT_TOKEN ? 1 : (size_t)(rows < 128 ? rows : 128)));
-    CU(cudaDeviceSynchronize());
-    CU(cudaMemcpy(c->h_x, c->d_x, c->n * sizeof(uint16_t), cudaMemcpyDeviceToHost));
-    c->args.mode = (fp8_quant_mode)mode;
-    c->args.rows = rows;
-    c->args.cols = cols;
-    c->args.x = c->d_x;
-    c->args.q = c->d_q;
-    c->args.s = c->d_s;
-    *out = c;
+    KB_CUDA_TRY(cudaMemset2D(c->d_x, (size_t)cols * sizeof(uint16_t), 0, 128 * sizeof(uint16_t),
+                             mode == FP8_QUANT_TOKEN ? 1 : (size_t)(rows < 128 ? rows : 128)));
+    KB_CUDA_TRY(cudaDeviceSynchronize());
+    KB_CUDA_TRY(cudaMemcpy(c->h_x, c->d_x, c->n * sizeof(uint16_t), cudaMemcpyDeviceToHost));
+    c->args = (fp8_quant_args){(fp8_quant_mode)mode, rows, cols, c->d_x, c->d_q, c->d_s};
     return KB_OK;
 }
+
+static kb_status setup(const kb_shape *s, void **out) { return kb_op_setup(s, out, sizeof(quant_ctx), build, teardown); }
 
 static kb_status poison(void *ctx, cudaStream_t stream)
 {
@@ -247,6 +221,6 @@ const kb_op kb_op_fp8_quant = {
     .poison = poison,
     .verify = verify,
     .teardown = teardown,
-    .impls = impls,
-    .n_impls = (int)(sizeof impls / sizeof impls[0]),
+    KB_IMPLS(impls),
+    .dims = {[FP8Q_D_MODE] = "mode", [FP8Q_D_ROWS] = "rows", [FP8Q_D_COLS] = "cols"},
 };

@@ -1,5 +1,5 @@
 /* op_hbm.c - the HBM and L2 bandwidth ceilings.
- * d[0] = hbm_mode, d[1] = buffer bytes, d[2] = passes (L2 read).
+ * Dims (op_common.h): mode = hbm_mode, bytes = buffer bytes, passes (L2 read).
  * Napkin math: read moves bytes*passes, write bytes, copy 2*bytes (read+write,
  * as nvbench and the datasheets count a copy).  The copy rate is the HBM
  * ceiling later rows of the same run are judged against. */
@@ -8,6 +8,7 @@
 #include <string.h>
 #include "kernels/hbm/hbm.h"
 #include "bench/kb.h"
+#include "bench/ops/op_common.h"
 
 #define MiB (1024.0 * 1024.0)
 #define GiB (1024.0 * MiB)
@@ -18,46 +19,37 @@ typedef struct hbm_ctx {
     uint64_t *dsum;       /* scratch for verification sums */
 } hbm_ctx;
 
-static kb_shape table[16];
-static int n_table;
+static kb_shape_table table;
 
-static void add(const char *label, hbm_mode m, double bytes, int passes, unsigned sets)
+static void add(kb_shape_table *t, const char *label, hbm_mode m, double bytes, int passes, unsigned sets)
 {
-    kb_shape *s = &table[n_table++];
-    memset(s, 0, sizeof *s);
-    snprintf(s->label, sizeof s->label, "%s", label);
-    snprintf(s->dtype, sizeof s->dtype, "u8");
-    s->sets = sets;
-    s->d[0] = m;
-    s->d[1] = (int64_t)bytes;
-    s->d[2] = passes;
+    const int64_t d[KB_MAX_DIMS] = {[HBM_D_MODE] = m, [HBM_D_BYTES] = (int64_t)bytes, [HBM_D_PASSES] = passes};
+    kb_shape_add(t, sets, "u8", d, "%s", label);
 }
 
-static const kb_shape *shapes(int *n)
+static void build_shapes(kb_shape_table *t)
 {
-    if (!n_table) {
-        const unsigned fq = KB_SET_FULL | KB_SET_QUICK;
-        add("read_2GiB", HBM_READ, 2 * GiB, 1, fq);
-        add("write_2GiB", HBM_WRITE, 2 * GiB, 1, fq);
-        add("copy_2GiB", HBM_COPY, 2 * GiB, 1, fq);
-        add("l2read_16MiB_x64", HBM_L2_READ, 16 * MiB, 64, fq | KB_SHAPE_HOT_L2);
-        add("read_64MiB", HBM_READ, 64 * MiB, 1, KB_SET_SMALL);
-        add("write_64MiB", HBM_WRITE, 64 * MiB, 1, KB_SET_SMALL);
-        add("copy_64MiB", HBM_COPY, 64 * MiB, 1, KB_SET_SMALL);
-        add("l2read_4MiB_x8", HBM_L2_READ, 4 * MiB, 8, KB_SET_SMALL | KB_SHAPE_HOT_L2);
-    }
-    *n = n_table;
-    return table;
+    const unsigned fq = KB_SET_FULL | KB_SET_QUICK;
+    add(t, "read_2GiB", HBM_READ, 2 * GiB, 1, fq);
+    add(t, "write_2GiB", HBM_WRITE, 2 * GiB, 1, fq);
+    add(t, "copy_2GiB", HBM_COPY, 2 * GiB, 1, fq);
+    add(t, "l2read_16MiB_x64", HBM_L2_READ, 16 * MiB, 64, fq | KB_SHAPE_HOT_L2);
+    add(t, "read_64MiB", HBM_READ, 64 * MiB, 1, KB_SET_SMALL);
+    add(t, "write_64MiB", HBM_WRITE, 64 * MiB, 1, KB_SET_SMALL);
+    add(t, "copy_64MiB", HBM_COPY, 64 * MiB, 1, KB_SET_SMALL);
+    add(t, "l2read_4MiB_x8", HBM_L2_READ, 4 * MiB, 8, KB_SET_SMALL | KB_SHAPE_HOT_L2);
 }
+
+static const kb_shape *shapes(int *n) { return kb_op_table(&table, build_shapes, n); }
 
 static double flops(const kb_shape *s) { return 0; }
 
 static double bytes(const kb_shape *s)
 {
-    double b = (double)s->d[1];
-    switch ((hbm_mode)s->d[0]) {
+    double b = (double)s->d[HBM_D_BYTES];
+    switch ((hbm_mode)s->d[HBM_D_MODE]) {
     case HBM_COPY: return 2 * b;
-    case HBM_L2_READ: return b * (double)s->d[2];
+    case HBM_L2_READ: return b * (double)s->d[HBM_D_PASSES];
     default: return b;
     }
 }
@@ -73,45 +65,45 @@ static void teardown(void *p)
     free(c);
 }
 
-static kb_status setup(const kb_shape *s, void **out)
+/* Expected device sum after a correct launch: the source words summed on the
+ * host (times the passes of an L2 read), or the written pattern. */
+static kb_status expected_sum(hbm_ctx *c)
 {
-    hbm_ctx *c = calloc(1, sizeof *c);
-    *out = NULL;
-    if (!c) return kb_error("out of host memory");
     hbm_args *a = &c->a;
-    a->mode = (hbm_mode)s->d[0];
-    a->bytes = (size_t)s->d[1];
-    a->passes = (int)s->d[2];
+    if (!a->src) {
+        c->expect = a->pattern * (uint64_t)(a->bytes / 8);
+        return KB_OK;
+    }
+    uint64_t *h = malloc(a->bytes);
+    if (!h) return kb_error("out of host memory for %zu bytes", a->bytes);
+    KB_CUDA_TRY_OR(cudaMemcpy(h, a->src, a->bytes, cudaMemcpyDeviceToHost), free(h));
+    uint64_t sum = 0;
+    for (size_t i = 0; i < a->bytes / 8; i++) sum += h[i];
+    free(h);
+    c->expect = a->mode == HBM_L2_READ ? sum * (uint64_t)a->passes : sum;
+    return KB_OK;
+}
+
+static kb_status build(void *ctx, const kb_shape *s)
+{
+    hbm_ctx *c = ctx;
+    hbm_args *a = &c->a;
+    a->mode = (hbm_mode)s->d[HBM_D_MODE];
+    a->bytes = (size_t)s->d[HBM_D_BYTES];
+    a->passes = (int)s->d[HBM_D_PASSES];
     a->pattern = 0xa5a5a5a5a5a5a5a5ull;
     int dev = 0;
     cudaGetDevice(&dev);
     cudaDeviceGetAttribute(&a->sms, cudaDevAttrMultiProcessorCount, dev);
-#define CU(call) KB_CUDA_TRY_OR(call, teardown(c))
-    CU(cudaMalloc((void **)&a->sum, sizeof(uint64_t)));
-    CU(cudaMalloc((void **)&c->dsum, sizeof(uint64_t)));
-    if (a->mode != HBM_WRITE) CU(cudaMalloc((void **)&a->src, a->bytes));
-    if (a->mode == HBM_WRITE || a->mode == HBM_COPY) CU(cudaMalloc(&a->dst, a->bytes));
-    if (a->src) {
-        KB_TRY_OR(kb_dev_fill_f32((float *)a->src, a->bytes / 4, -1.0f, 1.0f, kb_seed_for("hbm", s), 0), teardown(c));
-        /* expected sum of the source words, computed on the host */
-        uint64_t *h = malloc(a->bytes);
-        if (!h) {
-            size_t want = a->bytes;
-            teardown(c);
-            return kb_error("out of host memory for %zu bytes", want);
-        }
-        KB_CUDA_TRY_OR(cudaMemcpy(h, a->src, a->bytes, cudaMemcpyDeviceToHost), (free(h), teardown(c)));
-        uint64_t sum = 0;
-        for (size_t i = 0; i < a->bytes / 8; i++) sum += h[i];
-        free(h);
-        c->expect = a->mode == HBM_L2_READ ? sum * (uint64_t)a->passes : sum;
-    } else {
-        c->expect = a->pattern * (uint64_t)(a->bytes / 8);
-    }
-#undef CU
-    *out = c;
-    return KB_OK;
+    KB_CUDA_TRY(cudaMalloc((void **)&a->sum, sizeof(uint64_t)));
+    KB_CUDA_TRY(cudaMalloc((void **)&c->dsum, sizeof(uint64_t)));
+    if (a->mode != HBM_WRITE) KB_CUDA_TRY(cudaMalloc((void **)&a->src, a->bytes));
+    if (a->mode == HBM_WRITE || a->mode == HBM_COPY) KB_CUDA_TRY(cudaMalloc(&a->dst, a->bytes));
+    if (a->src) KB_TRY(kb_dev_fill_f32((float *)a->src, a->bytes / 4, -1.0f, 1.0f, kb_seed_for("hbm", s), 0));
+    return expected_sum(c);
 }
+
+static kb_status setup(const kb_shape *s, void **out) { return kb_op_setup(s, out, sizeof(hbm_ctx), build, teardown); }
 
 static kb_status poison(void *p, cudaStream_t s)
 {
@@ -155,6 +147,6 @@ const kb_op kb_op_hbm = {
     .poison = poison,
     .verify = verify,
     .teardown = teardown,
-    .impls = impls,
-    .n_impls = sizeof impls / sizeof impls[0],
+    KB_IMPLS(impls),
+    .dims = {[HBM_D_MODE] = "mode", [HBM_D_BYTES] = "bytes", [HBM_D_PASSES] = "passes"},
 };

@@ -2,10 +2,10 @@
  *
  * Semantics and layouts: kernels/mla_decode/mla_decode.h.
  *
- * Shape dims d[]: d[0] = b, d[1] = mean s_k, d[2] = h_q, d[3] = s_q,
- *                 d[4] = length pattern (0: ~Normal(s_k, s_k/2) clipped,
- *                 1: "skew", one 16*s_k sequence and short others),
- *                 d[5] = 1 for the FP8 KV cache (dtype "fp8kv"), else 0.
+ * Shape dims (MLA_D_*, bench/ops/op_common.h): b, sk = mean s_k, hq = h_q,
+ *   sq = s_q, pattern = length pattern (0: ~Normal(s_k, s_k/2) clipped,
+ *   1: "skew", one 16*s_k sequence and short others), fp8kv = 1 for the FP8
+ *   KV cache (dtype "fp8kv"), else 0.
  * Per-sequence lengths come from mla_decode_gen_seqlens(b, s_k, s_q, pattern)
  * (seeded by the dims), so flops()/bytes() are exact and reproducible.
  *
@@ -37,90 +37,72 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bench/kb.h"
+#include "bench/ops/op_common.h"
 #include "kernels/mla_decode/mla_decode.h"
 #include "reference/mla_decode_cpu.h"
 
-#define NSHAPES_MAX 96
-static kb_shape g_shapes[NSHAPES_MAX];
-static int g_nshapes;
+static kb_shape_table table;
 
-static void add(int b, int sk, int h, int sq, int pattern, int fp8, unsigned sets)
+/* Adding a label again (a quick shape that is also in full) merges the sets. */
+static void add(kb_shape_table *t, int b, int sk, int h, int sq, int pattern, int fp8, unsigned sets)
 {
-    char label[64];
-    snprintf(label, sizeof label, "b%d_sk%d_h%d_sq%d%s%s", b, sk, h, sq, pattern ? "_skew" : "",
-             fp8 ? "_fp8kv" : "");
-    for (int i = 0; i < g_nshapes; i++)
-        if (strcmp(g_shapes[i].label, label) == 0) {
-            g_shapes[i].sets |= sets;
-            return;
-        }
-    if (g_nshapes >= NSHAPES_MAX) return;
-    kb_shape *s = &g_shapes[g_nshapes++];
-    memset(s, 0, sizeof *s);
-    snprintf(s->label, sizeof s->label, "%s", label);
-    snprintf(s->dtype, sizeof s->dtype, "%s", fp8 ? "fp8kv" : "bf16");
-    s->sets = sets;
-    s->d[0] = b;
-    s->d[1] = sk;
-    s->d[2] = h;
-    s->d[3] = sq;
-    s->d[4] = pattern;
-    s->d[5] = fp8;
+    const int64_t d[KB_MAX_DIMS] = {[MLA_D_B] = b,   [MLA_D_SK] = sk,           [MLA_D_HQ] = h,
+                                    [MLA_D_SQ] = sq, [MLA_D_PATTERN] = pattern, [MLA_D_FP8KV] = fp8};
+    kb_shape_add(t, sets, fp8 ? "fp8kv" : "bf16", d, "b%d_sk%d_h%d_sq%d%s%s", b, sk, h, sq, pattern ? "_skew" : "",
+                 fp8 ? "_fp8kv" : "");
 }
 
-static const kb_shape *shapes(int *n)
+static void build_shapes(kb_shape_table *t)
 {
-    if (g_nshapes == 0) {
-        const unsigned F = KB_SET_FULL, Q = KB_SET_QUICK | KB_SET_FULL, S = KB_SET_SMALL;
-        static const int sks[] = {4096, 8192, 16384, 32768}, hs[] = {16, 32, 64, 128};
-        for (int i = 0; i < 4; i++)
-            for (int j = 0; j < 4; j++)
-                for (int sq = 1; sq <= 2; sq++) add(128, sks[i], hs[j], sq, 0, 0, F);
-        static const int bs[] = {1, 16, 64};
-        for (int i = 0; i < 3; i++) {
-            add(bs[i], 1024, 16, 1, 0, 0, F);
-            add(bs[i], 1024, 128, 1, 0, 0, F);
-            add(bs[i], 8192, 16, 1, 0, 0, F);
-            add(bs[i], 8192, 128, 1, 0, 0, F);
-        }
-        for (int sq = 1; sq <= 2; sq++) {
-            add(128, 1024, 16, sq, 0, 0, F);
-            add(128, 1024, 128, sq, 0, 0, F);
-        }
-        add(64, 4096, 16, 1, 1, 0, F);
-        add(64, 4096, 128, 1, 1, 0, F);
-        add(128, 1024, 64, 2, 1, 0, F);
-        static const int fh[] = {16, 64, 128};
-        for (int i = 0; i < 2; i++)
-            for (int j = 0; j < 3; j++)
-                for (int sq = 1; sq <= 2; sq++) add(128, i ? 8192 : 4096, fh[j], sq, 0, 1, F);
-        /* quick (also in full) */
-        add(128, 4096, 16, 1, 0, 0, Q);
-        add(128, 8192, 16, 1, 0, 0, Q);
-        add(128, 8192, 128, 2, 0, 0, Q);
-        add(128, 8192, 64, 1, 0, 0, Q);
-        add(64, 4096, 16, 1, 1, 0, Q);
-        add(1, 8192, 128, 1, 0, 0, Q);
-        add(128, 4096, 16, 1, 0, 1, Q);
-        add(128, 8192, 128, 2, 0, 1, Q);
-        /* small, CPU-checkable */
-        add(2, 200, 16, 1, 0, 0, S);
-        add(2, 200, 16, 2, 0, 0, S);
-        add(2, 200, 16, 1, 0, 1, S);
-        add(2, 200, 16, 2, 0, 1, S);
-        add(3, 300, 128, 2, 0, 0, S);
-        add(4, 64, 32, 1, 1, 0, S);
+    const unsigned F = KB_SET_FULL, Q = KB_SET_QUICK | KB_SET_FULL, S = KB_SET_SMALL;
+    static const int sks[] = {4096, 8192, 16384, 32768}, hs[] = {16, 32, 64, 128};
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++)
+            for (int sq = 1; sq <= 2; sq++) add(t, 128, sks[i], hs[j], sq, 0, 0, F);
+    static const int bs[] = {1, 16, 64};
+    for (int i = 0; i < 3; i++) {
+        add(t, bs[i], 1024, 16, 1, 0, 0, F);
+        add(t, bs[i], 1024, 128, 1, 0, 0, F);
+        add(t, bs[i], 8192, 16, 1, 0, 0, F);
+        add(t, bs[i], 8192, 128, 1, 0, 0, F);
     }
-    *n = g_nshapes;
-    return g_shapes;
+    for (int sq = 1; sq <= 2; sq++) {
+        add(t, 128, 1024, 16, sq, 0, 0, F);
+        add(t, 128, 1024, 128, sq, 0, 0, F);
+    }
+    add(t, 64, 4096, 16, 1, 1, 0, F);
+    add(t, 64, 4096, 128, 1, 1, 0, F);
+    add(t, 128, 1024, 64, 2, 1, 0, F);
+    static const int fh[] = {16, 64, 128};
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 3; j++)
+            for (int sq = 1; sq <= 2; sq++) add(t, 128, i ? 8192 : 4096, fh[j], sq, 0, 1, F);
+    /* quick (also in full) */
+    add(t, 128, 4096, 16, 1, 0, 0, Q);
+    add(t, 128, 8192, 16, 1, 0, 0, Q);
+    add(t, 128, 8192, 128, 2, 0, 0, Q);
+    add(t, 128, 8192, 64, 1, 0, 0, Q);
+    add(t, 64, 4096, 16, 1, 1, 0, Q);
+    add(t, 1, 8192, 128, 1, 0, 0, Q);
+    add(t, 128, 4096, 16, 1, 0, 1, Q);
+    add(t, 128, 8192, 128, 2, 0, 1, Q);
+    /* small, CPU-checkable */
+    add(t, 2, 200, 16, 1, 0, 0, S);
+    add(t, 2, 200, 16, 2, 0, 0, S);
+    add(t, 2, 200, 16, 1, 0, 1, S);
+    add(t, 2, 200, 16, 2, 0, 1, S);
+    add(t, 3, 300, 128, 2, 0, 0, S);
+    add(t, 4, 64, 32, 1, 1, 0, S);
 }
+
+static const kb_shape *shapes(int *n) { return kb_op_table(&table, build_shapes, n); }
 
 static int64_t sum_seqlens(const kb_shape *s)
 {
-    int b = (int)s->d[0];
+    int b = (int)s->d[MLA_D_B];
     int32_t *len = malloc((size_t)b * sizeof(int32_t));
     if (!len) return 0;
-    mla_decode_gen_seqlens(b, (int)s->d[1], (int)s->d[3], (int)s->d[4], len);
+    mla_decode_gen_seqlens(b, (int)s->d[MLA_D_SK], (int)s->d[MLA_D_SQ], (int)s->d[MLA_D_PATTERN], len);
     int64_t sum = 0;
     for (int i = 0; i < b; i++) sum += len[i];
     free(len);
@@ -129,14 +111,14 @@ static int64_t sum_seqlens(const kb_shape *s)
 
 static double flops(const kb_shape *s)
 {
-    return 2.0 * (double)s->d[3] * (double)s->d[2] * (double)sum_seqlens(s) * (MLA_D_QK + MLA_D_V);
+    return 2.0 * (double)s->d[MLA_D_SQ] * (double)s->d[MLA_D_HQ] * (double)sum_seqlens(s) * (MLA_D_QK + MLA_D_V);
 }
 
 static double bytes(const kb_shape *s)
 {
     double S = (double)sum_seqlens(s);
-    double rows = (double)s->d[0] * (double)s->d[3] * (double)s->d[2];
-    double kv = s->d[5] ? (double)MLA_FP8_TOKEN_BYTES * S : 2.0 * MLA_D_QK * S;
+    double rows = (double)s->d[MLA_D_B] * (double)s->d[MLA_D_SQ] * (double)s->d[MLA_D_HQ];
+    double kv = s->d[MLA_D_FP8KV] ? (double)MLA_FP8_TOKEN_BYTES * S : 2.0 * MLA_D_QK * S;
     return kv + 2.0 * rows * (MLA_D_QK + MLA_D_V);
 }
 
@@ -177,9 +159,6 @@ static void teardown(void *p)
     free(c->ref_lse);
     free(c);
 }
-
-#define SETUP_TRY(call) KB_TRY_OR(call, teardown(c))
-#define SETUP_CUDA(call) KB_CUDA_TRY_OR(call, teardown(c))
 
 /* Reference rows: every row at small problems, else a seeded sample of
  * (batch, row) pairs (8 batches incl. batch 0, 4 rows each). */
@@ -248,23 +227,16 @@ static kb_status build_reference(mla_ctx *c, uint64_t seed)
     return KB_OK;
 }
 
-static kb_status setup(const kb_shape *s, void **out)
+/* Per-sequence lengths, page counts and the block table: a seeded random
+ * permutation of the pages (shuffled); unused entries point at page 0 (never
+ * read). */
+static kb_status plan_pages(mla_ctx *c, const kb_shape *s, uint64_t seed)
 {
-    *out = NULL;
-    mla_ctx *c = calloc(1, sizeof *c);
-    if (!c) return kb_error("mla_decode: out of host memory");
     mla_decode_args *a = &c->a;
-    a->b = (int)s->d[0];
-    a->h_q = (int)s->d[2];
-    a->s_q = (int)s->d[3];
-    a->fp8kv = (int)s->d[5];
-    a->softmax_scale = (float)(1.0 / sqrt((double)MLA_D_QK));
-    uint64_t seed = kb_seed_for("mla_decode", s);
-    int b = a->b, rows = a->s_q * a->h_q;
-
+    const int b = a->b;
     c->seqlens_h = malloc((size_t)b * sizeof(int32_t));
-    if (!c->seqlens_h) { teardown(c); return kb_error("mla_decode: out of host memory"); }
-    mla_decode_gen_seqlens(b, (int)s->d[1], a->s_q, (int)s->d[4], c->seqlens_h);
+    if (!c->seqlens_h) return kb_error("mla_decode: out of host memory");
+    mla_decode_gen_seqlens(b, (int)s->d[MLA_D_SK], a->s_q, (int)s->d[MLA_D_PATTERN], c->seqlens_h);
     int max_len = 0, nblocks = 0;
     int64_t sum = 0;
     for (int i = 0; i < b; i++) {
@@ -276,11 +248,9 @@ static kb_status setup(const kb_shape *s, void **out)
     a->sum_seqlen = sum;
     a->max_blocks = (max_len + MLA_PAGE - 1) / MLA_PAGE;
     a->num_blocks = nblocks;
-    /* block table: a seeded random permutation of the pages (shuffled); unused
-     * entries point at page 0 (never read). */
     c->block_table_h = calloc((size_t)b * a->max_blocks, sizeof(int32_t));
     int32_t *perm = malloc((size_t)nblocks * sizeof(int32_t));
-    if (!c->block_table_h || !perm) { free(perm); teardown(c); return kb_error("mla_decode: out of host memory"); }
+    if (!c->block_table_h || !perm) return free(perm), kb_error("mla_decode: out of host memory");
     kb_rng r;
     kb_rng_seed(&r, seed);
     for (int i = 0; i < nblocks; i++) perm[i] = i;
@@ -296,62 +266,92 @@ static kb_status setup(const kb_shape *s, void **out)
     free(perm);
     a->seqlens_host = c->seqlens_h;
     a->block_table_host = c->block_table_h;
+    return KB_OK;
+}
 
-    size_t nq = (size_t)b * rows * MLA_D_QK;
-    size_t tok_bytes = a->fp8kv ? MLA_FP8_TOKEN_BYTES : 2 * MLA_D_QK;
-    size_t ntok = (size_t)nblocks * MLA_PAGE;
+/* q, the KV cache, outputs and the page maps on the device; random q and
+ * cache, q copied back for the reference. */
+static kb_status alloc_fill(mla_ctx *c, uint64_t seed)
+{
+    mla_decode_args *a = &c->a;
+    const int b = a->b, rows = a->s_q * a->h_q;
+    const size_t nq = (size_t)b * rows * MLA_D_QK;
+    const size_t tok_bytes = a->fp8kv ? MLA_FP8_TOKEN_BYTES : 2 * MLA_D_QK;
+    const size_t ntok = (size_t)a->num_blocks * MLA_PAGE;
     void *qd = NULL;
-    SETUP_CUDA(cudaMalloc(&qd, nq * 2));
+    KB_CUDA_TRY(cudaMalloc(&qd, nq * 2));
     a->q = qd;
-    SETUP_CUDA(cudaMalloc(&c->cache_dev, ntok * tok_bytes));
-    SETUP_CUDA(cudaMalloc((void **)&a->o, (size_t)b * rows * MLA_D_V * 2));
-    SETUP_CUDA(cudaMalloc((void **)&a->lse, (size_t)b * rows * sizeof(float)));
-    SETUP_CUDA(cudaMalloc((void **)&c->seqlens_d, (size_t)b * sizeof(int32_t)));
-    SETUP_CUDA(cudaMalloc((void **)&c->block_table_d, (size_t)b * a->max_blocks * sizeof(int32_t)));
-    SETUP_CUDA(cudaMemcpy(c->seqlens_d, c->seqlens_h, (size_t)b * sizeof(int32_t), cudaMemcpyHostToDevice));
-    SETUP_CUDA(cudaMemcpy(c->block_table_d, c->block_table_h, (size_t)b * a->max_blocks * sizeof(int32_t),
-                          cudaMemcpyHostToDevice));
+    KB_CUDA_TRY(cudaMalloc(&c->cache_dev, ntok * tok_bytes));
+    KB_CUDA_TRY(cudaMalloc((void **)&a->o, (size_t)b * rows * MLA_D_V * 2));
+    KB_CUDA_TRY(cudaMalloc((void **)&a->lse, (size_t)b * rows * sizeof(float)));
+    KB_CUDA_TRY(cudaMalloc((void **)&c->seqlens_d, (size_t)b * sizeof(int32_t)));
+    KB_CUDA_TRY(cudaMalloc((void **)&c->block_table_d, (size_t)b * a->max_blocks * sizeof(int32_t)));
+    KB_CUDA_TRY(cudaMemcpy(c->seqlens_d, c->seqlens_h, (size_t)b * sizeof(int32_t), cudaMemcpyHostToDevice));
+    KB_CUDA_TRY(cudaMemcpy(c->block_table_d, c->block_table_h, (size_t)b * a->max_blocks * sizeof(int32_t),
+                           cudaMemcpyHostToDevice));
     a->seqlens = c->seqlens_d;
     a->block_table = c->block_table_d;
-    SETUP_TRY(kb_dev_fill_bf16(qd, nq, -1.0f, 1.0f, seed + 1, 0));
+    KB_TRY(kb_dev_fill_bf16(qd, nq, -1.0f, 1.0f, seed + 1, 0));
     if (a->fp8kv) {
         a->kv_fp8 = c->cache_dev;
-        SETUP_TRY(mla_fill_fp8kv(c->cache_dev, ntok, seed + 2, 0));
+        KB_TRY(mla_fill_fp8kv(c->cache_dev, ntok, seed + 2, 0));
     } else {
         a->kv = c->cache_dev;
-        SETUP_TRY(kb_dev_fill_bf16(c->cache_dev, ntok * MLA_D_QK, -1.0f, 1.0f, seed + 2, 0));
+        KB_TRY(kb_dev_fill_bf16(c->cache_dev, ntok * MLA_D_QK, -1.0f, 1.0f, seed + 2, 0));
     }
-    SETUP_CUDA(cudaDeviceSynchronize());
+    KB_CUDA_TRY(cudaDeviceSynchronize());
     c->q_h = malloc(nq * 2);
-    if (!c->q_h) { teardown(c); return kb_error("mla_decode: out of host memory"); }
-    SETUP_CUDA(cudaMemcpy(c->q_h, qd, nq * 2, cudaMemcpyDeviceToHost));
+    if (!c->q_h) return kb_error("mla_decode: out of host memory");
+    KB_CUDA_TRY(cudaMemcpy(c->q_h, qd, nq * 2, cudaMemcpyDeviceToHost));
+    return KB_OK;
+}
 
-    /* split-KV schedule (v2, v3: 64 query rows per CTA, one CTA per SM) */
+/* Split-KV schedule (v2, v3: 64 query rows per CTA, one CTA per SM) and its
+ * accumulators. */
+static kb_status schedule(mla_ctx *c)
+{
+    mla_decode_args *a = &c->a;
+    const int rows = a->s_q * a->h_q;
     int dev = 0;
-    SETUP_CUDA(cudaGetDevice(&dev));
-    SETUP_CUDA(cudaDeviceGetAttribute(&a->num_sms, cudaDevAttrMultiProcessorCount, dev));
+    KB_CUDA_TRY(cudaGetDevice(&dev));
+    KB_CUDA_TRY(cudaDeviceGetAttribute(&a->num_sms, cudaDevAttrMultiProcessorCount, dev));
     int groups = (rows + 63) / 64;
     int parts = a->num_sms / groups;
     if (parts < 1) parts = 1;
-    if (mla_sched_build(&a->sched, c->seqlens_h, b, parts) != 0) { teardown(c); return kb_error("mla_decode: scheduler out of memory"); }
+    if (mla_sched_build(&a->sched, c->seqlens_h, a->b, parts) != 0) return kb_error("mla_decode: scheduler out of memory");
     size_t plen = mla_sched_packed_len(&a->sched);
     int32_t *packed = malloc(plen * sizeof(int32_t));
-    if (!packed) { teardown(c); return kb_error("mla_decode: out of host memory"); }
+    if (!packed) return kb_error("mla_decode: out of host memory");
     mla_sched_pack(&a->sched, packed);
     cudaError_t e = cudaMalloc((void **)&c->sched_d, plen * sizeof(int32_t));
     if (e == cudaSuccess) e = cudaMemcpy(c->sched_d, packed, plen * sizeof(int32_t), cudaMemcpyHostToDevice);
     free(packed);
-    if (e != cudaSuccess) { teardown(c); return kb_error("mla_decode sched upload: %s", cudaGetErrorString(e)); }
+    if (e != cudaSuccess) return kb_error("mla_decode sched upload: %s", cudaGetErrorString(e));
     a->sched_dev = c->sched_d;
     a->accum_slots = a->sched.num_slots > 0 ? (size_t)a->sched.num_slots : 1;
-    SETUP_CUDA(cudaMalloc((void **)&a->o_accum, a->accum_slots * rows * MLA_D_V * sizeof(float)));
-    SETUP_CUDA(cudaMalloc((void **)&a->lse_accum, a->accum_slots * rows * sizeof(float)));
-
-    SETUP_TRY(mla_cublas_init(a, 0));
-    SETUP_TRY(build_reference(c, seed));
-    *out = c;
+    KB_CUDA_TRY(cudaMalloc((void **)&a->o_accum, a->accum_slots * rows * MLA_D_V * sizeof(float)));
+    KB_CUDA_TRY(cudaMalloc((void **)&a->lse_accum, a->accum_slots * rows * sizeof(float)));
     return KB_OK;
 }
+
+static kb_status build(void *ctx, const kb_shape *s)
+{
+    mla_ctx *c = ctx;
+    mla_decode_args *a = &c->a;
+    a->b = (int)s->d[MLA_D_B];
+    a->h_q = (int)s->d[MLA_D_HQ];
+    a->s_q = (int)s->d[MLA_D_SQ];
+    a->fp8kv = (int)s->d[MLA_D_FP8KV];
+    a->softmax_scale = (float)(1.0 / sqrt((double)MLA_D_QK));
+    const uint64_t seed = kb_seed_for("mla_decode", s);
+    KB_TRY(plan_pages(c, s, seed));
+    KB_TRY(alloc_fill(c, seed));
+    KB_TRY(schedule(c));
+    KB_TRY(mla_cublas_init(a, 0));
+    return build_reference(c, seed);
+}
+
+static kb_status setup(const kb_shape *s, void **out) { return kb_op_setup(s, out, sizeof(mla_ctx), build, teardown); }
 
 static kb_status poison(void *p, cudaStream_t st)
 {
@@ -447,6 +447,7 @@ const kb_op kb_op_mla_decode = {
     .poison = poison,
     .verify = verify,
     .teardown = teardown,
-    .impls = impls,
-    .n_impls = (int)(sizeof impls / sizeof impls[0]),
+    KB_IMPLS(impls),
+    .dims = {[MLA_D_B] = "b", [MLA_D_SK] = "sk", [MLA_D_HQ] = "hq", [MLA_D_SQ] = "sq", [MLA_D_PATTERN] = "pattern",
+             [MLA_D_FP8KV] = "fp8kv"},
 };

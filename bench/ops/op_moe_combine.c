@@ -2,8 +2,8 @@
  * y[t] = sum_k topk_w[t,k] * expert_out[row_of[t,k]] (BF16 in, FP32 sum,
  * BF16 out; semantics in kernels/moe/moe.h).
  *
- * Shapes: d[0] = T tokens, d[1] = E local experts (256, 32 = EP8, 8 = EP32),
- * d[2] = routing (0 uniform, 1 skewed).  Routing and the row map are built at
+ * Shapes (MOE_D_*, op_common.h): t tokens, e local experts (256, 32 = EP8,
+ * 8 = EP32), skew = routing (0 uniform, 1 skewed).  Routing and the row map are built at
  * setup exactly as for moe_dispatch (moe_routing_random + moe_layout_build:
  * every slot served locally by expert global % E, see op_moe_dispatch.c);
  * expert_out [m_total, 7168] is random BF16 with the padding rows set to NaN
@@ -27,6 +27,7 @@
 #include <string.h>
 #include <cuda_runtime_api.h>
 #include "bench/kb.h"
+#include "bench/ops/op_common.h"
 #include "reference/moe_cpu.h"
 #include "kernels/moe/moe.h"
 
@@ -40,38 +41,32 @@ typedef struct combine_ctx {
 static const int comb_T[] = {128, 512, 4096, 16384};
 static const int comb_E[] = {256, 32, 8};
 
-static void add_shape(kb_shape *s, int T, int E, int skew, unsigned sets)
+static kb_shape_table table;
+
+static void add(kb_shape_table *t, int T, int E, int skew, unsigned sets)
 {
-    snprintf(s->label, sizeof s->label, "t%d_e%d_%s", T, E, skew ? "skewed" : "uniform");
-    snprintf(s->dtype, sizeof s->dtype, "bf16");
-    s->sets = sets;
-    s->d[0] = T;
-    s->d[1] = E;
-    s->d[2] = skew;
+    const int64_t d[KB_MAX_DIMS] = {[MOE_D_T] = T, [MOE_D_E] = E, [MOE_D_SKEW] = skew};
+    kb_shape_add(t, sets, "bf16", d, "t%d_e%d_%s", T, E, skew ? "skewed" : "uniform");
 }
 
-static const kb_shape *shapes(int *n)
+static void build_shapes(kb_shape_table *t)
 {
-    static kb_shape tab[32];
-    static int count;
-    if (!count) {
-        for (int ti = 0; ti < 4; ti++)
-            for (int ei = 0; ei < 3; ei++)
-                for (int sk = 0; sk < 2; sk++) {
-                    int T = comb_T[ti], E = comb_E[ei];
-                    unsigned sets = KB_SET_FULL;
-                    if ((T == 128 || T == 4096) && E != 8) sets |= KB_SET_QUICK;
-                    add_shape(&tab[count++], T, E, sk, sets);
-                }
-        for (int ei = 0; ei < 3; ei += 2)
-            for (int sk = 0; sk < 2; sk++) add_shape(&tab[count++], 40, comb_E[ei], sk, KB_SET_SMALL);
-    }
-    *n = count;
-    return tab;
+    for (int ti = 0; ti < 4; ti++)
+        for (int ei = 0; ei < 3; ei++)
+            for (int sk = 0; sk < 2; sk++) {
+                int T = comb_T[ti], E = comb_E[ei];
+                unsigned sets = KB_SET_FULL;
+                if ((T == 128 || T == 4096) && E != 8) sets |= KB_SET_QUICK;
+                add(t, T, E, sk, sets);
+            }
+    for (int ei = 0; ei < 3; ei += 2)
+        for (int sk = 0; sk < 2; sk++) add(t, 40, comb_E[ei], sk, KB_SET_SMALL);
 }
+
+static const kb_shape *shapes(int *n) { return kb_op_table(&table, build_shapes, n); }
 
 static double flops(const kb_shape *s) { (void)s; return 0; }
-static double bytes(const kb_shape *s) { return moe_combine_bytes((int)s->d[0]); }
+static double bytes(const kb_shape *s) { return moe_combine_bytes((int)s->d[MOE_D_T]); }
 
 static void teardown(void *p)
 {
@@ -87,13 +82,10 @@ static void teardown(void *p)
     free(c);
 }
 
-#define SETUP_TRY(call) KB_CUDA_TRY_OR(call, teardown(c))
-
-static kb_status setup(const kb_shape *s, void **out)
+static kb_status build(void *ctx, const kb_shape *s)
 {
-    combine_ctx *c = calloc(1, sizeof *c);
-    if (!c) return kb_error("moe_combine setup: out of host memory");
-    int T = (int)s->d[0], E = (int)s->d[1], K = MOE_HIDDEN;
+    combine_ctx *c = ctx;
+    int T = (int)s->d[MOE_D_T], E = (int)s->d[MOE_D_E], K = MOE_HIDDEN;
     size_t R = (size_t)T * MOE_TOPK;
     c->seed = kb_seed_for("moe_combine", s);
     c->a.t = T;
@@ -104,10 +96,9 @@ static kb_status setup(const kb_shape *s, void **out)
     c->h_w = malloc(R * 4);
     if (!idx || !cnt || !off || !c->h_row || !c->h_w) {
         free(idx); free(cnt); free(off);
-        teardown(c);
         return kb_error("moe_combine setup: out of host memory");
     }
-    moe_routing_random(c->seed ^ 0x0e0e, T, E, (int)s->d[2], idx);
+    moe_routing_random(c->seed ^ 0x0e0e, T, E, (int)s->d[MOE_D_SKEW], idx);
     int64_t m_total = moe_layout_build(idx, T, MOE_TOPK, E, MOE_ALIGN, cnt, off, c->h_row);
     kb_rng r;
     kb_rng_seed(&r, c->seed ^ 0x3e3e);
@@ -129,17 +120,18 @@ static kb_status setup(const kb_shape *s, void **out)
                                 (size_t)(off[e + 1] - off[e] - cnt[e]) * K * 2);
     }
     free(idx); free(cnt); free(off);
-    SETUP_TRY(ce);
-    SETUP_TRY(cudaMalloc(&p, R * 4)); c->a.row_of = p;
-    SETUP_TRY(cudaMalloc(&p, R * 4)); c->a.topk_w = p;
-    SETUP_TRY(cudaMalloc((void **)&c->a.y, (size_t)T * K * 2));
+    KB_CUDA_TRY(ce);
+    KB_CUDA_TRY(cudaMalloc(&p, R * 4)); c->a.row_of = p;
+    KB_CUDA_TRY(cudaMalloc(&p, R * 4)); c->a.topk_w = p;
+    KB_CUDA_TRY(cudaMalloc((void **)&c->a.y, (size_t)T * K * 2));
     c->a.workspace_bytes = moe_combine_workspace_bytes(&c->a);
-    if (c->a.workspace_bytes) SETUP_TRY(cudaMalloc(&c->a.workspace, c->a.workspace_bytes));
-    SETUP_TRY(cudaMemcpy((void *)c->a.row_of, c->h_row, R * 4, cudaMemcpyHostToDevice));
-    SETUP_TRY(cudaMemcpy((void *)c->a.topk_w, c->h_w, R * 4, cudaMemcpyHostToDevice));
-    *out = c;
+    if (c->a.workspace_bytes) KB_CUDA_TRY(cudaMalloc(&c->a.workspace, c->a.workspace_bytes));
+    KB_CUDA_TRY(cudaMemcpy((void *)c->a.row_of, c->h_row, R * 4, cudaMemcpyHostToDevice));
+    KB_CUDA_TRY(cudaMemcpy((void *)c->a.topk_w, c->h_w, R * 4, cudaMemcpyHostToDevice));
     return KB_OK;
 }
+
+static kb_status setup(const kb_shape *s, void **out) { return kb_op_setup(s, out, sizeof(combine_ctx), build, teardown); }
 
 static kb_status poison(void *p, cudaStream_t st)
 {
@@ -225,6 +217,6 @@ const kb_op kb_op_moe_combine = {
     .poison = poison,
     .verify = verify,
     .teardown = teardown,
-    .impls = impls,
-    .n_impls = (int)(sizeof impls / sizeof impls[0]),
+    KB_IMPLS(impls),
+    .dims = {[MOE_D_T] = "t", [MOE_D_E] = "e", [MOE_D_SKEW] = "skew"},
 };

@@ -1,9 +1,9 @@
 /* op_moe_dispatch.c - permute tokens into expert order for the grouped GEMM,
  * FP8-quantised (1x128) on the way (semantics and layouts: kernels/moe/moe.h).
  *
- * Shapes: d[0] = T tokens, d[1] = E local experts (256 = no EP, 32 = EP8,
- * 8 = EP32), d[2] = routing (0 uniform, 1 skewed), d[3] = output format
- * (moe_dispatch_fmt: 0 E4M3 contiguous, 1 BF16 contiguous, 2 E4M3 masked).
+ * Shapes (MOE_D_*, op_common.h): t tokens, e local experts (256 = no EP,
+ * 32 = EP8, 8 = EP32), skew = routing (0 uniform, 1 skewed), fmt = output
+ * format (moe_dispatch_fmt: 0 E4M3 contiguous, 1 BF16 contiguous, 2 E4M3 masked).
  *
  * Routing (generated on the host at setup, seeded): every token picks 8
  * distinct global experts of 256, uniformly or skewed (experts 3, 40, 77, 150
@@ -37,6 +37,7 @@
 #include <string.h>
 #include <cuda_runtime_api.h>
 #include "bench/kb.h"
+#include "bench/ops/op_common.h"
 #include "reference/moe_cpu.h"
 #include "kernels/moe/moe.h"
 
@@ -56,42 +57,35 @@ static const int disp_E[] = {256, 32, 8};
 static const char *const fmt_sfx[] = {"", "_bf16", "_masked"};
 static const char *const fmt_dtype[] = {"e4m3", "bf16", "e4m3masked"};
 
-static void add_shape(kb_shape *s, int T, int E, int skew, int fmt, unsigned sets)
+static kb_shape_table table;
+
+static void add(kb_shape_table *t, int T, int E, int skew, int fmt, unsigned sets)
 {
-    snprintf(s->label, sizeof s->label, "t%d_e%d_%s%s", T, E, skew ? "skewed" : "uniform", fmt_sfx[fmt]);
-    snprintf(s->dtype, sizeof s->dtype, "%s", fmt_dtype[fmt]);
-    s->sets = sets;
-    s->d[0] = T;
-    s->d[1] = E;
-    s->d[2] = skew;
-    s->d[3] = fmt;
+    const int64_t d[KB_MAX_DIMS] = {[MOE_D_T] = T, [MOE_D_E] = E, [MOE_D_SKEW] = skew, [MOE_D_FMT] = fmt};
+    kb_shape_add(t, sets, fmt_dtype[fmt], d, "t%d_e%d_%s%s", T, E, skew ? "skewed" : "uniform", fmt_sfx[fmt]);
 }
 
-static const kb_shape *shapes(int *n)
+static void build_shapes(kb_shape_table *t)
 {
-    static kb_shape tab[96];
-    static int count;
-    if (!count) {
-        for (int fmt = 0; fmt < 3; fmt++)
-            for (int ti = 0; ti < 4; ti++)
-                for (int ei = 0; ei < 3; ei++)
-                    for (int sk = 0; sk < 2; sk++) {
-                        int T = disp_T[ti], E = disp_E[ei];
-                        unsigned sets = KB_SET_FULL;
-                        if (fmt == 0 && (T == 128 || T == 4096) && E != 8) sets |= KB_SET_QUICK;
-                        if (fmt != 0 && T == 4096 && E == 256 && !sk) sets |= KB_SET_QUICK;
-                        add_shape(&tab[count++], T, E, sk, fmt, sets);
-                    }
-        for (int fmt = 0; fmt < 3; fmt++)
-            for (int ei = 0; ei < 3; ei += 2)
-                for (int sk = 0; sk < 2; sk++) add_shape(&tab[count++], 40, disp_E[ei], sk, fmt, KB_SET_SMALL);
-    }
-    *n = count;
-    return tab;
+    for (int fmt = 0; fmt < 3; fmt++)
+        for (int ti = 0; ti < 4; ti++)
+            for (int ei = 0; ei < 3; ei++)
+                for (int sk = 0; sk < 2; sk++) {
+                    int T = disp_T[ti], E = disp_E[ei];
+                    unsigned sets = KB_SET_FULL;
+                    if (fmt == 0 && (T == 128 || T == 4096) && E != 8) sets |= KB_SET_QUICK;
+                    if (fmt != 0 && T == 4096 && E == 256 && !sk) sets |= KB_SET_QUICK;
+                    add(t, T, E, sk, fmt, sets);
+                }
+    for (int fmt = 0; fmt < 3; fmt++)
+        for (int ei = 0; ei < 3; ei += 2)
+            for (int sk = 0; sk < 2; sk++) add(t, 40, disp_E[ei], sk, fmt, KB_SET_SMALL);
 }
+
+static const kb_shape *shapes(int *n) { return kb_op_table(&table, build_shapes, n); }
 
 static double flops(const kb_shape *s) { (void)s; return 0; }
-static double bytes(const kb_shape *s) { return moe_dispatch_bytes((int)s->d[0], (int)s->d[1], (int)s->d[3]); }
+static double bytes(const kb_shape *s) { return moe_dispatch_bytes((int)s->d[MOE_D_T], (int)s->d[MOE_D_E], (int)s->d[MOE_D_FMT]); }
 
 static void teardown(void *p)
 {
@@ -115,16 +109,13 @@ static void teardown(void *p)
     free(c);
 }
 
-#define SETUP_TRY(call) KB_CUDA_TRY_OR(call, teardown(c))
-
-static kb_status setup(const kb_shape *s, void **out)
+static kb_status build(void *ctx, const kb_shape *s)
 {
-    dispatch_ctx *c = calloc(1, sizeof *c);
-    if (!c) return kb_error("moe_dispatch setup: out of host memory");
-    int T = (int)s->d[0], E = (int)s->d[1], K = MOE_HIDDEN;
+    dispatch_ctx *c = ctx;
+    int T = (int)s->d[MOE_D_T], E = (int)s->d[MOE_D_E], K = MOE_HIDDEN;
     size_t R = (size_t)T * MOE_TOPK;
     moe_dispatch_args *a = &c->a;
-    a->fmt = (moe_dispatch_fmt)s->d[3];
+    a->fmt = (moe_dispatch_fmt)s->d[MOE_D_FMT];
     a->t = T;
     a->hidden = K;
     a->topk = MOE_TOPK;
@@ -138,13 +129,11 @@ static kb_status setup(const kb_shape *s, void **out)
     c->h_row = malloc(R * 4);
     c->h_gidx = malloc((size_t)a->m_cap * 4);
     if (!c->h_x || !c->h_idx || !c->h_counts || !c->h_offsets || !c->h_row || !c->h_gidx) {
-        teardown(c);
         return kb_error("moe_dispatch setup: out of host memory");
     }
-    moe_routing_random(c->seed ^ 0x0e0e, T, E, (int)s->d[2], c->h_idx);
+    moe_routing_random(c->seed ^ 0x0e0e, T, E, (int)s->d[MOE_D_SKEW], c->h_idx);
     c->m_total = moe_layout_build(c->h_idx, T, MOE_TOPK, E, MOE_ALIGN, c->h_counts, c->h_offsets, c->h_row);
     if (c->m_total < 0) {
-        teardown(c);
         return kb_error("moe_dispatch setup: layout build failed");
     }
     int elt = a->fmt == MOE_FMT_BF16 ? 2 : 1;
@@ -153,8 +142,7 @@ static kb_status setup(const kb_shape *s, void **out)
         for (int e = 0; e < E; e++) maxc = c->h_counts[e] > maxc ? c->h_counts[e] : maxc;
         a->m_max = (maxc + MOE_ALIGN - 1) / MOE_ALIGN * MOE_ALIGN;
         if (moe_layout_build_masked(c->h_idx, T, MOE_TOPK, E, a->m_max, c->h_counts, c->h_row) < 0) {
-            teardown(c);
-            return kb_error("moe_dispatch setup: masked layout build failed");
+                return kb_error("moe_dispatch setup: masked layout build failed");
         }
         c->out_rows = (size_t)E * a->m_max;
         c->sa_elems = (size_t)E * (K / MOE_QBLOCK) * a->m_max;
@@ -164,27 +152,27 @@ static kb_status setup(const kb_shape *s, void **out)
         c->sa_elems = a->fmt == MOE_FMT_E4M3 ? (size_t)(K / MOE_QBLOCK) * a->m_cap : 0;
     }
     void *p;
-    SETUP_TRY(cudaMalloc(&p, (size_t)T * K * 2)); a->x = p;
-    SETUP_TRY(cudaMalloc(&p, R * 4)); a->topk_idx = p;
-    SETUP_TRY(cudaMalloc(&a->out, c->out_rows * K * elt));
-    if (c->sa_elems) SETUP_TRY(cudaMalloc((void **)&a->sa, c->sa_elems * 4));
-    SETUP_TRY(cudaMalloc((void **)&a->counts, (size_t)E * 4));
+    KB_CUDA_TRY(cudaMalloc(&p, (size_t)T * K * 2)); a->x = p;
+    KB_CUDA_TRY(cudaMalloc(&p, R * 4)); a->topk_idx = p;
+    KB_CUDA_TRY(cudaMalloc(&a->out, c->out_rows * K * elt));
+    if (c->sa_elems) KB_CUDA_TRY(cudaMalloc((void **)&a->sa, c->sa_elems * 4));
+    KB_CUDA_TRY(cudaMalloc((void **)&a->counts, (size_t)E * 4));
     if (a->fmt != MOE_FMT_E4M3_MASKED) {
-        SETUP_TRY(cudaMalloc((void **)&a->offsets, (size_t)(E + 1) * 4));
-        SETUP_TRY(cudaMalloc((void **)&a->group_idx, (size_t)a->m_cap * 4));
+        KB_CUDA_TRY(cudaMalloc((void **)&a->offsets, (size_t)(E + 1) * 4));
+        KB_CUDA_TRY(cudaMalloc((void **)&a->group_idx, (size_t)a->m_cap * 4));
     }
-    SETUP_TRY(cudaMalloc((void **)&a->row_of, R * 4));
+    KB_CUDA_TRY(cudaMalloc((void **)&a->row_of, R * 4));
     a->workspace_bytes = moe_dispatch_workspace_bytes(a);
-    if (a->workspace_bytes) SETUP_TRY(cudaMalloc(&a->workspace, a->workspace_bytes));
+    if (a->workspace_bytes) KB_CUDA_TRY(cudaMalloc(&a->workspace, a->workspace_bytes));
     if (kb_dev_fill_bf16((void *)a->x, (size_t)T * K, -3.0f, 3.0f, c->seed, 0) != KB_OK) {
-        teardown(c);
         return KB_FAIL;
     }
-    SETUP_TRY(cudaMemcpy(c->h_x, a->x, (size_t)T * K * 2, cudaMemcpyDeviceToHost));
-    SETUP_TRY(cudaMemcpy((void *)a->topk_idx, c->h_idx, R * 4, cudaMemcpyHostToDevice));
-    *out = c;
+    KB_CUDA_TRY(cudaMemcpy(c->h_x, a->x, (size_t)T * K * 2, cudaMemcpyDeviceToHost));
+    KB_CUDA_TRY(cudaMemcpy((void *)a->topk_idx, c->h_idx, R * 4, cudaMemcpyHostToDevice));
     return KB_OK;
 }
+
+static kb_status setup(const kb_shape *s, void **out) { return kb_op_setup(s, out, sizeof(dispatch_ctx), build, teardown); }
 
 static kb_status poison(void *p, cudaStream_t st)
 {
@@ -352,6 +340,6 @@ const kb_op kb_op_moe_dispatch = {
     .poison = poison,
     .verify = verify,
     .teardown = teardown,
-    .impls = impls,
-    .n_impls = (int)(sizeof impls / sizeof impls[0]),
+    KB_IMPLS(impls),
+    .dims = {[MOE_D_T] = "t", [MOE_D_E] = "e", [MOE_D_SKEW] = "skew", [MOE_D_FMT] = "fmt"},
 };

@@ -1,7 +1,7 @@
 /* op_moe_route.c - DeepSeek-V3 router: gate GEMM + sigmoid + group-limited
  * top-8 (semantics: kernels/moe/moe.h).
  *
- * Shapes: d[0] = T tokens, d[1] = routing (0 uniform, 1 skewed).  Routing is
+ * Shapes (ROUTE_D_*, op_common.h): t tokens, skew = routing (0 uniform, 1 skewed).  Routing is
  * always over the 256 global experts: in expert parallelism every rank routes
  * its own tokens over all experts; restricting to the local experts is the
  * dispatch's business (bench/ops/op_moe_dispatch.c).
@@ -29,6 +29,7 @@
 #include <string.h>
 #include <cuda_runtime_api.h>
 #include "bench/kb.h"
+#include "bench/ops/op_common.h"
 #include "reference/moe_cpu.h"
 #include "kernels/moe/moe.h"
 
@@ -42,35 +43,26 @@ typedef struct route_ctx {
 
 static const int route_T[] = {128, 512, 4096, 16384};
 
-static const kb_shape *shapes(int *n)
+static kb_shape_table table;
+
+static void add(kb_shape_table *t, int tokens, int skew, unsigned sets)
 {
-    static kb_shape tab[10];
-    static int count;
-    if (!count) {
-        for (int i = 0; i < 4; i++)
-            for (int sk = 0; sk < 2; sk++) {
-                kb_shape *s = &tab[count++];
-                snprintf(s->label, sizeof s->label, "t%d_%s", route_T[i], sk ? "skewed" : "uniform");
-                snprintf(s->dtype, sizeof s->dtype, "bf16");
-                s->sets = KB_SET_FULL | ((route_T[i] == 128 || route_T[i] == 4096) ? KB_SET_QUICK : 0);
-                s->d[0] = route_T[i];
-                s->d[1] = sk;
-            }
-        for (int sk = 0; sk < 2; sk++) {
-            kb_shape *s = &tab[count++];
-            snprintf(s->label, sizeof s->label, "t40_%s", sk ? "skewed" : "uniform");
-            snprintf(s->dtype, sizeof s->dtype, "bf16");
-            s->sets = KB_SET_SMALL;
-            s->d[0] = 40;
-            s->d[1] = sk;
-        }
-    }
-    *n = count;
-    return tab;
+    const int64_t d[KB_MAX_DIMS] = {[ROUTE_D_T] = tokens, [ROUTE_D_SKEW] = skew};
+    kb_shape_add(t, sets, "bf16", d, "t%d_%s", tokens, skew ? "skewed" : "uniform");
 }
 
-static double flops(const kb_shape *s) { return moe_route_flops((int)s->d[0]); }
-static double bytes(const kb_shape *s) { return moe_route_bytes((int)s->d[0]); }
+static void build_shapes(kb_shape_table *t)
+{
+    for (int i = 0; i < 4; i++)
+        for (int sk = 0; sk < 2; sk++)
+            add(t, route_T[i], sk, KB_SET_FULL | ((route_T[i] == 128 || route_T[i] == 4096) ? KB_SET_QUICK : 0));
+    for (int sk = 0; sk < 2; sk++) add(t, 40, sk, KB_SET_SMALL);
+}
+
+static const kb_shape *shapes(int *n) { return kb_op_table(&table, build_shapes, n); }
+
+static double flops(const kb_shape *s) { return moe_route_flops((int)s->d[ROUTE_D_T]); }
+static double bytes(const kb_shape *s) { return moe_route_bytes((int)s->d[ROUTE_D_T]); }
 
 static void teardown(void *p)
 {
@@ -88,49 +80,45 @@ static void teardown(void *p)
     free(c);
 }
 
-#define SETUP_TRY(call) KB_CUDA_TRY_OR(call, teardown(c))
-
-static kb_status setup(const kb_shape *s, void **out)
+static kb_status build(void *ctx, const kb_shape *s)
 {
-    route_ctx *c = calloc(1, sizeof *c);
-    if (!c) return kb_error("moe_route setup: out of host memory");
-    int T = (int)s->d[0], K = MOE_HIDDEN, E = MOE_N_EXPERTS;
-    c->skew = (int)s->d[1];
+    route_ctx *c = ctx;
+    int T = (int)s->d[ROUTE_D_T], K = MOE_HIDDEN, E = MOE_N_EXPERTS;
+    c->skew = (int)s->d[ROUTE_D_SKEW];
     c->seed = kb_seed_for("moe_route", s);
     c->a.t = T;
     c->a.hidden = K;
     void *p;
-    SETUP_TRY(cudaMalloc(&p, (size_t)T * K * 2)); c->a.x = p;
-    SETUP_TRY(cudaMalloc(&p, (size_t)E * K * 2)); c->a.wg = p;
-    SETUP_TRY(cudaMalloc(&p, (size_t)E * 4)); c->a.bias = p;
-    SETUP_TRY(cudaMalloc(&p, (size_t)T * E * 4)); c->a.logits = p;
-    SETUP_TRY(cudaMalloc(&p, (size_t)T * MOE_TOPK * 4)); c->a.topk_idx = p;
-    SETUP_TRY(cudaMalloc(&p, (size_t)T * MOE_TOPK * 4)); c->a.topk_w = p;
+    KB_CUDA_TRY(cudaMalloc(&p, (size_t)T * K * 2)); c->a.x = p;
+    KB_CUDA_TRY(cudaMalloc(&p, (size_t)E * K * 2)); c->a.wg = p;
+    KB_CUDA_TRY(cudaMalloc(&p, (size_t)E * 4)); c->a.bias = p;
+    KB_CUDA_TRY(cudaMalloc(&p, (size_t)T * E * 4)); c->a.logits = p;
+    KB_CUDA_TRY(cudaMalloc(&p, (size_t)T * MOE_TOPK * 4)); c->a.topk_idx = p;
+    KB_CUDA_TRY(cudaMalloc(&p, (size_t)T * MOE_TOPK * 4)); c->a.topk_w = p;
     c->a.workspace_bytes = moe_route_workspace_bytes(&c->a);
     if (c->a.workspace_bytes) {
-        SETUP_TRY(cudaMalloc(&c->a.workspace, c->a.workspace_bytes));
-        SETUP_TRY(cudaMemset(c->a.workspace, 0, c->a.workspace_bytes)); /* v2 split-K counters */
+        KB_CUDA_TRY(cudaMalloc(&c->a.workspace, c->a.workspace_bytes));
+        KB_CUDA_TRY(cudaMemset(c->a.workspace, 0, c->a.workspace_bytes)); /* v2 split-K counters */
     }
     if (kb_dev_fill_bf16((void *)c->a.x, (size_t)T * K, -1.0f, 1.0f, c->seed, 0) != KB_OK ||
         kb_dev_fill_bf16((void *)c->a.wg, (size_t)E * K, -0.05f, 0.05f, c->seed ^ 0x5151, 0) != KB_OK) {
-        teardown(c);
         return KB_FAIL;
     }
     c->h_wg = malloc((size_t)E * K * 2);
     c->h_bias = malloc((size_t)E * 4);
     if (!c->h_wg || !c->h_bias) {
-        teardown(c);
         return kb_error("moe_route setup: out of host memory");
     }
     kb_rng r;
     kb_rng_seed(&r, c->seed ^ 0xb1a5);
     for (int e = 0; e < E; e++) c->h_bias[e] = (float)(0.04 * kb_rng_uniform(&r) - 0.02);
     if (c->skew) c->h_bias[3] = c->h_bias[40] = c->h_bias[77] = c->h_bias[150] = 0.3f;
-    SETUP_TRY(cudaMemcpy((void *)c->a.bias, c->h_bias, (size_t)E * 4, cudaMemcpyHostToDevice));
-    SETUP_TRY(cudaMemcpy(c->h_wg, c->a.wg, (size_t)E * K * 2, cudaMemcpyDeviceToHost));
-    *out = c;
+    KB_CUDA_TRY(cudaMemcpy((void *)c->a.bias, c->h_bias, (size_t)E * 4, cudaMemcpyHostToDevice));
+    KB_CUDA_TRY(cudaMemcpy(c->h_wg, c->a.wg, (size_t)E * K * 2, cudaMemcpyDeviceToHost));
     return KB_OK;
 }
+
+static kb_status setup(const kb_shape *s, void **out) { return kb_op_setup(s, out, sizeof(route_ctx), build, teardown); }
 
 static kb_status poison(void *p, cudaStream_t st)
 {
@@ -228,6 +216,6 @@ const kb_op kb_op_moe_route = {
     .poison = poison,
     .verify = verify,
     .teardown = teardown,
-    .impls = impls,
-    .n_impls = (int)(sizeof impls / sizeof impls[0]),
+    KB_IMPLS(impls),
+    .dims = {[ROUTE_D_T] = "t", [ROUTE_D_SKEW] = "skew"},
 };

@@ -1,11 +1,12 @@
 /* op_peak.c - tensor-core ceilings: FP8 and BF16 GEMM rates through cuBLASLt
- * at a large square size on random data.  d[0] = n, d[1] = 1 for FP8.
+ * at a large square size on random data.  Dims (op_common.h): n, fp8 (1: FP8).
  * Napkin math: 2 n^3 FLOPs; bytes = 2 n^2 x input size + 2 n^2 (BF16 out). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "bench/kb.h"
+#include "bench/ops/op_common.h"
 #include "reference/peak_cublaslt.h"
 
 typedef struct peak_ctx {
@@ -14,45 +15,37 @@ typedef struct peak_ctx {
     int sample_m[256], sample_n[256];
 } peak_ctx;
 
-static kb_shape table[8];
-static int n_table;
+static kb_shape_table table;
 
-static void add(int n, int fp8, unsigned sets)
+static void add(kb_shape_table *t, int n, int fp8, unsigned sets)
 {
-    kb_shape *s = &table[n_table++];
-    memset(s, 0, sizeof *s);
-    snprintf(s->label, sizeof s->label, "%s_%d", fp8 ? "fp8" : "bf16", n);
-    snprintf(s->dtype, sizeof s->dtype, "%s", fp8 ? "e4m3" : "bf16");
-    s->sets = sets;
-    s->d[0] = n;
-    s->d[1] = fp8;
+    const int64_t d[KB_MAX_DIMS] = {[PEAK_D_N] = n, [PEAK_D_FP8] = fp8};
+    kb_shape_add(t, sets, fp8 ? "e4m3" : "bf16", d, "%s_%d", fp8 ? "fp8" : "bf16", n);
 }
 
-static const kb_shape *shapes(int *n)
+static void build_shapes(kb_shape_table *t)
 {
-    if (!n_table) {
-        add(8192, 1, KB_SET_FULL | KB_SET_QUICK);
-        add(8192, 0, KB_SET_FULL | KB_SET_QUICK);
-        add(1024, 1, KB_SET_SMALL);
-        add(1024, 0, KB_SET_SMALL);
-    }
-    *n = n_table;
-    return table;
+    add(t, 8192, 1, KB_SET_FULL | KB_SET_QUICK);
+    add(t, 8192, 0, KB_SET_FULL | KB_SET_QUICK);
+    add(t, 1024, 1, KB_SET_SMALL);
+    add(t, 1024, 0, KB_SET_SMALL);
 }
+
+static const kb_shape *shapes(int *n) { return kb_op_table(&table, build_shapes, n); }
 
 static double flops(const kb_shape *s)
 {
-    double n = (double)s->d[0];
+    double n = (double)s->d[PEAK_D_N];
     return 2 * n * n * n;
 }
 
 static double bytes(const kb_shape *s)
 {
-    double n = (double)s->d[0];
-    return 2 * n * n * (s->d[1] ? 1 : 2) + 2 * n * n;
+    double n = (double)s->d[PEAK_D_N];
+    return 2 * n * n * (s->d[PEAK_D_FP8] ? 1 : 2) + 2 * n * n;
 }
 
-static kb_peak peak_for(const kb_shape *s) { return s->d[1] ? KB_PEAK_FP8 : KB_PEAK_BF16; }
+static kb_peak peak_for(const kb_shape *s) { return s->d[PEAK_D_FP8] ? KB_PEAK_FP8 : KB_PEAK_BF16; }
 
 static void teardown(void *p)
 {
@@ -78,42 +71,39 @@ static void fill(void *h, size_t n, int fp8, kb_rng *r)
     }
 }
 
-static kb_status setup(const kb_shape *s, void **out)
+/* Host inputs and the sampled output positions. */
+static kb_status fill_host(peak_ctx *c, const kb_shape *s, size_t nn, size_t esz)
 {
-    *out = NULL;
-    peak_ctx *c = calloc(1, sizeof *c);
-    if (!c) return kb_error("out of host memory");
-    c->a.n = (int)s->d[0];
-    c->a.fp8 = (int)s->d[1];
-    size_t nn = (size_t)c->a.n * c->a.n, esz = c->a.fp8 ? 1 : 2;
     kb_rng r;
     kb_rng_seed(&r, kb_seed_for("peak", s));
     c->ha = malloc(nn * esz);
     c->hb = malloc(nn * esz);
-    kb_status st = (c->ha && c->hb) ? KB_OK : kb_error("out of host memory");
-    if (st == KB_OK) {
-        fill(c->ha, nn, c->a.fp8, &r);
-        fill(c->hb, nn, c->a.fp8, &r);
-        for (int i = 0; i < 256; i++) {
-            c->sample_m[i] = (int)(kb_rng_next(&r) % (uint64_t)c->a.n);
-            c->sample_n[i] = (int)(kb_rng_next(&r) % (uint64_t)c->a.n);
-        }
+    if (!c->ha || !c->hb) return kb_error("out of host memory");
+    fill(c->ha, nn, c->a.fp8, &r);
+    fill(c->hb, nn, c->a.fp8, &r);
+    for (int i = 0; i < 256; i++) {
+        c->sample_m[i] = (int)(kb_rng_next(&r) % (uint64_t)c->a.n);
+        c->sample_n[i] = (int)(kb_rng_next(&r) % (uint64_t)c->a.n);
     }
-    cudaError_t e = cudaSuccess;
-    if (st == KB_OK) e = cudaMalloc((void **)&c->a.a, nn * esz);
-    if (st == KB_OK && e == cudaSuccess) e = cudaMalloc((void **)&c->a.b, nn * esz);
-    if (st == KB_OK && e == cudaSuccess) e = cudaMalloc((void **)&c->a.d, nn * 2);
-    if (st == KB_OK && e == cudaSuccess) e = cudaMemcpy((void *)c->a.a, c->ha, nn * esz, cudaMemcpyHostToDevice);
-    if (st == KB_OK && e == cudaSuccess) e = cudaMemcpy((void *)c->a.b, c->hb, nn * esz, cudaMemcpyHostToDevice);
-    if (st == KB_OK && e != cudaSuccess) st = kb_error("peak setup: %s", cudaGetErrorString(e));
-    if (st == KB_OK) st = peak_cublaslt_plan(&c->a);
-    if (st != KB_OK) {
-        teardown(c);
-        return st;
-    }
-    *out = c;
     return KB_OK;
 }
+
+static kb_status build(void *ctx, const kb_shape *s)
+{
+    peak_ctx *c = ctx;
+    c->a.n = (int)s->d[PEAK_D_N];
+    c->a.fp8 = (int)s->d[PEAK_D_FP8];
+    const size_t nn = (size_t)c->a.n * c->a.n, esz = c->a.fp8 ? 1 : 2;
+    KB_TRY(fill_host(c, s, nn, esz));
+    KB_CUDA_TRY(cudaMalloc((void **)&c->a.a, nn * esz));
+    KB_CUDA_TRY(cudaMalloc((void **)&c->a.b, nn * esz));
+    KB_CUDA_TRY(cudaMalloc((void **)&c->a.d, nn * 2));
+    KB_CUDA_TRY(cudaMemcpy((void *)c->a.a, c->ha, nn * esz, cudaMemcpyHostToDevice));
+    KB_CUDA_TRY(cudaMemcpy((void *)c->a.b, c->hb, nn * esz, cudaMemcpyHostToDevice));
+    return peak_cublaslt_plan(&c->a);
+}
+
+static kb_status setup(const kb_shape *s, void **out) { return kb_op_setup(s, out, sizeof(peak_ctx), build, teardown); }
 
 static kb_status poison(void *p, cudaStream_t s)
 {
@@ -165,6 +155,6 @@ const kb_op kb_op_peak = {
     .poison = poison,
     .verify = verify,
     .teardown = teardown,
-    .impls = impls,
-    .n_impls = sizeof impls / sizeof impls[0],
+    KB_IMPLS(impls),
+    .dims = {[PEAK_D_N] = "n", [PEAK_D_FP8] = "fp8"},
 };

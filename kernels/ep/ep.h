@@ -1,7 +1,8 @@
 /* ep.h - arguments shared by every expert-parallel implementation (ep_dispatch,
  * ep_combine, alltoall): the hand-written NVLink kernels in kernels/ep/ and the
  * NCCL reference in reference/ep_nccl.cu.  The plan (receive order, counts) is
- * described in reference/ep_plan.h.
+ * described in reference/ep_plan.h; the operators' host glue (modes, setup)
+ * is bench/ops/ep_host.h.
  *
  * Ranks: N = the GPUs present (rank r on device r, peer access between all),
  * or LOOPBACK: N virtual ranks as N sets of buffers on one device (one GPU, or
@@ -16,7 +17,7 @@
  *                         use only the first n of them
  *   KBENCH_EP_LOOPBACK=1  loopback even when several GPUs are present
  *
- * MPI mode (KB_WITH_MPI build under mpirun, bench/kb_mpi.h): N = the MPI size,
+ * MPI mode (KB_WITH_MPI build under mpirun): N = the MPI size,
  * one GPU per process, never loopback; only the NCCL reference runs (the
  * hand-written path needs peer access inside one process and skips).
  *
@@ -41,8 +42,9 @@
 #define EP_H
 #include <stdint.h>
 #include <stddef.h>
-#include "bench/kb.h"
-#include "reference/ep_plan.h"
+#include <cuda_runtime_api.h>
+#include "kernels/common/kb_base.h"
+#include "kernels/ep/ep_geom.h" /* EP_MAX_RANKS, EP_META_BYTES, ep_owner, ... */
 
 #ifdef __cplusplus
 extern "C" {
@@ -121,8 +123,12 @@ typedef struct ep_args {
     /* multi-GPU streams: the launcher forks from the harness stream */
     cudaStream_t stream[EP_MAX_RANKS];
     cudaEvent_t ev_fork, ev_join[EP_MAX_RANKS];
+    /* MPI mode: rank 0's value of v on every rank, and a broadcast from
+     * `root` (bench/kb_mpi.h, filled by ep_args_init; NULL otherwise) */
+    int (*mpi_root_int)(int v);
+    void (*mpi_bcast)(void *p, size_t bytes, int root);
     /* the host plan (ep_dispatch / ep_combine; NULL for alltoall) */
-    const ep_plan *plan;
+    const struct ep_plan *plan;
     /* NCCL reference state (reference/ep_nccl.cu), opaque here */
     void *nccl;
     void (*nccl_free)(void *);
@@ -137,50 +143,12 @@ static inline int ep_r_lo(const ep_args *a) { return a->mpi ? a->me : 0; }
 static inline int ep_r_hi(const ep_args *a) { return a->mpi ? a->me + 1 : a->n_ranks; }
 static inline int ep_is_local(const ep_args *a, int r) { return !a->mpi || r == a->me; }
 
-/* ---- host helpers (bench/ops/ep_host.c) ----------------------------------- */
-/* Blocks per rank from KBENCH_EP_SMS (default 20, clamped to 1..1024). */
-int ep_env_sms(void);
-/* Ranks and mode for this machine: the GPUs present if >= 2 (KBENCH_EP_RANKS
- * may ask for fewer) and KBENCH_EP_LOOPBACK is not 1; else loopback with
- * KBENCH_EP_RANKS virtual ranks (default 8, at most EP_MAX_RANKS). */
-void ep_env_ranks(int *n_ranks, int *loopback);
-/* Ranks of the SMALL shapes: 4 in loopback, min(N, 4) on one node, N in MPI
- * mode (every process is a rank). */
-int ep_small_ranks(int n_ranks, int loopback);
-/* Prepare a (zeroed) ep_args for n ranks: devices, peer access, streams,
- * events, zeroed flags.  kb_skip when the machine cannot run the mode. */
-kb_status ep_args_init(ep_args *a, int n_ranks, int loopback);
+/* ---- per-rank helpers (kernels/ep/ep_args.c) ------------------------------- */
 /* cudaMalloc on rank r's device (tracked; freed by ep_args_free). */
 kb_status ep_alloc(ep_args *a, int r, size_t bytes, void **p);
-/* Copy a->tab to every device (call after the pointers are set). */
-kb_status ep_tab_upload(ep_args *a);
-void ep_args_free(ep_args *a);
 /* Multi-GPU: make every rank's stream wait for `st`, and `st` wait for them. */
 kb_status ep_fork(ep_args *a, cudaStream_t st);
 kb_status ep_join(ep_args *a, cudaStream_t st);
-/* Poison helper: for every rank this process owns, on that rank's device, after
- * and before a device sync (the ranks' streams do not order with the legacy
- * stream cudaMemset uses), call fn(a, r, user); the current device is restored
- * on every path. */
-kb_status ep_on_rank_devices(ep_args *a, kb_status (*fn)(ep_args *a, int r, void *user), void *user);
-
-/* Shared setup of ep_dispatch / ep_combine: ep_args_init from the shape (skips
- * when the machine does not match it), the seeded routing (host idx/w), the
- * plan, and the per-rank device buffers both ops use: topk_idx, topk_w, key,
- * slot, slot_base (uploaded from the plan), cnt_all, recv_meta (uploaded from
- * the plan: combine's handle; dispatch overwrites it).  Sets tab.recv_rows /
- * comb_rows.  Does not upload the table. */
-typedef struct ep_moe_host {
-    int32_t *idx; /* [N][T][K] */
-    float *w;     /* [N][T][K] */
-    ep_plan plan;
-} ep_moe_host;
-kb_status ep_setup_moe(ep_args *a, const kb_shape *s, ep_moe_host *h);
-void ep_moe_host_free(ep_moe_host *h);
-/* Host copy of rank d's expected metadata row p (from the plan). */
-ep_meta ep_expected_meta(const ep_moe_host *h, int d, int64_t p);
-/* Check flags->timeout on every rank: kb_error if any spin wait gave up. */
-kb_status ep_check_timeouts(const ep_args *a);
 
 /* ---- hand-written kernels (kernels/ep/ep_v1.cu) ---------------------------- */
 kb_status ep_v1_dispatch(void *ctx, cudaStream_t st);

@@ -1,0 +1,228 @@
+/* ep_shapes.c - shapes and per-shape napkin math of the EP operators
+ * (ep_shapes.h), on the plan math of reference/ep_plan.c. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "bench/ops/ep_shapes.h"
+
+/* ---- shapes ----------------------------------------------------------------- */
+/* Dims and label of a dispatch/combine shape: V3's 256 experts, top-8, 8
+ * groups with 4 kept. */
+static void moe_dims(int64_t d[KB_MAX_DIMS], int tokens, int hidden, int n_ranks, int loopback)
+{
+    memset(d, 0, KB_MAX_DIMS * sizeof d[0]);
+    d[EP_D_TOKENS] = tokens;
+    d[EP_D_HIDDEN] = hidden;
+    d[EP_D_EXPERTS] = 256;
+    d[EP_D_TOPK] = 8;
+    d[EP_D_RANKS] = n_ranks;
+    d[EP_D_LOOPBACK] = loopback ? 1 : 0;
+    d[EP_D_NGROUP] = 8;
+    d[EP_D_TOPKGROUP] = 4;
+}
+#define EP_MOE_LABEL "t%d_h%d_ep%d%s"
+#define EP_A2A_LABEL "b%lld_ep%d%s"
+
+static void a2a_dims(int64_t d[KB_MAX_DIMS], int64_t bytes, int n_ranks, int loopback)
+{
+    memset(d, 0, KB_MAX_DIMS * sizeof d[0]);
+    d[EP_D_BYTES] = bytes;
+    d[EP_D_RANKS] = n_ranks;
+    d[EP_D_LOOPBACK] = loopback ? 1 : 0;
+}
+
+void ep_make_shape(kb_shape *s, int tokens, int hidden, int n_ranks, int loopback, unsigned sets,
+                   const char *dtype)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->label, sizeof s->label, EP_MOE_LABEL, tokens, hidden, n_ranks, loopback ? "_loopback" : "");
+    snprintf(s->dtype, sizeof s->dtype, "%s", dtype);
+    s->sets = sets;
+    moe_dims(s->d, tokens, hidden, n_ranks, loopback);
+}
+
+static void add_moe_shape(kb_shape_table *t, int tokens, int hidden, int n_ranks, int loopback, unsigned sets,
+                          const char *dtype)
+{
+    int64_t d[KB_MAX_DIMS];
+    moe_dims(d, tokens, hidden, n_ranks, loopback);
+    kb_shape_add(t, sets, dtype, d, EP_MOE_LABEL, tokens, hidden, n_ranks, loopback ? "_loopback" : "");
+}
+
+void ep_make_a2a_shape(kb_shape *s, int64_t bytes, int n_ranks, int loopback, unsigned sets)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->label, sizeof s->label, EP_A2A_LABEL, (long long)bytes, n_ranks, loopback ? "_loopback" : "");
+    snprintf(s->dtype, sizeof s->dtype, "u8");
+    s->sets = sets;
+    a2a_dims(s->d, bytes, n_ranks, loopback);
+}
+
+void ep_add_a2a_shape(kb_shape_table *t, int64_t bytes, int n_ranks, int loopback, unsigned sets)
+{
+    int64_t d[KB_MAX_DIMS];
+    a2a_dims(d, bytes, n_ranks, loopback);
+    kb_shape_add(t, sets, "u8", d, EP_A2A_LABEL, (long long)bytes, n_ranks, loopback ? "_loopback" : "");
+}
+
+uint64_t ep_route_seed(const kb_shape *s)
+{
+    kb_shape tmp = *s;
+    tmp.dtype[0] = '\0';
+    return kb_seed_for("ep_route", &tmp);
+}
+
+int ep_shape_route(const kb_shape *s, int32_t *idx, float *w)
+{
+    return ep_route_uniform(ep_route_seed(s), (int)s->d[EP_D_RANKS], (int)s->d[EP_D_TOKENS],
+                            (int)s->d[EP_D_EXPERTS], (int)s->d[EP_D_TOPK], (int)s->d[EP_D_NGROUP],
+                            (int)s->d[EP_D_TOPKGROUP], EP_ROUTED_SCALE, idx, w);
+}
+
+#define EP_STATS_CACHE 32
+static struct {
+    int valid;
+    char label[64];
+    int64_t d[KB_MAX_DIMS];
+    ep_plan_stats st;
+} ep_cache[EP_STATS_CACHE];
+static int ep_cache_next;
+
+int ep_shape_stats(const kb_shape *s, ep_plan_stats *st)
+{
+    for (int i = 0; i < EP_STATS_CACHE; i++)
+        if (ep_cache[i].valid && strcmp(ep_cache[i].label, s->label) == 0 &&
+            memcmp(ep_cache[i].d, s->d, sizeof s->d) == 0) {
+            *st = ep_cache[i].st;
+            return 0;
+        }
+    const int N = (int)s->d[EP_D_RANKS], T = (int)s->d[EP_D_TOKENS], K = (int)s->d[EP_D_TOPK];
+    int32_t *idx = malloc((size_t)N * T * K * sizeof(int32_t));
+    if (!idx) return -1;
+    ep_plan p;
+    int rc = ep_shape_route(s, idx, NULL);
+    if (rc == 0) rc = ep_plan_build(N, T, (int)s->d[EP_D_EXPERTS], K, idx, &p);
+    free(idx);
+    if (rc) return -1;
+    *st = ep_plan_summary(&p);
+    ep_plan_free(&p);
+    int i = ep_cache_next++ % EP_STATS_CACHE;
+    ep_cache[i].valid = 1;
+    snprintf(ep_cache[i].label, sizeof ep_cache[i].label, "%s", s->label);
+    memcpy(ep_cache[i].d, s->d, sizeof s->d);
+    ep_cache[i].st = *st;
+    return 0;
+}
+
+double ep_dispatch_bytes(const kb_shape *s)
+{
+    ep_plan_stats st;
+    if (ep_shape_stats(s, &st)) return NAN;
+    const double T = (double)s->d[EP_D_TOKENS], K = (double)s->d[EP_D_TOPK];
+    const double N = (double)s->d[EP_D_RANKS];
+    const double src = T * (ep_dispatch_payload_bytes(s->d[EP_D_HIDDEN]) + 4.0 * K);
+    const double row = ep_dispatch_row_bytes(s->d[EP_D_HIDDEN]);
+    if (ep_shape_is_loopback(s)) return N * src + (double)st.pairs * row;
+    return src + (double)st.max_recv * row;
+}
+
+double ep_dispatch_link_bytes(const kb_shape *s)
+{
+    ep_plan_stats st;
+    if (ep_shape_stats(s, &st)) return NAN;
+    return (double)st.max_link * ep_dispatch_row_bytes(s->d[EP_D_HIDDEN]);
+}
+
+double ep_combine_bytes(const kb_shape *s)
+{
+    ep_plan_stats st;
+    if (ep_shape_stats(s, &st)) return NAN;
+    const double T = (double)s->d[EP_D_TOKENS], K = (double)s->d[EP_D_TOPK];
+    const double N = (double)s->d[EP_D_RANKS];
+    const double row = ep_combine_row_bytes(s->d[EP_D_HIDDEN]);
+    const double home = T * (row + 8.0 * K); /* write out, read ids + weights */
+    if (ep_shape_is_loopback(s)) return N * home + (double)st.pairs * row;
+    return home + (double)st.max_recv * row;
+}
+
+double ep_combine_link_bytes(const kb_shape *s)
+{
+    ep_plan_stats st;
+    if (ep_shape_stats(s, &st)) return NAN;
+    return (double)st.max_link * ep_combine_row_bytes(s->d[EP_D_HIDDEN]);
+}
+
+double ep_combine_flops(const kb_shape *s)
+{
+    ep_plan_stats st;
+    if (ep_shape_stats(s, &st)) return NAN;
+    const double rows = ep_shape_is_loopback(s) ? (double)st.pairs : (double)st.max_sent;
+    return 2.0 * (double)s->d[EP_D_HIDDEN] * rows;
+}
+
+int64_t ep_a2a_chunk(const kb_shape *s)
+{
+    int64_t n = s->d[EP_D_RANKS] > 0 ? s->d[EP_D_RANKS] : 1;
+    return s->d[EP_D_BYTES] / n / 16 * 16;
+}
+
+double ep_a2a_bytes(const kb_shape *s)
+{
+    const double N = (double)s->d[EP_D_RANKS], c = (double)ep_a2a_chunk(s);
+    const double per_rank = 2.0 * N * c;
+    return ep_shape_is_loopback(s) ? N * per_rank : per_rank;
+}
+
+double ep_a2a_link_bytes(const kb_shape *s)
+{
+    return (double)(s->d[EP_D_RANKS] - 1) * (double)ep_a2a_chunk(s);
+}
+
+double ep_dispatch_logical_bytes(const kb_shape *s)
+{
+    ep_plan_stats st;
+    if (ep_shape_stats(s, &st)) return NAN;
+    const double rows = ep_shape_is_loopback(s) ? (double)st.pairs : (double)st.max_recv;
+    return rows * ep_dispatch_row_bytes(s->d[EP_D_HIDDEN]);
+}
+
+double ep_combine_logical_bytes(const kb_shape *s)
+{
+    ep_plan_stats st;
+    if (ep_shape_stats(s, &st)) return NAN;
+    /* the home rank receives one row per (token, rank) it dispatched */
+    const double rows = ep_shape_is_loopback(s) ? (double)st.pairs : (double)st.max_sent;
+    return rows * ep_combine_row_bytes(s->d[EP_D_HIDDEN]);
+}
+
+double ep_dispatch_rank_bytes(const kb_shape *s)
+{
+    kb_shape r = *s;
+    r.d[EP_D_LOOPBACK] = 0;
+    return ep_dispatch_bytes(&r);
+}
+
+double ep_combine_rank_bytes(const kb_shape *s)
+{
+    kb_shape r = *s;
+    r.d[EP_D_LOOPBACK] = 0;
+    return ep_combine_bytes(&r);
+}
+
+void ep_moe_shapes(kb_shape_table *t, int n_ranks, int loopback, int small_ranks, const char *dtype)
+{
+    const unsigned fq = KB_SET_FULL | KB_SET_QUICK;
+    add_moe_shape(t, 128, 7168, n_ranks, loopback, fq, dtype);
+    add_moe_shape(t, 4096, 7168, n_ranks, loopback, fq, dtype);
+    if (loopback) { /* loopback rows never stand for links: the EP8 twins do */
+        add_moe_shape(t, 128, 7168, 8, 0, fq, dtype);
+        add_moe_shape(t, 4096, 7168, 8, 0, fq, dtype);
+    }
+    add_moe_shape(t, 16, 256, small_ranks, loopback, KB_SET_SMALL, dtype);
+}
+
+void ep_logical_metrics(const kb_shape *s, double logical_bytes, double seconds, char *buf, size_t n)
+{
+    snprintf(buf, n, "logical_gbps=%.1f;loopback=%d", logical_bytes / seconds * 1e-9, ep_shape_is_loopback(s));
+}
