@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include "cmdtest.h"
 #include "bench/report/kb_cmds.h"
+#include "bench/report/kbr_plot.h"
 #include "kbtest.h"
 
 #define FX "tests/fixtures/"
@@ -44,6 +45,30 @@ static int has_prefix_bytes(const char *name, const char *magic, size_t n)
     return got == n && memcmp(b, magic, n) == 0;
 }
 
+/* The first "x y" line after the ceiling header `head` in a ceilings file. */
+static int first_point(const char *ce, const char *head, double *x, double *y)
+{
+    const char *p = strstr(ce, head);
+    return p && sscanf(p + strlen(head), "%lf %lf", x, y) == 2;
+}
+
+/* kbr_plot_render with stdout (its "wrote ..." lines) captured. */
+static const kb_rowset *r_set;
+static const kbr_plot_opts *r_opts;
+static kbr_chart_list *r_list;
+static int render_cmd(int argc, char **argv)
+{
+    char err[512];
+    (void)argc, (void)argv;
+    return kbr_plot_render(r_set, r_opts, r_list, err, sizeof err);
+}
+static int kbt_run_render(const kb_rowset *s, const kbr_plot_opts *o, kbr_chart_list *l)
+{
+    const char *argv[] = {"render", NULL};
+    r_set = s, r_opts = o, r_list = l;
+    return kbt_run(render_cmd, argv);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/kbplot.XXXXXX");
@@ -56,7 +81,7 @@ int main(void)
     /* images: every chart as PNG and SVG, of sensible size */
     const char *charts[] = {"roofline", "roofline_h100-sxm", "roofline_h800-sxm",
                             "op_fp8_gemm_h100-sxm", "op_mla_decode_h100-sxm",
-                            "op_ep_dispatch_h100-sxm", "h800_vs_h100"};
+                            "op_ep_dispatch_h100-sxm", "h800-sxm_vs_h100-sxm"};
     for (size_t i = 0; i < sizeof charts / sizeof charts[0]; i++) {
         char png[96], svg[96], gp[96];
         snprintf(png, sizeof png, "%s.png", charts[i]);
@@ -104,22 +129,13 @@ int main(void)
     KBT_CHECK(strstr(ce, "gpu=h100-sxm kind=bf16_tflops value=750 source=measured") != NULL);
     KBT_CHECK(strstr(ce, "gpu=h800-sxm kind=hbm_gbs value=3000") == NULL); /* measured on H100 only */
     /* the measured FP8 roof starts at the ridge 1400e12 / 3000e9 = 466.667 FLOP/B */
-    const char *fp8m = strstr(ce, "gpu=h100-sxm kind=fp8_tflops value=1400 source=measured\n");
-    KBT_CHECK(fp8m != NULL);
-    if (fp8m) {
-        double x, y;
-        KBT_CHECK(sscanf(strchr(fp8m, '\n') + 1, "%lf %lf", &x, &y) == 2);
-        KBT_NEAR(x, 1400e3 / 3000, 1e-5);
-        KBT_NEAR(y, 1400, 1e-9);
-    }
+    double x = 0, y = 0;
+    KBT_CHECK(first_point(ce, "gpu=h100-sxm kind=fp8_tflops value=1400 source=measured\n", &x, &y));
+    KBT_NEAR(x, 1400e3 / 3000, 1e-5);
+    KBT_NEAR(y, 1400, 1e-9);
     /* datasheet FP8 ridge on the H800: 1979e12 / 3350e9 = 590.746 FLOP/B */
-    const char *fp8d = strstr(ce, "gpu=h800-sxm kind=fp8_tflops value=1979 source=datasheet\n");
-    KBT_CHECK(fp8d != NULL);
-    if (fp8d) {
-        double x, y;
-        KBT_CHECK(sscanf(strchr(fp8d, '\n') + 1, "%lf %lf", &x, &y) == 2);
-        KBT_NEAR(x, 1979e3 / 3350, 1e-5);
-    }
+    KBT_CHECK(first_point(ce, "gpu=h800-sxm kind=fp8_tflops value=1979 source=datasheet\n", &x, &y));
+    KBT_NEAR(x, 1979e3 / 3350, 1e-5);
     /* the script draws datasheet dashed, measured solid */
     const char *gps = slurp("roofline_h100-sxm.gp");
     KBT_CHECK(strstr(gps, "dt 2 lc rgb \"#000000\" title \"h100-sxm FP8 1979 TFLOP/s (datasheet)\"") != NULL);
@@ -143,9 +159,49 @@ int main(void)
         KBT_NEAR(p2, 100 * tf / fmin(1400, I * 3), 1e-3);
     }
     /* H800 vs H100: ep_dispatch measured 800 us on H100, H800 = 800 x (370/160) */
-    const char *hv = slurp("h800_vs_h100.dat");
+    const char *hv = slurp("h800-sxm_vs_h100-sxm.dat");
     KBT_CHECK(strstr(hv, "ep_dispatch 1 2.3125 800 1850 ") != NULL);
     KBT_CHECK(strstr(hv, "fp8_gemm 1 1.0000 112 112 ") != NULL);
+
+    KBT_CHECK(strstr(slurp("h800-sxm_vs_h100-sxm.gp"), "title \"NVIDIA H800 SXM5 80GB\"") != NULL);
+
+    /* --pair names the compared GPUs: reversed, the chart is h100-sxm_vs_h800-sxm
+     * and its ratios are the inverse (H800 measured nowhere: projected both ways) */
+    const char *rev[] = {"plot", FX "plot_results.csv", "--out", dir, "--format", "png", "--pair",
+                         "h800-sxm,h100-sxm", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_plot, rev) == 0);
+    KBT_CHECK(fsize("h100-sxm_vs_h800-sxm.png") > 8000);
+    KBT_CHECK(strstr(slurp("h100-sxm_vs_h800-sxm.dat"), "(a = h800-sxm, b = h100-sxm)") != NULL);
+    /* a pair not in the data: no pair chart, the rest as before */
+    const char *other[] = {"plot", FX "plot_results.csv", "--out", dir, "--format", "png", "--pair",
+                           "h100-sxm,h100-pcie", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_plot, other) == 0);
+    KBT_CHECK(fsize("h100-pcie_vs_h100-sxm.gp") < 0);
+    static const char *const badpair[][2] = {{"h100-sxm", "two"}, {"h100-sxm,nope-gpu", "unknown GPU 'nope-gpu'"},
+                                             {"h100-sxm,h100-sxm", "the same GPU twice"},
+                                             {"h100-sxm,h800-sxm,h20", "two GPU slugs"}};
+    for (int i = 0; i < 4; i++) {
+        const char *bp[] = {"plot", FX "plot_results.csv", "--out", dir, "--pair", badpair[i][0], NULL};
+        KBT_CHECK(kbt_run(kb_cmd_plot, bp) == 2);
+        KBT_CHECK(kbt_count_lines(kbt_errbuf) == 1 && strstr(kbt_errbuf, "kbench plot: bad --pair") &&
+                  strstr(kbt_errbuf, badpair[i][1]));
+    }
+
+    /* the library entry: a rowset in, the charts rendered listed in order */
+    kb_rowset rs = {0};
+    char err[512];
+    KBT_CHECK(kb_rows_load(&rs, FX "plot_results.csv", NULL, err, sizeof err) == 0);
+    kbr_plot_opts po = {.out_dir = dir, .formats = KBR_FMT_SVG};
+    KBT_CHECK(kbr_pair_parse(KBR_PAIR_DEFAULT, &po.pair, err, sizeof err) == 0);
+    static kbr_chart_list cl;
+    KBT_CHECK(kbt_run_render(&rs, &po, &cl) == 0);
+    KBT_CHECK(cl.n == 7);
+    KBT_CHECK(cl.n == 7 && !strcmp(cl.c[0].name, "roofline") && cl.c[0].kind == KBR_CHART_ROOFLINE);
+    KBT_CHECK(cl.n == 7 && !strcmp(cl.c[6].name, "h800-sxm_vs_h100-sxm") && cl.c[6].kind == KBR_CHART_PAIR);
+    KBT_CHECK(cl.n == 7 && cl.c[3].kind == KBR_CHART_OP);
+    kb_rowset empty = {0};
+    KBT_CHECK(kbr_plot_render(&empty, &po, &cl, err, sizeof err) == 2 && cl.n == 0);
+    kb_rows_free(&rs);
 
     /* txt: dumb terminal to stdout */
     const char *t[] = {"plot", FX "plot_results.csv", "--out", dir, "--format", "txt", NULL};

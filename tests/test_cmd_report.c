@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include "cmdtest.h"
 #include "bench/report/kb_cmds.h"
+#include "bench/kb_io.h"
 #include "bench/report/kbr_rollup.h"
 #include "kbtest.h"
 
@@ -22,6 +23,13 @@ static double gemm_floor_us(double m, double n, double k)
     return 1e6 * fmax(2 * m * n * k / 1979e12, (m * k + n * k + 2 * m * n) / 3350e9);
 }
 
+/* Floor of a term at the H800 datasheet ceilings (practical link 160 GB/s/dir) */
+static double floor_us(const kbr_term *t)
+{
+    kb_ceil h800 = {.fp8_tflops = 1979, .bf16_tflops = 989, .hbm_gbs = 3350, .link_gbs = 160};
+    return kb_roof_of(&h800, t->peak, t->flops, t->bytes, t->link_bytes).t_floor_s * 1e6;
+}
+
 static char md[1 << 17];
 static void slurp(const char *path, char *buf, size_t n)
 {
@@ -31,6 +39,14 @@ static void slurp(const char *path, char *buf, size_t n)
     size_t got = fread(buf, 1, n - 1, f);
     buf[got] = 0;
     fclose(f);
+}
+
+/* Every string of the NULL-terminated list is in text (the first missing one is printed). */
+static int has_all(const char *text, const char *const *want)
+{
+    for (; *want; want++)
+        if (!strstr(text, *want)) { printf("  missing: %s\n", *want); return 0; }
+    return 1;
 }
 
 /* number in column `col` (0-based, between '|') of the first table line after
@@ -72,25 +88,23 @@ int main(void)
     const kbr_term *q = find(t, n, "q_a + kv_a projection");
     KBT_CHECK(q != NULL);
     if (q) {
-        KBT_STREQ(q->shape, "m4096_n2112_k7168");
+        KBT_STREQ(q->dims, "m=4096;n=2112;k=7168");
         KBT_NEAR(q->flops, 2.0 * 4096 * 2112 * 7168, 1e-12);
         KBT_NEAR(q->bytes, 4096.0 * 7168 + 2112.0 * 7168 + 2.0 * 4096 * 2112, 1e-12);
-        kbr_gpu h800 = {1979, 989, 3350, 160};
-        KBT_NEAR(kbr_floor_us(q, &h800), 124017180672.0 / 1979e12 * 1e6, 1e-9);
+        KBT_NEAR(floor_us(q), 124017180672.0 / 1979e12 * 1e6, 1e-9);
     }
     const kbr_term *gu = find(t, n, "experts gate+up (grouped)");
     KBT_CHECK(gu != NULL);
     if (gu) {
-        KBT_STREQ(gu->shape, "g8_m4096_n4096_k7168"); /* 256/32 experts, 4096*8/8 tokens each */
+        KBT_STREQ(gu->dims, "g=8;m=4096;n=4096;k=7168"); /* 256/32 experts, 4096*8/8 tokens each */
         KBT_NEAR(gu->flops, 2.0 * 8 * 4096 * 4096 * 7168, 1e-12);
     }
     const kbr_term *ed = find(t, n, "EP dispatch all-to-all");
     KBT_CHECK(ed != NULL);
     if (ed) {
-        KBT_STREQ(ed->shape, "t4096_ep32");
+        KBT_STREQ(ed->dims, "t=4096;n=32");
         KBT_NEAR(ed->link_bytes, 4096.0 * 8 * 7392 * 31 / 32, 1e-12);
-        kbr_gpu h800 = {1979, 989, 3350, 160};
-        KBT_NEAR(kbr_floor_us(ed, &h800), 4096.0 * 8 * 7392 * 31 / 32 / 160e9 * 1e6, 1e-9);
+        KBT_NEAR(floor_us(ed), 4096.0 * 8 * 7392 * 31 / 32 / 160e9 * 1e6, 1e-9);
     }
     KBT_CHECK(kbr_layer_terms(&c, KBR_PREFILL, KBR_DENSE, t, 32) == 7);
     KBT_CHECK(kbr_layer_terms(&c, KBR_DECODE, KBR_DENSE, t, 32) == 8);
@@ -99,22 +113,27 @@ int main(void)
     const kbr_term *mla = find(t, n, "MLA decode");
     KBT_CHECK(mla != NULL);
     if (mla) {
-        KBT_STREQ(mla->shape, "b128_sk4096_h128_sq1");
+        KBT_STREQ(mla->dims, "b=128;sk=4096;hq=128;sq=1");
         KBT_NEAR(mla->flops, 2.0 * 128 * (128.0 * 4096) * (576 + 512), 1e-12);
         KBT_NEAR(mla->bytes, 2.0 * (128.0 * 4096 * 576 + 128.0 * 128 * 576 + 128.0 * 128 * 512), 1e-12);
     }
     const kbr_term *gd = find(t, n, "experts down (grouped)");
-    if (gd) KBT_STREQ(gd->shape, "g4_m256_n7168_k2048"); /* EP64: 4 experts, 1024/4 tokens */
+    if (gd) KBT_STREQ(gd->dims, "g=4;m=256;n=7168;k=2048"); /* EP64: 4 experts, 1024/4 tokens */
     KBT_CHECK(gd != NULL);
     const kbr_term *ec = find(t, n, "EP combine all-to-all");
     if (ec) KBT_NEAR(ec->link_bytes, 128.0 * 8 * 14336 * 63 / 64, 1e-12);
     KBT_CHECK(ec != NULL);
 
-    KBT_CHECK(kbr_label_match("m4096_n2112_k7168", "m4096_n2112_k7168"));
-    KBT_CHECK(kbr_label_match("g8_m4096_n4096_k7168", "contig_g8_m4096_n4096_k7168"));
-    KBT_CHECK(!kbr_label_match("m128_n7168_k2048", "m4096_n7168_k2048"));
-    KBT_CHECK(!kbr_label_match("m4096_n7168_k2048", "m4096_n7168_k20480"));
-    KBT_CHECK(kbr_label_match("t4096", "t4096_e256"));
+    /* dims matching: every wanted pair present, values compared as numbers */
+    KBT_CHECK(kbr_dims_match("m=4096;n=2112;k=7168", "layout=0;m=4096;n=2112;k=7168;g=1;dist=0"));
+    KBT_CHECK(kbr_dims_match("g=8;m=4096;n=4096;k=7168", "layout=0;m=4096;n=4096;k=7168;g=8;dist=0"));
+    KBT_CHECK(!kbr_dims_match("m=128;n=7168;k=2048", "layout=0;m=4096;n=7168;k=2048;g=1;dist=0"));
+    KBT_CHECK(!kbr_dims_match("m=4096;n=7168;k=2048", "layout=0;m=4096;n=7168;k=20480;g=1;dist=0"));
+    KBT_CHECK(!kbr_dims_match("k=2048", "kk=2048"));          /* names whole, not prefixes */
+    KBT_CHECK(!kbr_dims_match("t=4096", ""));                 /* a row without dims matches nothing */
+    KBT_CHECK(kbr_dims_match("t=4096", "t=4096.0;e=256"));
+    KBT_CHECK(kbr_dims_match("b=128;sk=4096;hq=128;sq=1", "b=128;sk=4096;hq=128;sq=1;pattern=0;fp8kv=0"));
+    KBT_CHECK(!kbr_dims_match("b=128;sk=4096;hq=128;sq=1", "b=128;sk=4096;hq=128;sq=2;pattern=0;fp8kv=0"));
 
     /* ---- the report from fixture CSVs ---- */
     char dir[] = "/tmp/kbreport.XXXXXX";
@@ -143,7 +162,7 @@ int main(void)
     /* H800 vs H100 side by side: ep_dispatch 800 us -> 1850 us (x 370/160) */
     KBT_CHECK(strstr(md, "| ep_dispatch | t4096_ep8 | network | 800.00 | measured | 1850.00 |") != NULL);
     /* roll-up terms say where they come from */
-    KBT_CHECK(strstr(md, "| q_a + kv_a projection | fp8_gemm | m4096_n2112_k7168 | 124.0 | 80.0 | measured (v2) |") != NULL);
+    KBT_CHECK(strstr(md, "| q_a + kv_a projection | fp8_gemm | m=4096;n=2112;k=7168 | 124.0 | 80.0 | measured (v2) |") != NULL);
     KBT_CHECK(strstr(md, "| 9999.0 | projected row |") != NULL);
     KBT_CHECK(strstr(md, "formula (datasheet)") != NULL);
     /* decode dense layer on the H100, by hand: datasheet floors + MLA measured 300 us */
@@ -170,8 +189,37 @@ int main(void)
     KBT_CHECK(kbt_run(kb_cmd_report, b) == 0);
     slurp(html, md, sizeof md);
     KBT_CHECK(strstr(md, "<img alt=\"roofline\" src=\"data:image/png;base64,iVBORw0KGgo") != NULL);
+    /* the report renders its plots through the plot library, pair chart included */
+    static const char *const dflt[] = {"![roofline](plots/roofline.png)", "## h800-sxm vs h100-sxm",
+                                       "![h800-sxm_vs_h100-sxm](plots/h800-sxm_vs_h100-sxm.png)", NULL};
     slurp(out, md, sizeof md);
-    KBT_CHECK(strstr(md, "![roofline](plots/roofline.png)") != NULL);
+    KBT_CHECK(has_all(md, dflt));
+    /* --pair: section, table headers and pair chart follow the pair */
+    static const char *const rev[] = {"## h100-sxm vs h800-sxm", "| h800-sxm us | h800-sxm source | h100-sxm us |",
+                                      "![h100-sxm_vs_h800-sxm](plots/h100-sxm_vs_h800-sxm.png)", NULL};
+    const char *pr[] = {"report", FX "plot_results.csv", "--out", out, "--pair", "h800-sxm,h100-sxm", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_report, pr) == 0);
+    slurp(out, md, sizeof md);
+    KBT_CHECK(has_all(md, rev));
+    const char *bp[] = {"report", FX "plot_results.csv", "--out", out, "--pair", "h100-sxm,b200", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_report, bp) == 2);
+    KBT_CHECK(kbt_count_lines(kbt_errbuf) == 1 && strstr(kbt_errbuf, "kbench report: bad --pair 'h100-sxm,b200'"));
+
+    /* whole or nothing: when the report cannot be written (its temporary is
+     * blocked by a folder), the previous report.md and report.html stay */
+    char blk[128], keep[sizeof md];
+    slurp(out, keep, sizeof keep);
+    snprintf(blk, sizeof blk, "%s.partial/x", out);
+    KBT_CHECK(kb_mkdirs(blk) == 0);
+    const char *w[] = {"report", FX "plot_results.csv", "--no-plots", "--out", out, NULL};
+    KBT_CHECK(kbt_run(kb_cmd_report, w) == 4);
+    KBT_CHECK(kbt_count_lines(kbt_errbuf) == 1 && strstr(kbt_errbuf, "report.md: cannot write"));
+    slurp(out, md, sizeof md);
+    KBT_CHECK(md[0] && !strcmp(md, keep));
+    slurp(html, md, sizeof md);
+    KBT_CHECK(strncmp(md, "<!DOCTYPE html>", 15) == 0);
+    snprintf(blk, sizeof blk, "%s.partial", html);
+    KBT_CHECK(access(blk, F_OK) != 0); /* no temporary left behind */
 
     /* errors */
     const char *e1[] = {"report", FX "plot_results.csv", "--price", "h100-sxm", "--out", out, NULL};

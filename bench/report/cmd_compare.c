@@ -16,20 +16,18 @@
  * baseline are listed as NEW (informational).
  * Exit: 0 nothing flagged, 1 regression / FAIL / MISSING, 2 bad input (incl.
  * GPU mismatch without --allow-gpu-mismatch), 4 I/O error.
- * --update-baseline copies NEW to <baseline-dir>/<gpu>.csv (temp + rename);
+ * --update-baseline copies NEW to <baseline-dir>/<gpu>.csv (whole or not at all);
  * with only NEW given it just writes the baseline. */
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "bench/report/csv_table.h"
 #include "bench/report/kb_cmds.h"
+#include "bench/report/kbr_opts.h"
 #include "bench/report/kbr_stats.h"
 
 enum { ST_FAIL, ST_MISSING, ST_REGRESSION, ST_NOISE, ST_SAME, ST_IMPROVED, ST_NEW, ST_INFO };
@@ -43,16 +41,14 @@ typedef struct cmp_line {
     char test[40];
 } cmp_line;
 
-static void usage_line(void)
-{
-    fprintf(stderr, "usage: kbench compare BASE.csv NEW.csv [--threshold 5%%] [--alpha 0.01] "
-                    "[--json NEW.json BASE.json] [--allow-gpu-mismatch] [--update-baseline] "
-                    "[--baseline-dir DIR]\n");
-}
+static const char usage[] = "usage: kbench compare BASE.csv NEW.csv [--threshold 5%] [--alpha 0.01] "
+                            "[--json NEW.json BASE.json] [--allow-gpu-mismatch] [--update-baseline] "
+                            "[--baseline-dir DIR]";
 
 /* "5%" -> 0.05, "0.05" -> 0.05, "5" -> 0.05 (values >= 1 without % are percent). */
-static int parse_threshold(const char *s, double *out)
+static int parse_threshold(const char *s, void *dst)
 {
+    double *out = dst;
     char buf[64];
     kb_strlcpy(buf, s, sizeof buf);
     size_t l = strlen(buf);
@@ -177,47 +173,17 @@ static int same_key(const kb_row *a, const kb_row *b, int with_gpu)
 }
 
 /* ---- baseline update ----------------------------------------------------- */
-static int mkdirs(const char *dir)
+static int copy_file(FILE *out, void *src_path)
 {
-    char tmp[1024];
-    kb_strlcpy(tmp, dir, sizeof tmp);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, 0777) != 0 && errno != EEXIST) return -1;
-            *p = '/';
-        }
-    if (mkdir(tmp, 0777) != 0 && errno != EEXIST) return -1;
-    return 0;
-}
-
-static int copy_atomic(const char *src, const char *dst, char *err, size_t errlen)
-{
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", dst, (long)getpid());
-    FILE *in = fopen(src, "rb");
-    if (!in) { snprintf(err, errlen, "%s: cannot open: %s", src, strerror(errno)); return KB_EXIT_IO; }
-    FILE *out = fopen(tmp, "wb");
-    if (!out) {
-        snprintf(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
-        fclose(in);
-        return KB_EXIT_IO;
-    }
+    FILE *in = fopen(src_path, "rb");
+    if (!in) return -1;
     char buf[65536];
     size_t n;
     int bad = 0;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        if (fwrite(buf, 1, n, out) != n) { bad = 1; break; }
-    if (ferror(in)) bad = 1;
+    while (!bad && (n = fread(buf, 1, sizeof buf, in)) > 0) bad = fwrite(buf, 1, n, out) != n;
+    bad |= ferror(in);
     fclose(in);
-    if (fflush(out) != 0 || fsync(fileno(out)) != 0) bad = 1;
-    if (fclose(out) != 0) bad = 1;
-    if (bad || rename(tmp, dst) != 0) {
-        snprintf(err, errlen, "%s: cannot write: %s", dst, strerror(errno));
-        unlink(tmp);
-        return KB_EXIT_IO;
-    }
-    return 0;
+    return bad ? -1 : 0;
 }
 
 static int update_baseline(const char *newpath, const kb_rowset *ns, const char *dir)
@@ -229,13 +195,15 @@ static int update_baseline(const char *newpath, const kb_rowset *ns, const char 
                 newpath, ng ? gpus : "none");
         return KB_EXIT_USAGE;
     }
-    if (mkdirs(dir) != 0) {
+    if (kb_mkdirs(dir) != 0) {
         fprintf(stderr, "kbench compare: %s: cannot create directory: %s\n", dir, strerror(errno));
         return KB_EXIT_IO;
     }
     snprintf(dst, sizeof dst, "%s/%s.csv", dir, gpus);
-    int rc = copy_atomic(newpath, dst, err, sizeof err);
-    if (rc) { fprintf(stderr, "kbench compare: %s\n", err); return rc; }
+    if (kb_write_atomic(dst, copy_file, (void *)newpath, err, sizeof err)) {
+        fprintf(stderr, "kbench compare: %s\n", err);
+        return KB_EXIT_IO;
+    }
     printf("baseline updated: %s\n", dst);
     return 0;
 }
@@ -275,165 +243,132 @@ static void classify(cmp_line *L, double thr, double alpha)
     else L->st = ST_SAME;
 }
 
-int kb_cmd_compare(int argc, char **argv)
+/* ---- the command, in phases ---------------------------------------------- */
+typedef struct cmp_args {
+    double thr, alpha;
+    int allow_mismatch, update, first;
+    const char *json_new, *json_base, *bdir, *bpath, *npath;
+} cmp_args;
+
+static int parse_alpha(const char *v, void *dst)
 {
-    double thr = 0.05, alpha = 0.01;
-    int allow_mismatch = 0, update = 0;
-    const char *json_new = NULL, *json_base = NULL, *bdir = "results/baselines";
-    char err[1200];
+    double *a = dst;
+    return kb_parse_num(v, a) == 0 && *a > 0 && *a < 1 ? 0 : -1;
+}
 
-    /* "--json NEW.json BASE.json" takes two values: pull it out before getopt. */
-    char **av = malloc((size_t)(argc + 1) * sizeof *av);
-    if (!av) return KB_EXIT_IO;
-    int ac = 0;
+/* "--json NEW.json BASE.json" takes two values: pulled out before the table
+ * parser, which knows one value per option.  av gets the rest. */
+static int pull_json(int argc, char **argv, cmp_args *a, char **av, int *ac)
+{
+    *ac = 0;
     for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) {
-            if (i + 2 >= argc) {
-                fprintf(stderr, "kbench compare: --json needs two files: NEW.json BASE.json\n");
-                free(av);
-                return KB_EXIT_USAGE;
-            }
-            json_new = argv[i + 1];
-            json_base = argv[i + 2];
-            i += 2;
-            continue;
+        if (strcmp(argv[i], "--json")) { av[(*ac)++] = argv[i]; continue; }
+        if (i + 2 >= argc) {
+            fprintf(stderr, "kbench compare: --json needs two files: NEW.json BASE.json\n");
+            return KB_EXIT_USAGE;
         }
-        av[ac++] = argv[i];
+        a->json_new = argv[i + 1];
+        a->json_base = argv[i + 2];
+        i += 2;
     }
-    av[ac] = NULL;
+    av[*ac] = NULL;
+    return 0;
+}
 
-    static const struct option lo[] = {
-        {"threshold", required_argument, 0, 't'}, {"alpha", required_argument, 0, 'a'},
-        {"allow-gpu-mismatch", no_argument, 0, 'g'}, {"update-baseline", no_argument, 0, 'u'},
-        {"baseline-dir", required_argument, 0, 'd'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(ac, av, ":h", lo, NULL)) != -1) {
-        switch (c) {
-        case 't':
-            if (parse_threshold(optarg, &thr) != 0) {
-                fprintf(stderr, "kbench compare: bad --threshold '%s' (e.g. 5%%)\n", optarg);
-                free(av);
-                return KB_EXIT_USAGE;
-            }
-            break;
-        case 'a':
-            if (kb_parse_num(optarg, &alpha) != 0 || !(alpha > 0 && alpha < 1)) {
-                fprintf(stderr, "kbench compare: bad --alpha '%s' (0 < alpha < 1)\n", optarg);
-                free(av);
-                return KB_EXIT_USAGE;
-            }
-            break;
-        case 'g': allow_mismatch = 1; break;
-        case 'u': update = 1; break;
-        case 'd': bdir = optarg; break;
-        case 'h': usage_line(); free(av); return 0;
-        case ':':
-            fprintf(stderr, "kbench compare: option '%s' needs a value\n", av[optind - 1]);
-            free(av);
-            return KB_EXIT_USAGE;
-        default:
-            fprintf(stderr, "kbench compare: unknown option '%s'\n", av[optind - 1]);
-            free(av);
-            return KB_EXIT_USAGE;
-        }
-    }
-    int npos = ac - optind;
-    const char *bpath = NULL, *npath = NULL;
-    if (npos == 2) { bpath = av[optind]; npath = av[optind + 1]; }
-    else if (npos == 1 && update) npath = av[optind];
-    else {
-        fprintf(stderr, "kbench compare: need BASE.csv and NEW.csv (got %d file%s)\n", npos,
-                npos == 1 ? "" : "s");
-        free(av);
-        return KB_EXIT_USAGE;
+static int parse_args(int argc, char **argv, cmp_args *a)
+{
+    const kbr_opt opts[] = {
+        {"threshold", 0, KBR_OPT_FN, &a->thr, 0, 0, parse_threshold, "(e.g. 5%)"},
+        {"alpha", 0, KBR_OPT_FN, &a->alpha, 0, 0, parse_alpha, "(0 < alpha < 1)"},
+        {"allow-gpu-mismatch", 0, KBR_OPT_FLAG, &a->allow_mismatch, 0, 0, NULL, NULL},
+        {"update-baseline", 0, KBR_OPT_FLAG, &a->update, 0, 0, NULL, NULL},
+        {"baseline-dir", 0, KBR_OPT_STR, &a->bdir, 0, 0, NULL, NULL},
+    };
+    char **av = malloc((size_t)(argc + 1) * sizeof *av);
+    int ac, rc = av ? pull_json(argc, argv, a, av, &ac) : KB_EXIT_IO;
+    if (!rc) rc = kbr_opts_parse("compare", ac, av, opts, 5, usage, &a->first);
+    int npos = ac - a->first;
+    if (!rc && npos == 2) { a->bpath = av[a->first]; a->npath = av[a->first + 1]; }
+    else if (!rc && npos == 1 && a->update) a->npath = av[a->first];
+    else if (!rc) {
+        fprintf(stderr, "kbench compare: need BASE.csv and NEW.csv (got %d file%s)\n", npos, npos == 1 ? "" : "s");
+        rc = KB_EXIT_USAGE;
     }
     free(av);
+    return rc;
+}
 
-    kb_rowset bs = {0}, ns = {0};
-    int rc = kb_rows_load(&ns, npath, NULL, err, sizeof err);
-    if (!rc && bpath) rc = kb_rows_load(&bs, bpath, NULL, err, sizeof err);
-    if (!rc && json_new) rc = load_gbench_json(json_new, &ns, err, sizeof err);
-    if (!rc && json_base && bpath) rc = load_gbench_json(json_base, &bs, err, sizeof err);
-    if (rc) {
-        fprintf(stderr, "kbench compare: %s\n", err);
-        goto out;
-    }
-    if (!bpath) { rc = update_baseline(npath, &ns, bdir); goto out; }
-    if (bs.n == 0 || ns.n == 0) {
-        fprintf(stderr, "kbench compare: %s: no data rows\n", bs.n == 0 ? bpath : npath);
+static int load_inputs(const cmp_args *a, kb_rowset *bs, kb_rowset *ns)
+{
+    char err[1200];
+    int rc = kb_rows_load(ns, a->npath, NULL, err, sizeof err);
+    if (!rc && a->bpath) rc = kb_rows_load(bs, a->bpath, NULL, err, sizeof err);
+    if (!rc && a->json_new) rc = load_gbench_json(a->json_new, ns, err, sizeof err);
+    if (!rc && a->json_base && a->bpath) rc = load_gbench_json(a->json_base, bs, err, sizeof err);
+    if (rc) fprintf(stderr, "kbench compare: %s\n", err);
+    else if (a->bpath && (bs->n == 0 || ns->n == 0)) {
+        fprintf(stderr, "kbench compare: %s: no data rows\n", bs->n == 0 ? a->bpath : a->npath);
         rc = KB_EXIT_USAGE;
-        goto out;
     }
-    char bg[256], ng[256];
-    int nbg = gpu_list(&bs, bg, sizeof bg), nng = gpu_list(&ns, ng, sizeof ng);
-    int sets_equal = same_gpu_sets(&bs, &ns);
-    if (!sets_equal && !allow_mismatch) {
-        fprintf(stderr, "kbench compare: GPU mismatch: %s is %s, %s is %s (use --allow-gpu-mismatch)\n",
-                bpath, bg, npath, ng);
-        rc = KB_EXIT_USAGE;
-        goto out;
-    }
-    int with_gpu = sets_equal && (nbg > 1 || nng > 1);
+    return rc;
+}
 
-    cmp_line *L = calloc((size_t)(bs.n + ns.n), sizeof *L);
-    if (!L) { rc = KB_EXIT_IO; goto out; }
+/* One line per NEW row (FAIL, NEW, MISSING, INFO or classified), then the
+ * baseline keys NEW lacks (each once).  Returns the count. */
+static int match_rows(const kb_rowset *bs, const kb_rowset *ns, int with_gpu, const cmp_args *a, cmp_line *L)
+{
     int nl = 0;
-    for (int i = 0; i < ns.n; i++) {
-        const kb_row *n = &ns.r[i], *b = NULL;
-        for (int j = 0; j < bs.n; j++) /* last match wins (duplicate rows: newest) */
-            if (same_key(&bs.r[j], n, with_gpu)) b = &bs.r[j];
+    for (int i = 0; i < ns->n; i++) {
+        const kb_row *n = &ns->r[i], *b = NULL;
+        for (int j = 0; j < bs->n; j++) /* last match wins (duplicate rows: newest) */
+            if (same_key(&bs->r[j], n, with_gpu)) b = &bs->r[j];
         cmp_line *x = &L[nl++];
-        x->b = b;
-        x->n = n;
-        x->change = NAN;
-        x->p = NAN;
-        if (!strcmp(n->verified, "fail")) {
-            x->st = ST_FAIL;
-            snprintf(x->test, sizeof x->test, "verification failed");
-        } else if (!b) {
-            x->st = ST_NEW;
-            snprintf(x->test, sizeof x->test, "not in baseline");
-        } else if (kb_row_has_time(b) && !kb_row_has_time(n)) {
-            x->st = ST_MISSING;
-            snprintf(x->test, sizeof x->test, "no time in NEW (%s)", n->verified);
-        } else if (!kb_row_has_time(b) || !kb_row_has_time(n)) {
-            x->st = ST_INFO;
-            snprintf(x->test, sizeof x->test, "no time in BASE (%s)", b->verified);
-        } else {
-            classify(x, thr, alpha);
-        }
+        *x = (cmp_line){.b = b, .n = n, .change = NAN, .p = NAN};
+        if (!strcmp(n->verified, "fail")) x->st = ST_FAIL, snprintf(x->test, sizeof x->test, "verification failed");
+        else if (!b) x->st = ST_NEW, snprintf(x->test, sizeof x->test, "not in baseline");
+        else if (kb_row_has_time(b) && !kb_row_has_time(n))
+            x->st = ST_MISSING, snprintf(x->test, sizeof x->test, "no time in NEW (%s)", n->verified);
+        else if (!kb_row_has_time(b) || !kb_row_has_time(n))
+            x->st = ST_INFO, snprintf(x->test, sizeof x->test, "no time in BASE (%s)", b->verified);
+        else classify(x, a->thr, a->alpha);
     }
-    for (int j = 0; j < bs.n; j++) {
-        const kb_row *b = &bs.r[j];
-        int found = 0;
-        for (int i = 0; i < ns.n && !found; i++) found = same_key(b, &ns.r[i], with_gpu);
-        if (found) continue;
-        int dup = 0; /* report each missing key once */
-        for (int k = j + 1; k < bs.n && !dup; k++) dup = same_key(b, &bs.r[k], with_gpu);
-        if (dup) continue;
+    for (int j = 0; j < bs->n; j++) {
+        const kb_row *b = &bs->r[j];
+        int seen = 0;
+        for (int i = 0; i < ns->n && !seen; i++) seen = same_key(b, &ns->r[i], with_gpu);
+        for (int k = j + 1; k < bs->n && !seen; k++) seen = same_key(b, &bs->r[k], with_gpu);
+        if (seen) continue;
         cmp_line *x = &L[nl++];
-        x->b = b;
-        x->change = NAN;
-        x->p = NAN;
-        if (kb_row_has_time(b)) {
-            x->st = ST_MISSING;
-            snprintf(x->test, sizeof x->test, "row missing in NEW");
-        } else {
-            x->st = ST_INFO;
-            snprintf(x->test, sizeof x->test, "gone (baseline had no time)");
-        }
+        *x = (cmp_line){.b = b, .change = NAN, .p = NAN, .st = kb_row_has_time(b) ? ST_MISSING : ST_INFO};
+        snprintf(x->test, sizeof x->test, "%s", kb_row_has_time(b) ? "row missing in NEW" : "gone (baseline had no time)");
     }
-    qsort(L, (size_t)nl, sizeof *L, cmp_lines);
+    return nl;
+}
 
-    printf("kbench compare: BASE %s (%s, %d rows) vs NEW %s (%s, %d rows)\n", bpath, bg, bs.n, npath,
-           ng, ns.n);
-    printf("threshold %.1f%%, alpha %g%s\n\n", thr * 100, alpha,
-           sets_equal ? "" : "  [GPU mismatch allowed]");
+static const char *line_op(const cmp_line *x) { return x->n ? x->n->op : x->b->op; }
+
+/* Geometric-mean change per op, over rows with times on both sides. */
+static void print_geomeans(const cmp_line *L, int nl)
+{
+    printf("\ngeometric-mean change per op (NEW/BASE time):\n");
+    double *ratios = malloc((size_t)nl * sizeof *ratios + 1);
+    for (int i = 0; ratios && i < nl; i++) {
+        int first = 1, nr = 0;
+        for (int j = 0; j < i && first; j++) first = strcmp(line_op(&L[i]), line_op(&L[j])) != 0;
+        if (!first) continue;
+        for (int j = i; j < nl; j++)
+            if (isfinite(L[j].change) && !strcmp(line_op(&L[i]), line_op(&L[j]))) ratios[nr++] = 1 + L[j].change;
+        if (nr) printf("  %-20s %+7.2f%%  (%d rows)\n", line_op(&L[i]), 100 * (kbr_geomean(ratios, nr) - 1), nr);
+        else printf("  %-20s       -   (no comparable rows)\n", line_op(&L[i]));
+    }
+    free(ratios);
+}
+
+/* The table, the per-op means and the summary; the count of each status in counts. */
+static void print_lines(const cmp_line *L, int nl, int with_gpu, int *counts)
+{
     printf("%-10s %8s %12s %12s  %-22s %s\n", "status", "change", "base_us", "new_us", "test",
            "op/impl/shape [dtype]");
-    int counts[ST_INFO + 1] = {0};
     for (int i = 0; i < nl; i++) {
         const cmp_line *x = &L[i];
         const kb_row *k = x->n ? x->n : x->b;
@@ -441,39 +376,59 @@ int kb_cmd_compare(int argc, char **argv)
         if (isfinite(x->change)) snprintf(ch, sizeof ch, "%+.1f%%", 100 * x->change);
         if (x->b && kb_row_has_time(x->b)) snprintf(bt, sizeof bt, "%.3f", x->b->time_us);
         if (x->n && kb_row_has_time(x->n)) snprintf(nt, sizeof nt, "%.3f", x->n->time_us);
-        printf("%-10s %8s %12s %12s  %-22s %s/%s/%s [%s]%s%s\n", st_name[x->st], ch, bt, nt, x->test,
-               k->op, k->impl, k->shape, k->dtype, with_gpu ? " " : "", with_gpu ? k->gpu : "");
+        printf("%-10s %8s %12s %12s  %-22s %s/%s/%s [%s]%s%s\n", st_name[x->st], ch, bt, nt, x->test, k->op, k->impl,
+               k->shape, k->dtype, with_gpu ? " " : "", with_gpu ? k->gpu : "");
         counts[x->st]++;
     }
-    /* geometric-mean change per op, over rows with times on both sides */
-    printf("\ngeometric-mean change per op (NEW/BASE time):\n");
-    double *ratios = malloc((size_t)nl * sizeof *ratios);
-    for (int i = 0; ratios && i < nl; i++) {
-        const char *op = L[i].n ? L[i].n->op : L[i].b->op;
-        int first = 1;
-        for (int j = 0; j < i && first; j++)
-            if (!strcmp(op, L[j].n ? L[j].n->op : L[j].b->op)) first = 0;
-        if (!first) continue;
-        int nr = 0;
-        for (int j = i; j < nl; j++)
-            if (isfinite(L[j].change) && !strcmp(op, L[j].n ? L[j].n->op : L[j].b->op))
-                ratios[nr++] = 1 + L[j].change;
-        if (nr) printf("  %-20s %+7.2f%%  (%d rows)\n", op, 100 * (kbr_geomean(ratios, nr) - 1), nr);
-        else printf("  %-20s       -   (no comparable rows)\n", op);
-    }
-    free(ratios);
+    print_geomeans(L, nl);
     printf("\nsummary: %d regression%s, %d verification failure%s, %d missing, %d improved, "
            "%d noise, %d same, %d new\n",
            counts[ST_REGRESSION], counts[ST_REGRESSION] == 1 ? "" : "s", counts[ST_FAIL],
            counts[ST_FAIL] == 1 ? "" : "s", counts[ST_MISSING], counts[ST_IMPROVED], counts[ST_NOISE],
            counts[ST_SAME], counts[ST_NEW]);
+}
+
+/* GPU sets must agree (unless allowed); rows match per GPU when several. */
+static int check_gpus(const cmp_args *a, const kb_rowset *bs, const kb_rowset *ns, char *bg, char *ng, int *with_gpu)
+{
+    int nbg = gpu_list(bs, bg, 256), nng = gpu_list(ns, ng, 256), equal = same_gpu_sets(bs, ns);
+    if (!equal && !a->allow_mismatch) {
+        fprintf(stderr, "kbench compare: GPU mismatch: %s is %s, %s is %s (use --allow-gpu-mismatch)\n", a->bpath,
+                bg, a->npath, ng);
+        return -1;
+    }
+    *with_gpu = equal && (nbg > 1 || nng > 1);
+    return equal;
+}
+
+static int compare(const cmp_args *a, const kb_rowset *bs, const kb_rowset *ns)
+{
+    char bg[256], ng[256];
+    int with_gpu, equal = check_gpus(a, bs, ns, bg, ng, &with_gpu);
+    if (equal < 0) return KB_EXIT_USAGE;
+    cmp_line *L = calloc((size_t)(bs->n + ns->n), sizeof *L);
+    if (!L) return KB_EXIT_IO;
+    int nl = match_rows(bs, ns, with_gpu, a, L), counts[ST_INFO + 1] = {0};
+    qsort(L, (size_t)nl, sizeof *L, cmp_lines);
+    printf("kbench compare: BASE %s (%s, %d rows) vs NEW %s (%s, %d rows)\n", a->bpath, bg, bs->n, a->npath, ng, ns->n);
+    printf("threshold %.1f%%, alpha %g%s\n\n", a->thr * 100, a->alpha, equal ? "" : "  [GPU mismatch allowed]");
+    print_lines(L, nl, with_gpu, counts);
     free(L);
-    rc = (counts[ST_REGRESSION] || counts[ST_FAIL] || counts[ST_MISSING]) ? KB_EXIT_FAIL : 0;
-    if (update) {
-        int urc = update_baseline(npath, &ns, bdir);
+    return (counts[ST_REGRESSION] || counts[ST_FAIL] || counts[ST_MISSING]) ? KB_EXIT_FAIL : 0;
+}
+
+int kb_cmd_compare(int argc, char **argv)
+{
+    cmp_args a = {.thr = 0.05, .alpha = 0.01, .bdir = "results/baselines"};
+    int rc = parse_args(argc, argv, &a);
+    if (rc) return rc == KBR_OPTS_HELP ? 0 : rc;
+    kb_rowset bs = {0}, ns = {0};
+    rc = load_inputs(&a, &bs, &ns);
+    if (!rc && a.bpath) rc = compare(&a, &bs, &ns);
+    if (a.update && (rc == 0 || rc == KB_EXIT_FAIL)) { /* a regression still updates, as asked */
+        int urc = update_baseline(a.npath, &ns, a.bdir);
         if (urc) rc = urc;
     }
-out:
     kb_rows_free(&bs);
     kb_rows_free(&ns);
     return rc;

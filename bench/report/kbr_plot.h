@@ -1,34 +1,91 @@
-/* kbr_plot.h - pieces of `kbench plot` that `kbench report` reuses. */
+/* kbr_plot.h - the plot library: what `kbench plot` and `kbench report` share.
+ *
+ *   ceilings    a GPU's datasheet ceilings and the ones its rows measured,
+ *               both through bench/kb_roofline.h (kbench's one roofline);
+ *   the pair    the two GPUs compared side by side (--pair A,B), as data;
+ *   charts      kbr_plot_render: every chart of a rowset into a folder.
+ * Pure C over kb_rowset; no CUDA. */
 #ifndef KBR_PLOT_H
 #define KBR_PLOT_H
+#include <stddef.h>
+#include "bench/kb_roofline.h"
 #include "bench/report/csv_table.h"
 
-/* Ceilings of one GPU: datasheet (ds_*) and measured in the loaded CSVs (m_*,
- * 0 when absent): op `hbm` impl *copy* -> gbps, op `peak` impls containing fp8 / bf16
- * -> tflops (measured rows that did not fail). */
-typedef struct kbr_ceil {
+/* ---- ceilings -------------------------------------------------------------- */
+/* datasheet: kb_ceil_from_gpu(g, 0) (nominal link); measured: a copy of it to
+ * which every measured, non-failed, timed row that kb_ceil_kind() names a
+ * ceiling was applied with kb_ceil_measured() (measured.measured says which). */
+typedef struct kbr_ceils {
     int has_datasheet;
-    double ds_fp8, ds_bf16, ds_hbm, ds_link, ds_link_practical; /* TFLOP/s, GB/s */
-    double m_fp8, m_bf16, m_hbm;
-} kbr_ceil;
-int kbr_ceilings(const kb_rowset *s, const char *gpu, kbr_ceil *c); /* -1: nothing known */
+    kb_ceil datasheet, measured;
+} kbr_ceils;
+int kbr_ceilings(const kb_rowset *s, const char *gpu, kbr_ceils *c); /* -1: nothing known */
 
+/* Rows of op hbm / peak measure ceilings: no point, no per-op chart, no pair line. */
+int kbr_is_ceiling_op(const char *op);
 double kbr_row_intensity(const kb_row *r); /* flops / bytes               */
 double kbr_row_tflops(const kb_row *r);    /* flops / time                */
-double kbr_row_pct_roof(const kb_row *r, const kbr_ceil *c); /* pct_roof column or computed */
+/* The row's pct_roof column when present, else kb_roof_pct of its floor at
+ * the measured-or-datasheet ceilings (c->measured). */
+double kbr_row_pct_roof(const kb_row *r, const kbr_ceils *c);
+
+/* ---- defaults: the only GPU slugs written in bench/report ----------------------- */
+/* The GPUs compared side by side when --pair is not given. */
+#define KBR_PAIR_DEFAULT "h100-sxm,h800-sxm"
+/* The GPU of the DeepSeek-V3 report's GPU-hours (the roll-up's anchor) and its
+ * rental rate there; the other default price is an assumption, not a quote. */
+#define KBR_ANCHOR_GPU "h800-sxm"
+#define KBR_PRICES_DEFAULT KBR_ANCHOR_GPU "=2.0,h100-sxm=2.5"
+
+/* ---- the pair ---------------------------------------------------------------- */
+typedef struct kbr_gpu_pair { const kb_gpu *a, *b; } kbr_gpu_pair;
+/* "A,B": two different slugs of the GPU table.  0, or -1 with one line in err. */
+int kbr_pair_parse(const char *arg, kbr_gpu_pair *p, char *err, size_t errlen);
 
 /* Best time of (op, shape) on gpu among measured+passed rows (want_measured)
  * or projected rows; NaN if none.  *impl (optional) names the winner. */
 double kbr_best_time(const kb_rowset *s, const char *op, const char *shape, const char *gpu,
                      int want_measured, const char **impl);
 
-/* H800 vs H100 for one op, summed over shapes present for both GPUs. */
-typedef struct kbr_pair {
-    double h100_us, h800_us;
-    int nshapes, n_h_meas, n_e_meas, n_e_scaled, n_e_proj;
-} kbr_pair;
-int kbr_h800_vs_h100(const kb_rowset *s, const char *op, kbr_pair *out); /* -1: no shapes */
+/* One (op, shape) on both GPUs of the pair.  A: best measured time that
+ * passed, else projected.  B: measured, else A measured x (B floor / A floor)
+ * from projected rows, else projected.  0, or -1 when either side is missing. */
+typedef enum kbr_pair_src { KBR_SRC_MEASURED = 0, KBR_SRC_SCALED, KBR_SRC_PROJECTED } kbr_pair_src;
+typedef struct kbr_pair_cell {
+    double a_us, b_us;
+    kbr_pair_src a_src, b_src;
+} kbr_pair_cell;
+int kbr_pair_shape(const kb_rowset *s, const char *op, const char *shape, const kbr_gpu_pair *p,
+                   kbr_pair_cell *out);
 
-int kbr_mkdirs(const char *dir);
+/* The same summed over the shapes of one op that both sides have. */
+typedef struct kbr_pair_sum {
+    double a_us, b_us;
+    int nshapes, n_a_meas, n_b_meas, n_b_scaled, n_b_proj;
+} kbr_pair_sum;
+int kbr_pair_op(const kb_rowset *s, const char *op, const kbr_gpu_pair *p, kbr_pair_sum *out); /* -1: none */
+
+/* ---- charts ------------------------------------------------------------------ */
+enum { KBR_FMT_PNG = 1u << 0, KBR_FMT_SVG = 1u << 1, KBR_FMT_TXT = 1u << 2 };
+typedef enum kbr_chart_kind { KBR_CHART_ROOFLINE = 0, KBR_CHART_OP, KBR_CHART_PAIR } kbr_chart_kind;
+typedef struct kbr_chart {
+    char name[96]; /* file stem in out_dir: "roofline_h100-sxm", "h800-sxm_vs_h100-sxm" */
+    kbr_chart_kind kind;
+} kbr_chart;
+#define KBR_MAX_CHARTS 256
+
+typedef struct kbr_plot_opts {
+    const char *out_dir;
+    unsigned formats;     /* KBR_FMT_* */
+    kbr_gpu_pair pair;    /* its chart "<B>_vs_<A>" when both are in the data */
+} kbr_plot_opts;
+typedef struct kbr_chart_list { kbr_chart c[KBR_MAX_CHARTS]; int n; } kbr_chart_list;
+
+/* Write every chart's NAME.gp and NAME*.dat into o->out_dir (each whole or
+ * not at all) and render them with gnuplot.  `out` (optional) lists the
+ * charts rendered.  0, or KB_EXIT_USAGE (no rows) / KB_EXIT_IO (gnuplot
+ * missing or failing, cannot write) with one line in err. */
+int kbr_plot_render(const kb_rowset *s, const kbr_plot_opts *o, kbr_chart_list *out, char *err, size_t errlen);
+
 const char *kbr_gnuplot_path(void); /* $KBENCH_GNUPLOT or gnuplot on PATH; NULL if missing */
 #endif

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bench/kb_io.h"
+
 #define HID 7168.0
 #define HEADS 128.0
 #define Q_LORA 1536.0
@@ -44,29 +46,26 @@ static kbr_term *add(kbr_term *out, int *n, int max, const char *name, const cha
 static void gemm(kbr_term *t, double m, double n, double k)
 {
     if (!t) return;
-    t->peak = KBR_PK_FP8;
+    t->peak = KB_PEAK_FP8;
     t->flops = 2 * m * n * k;
     t->bytes = m * k + n * k + 2 * m * n;
-    snprintf(t->shape, sizeof t->shape, "m%.0f_n%.0f_k%.0f", m, n, k);
+    snprintf(t->dims, sizeof t->dims, "m=%.0f;n=%.0f;k=%.0f", m, n, k);
 }
 
 static void grouped(kbr_term *t, double g, double m, double n, double k)
 {
     if (!t) return;
-    t->peak = KBR_PK_FP8;
+    t->peak = KB_PEAK_FP8;
     t->flops = 2 * g * m * n * k;
     t->bytes = g * (m * k + n * k + 2 * m * n);
-    snprintf(t->shape, sizeof t->shape, "g%.0f_m%.0f_n%.0f_k%.0f", g, m, n, k);
+    snprintf(t->dims, sizeof t->dims, "g=%.0f;m=%.0f;n=%.0f;k=%.0f", g, m, n, k);
 }
 
-int kbr_layer_terms(const kbr_cfg *c, kbr_phase ph, kbr_layer ly, kbr_term *out, int max)
+/* Attention (MLA) of one layer for T tokens: projections, then the core. */
+static void attention_terms(const kbr_cfg *c, kbr_phase ph, double T, kbr_term *out, int *np, int max)
 {
-    int n = 0;
+    int n = *np;
     kbr_term *t;
-    double T = ph == KBR_PREFILL ? c->prefill_tokens : c->decode_batch;
-    double E = ph == KBR_PREFILL ? c->ep_prefill : c->ep_decode;
-
-    /* ---- attention (MLA) ---- */
     gemm(add(out, &n, max, "q_a + kv_a projection", "fp8_gemm"), T, Q_LORA + KV_LORA + ROPE, HID);
     gemm(add(out, &n, max, "q_b projection", "fp8_gemm"), T, HEADS * (NOPE + ROPE), Q_LORA);
     if (ph == KBR_PREFILL) {
@@ -74,61 +73,62 @@ int kbr_layer_terms(const kbr_cfg *c, kbr_phase ph, kbr_layer ly, kbr_term *out,
         /* causal attention over the chunk: T*T/2 (query, key) pairs per head,
          * QK^T over 192 dims + PV over 128 dims; BF16 Q, K, V in, O out */
         if ((t = add(out, &n, max, "attention core (causal prefill)", "-"))) {
-            t->peak = KBR_PK_BF16;
+            t->peak = KB_PEAK_BF16;
             t->flops = 2 * (T * T / 2) * HEADS * ((NOPE + ROPE) + VDIM);
             t->bytes = 2 * T * HEADS * (2 * (NOPE + ROPE) + 2 * VDIM);
-            snprintf(t->shape, sizeof t->shape, "t%.0f_h%.0f", T, HEADS);
+            snprintf(t->dims, sizeof t->dims, "t=%.0f;h=%.0f", T, HEADS);
         }
     } else {
         double L = c->decode_ctx;
         /* absorbed MLA: q_nope x W_UK -> latent (BF16 batched GEMM per head) */
         if ((t = add(out, &n, max, "q absorb (W_UK, BF16)", "-"))) {
-            t->peak = KBR_PK_BF16;
+            t->peak = KB_PEAK_BF16;
             t->flops = 2 * T * HEADS * NOPE * KV_LORA;
             t->bytes = 2 * (HEADS * NOPE * KV_LORA + T * HEADS * (NOPE + KV_LORA));
-            snprintf(t->shape, sizeof t->shape, "t%.0f", T);
+            snprintf(t->dims, sizeof t->dims, "t=%.0f", T);
         }
         /* FlashMLA semantics: s_q = 1, h_q = 128, every sequence at length L */
         if ((t = add(out, &n, max, "MLA decode", "mla_decode"))) {
             double sk = T * L, d = KV_LORA + ROPE;
-            t->peak = KBR_PK_BF16;
+            t->peak = KB_PEAK_BF16;
             t->flops = 2 * 1 * HEADS * sk * (d + KV_LORA);
             t->bytes = 2 * (sk * d + T * HEADS * d + T * HEADS * KV_LORA);
-            snprintf(t->shape, sizeof t->shape, "b%.0f_sk%d_h%.0f_sq1", T, c->decode_ctx, HEADS);
+            snprintf(t->dims, sizeof t->dims, "b=%.0f;sk=%d;hq=%.0f;sq=1", T, c->decode_ctx, HEADS);
         }
         if ((t = add(out, &n, max, "o absorb (W_UV, BF16)", "-"))) {
-            t->peak = KBR_PK_BF16;
+            t->peak = KB_PEAK_BF16;
             t->flops = 2 * T * HEADS * KV_LORA * VDIM;
             t->bytes = 2 * (HEADS * KV_LORA * VDIM + T * HEADS * (KV_LORA + VDIM));
-            snprintf(t->shape, sizeof t->shape, "t%.0f", T);
+            snprintf(t->dims, sizeof t->dims, "t=%.0f", T);
         }
     }
     gemm(add(out, &n, max, "o projection", "fp8_gemm"), T, HID, HEADS * VDIM);
+    *np = n;
+}
 
-    /* ---- feed-forward ---- */
-    if (ly == KBR_DENSE) {
-        gemm(add(out, &n, max, "dense gate+up", "fp8_gemm"), T, 2 * DENSE_FFN, HID);
-        gemm(add(out, &n, max, "dense down", "fp8_gemm"), T, HID, DENSE_FFN);
-        return n;
-    }
+/* MoE feed-forward for T tokens over EP E: route, dispatch, experts, combine. */
+static void moe_terms(kbr_phase ph, double T, double E, kbr_term *out, int *np, int max)
+{
+    int n = *np;
+    kbr_term *t;
     double g = N_EXPERTS / E;         /* experts per GPU                        */
     double m = T * TOPK / g;          /* tokens per local expert (balanced)     */
     double remote = (E - 1) / E;      /* share of (token, expert) pairs sent off */
     double disp_b = ph == KBR_PREFILL ? DISPATCH_FP8_B : DISPATCH_LL_B;
     if ((t = add(out, &n, max, "routing (gate + group top-k)", "moe_route"))) {
-        t->peak = KBR_PK_BF16;
+        t->peak = KB_PEAK_BF16;
         t->flops = 2 * T * HID * N_EXPERTS;
         t->bytes = 2 * T * HID + 2 * N_EXPERTS * HID + T * TOPK * 8;
-        snprintf(t->shape, sizeof t->shape, "t%.0f", T);
+        snprintf(t->dims, sizeof t->dims, "t=%.0f", T);
     }
     if ((t = add(out, &n, max, "permute tokens (local dispatch)", "moe_dispatch"))) {
         t->bytes = 2 * T * TOPK * disp_b; /* read + write each copy */
-        snprintf(t->shape, sizeof t->shape, "t%.0f", T);
+        snprintf(t->dims, sizeof t->dims, "t=%.0f", T);
     }
     if ((t = add(out, &n, max, "EP dispatch all-to-all", "ep_dispatch"))) {
         t->bytes = 2 * T * TOPK * disp_b;
         t->link_bytes = T * TOPK * disp_b * remote;
-        snprintf(t->shape, sizeof t->shape, "t%.0f_ep%.0f", T, E);
+        snprintf(t->dims, sizeof t->dims, "t=%.0f;n=%.0f", T, E); /* n: EP ranks */
     }
     grouped(add(out, &n, max, "experts gate+up (grouped)", "fp8_gemm_grouped"), g, m, 2 * MOE_FFN, HID);
     grouped(add(out, &n, max, "experts down (grouped)", "fp8_gemm_grouped"), g, m, HID, MOE_FFN);
@@ -137,48 +137,68 @@ int kbr_layer_terms(const kbr_cfg *c, kbr_phase ph, kbr_layer ly, kbr_term *out,
     if ((t = add(out, &n, max, "EP combine all-to-all", "ep_combine"))) {
         t->bytes = 2 * T * TOPK * COMBINE_B;
         t->link_bytes = T * TOPK * COMBINE_B * remote;
-        snprintf(t->shape, sizeof t->shape, "t%.0f_ep%.0f", T, E);
+        snprintf(t->dims, sizeof t->dims, "t=%.0f;n=%.0f", T, E); /* n: EP ranks */
     }
     if ((t = add(out, &n, max, "weighted combine (local)", "moe_combine"))) {
         t->bytes = T * TOPK * COMBINE_B + 2 * T * HID;
         t->flops = 2 * T * TOPK * HID;
-        snprintf(t->shape, sizeof t->shape, "t%.0f", T);
+        t->peak = KB_PEAK_BF16; /* as before: its FLOPs counted at the BF16 peak */
+        snprintf(t->dims, sizeof t->dims, "t=%.0f", T);
     }
+    *np = n;
+}
+
+int kbr_layer_terms(const kbr_cfg *c, kbr_phase ph, kbr_layer ly, kbr_term *out, int max)
+{
+    int n = 0;
+    double T = ph == KBR_PREFILL ? c->prefill_tokens : c->decode_batch;
+    double E = ph == KBR_PREFILL ? c->ep_prefill : c->ep_decode;
+    attention_terms(c, ph, T, out, &n, max);
+    if (ly == KBR_MOE) {
+        moe_terms(ph, T, E, out, &n, max);
+        return n;
+    }
+    gemm(add(out, &n, max, "dense gate+up", "fp8_gemm"), T, 2 * DENSE_FFN, HID);
+    gemm(add(out, &n, max, "dense down", "fp8_gemm"), T, HID, DENSE_FFN);
     return n;
 }
 
-double kbr_floor_us(const kbr_term *t, const kbr_gpu *g)
+/* The value of `name` (len bytes) in "a=1;b=2", or NULL; *vlen its length. */
+static const char *dim_value(const char *dims, const char *name, size_t len, size_t *vlen)
 {
-    double pk = t->peak == KBR_PK_FP8 ? g->fp8_tflops : g->bf16_tflops;
-    double f = t->flops > 0 ? t->flops / (pk * 1e12) : 0;
-    double b = t->bytes > 0 ? t->bytes / (g->hbm_gbs * 1e9) : 0;
-    double l = t->link_bytes > 0 ? t->link_bytes / (g->link_gbs * 1e9) : 0;
-    return 1e6 * fmax(f, fmax(b, l));
-}
-
-static int has_token(const char *label, const char *tok, size_t len)
-{
-    const char *p = label;
-    while (*p) {
-        const char *e = strchr(p, '_');
-        size_t l = e ? (size_t)(e - p) : strlen(p);
-        if (l == len && !strncmp(p, tok, len)) return 1;
-        if (!e) break;
-        p = e + 1;
+    for (const char *p = dims; *p;) {
+        const char *end = strchr(p, ';'), *eq = strchr(p, '=');
+        if (!end) end = p + strlen(p);
+        if (eq && eq < end && (size_t)(eq - p) == len && !strncmp(p, name, len)) {
+            *vlen = (size_t)(end - eq - 1);
+            return eq + 1;
+        }
+        p = *end ? end + 1 : end;
     }
-    return 0;
+    return NULL;
 }
 
-int kbr_label_match(const char *want, const char *label)
+static int same_value(const char *a, size_t alen, const char *b, size_t blen)
 {
-    if (!strcmp(want, label)) return 1;
-    const char *p = want;
-    while (*p) {
-        const char *e = strchr(p, '_');
-        size_t l = e ? (size_t)(e - p) : strlen(p);
-        if (l && !has_token(label, p, l)) return 0;
-        if (!e) break;
-        p = e + 1;
+    char x[48], y[48];
+    double u, v;
+    if (alen >= sizeof x || blen >= sizeof y) return alen == blen && !strncmp(a, b, alen);
+    snprintf(x, sizeof x, "%.*s", (int)alen, a);
+    snprintf(y, sizeof y, "%.*s", (int)blen, b);
+    if (*x && *y && kb_parse_num(x, &u) == 0 && kb_parse_num(y, &v) == 0) return u == v;
+    return !strcmp(x, y);
+}
+
+int kbr_dims_match(const char *want, const char *have)
+{
+    for (const char *p = want; *p;) {
+        const char *end = strchr(p, ';'), *eq = strchr(p, '=');
+        if (!end) end = p + strlen(p);
+        if (!eq || eq > end) return 0; /* a malformed want matches nothing */
+        size_t vlen;
+        const char *v = dim_value(have, p, (size_t)(eq - p), &vlen);
+        if (!v || !same_value(eq + 1, (size_t)(end - eq - 1), v, vlen)) return 0;
+        p = *end ? end + 1 : end;
     }
     return 1;
 }

@@ -22,10 +22,10 @@
  * SwiGLU, activation quantisation, residual adds, softmax of the LM head. */
 #ifndef KBR_ROLLUP_H
 #define KBR_ROLLUP_H
+#include "bench/kb_roofline.h"
 
 typedef enum kbr_phase { KBR_PREFILL = 0, KBR_DECODE = 1 } kbr_phase;
 typedef enum kbr_layer { KBR_DENSE = 0, KBR_MOE = 1 } kbr_layer;
-typedef enum kbr_peak_kind { KBR_PK_NONE = 0, KBR_PK_FP8, KBR_PK_BF16 } kbr_peak_kind;
 
 #define KBR_LAYERS_DENSE 3
 #define KBR_LAYERS_MOE 58
@@ -45,8 +45,8 @@ void kbr_cfg_default(kbr_cfg *c);
 typedef struct kbr_term {
     const char *name;   /* "q_a+kv_a proj"                           */
     const char *op;     /* kbench op, or "-" when no op measures it   */
-    char shape[64];     /* label tokens to look up, "m4096_n2112_k7168" */
-    kbr_peak_kind peak;
+    char dims[96];      /* the dims a row must hold, "m=4096;n=2112;k=7168" */
+    kb_peak peak;       /* floor: kb_roof_of(ceilings, peak, flops, bytes, link_bytes) */
     double count;       /* calls per layer                           */
     double flops, bytes, link_bytes; /* per call                     */
 } kbr_term;
@@ -54,15 +54,9 @@ typedef struct kbr_term {
 /* Fill out[] with the terms of one layer; returns the count (<= max). */
 int kbr_layer_terms(const kbr_cfg *c, kbr_phase ph, kbr_layer ly, kbr_term *out, int max);
 
-/* Datasheet-style ceilings for the formula fallback. */
-typedef struct kbr_gpu {
-    double fp8_tflops, bf16_tflops, hbm_gbs, link_gbs; /* link: practical, per direction */
-} kbr_gpu;
-/* Roofline floor of one call: max(FLOPs / peak, bytes / HBM, link bytes / link), us. */
-double kbr_floor_us(const kbr_term *t, const kbr_gpu *g);
-
-/* Does every '_'-separated token of `want` occur as a token of `label`? */
-int kbr_label_match(const char *want, const char *label);
+/* Does `have` (a row's dims column, "name=value;...") hold every name=value
+ * pair of `want`?  Values compare as numbers when both read as numbers. */
+int kbr_dims_match(const char *want, const char *have);
 
 typedef struct kbr_totals {
     double step_us;          /* 3 x dense + 58 x MoE layer           */

@@ -1,0 +1,55 @@
+/* kbr_ceil.c - ceilings and per-row roofline figures of rows read back from
+ * CSVs.  All arithmetic is bench/kb_roofline.h's; this file only picks rows. */
+#include <math.h>
+#include <string.h>
+
+#include "bench/report/kbr_plot.h"
+
+/* The rate a ceiling-measuring row achieved: GB/s for HBM, TFLOP/s for peaks
+ * (the column when written, else recomputed from the counts). */
+static double measured_rate(const kb_row *r, unsigned kind)
+{
+    if (kind == KB_CEIL_HBM) return isfinite(r->gbps) ? r->gbps : r->bytes / r->time_us / 1e3;
+    return isfinite(r->tflops) ? r->tflops : r->flops / r->time_us / 1e6;
+}
+
+int kbr_ceilings(const kb_rowset *s, const char *gpu, kbr_ceils *c)
+{
+    memset(c, 0, sizeof *c);
+    const kb_gpu *g = kb_gpu_find(gpu);
+    c->has_datasheet = g != NULL;
+    if (g) c->datasheet = kb_ceil_from_gpu(g, 0);
+    c->measured = c->datasheet;
+    for (int i = 0; i < s->n; i++) {
+        const kb_row *r = &s->r[i];
+        if (strcmp(r->gpu, gpu) || !kb_row_is_measured(r) || !strcmp(r->verified, "fail") ||
+            !kb_row_has_time(r))
+            continue;
+        /* L2-resident copies measure the cache, not HBM: kb_ceil_kind refuses them */
+        int hot = !strncmp(r->shape, "l2", 2);
+        unsigned kind = kb_ceil_kind(r->op, r->shape, kb_peak_for_dtype(r->dtype), hot);
+        if (kind) kb_ceil_measured(&c->measured, kind, measured_rate(r, kind));
+    }
+    return c->has_datasheet || c->measured.measured ? 0 : -1;
+}
+
+double kbr_row_intensity(const kb_row *r)
+{
+    if (r->flops > 0 && r->bytes > 0) return r->flops / r->bytes;
+    return r->intensity;
+}
+
+double kbr_row_tflops(const kb_row *r)
+{
+    if (r->flops > 0 && kb_row_has_time(r)) return r->flops / r->time_us / 1e6;
+    return r->tflops;
+}
+
+double kbr_row_pct_roof(const kb_row *r, const kbr_ceils *c)
+{
+    if (isfinite(r->pct_roof)) return r->pct_roof;
+    if (!kb_row_has_time(r)) return NAN;
+    kb_roof rf = kb_roof_of(&c->measured, kb_peak_for_dtype(r->dtype), r->flops, r->bytes,
+                            isfinite(r->link_bytes) ? r->link_bytes : 0);
+    return kb_roof_pct(&rf, r->time_us);
+}

@@ -1,0 +1,394 @@
+/* kbr_plot.c - the plot library's driver (kbr_plot_render) and its per-op and
+ * pair charts; the roofline is in kbr_plot_roof.c.  Each chart is a gnuplot
+ * script NAME.gp plus data NAME*.dat, rendered inside the output folder with
+ * `gnuplot -e 'fmt="png"' NAME.gp` so that a user can edit and re-render it. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench/report/kbr_plot_int.h"
+
+const char *const kbr_op_colors[10] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                       "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+const char *const kbr_gpu_colors[4] = {"#000000", "#b22222", "#1e5aa8", "#2e8b57"};
+
+/* ---- small helpers ------------------------------------------------------------- */
+int kbr_sl_find(const strlist *l, const char *s)
+{
+    for (int i = 0; i < l->n; i++)
+        if (!strcmp(l->s[i], s)) return i;
+    return -1;
+}
+
+int kbr_sl_add(strlist *l, const char *s)
+{
+    int i = kbr_sl_find(l, s);
+    if (i >= 0) return i;
+    char **p = realloc(l->s, (size_t)(l->n + 1) * sizeof *p);
+    if (!p) return -1;
+    l->s = p;
+    if (!(l->s[l->n] = strdup(s))) return -1;
+    return l->n++;
+}
+
+void kbr_sl_free(strlist *l)
+{
+    for (int i = 0; i < l->n; i++) free(l->s[i]);
+    free(l->s);
+    l->s = NULL;
+    l->n = 0;
+}
+
+int kbr_is_ceiling_op(const char *op) { return !strcmp(op, "hbm") || !strcmp(op, "peak"); }
+
+int kbr_plot_file(plotctx *P, const char *file, kb_write_fn fn, void *arg)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", P->o->out_dir, file);
+    return kb_write_atomic(path, fn, arg, P->err, sizeof P->err) ? KB_EXIT_IO : 0;
+}
+
+const char *kbr_gnuplot_path(void)
+{
+    const char *env = getenv("KBENCH_GNUPLOT");
+    if (env && *env) return access(env, X_OK) == 0 ? env : NULL;
+    static char found[1100];
+    const char *path = getenv("PATH");
+    if (!path) path = "/usr/bin:/bin";
+    while (*path) {
+        const char *colon = strchr(path, ':');
+        size_t len = colon ? (size_t)(colon - path) : strlen(path);
+        snprintf(found, sizeof found, "%.*s/gnuplot", (int)len, path);
+        if (len && access(found, X_OK) == 0) return found;
+        path += len + (colon ? 1 : 0);
+    }
+    return NULL;
+}
+
+/* Run `gnuplot -e 'fmt="FMT"' SCRIPT` inside dir.  0 / -1. */
+static int run_gnuplot(const char *gp, const char *dir, const char *script, const char *fmt)
+{
+    char expr[64];
+    snprintf(expr, sizeof expr, "fmt=\"%s\"", fmt);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        if (chdir(dir) != 0) _exit(127);
+        execl(gp, "gnuplot", "-e", expr, script, (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) return -1;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+void kbr_gp_preamble(FILE *f, const char *name, int w, int h, const char *what)
+{
+    fprintf(f,
+            "# %s.gp - %s\n"
+            "# Written by `kbench plot`; re-render by hand with\n"
+            "#   gnuplot -e 'fmt=\"png\"' %s.gp     (or svg, txt)\n"
+            "if (!exists(\"fmt\")) fmt = \"png\"\n"
+            "if (fmt eq \"png\") { set terminal pngcairo size %d,%d font \"Sans,11\" noenhanced; set output \"%s.png\" }\n"
+            "if (fmt eq \"svg\") { set terminal svg size %d,%d font \"Sans,11\" noenhanced background \"white\"; set output \"%s.svg\" }\n"
+            "if (fmt eq \"txt\") { set terminal dumb size 130,42 noenhanced; set output }\n"
+            "set datafile missing \"NaN\"\n"
+            "set grid lc rgb \"#dddddd\"\n",
+            name, what, name, w, h, name, w, h, name);
+}
+
+/* ---- per-op charts (measured rows of one GPU) ------------------------------------- */
+typedef struct opchart {
+    const plotctx *P;
+    const char *op, *gpu, *name;
+    strlist shapes, impls;
+    kbr_ceils c;
+    int any_lib, any_hand;
+} opchart;
+
+static int op_row(const opchart *C, const kb_row *r)
+{
+    return !strcmp(r->op, C->op) && !strcmp(r->gpu, C->gpu) && kb_row_is_measured(r) && kb_row_is_pass(r) &&
+           kb_row_has_time(r);
+}
+
+/* The row of (shape, impl): the last one wins (reruns append). */
+static const kb_row *op_hit(const opchart *C, const char *shape, const char *impl)
+{
+    const kb_row *hit = NULL;
+    for (int i = 0; i < C->P->s->n; i++) {
+        const kb_row *r = &C->P->s->r[i];
+        if (op_row(C, r) && !strcmp(r->shape, shape) && !strcmp(r->impl, impl)) hit = r;
+    }
+    return hit;
+}
+
+static double op_best_lib(const opchart *C, const char *shape)
+{
+    double best = INFINITY;
+    for (int i = 0; i < C->P->s->n; i++) {
+        const kb_row *r = &C->P->s->r[i];
+        if (op_row(C, r) && !strcmp(r->shape, shape) && kb_row_is_lib(r, C->P->s->has_impl_kind))
+            best = fmin(best, r->time_us);
+    }
+    return best;
+}
+
+/* Per shape and impl: time, % of roof, speedup over the best library reference. */
+static int put_op_data(FILE *f, void *arg)
+{
+    const opchart *C = arg;
+    fprintf(f, "# %s on %s, measured rows that passed verification\n# shape", C->op, C->gpu);
+    for (int m = 0; m < C->impls.n; m++)
+        fprintf(f, " %s_time_us %s_pct_roof %s_speedup_vs_lib", C->impls.s[m], C->impls.s[m], C->impls.s[m]);
+    fprintf(f, "\n");
+    for (int k = 0; k < C->shapes.n; k++) {
+        double best_lib = op_best_lib(C, C->shapes.s[k]);
+        fprintf(f, "%s", C->shapes.s[k]);
+        for (int m = 0; m < C->impls.n; m++) {
+            const kb_row *hit = op_hit(C, C->shapes.s[k], C->impls.s[m]);
+            if (!hit) { fprintf(f, " NaN NaN NaN"); continue; }
+            int lib = kb_row_is_lib(hit, C->P->s->has_impl_kind);
+            double sp = (!lib && isfinite(best_lib)) ? best_lib / hit->time_us : NAN;
+            double pr = kbr_row_pct_roof(hit, &C->c);
+            fprintf(f, " %.6g", hit->time_us);
+            if (isfinite(pr)) fprintf(f, " %.4g", pr); else fprintf(f, " NaN");
+            if (isfinite(sp)) fprintf(f, " %.4g", sp); else fprintf(f, " NaN");
+        }
+        fprintf(f, "\n");
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+static void put_op_speedup(FILE *f, const opchart *C)
+{
+    const kb_rowset *s = C->P->s;
+    fprintf(f, "set title \"speedup of hand-written kernels over the best library reference (>1 = faster)\"\n"
+               "set ylabel \"speedup (x)\"\n"
+               "set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead dt 2 lw 1.5 lc rgb \"#444444\" front\n"
+               "plot ");
+    int first = 1;
+    for (int m = 0; m < C->impls.n; m++) {
+        const kb_row *probe = NULL;
+        for (int i = 0; i < s->n && !probe; i++)
+            if (!strcmp(s->r[i].impl, C->impls.s[m]) && !strcmp(s->r[i].op, C->op)) probe = &s->r[i];
+        if (!probe || kb_row_is_lib(probe, s->has_impl_kind)) continue;
+        fprintf(f, "%s\"%s.dat\" using %d:xtic(1) title \"%s\" lc rgb \"%s\"", first ? "" : ", \\\n     ", C->name,
+                2 + 3 * m + 2, C->impls.s[m], kbr_op_colors[m % 10]);
+        first = 0;
+    }
+    fprintf(f, "\n");
+}
+
+static int put_op_script(FILE *f, void *arg)
+{
+    const opchart *C = arg;
+    kbr_gp_preamble(f, C->name, 1300, 950, "per-operator speedup over the library reference and % of roofline");
+    int two = C->any_lib && C->any_hand;
+    fprintf(f, "set style data histograms\nset style histogram clustered gap 1\n"
+               "set style fill solid 0.85 border -1\nset boxwidth 0.9\n"
+               "set xtics rotate by -25 left font \",9\"\nset key outside right top\n"
+               "set yrange [0:*]\nset multiplot layout %d,1 title \"%s on %s (measured)%s\"\n", two ? 2 : 1,
+            C->op, C->gpu, two ? "" : " - no speedup panel: needs both hand-written and library rows");
+    if (two) put_op_speedup(f, C);
+    fprintf(f, "unset arrow 1\nset title \"%% of roofline per shape (attainable = min(peak, intensity x HBM bandwidth))\"\n"
+               "set ylabel \"%% of roof\"\nset yrange [0:110]\nplot ");
+    for (int m = 0; m < C->impls.n; m++)
+        fprintf(f, "%s\"%s.dat\" using %d:xtic(1) title \"%s\" lc rgb \"%s\"", m ? ", \\\n     " : "", C->name,
+                2 + 3 * m + 1, C->impls.s[m], kbr_op_colors[m % 10]);
+    fprintf(f, "\nunset multiplot\n");
+    return ferror(f) ? -1 : 0;
+}
+
+/* Shapes and impls of the chart, and whether both kinds of impl have a row. */
+static void op_collect(opchart *C)
+{
+    for (int i = 0; i < C->P->s->n; i++) {
+        const kb_row *r = &C->P->s->r[i];
+        if (!op_row(C, r)) continue;
+        kbr_sl_add(&C->shapes, r->shape);
+        kbr_sl_add(&C->impls, r->impl);
+    }
+    for (int k = 0; k < C->shapes.n; k++)
+        for (int m = 0; m < C->impls.n; m++) {
+            const kb_row *hit = op_hit(C, C->shapes.s[k], C->impls.s[m]);
+            int lib = hit && kb_row_is_lib(hit, C->P->s->has_impl_kind);
+            C->any_lib |= lib;
+            C->any_hand |= hit && !lib;
+        }
+}
+
+/* 0 written, -1 nothing to draw, KB_EXIT_IO. */
+static int write_op_chart(plotctx *P, const char *op, const char *gpu, char *name, size_t namelen)
+{
+    snprintf(name, namelen, "op_%s_%s", op, gpu);
+    opchart C = {.P = P, .op = op, .gpu = gpu, .name = name};
+    op_collect(&C);
+    int rc = -1;
+    if (C.shapes.n) {
+        char fn[256];
+        kbr_ceilings(P->s, gpu, &C.c);
+        snprintf(fn, sizeof fn, "%s.dat", name);
+        rc = kbr_plot_file(P, fn, put_op_data, &C);
+        snprintf(fn, sizeof fn, "%s.gp", name);
+        if (!rc) rc = kbr_plot_file(P, fn, put_op_script, &C);
+    }
+    kbr_sl_free(&C.shapes);
+    kbr_sl_free(&C.impls);
+    return rc;
+}
+
+/* ---- the pair: B relative to A per operator ------------------------------------- */
+typedef struct pairchart { const plotctx *P; const char *name; } pairchart;
+
+static int put_pair_data(FILE *f, void *arg)
+{
+    const pairchart *C = arg;
+    const char *a = C->P->o->pair.a->slug, *b = C->P->o->pair.b->slug;
+    fprintf(f, "# per op, summed over the shapes both GPUs have:\n"
+               "# %s = best measured (passed) time, else projected floor;\n"
+               "# %s = measured if present, else measured %s x (%s floor / %s floor), else %s floor\n"
+               "# op a_rel b_rel a_us b_us ratio nshapes a_measured b_scaled  (a = %s, b = %s)\n",
+            a, b, a, b, a, b, a, b);
+    for (int o = 0; o < C->P->ops.n; o++) {
+        kbr_pair_sum ps;
+        if (kbr_pair_op(C->P->s, C->P->ops.s[o], &C->P->o->pair, &ps) != 0) continue;
+        fprintf(f, "%s 1 %.4f %.6g %.6g %.4f %d %d %d\n", C->P->ops.s[o], ps.b_us / ps.a_us, ps.a_us, ps.b_us,
+                ps.b_us / ps.a_us, ps.nshapes, ps.n_a_meas, ps.n_b_scaled);
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+static int put_pair_script(FILE *f, void *arg)
+{
+    const pairchart *C = arg;
+    const kb_gpu *a = C->P->o->pair.a, *b = C->P->o->pair.b;
+    kbr_gp_preamble(f, C->name, 1300, 750, "time per operator, one GPU relative to another");
+    fprintf(f, "set title \"%s vs %s: time per operator relative to %s (sum over shapes)\\n"
+               "%s measured where available; %s projected (measured %s x roofline-floor ratio)\"\n"
+               "set style data histograms\nset style histogram clustered gap 1\n"
+               "set style fill solid 0.85 border -1\nset boxwidth 0.9\nset yrange [0:*]\n"
+               "set ylabel \"time relative to %s (1 = same)\"\nset xtics rotate by -25 left\n"
+               "set key outside right top\n",
+            b->name, a->name, a->slug, a->slug, b->slug, a->slug, a->slug);
+    fprintf(f, "plot \"%s.dat\" using 2:xtic(1) title \"%s\" lc rgb \"#1e5aa8\", \\\n"
+               "     \"%s.dat\" using 3 title \"%s\" lc rgb \"#b22222\", \\\n"
+               "     \"%s.dat\" using ($0+0.17):($3):(sprintf(\"x%%.2f\", $6)) with labels offset 0,0.8 font \",10\" notitle\n",
+            C->name, a->name, C->name, b->name, C->name);
+    return ferror(f) ? -1 : 0;
+}
+
+/* "<B>_vs_<A>": 0 written, -1 no op on both GPUs, KB_EXIT_IO. */
+static int write_pair_chart(plotctx *P, char *name, size_t namelen)
+{
+    snprintf(name, namelen, "%s_vs_%s", P->o->pair.b->slug, P->o->pair.a->slug);
+    pairchart C = {P, name};
+    kbr_pair_sum probe;
+    int any = 0;
+    for (int o = 0; o < P->ops.n && !any; o++) any = kbr_pair_op(P->s, P->ops.s[o], &P->o->pair, &probe) == 0;
+    if (!any) return -1;
+    char fn[256];
+    snprintf(fn, sizeof fn, "%s.dat", name);
+    int rc = kbr_plot_file(P, fn, put_pair_data, &C);
+    snprintf(fn, sizeof fn, "%s.gp", name);
+    return rc ? rc : kbr_plot_file(P, fn, put_pair_script, &C);
+}
+
+/* ---- the driver ----------------------------------------------------------------- */
+static void add_chart(kbr_chart_list *L, const char *name, kbr_chart_kind kind)
+{
+    if (L->n >= KBR_MAX_CHARTS) return;
+    kb_strlcpy(L->c[L->n].name, name, sizeof L->c[0].name);
+    L->c[L->n++].kind = kind;
+}
+
+/* Folds a writer's answer: 0 -> listed, -1 -> nothing to draw, else the error. */
+static int take(int rc, kbr_chart_list *L, const char *name, kbr_chart_kind kind)
+{
+    if (rc == 0) add_chart(L, name, kind);
+    return rc > 0 ? rc : 0;
+}
+
+/* Roofline overlay (only with several GPUs) and one per GPU; per-op charts;
+ * the pair when both of its GPUs are in the data. */
+static int write_charts(plotctx *P, kbr_chart_list *L)
+{
+    char nm[96];
+    int rc = 0;
+    if (P->gpus.n > 1) rc = take(kbr_write_roofline(P, NULL, nm, sizeof nm), L, nm, KBR_CHART_ROOFLINE);
+    for (int g = 0; g < P->gpus.n && !rc; g++)
+        rc = take(kbr_write_roofline(P, P->gpus.s[g], nm, sizeof nm), L, nm, KBR_CHART_ROOFLINE);
+    for (int o = 0; o < P->ops.n && !rc; o++)
+        for (int g = 0; g < P->gpus.n && !rc; g++)
+            rc = take(write_op_chart(P, P->ops.s[o], P->gpus.s[g], nm, sizeof nm), L, nm, KBR_CHART_OP);
+    const kbr_gpu_pair *pr = &P->o->pair;
+    if (!rc && pr->a && pr->b && kbr_sl_find(&P->gpus, pr->a->slug) >= 0 && kbr_sl_find(&P->gpus, pr->b->slug) >= 0)
+        rc = take(write_pair_chart(P, nm, sizeof nm), L, nm, KBR_CHART_PAIR);
+    return rc;
+}
+
+static int render_charts(plotctx *P, const char *gp, const kbr_chart_list *L)
+{
+    static const struct { unsigned bit; const char *fmt; } fm[] = {
+        {KBR_FMT_PNG, "png"}, {KBR_FMT_SVG, "svg"}, {KBR_FMT_TXT, "txt"}};
+    const char *dir = P->o->out_dir;
+    for (int i = 0; i < L->n; i++) {
+        char script[128];
+        snprintf(script, sizeof script, "%s.gp", L->c[i].name);
+        for (size_t k = 0; k < sizeof fm / sizeof fm[0]; k++) {
+            if (!(P->o->formats & fm[k].bit)) continue;
+            if (run_gnuplot(gp, dir, script, fm[k].fmt) != 0) {
+                snprintf(P->err, sizeof P->err, "gnuplot failed on %s/%s (fmt=%s)", dir, script, fm[k].fmt);
+                return KB_EXIT_IO;
+            }
+            if (fm[k].bit != KBR_FMT_TXT) printf("wrote %s/%s.%s\n", dir, L->c[i].name, fm[k].fmt);
+        }
+    }
+    return 0;
+}
+
+static void collect_lists(plotctx *P)
+{
+    for (int i = 0; i < P->s->n; i++) {
+        const kb_row *r = &P->s->r[i];
+        if (!kbr_is_ceiling_op(r->op)) {
+            kbr_sl_add(&P->ops, r->op);
+            kbr_sl_add(&P->impls, r->impl);
+        }
+        kbr_sl_add(&P->gpus, r->gpu);
+    }
+}
+
+int kbr_plot_render(const kb_rowset *s, const kbr_plot_opts *o, kbr_chart_list *out, char *err, size_t errlen)
+{
+    static kbr_chart_list scratch;
+    kbr_chart_list *L = out ? out : &scratch;
+    L->n = 0;
+    if (s->n == 0) { snprintf(err, errlen, "no data rows"); return KB_EXIT_USAGE; }
+    const char *gp = kbr_gnuplot_path();
+    if (!gp) {
+        snprintf(err, errlen, "gnuplot not found (install gnuplot-nox, or set KBENCH_GNUPLOT)");
+        return KB_EXIT_IO;
+    }
+    if (kb_mkdirs(o->out_dir) != 0) {
+        snprintf(err, errlen, "%s: cannot create directory: %s", o->out_dir, strerror(errno));
+        return KB_EXIT_IO;
+    }
+    plotctx P = {.s = s, .o = o};
+    collect_lists(&P);
+    int rc = write_charts(&P, L);
+    if (!rc) rc = render_charts(&P, gp, L);
+    if (rc) snprintf(err, errlen, "%s", P.err);
+    kbr_sl_free(&P.ops);
+    kbr_sl_free(&P.impls);
+    kbr_sl_free(&P.gpus);
+    return rc;
+}

@@ -1,0 +1,33 @@
+/* kbr_plot_int.h - internals shared by the chart writers of the plot library
+ * (kbr_plot.c: the driver, per-op and pair charts; kbr_plot_roof.c: the
+ * roofline).  Not for other callers: they use kbr_plot.h. */
+#ifndef KBR_PLOT_INT_H
+#define KBR_PLOT_INT_H
+#include <stdio.h>
+#include "bench/report/kbr_plot.h"
+
+typedef struct strlist { char **s; int n; } strlist;
+int kbr_sl_find(const strlist *l, const char *s);
+int kbr_sl_add(strlist *l, const char *s); /* index; -1 out of memory */
+void kbr_sl_free(strlist *l);
+
+extern const char *const kbr_op_colors[10];
+extern const char *const kbr_gpu_colors[4];
+
+typedef struct plotctx {
+    const kb_rowset *s;
+    const kbr_plot_opts *o;
+    strlist ops, impls, gpus; /* ops and impls leave out the ceiling rows (hbm, peak) */
+    char err[1400];
+} plotctx;
+
+/* Write o->out_dir/FILE whole or not at all through fn(f, arg); on failure
+ * the reason is in P->err.  0 / KB_EXIT_IO. */
+int kbr_plot_file(plotctx *P, const char *file, kb_write_fn fn, void *arg);
+/* Terminal preamble shared by every script: fmt = png | svg | txt. */
+void kbr_gp_preamble(FILE *f, const char *name, int w, int h, const char *what);
+
+/* The roofline chart of one GPU, or of every GPU overlaid (gpu == NULL):
+ * NAME_points.dat, NAME_ceilings.dat, NAME.gp.  0 / KB_EXIT_IO. */
+int kbr_write_roofline(plotctx *P, const char *gpu, char *name, size_t namelen);
+#endif

@@ -1,0 +1,293 @@
+/* kbr_plot_roof.c - the roofline chart of the plot library: log-log FLOP/byte
+ * vs TFLOP/s; ceilings FP8 + BF16 tensor cores, HBM and the network roof (FLOP
+ * per link byte x link bandwidth); datasheet ceilings dashed, measured ones
+ * solid (kbr_ceilings); a point per (op, impl, shape): colour = op, marker =
+ * impl, filled = measured, hollow = projected; legend outside the data.
+ * Phases: range -> ceilings -> point blocks -> ceiling lines -> three files. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/report/kbr_plot_int.h"
+
+/* (hollow, filled) gnuplot point types: circle, square, up/down triangle, diamond, pentagon */
+static const int marker_pt[][2] = {{6, 7}, {4, 5}, {8, 9}, {10, 11}, {12, 13}, {14, 15}};
+#define NMARK ((int)(sizeof marker_pt / sizeof marker_pt[0]))
+#define MAX_G 16
+#define MAX_LINES (MAX_G * 8)
+
+/* One ceiling line segment (x0,y0)-(x1,y1) of GPU g. */
+typedef struct cline {
+    int g;
+    const char *kind, *key, *src; /* "FP8", "fp8_tflops", "datasheet" */
+    double v, x0, y0, x1, y1;
+} cline;
+/* One block of points: rows of one (gpu, op, impl, source); first = first row. */
+typedef struct blk { int op, impl, measured, first; } blk;
+
+typedef struct roof {
+    const char *gpu, *name;
+    int npts, ng, nb, nl;
+    double xmin, xmax, ymin, ymax;
+    const char *gl[MAX_G];
+    kbr_ceils cs[MAX_G];
+    blk *blocks;
+    cline lines[MAX_LINES];
+    const plotctx *P;
+} roof;
+
+static int is_point(const kb_row *r)
+{
+    if (kbr_is_ceiling_op(r->op) || !strcmp(r->verified, "fail")) return 0;
+    double x = kbr_row_intensity(r), y = kbr_row_tflops(r);
+    return isfinite(x) && x > 0 && isfinite(y) && y > 0;
+}
+
+static int in_chart(const roof *R, const kb_row *r) { return (!R->gpu || !strcmp(r->gpu, R->gpu)) && is_point(r); }
+
+/* ---- phase 1: ceilings of the chart's GPUs and the axes' range ---------------- */
+static void roof_ceilings(roof *R, const plotctx *P)
+{
+    for (int g = 0; g < P->gpus.n && R->ng < MAX_G; g++) {
+        if (R->gpu && strcmp(P->gpus.s[g], R->gpu)) continue;
+        if (kbr_ceilings(P->s, P->gpus.s[g], &R->cs[R->ng]) != 0) continue;
+        R->gl[R->ng++] = P->gpus.s[g];
+    }
+}
+
+static void roof_range(roof *R, const kb_rowset *s)
+{
+    double xlo = INFINITY, xhi = 1000, ylo = 1e9, yhi = 0;
+    for (int i = 0; i < s->n; i++) {
+        if (!in_chart(R, &s->r[i])) continue;
+        double x = kbr_row_intensity(&s->r[i]), y = kbr_row_tflops(&s->r[i]);
+        xlo = fmin(xlo, x), xhi = fmax(xhi, x), ylo = fmin(ylo, y), yhi = fmax(yhi, y);
+        R->npts++;
+    }
+    for (int g = 0; g < R->ng; g++) { /* room for every ceiling and its ridge */
+        const kb_ceil *d = &R->cs[g].datasheet, *m = &R->cs[g].measured;
+        double top = fmax(fmax(d->fp8_tflops, m->fp8_tflops), fmax(d->bf16_tflops, m->bf16_tflops));
+        double hb = fmax(d->hbm_gbs, m->hbm_gbs);
+        yhi = fmax(yhi, top);
+        if (top > 0 && hb > 0) xhi = fmax(xhi, top * 1e3 / hb);
+    }
+    if (!isfinite(xlo)) xlo = 1;
+    R->xmin = pow(10, floor(log10(xlo / 2)));
+    R->xmax = pow(10, ceil(log10(xhi * 1.5)));
+    for (int g = 0; g < R->ng; g++) { /* the lowest slanted roof must show at xmin */
+        const kb_ceil *d = &R->cs[g].datasheet;
+        double lb = d->link_gbs > 0 ? d->link_gbs : d->hbm_gbs > 0 ? d->hbm_gbs : R->cs[g].measured.hbm_gbs;
+        if (lb > 0) ylo = fmin(ylo, R->xmin * lb / 1e3);
+    }
+    if (!(ylo < 1e9)) ylo = 1e-3;
+    R->ymin = pow(10, floor(log10(ylo)));
+    R->ymax = pow(10, ceil(log10(fmax(yhi, R->ymin * 10) * 2)));
+}
+
+/* ---- phase 2: point blocks ------------------------------------------------------ */
+static int roof_blocks(roof *R, const plotctx *P)
+{
+    const kb_rowset *s = P->s;
+    R->blocks = malloc((size_t)(s->n + 1) * sizeof *R->blocks);
+    if (!R->blocks) return -1;
+    for (int i = 0; i < s->n; i++) {
+        const kb_row *r = &s->r[i];
+        if (!in_chart(R, r)) continue;
+        blk b = {kbr_sl_find(&P->ops, r->op), kbr_sl_find(&P->impls, r->impl), kb_row_is_measured(r), i};
+        int seen = 0;
+        for (int k = 0; k < R->nb && !seen; k++) {
+            const blk *o = &R->blocks[k];
+            seen = o->op == b.op && o->impl == b.impl && o->measured == b.measured &&
+                   !strcmp(s->r[o->first].gpu, r->gpu);
+        }
+        if (!seen) R->blocks[R->nb++] = b;
+    }
+    return 0;
+}
+
+/* ---- phase 3: ceiling lines ----------------------------------------------------- */
+static void add_line(roof *R, int g, const char *kind, const char *key, const char *src, double v, double x0,
+                     double y0, double x1, double y1)
+{
+    if (R->nl < MAX_LINES) R->lines[R->nl++] = (cline){g, kind, key, src, v, x0, y0, x1, y1};
+}
+
+/* The datasheet (measured == 0) or measured ceilings of GPU g: the HBM slope
+ * up to the highest peak's ridge, each peak from its ridge on, and (datasheet
+ * only) the network roof up to the FP8 ridge.  Measured lines are drawn only
+ * for the figures a row measured. */
+static void ceiling_set(roof *R, int g, int measured)
+{
+    const kb_ceil *d = &R->cs[g].datasheet, *c = measured ? &R->cs[g].measured : d;
+    unsigned has = measured ? c->measured : ~0u;
+    const char *src = measured ? "measured" : "datasheet";
+    double hbm = c->hbm_gbs, pk[2] = {c->fp8_tflops, c->bf16_tflops};
+    unsigned bit[2] = {KB_CEIL_FP8, KB_CEIL_BF16};
+    if (!(hbm > 0)) return;
+    double top = 0;
+    for (int k = 0; k < 2; k++)
+        if (has & bit[k]) top = fmax(top, pk[k]);
+    if (!(top > 0)) top = fmax(d->fp8_tflops, d->bf16_tflops);
+    if (has & KB_CEIL_HBM) {
+        double xr = top > 0 ? top * 1e3 / hbm : R->xmax;
+        add_line(R, g, "HBM", "hbm_gbs", src, hbm, R->xmin, R->xmin * hbm / 1e3, xr, xr * hbm / 1e3);
+    }
+    for (int k = 0; k < 2; k++)
+        if ((has & bit[k]) && pk[k] > 0)
+            add_line(R, g, k ? "BF16" : "FP8", k ? "bf16_tflops" : "fp8_tflops", src, pk[k], pk[k] * 1e3 / hbm,
+                     pk[k], R->xmax, pk[k]);
+    if (!measured && d->link_gbs > 0 && d->fp8_tflops > 0) {
+        double xr = d->fp8_tflops * 1e3 / d->link_gbs;
+        add_line(R, g, "network", "link_gbs", src, d->link_gbs, R->xmin, R->xmin * d->link_gbs / 1e3, xr,
+                 xr * d->link_gbs / 1e3);
+    }
+}
+
+static void roof_lines(roof *R)
+{
+    for (int g = 0; g < R->ng; g++) {
+        ceiling_set(R, g, 0);
+        ceiling_set(R, g, 1);
+    }
+}
+
+/* ---- phase 4: the files ---------------------------------------------------------- */
+static int put_points(FILE *f, void *arg)
+{
+    const roof *R = arg;
+    const kb_rowset *s = R->P->s;
+    fprintf(f, "# roofline points: intensity_flop_per_byte tflops shape gpu op impl source\n"
+               "# one block (index) per (gpu, op, impl, source); see %s.gp\n\n", R->name);
+    for (int b = 0; b < R->nb; b++) {
+        const kb_row *r = &s->r[R->blocks[b].first];
+        const char *src = R->blocks[b].measured ? "measured" : "projected";
+        fprintf(f, "# block %d: gpu=%s op=%s impl=%s source=%s\n", b, r->gpu, r->op, r->impl, src);
+        for (int j = R->blocks[b].first; j < s->n; j++) {
+            const kb_row *q = &s->r[j];
+            if (strcmp(q->gpu, r->gpu) || strcmp(q->op, r->op) || strcmp(q->impl, r->impl) ||
+                kb_row_is_measured(q) != R->blocks[b].measured || !is_point(q))
+                continue;
+            fprintf(f, "%.6g %.6g %s %s %s %s %s\n", kbr_row_intensity(q), kbr_row_tflops(q), q->shape, q->gpu,
+                    q->op, q->impl, src);
+        }
+        fprintf(f, "\n\n");
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+static int put_ceilings(FILE *f, void *arg)
+{
+    const roof *R = arg;
+    fprintf(f, "# roofline ceilings: x (FLOP/byte) y (TFLOP/s); one block per line segment\n"
+               "# HBM: y = x * GB/s / 1000; tensor cores: y = peak; network: y = x * link GB/s / 1000\n\n");
+    for (int i = 0; i < R->nl; i++) {
+        const cline *l = &R->lines[i];
+        fprintf(f, "# ceiling gpu=%s kind=%s value=%.6g source=%s\n%.6g %.6g\n%.6g %.6g\n\n\n", R->gl[l->g], l->key,
+                l->v, l->src, l->x0, l->y0, l->x1, l->y1);
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+/* Peak labels, one per distinct (kind, source, value), just right of the ridge. */
+static void script_labels(FILE *f, const roof *R)
+{
+    int nlab = 0;
+    for (int i = 0; i < R->nl; i++) {
+        const cline *l = &R->lines[i];
+        if (!strcmp(l->kind, "HBM") || !strcmp(l->kind, "network")) continue;
+        int dup = 0;
+        for (int j = 0; j < i && !dup; j++)
+            dup = !strcmp(R->lines[j].kind, l->kind) && !strcmp(R->lines[j].src, l->src) &&
+                  fabs(R->lines[j].v - l->v) < 1e-9;
+        if (dup) continue;
+        fprintf(f, "set label %d \"%s %.0f TFLOP/s (%s)\" at %g,%g left front font \",9\" tc rgb \"%s\"\n", ++nlab,
+                l->kind, l->v, l->src, l->x0 * 1.15, l->v * 1.12, kbr_gpu_colors[l->g % 4]);
+    }
+}
+
+/* Ceilings: dashed datasheet (dt 2), solid measured, network roof dotted-dashed;
+ * later GPUs drawn thinner on top, so identical ceilings stay visible. */
+static void script_ceilings(FILE *f, const roof *R)
+{
+    for (int i = 0; i < R->nl; i++) {
+        const cline *l = &R->lines[i];
+        int ds = !strcmp(l->src, "datasheet"), net = !strcmp(l->kind, "network");
+        const char *gpu = R->gl[l->g];
+        char title[160];
+        if (net) snprintf(title, sizeof title, "%s network roof, link %.0f GB/s/dir (datasheet)", gpu, l->v);
+        else if (!strcmp(l->kind, "HBM")) snprintf(title, sizeof title, "%s HBM %.0f GB/s (%s)", gpu, l->v, l->src);
+        else snprintf(title, sizeof title, "%s %s %.0f TFLOP/s (%s)", gpu, l->kind, l->v, l->src);
+        fprintf(f, "  \"%s_ceilings.dat\" index %d with lines lw %.1f dt %s lc rgb \"%s\" title \"%s\", \\\n",
+                R->name, i, (net ? 1.5 : 3.5) / (1 + l->g), net ? "4" : ds ? "2" : "1",
+                kbr_gpu_colors[l->g % 4], title);
+    }
+}
+
+/* Points, then the legend: operators (colour), implementations (marker), fill. */
+static void script_points(FILE *f, const roof *R)
+{
+    const plotctx *P = R->P;
+    for (int b = 0; b < R->nb; b++)
+        fprintf(f, "  \"%s_points.dat\" index %d using 1:2 with points pt %d ps 1.6 lw 1.5 lc rgb \"%s\" notitle, \\\n",
+                R->name, b, marker_pt[R->blocks[b].impl % NMARK][R->blocks[b].measured],
+                kbr_op_colors[R->blocks[b].op % 10]);
+    fprintf(f, "  keyentry with points pt -1 lc rgb \"white\" title \"operators:\", \\\n");
+    for (int o = 0; o < P->ops.n; o++) {
+        int used = 0;
+        for (int b = 0; b < R->nb && !used; b++) used = R->blocks[b].op == o;
+        if (used)
+            fprintf(f, "  keyentry with points pt 7 ps 1.5 lc rgb \"%s\" title \"%s\", \\\n", kbr_op_colors[o % 10],
+                    P->ops.s[o]);
+    }
+    fprintf(f, "  keyentry with points pt -1 lc rgb \"white\" title \"implementations:\", \\\n");
+    for (int m = 0; m < P->impls.n; m++) {
+        int used = 0;
+        for (int b = 0; b < R->nb && !used; b++) used = R->blocks[b].impl == m;
+        if (used)
+            fprintf(f, "  keyentry with points pt %d ps 1.5 lc rgb \"#333333\" title \"%s\", \\\n",
+                    marker_pt[m % NMARK][1], P->impls.s[m]);
+    }
+    fprintf(f, "  keyentry with points pt 7 ps 1.5 lc rgb \"#333333\" title \"filled = measured\", \\\n"
+               "  keyentry with points pt 6 ps 1.5 lc rgb \"#333333\" title \"hollow = projected\"\n");
+}
+
+static int put_script(FILE *f, void *arg)
+{
+    const roof *R = arg;
+    kbr_gp_preamble(f, R->name, 1500, 900, R->gpu ? "roofline of one GPU" : "roofline, GPUs overlaid");
+    fprintf(f, "set title \"Roofline - %s: %d points (colour = operator, marker = implementation, "
+               "filled = measured, hollow = projected)\"\n",
+            R->gpu ? R->gpu : "all GPUs overlaid", R->npts);
+    fprintf(f, "set logscale xy\nset xrange [%g:%g]\nset yrange [%g:%g]\n", R->xmin, R->xmax, R->ymin, R->ymax);
+    fprintf(f, "set xlabel \"arithmetic intensity (FLOP / byte of HBM; network roof: FLOP / byte over links)\"\n"
+               "set ylabel \"TFLOP/s\"\nset format x \"%%g\"\nset format y \"%%g\"\n"
+               "set key outside right top vertical Left reverse samplen 3 spacing 1.1 box\n");
+    script_labels(f, R);
+    fprintf(f, "plot \\\n");
+    script_ceilings(f, R);
+    script_points(f, R);
+    return ferror(f) ? -1 : 0;
+}
+
+int kbr_write_roofline(plotctx *P, const char *gpu, char *name, size_t namelen)
+{
+    roof *R = calloc(1, sizeof *R);
+    if (!R) return KB_EXIT_IO;
+    if (gpu) snprintf(name, namelen, "roofline_%s", gpu);
+    else snprintf(name, namelen, "roofline");
+    *R = (roof){.gpu = gpu, .name = name, .P = P};
+    roof_ceilings(R, P);
+    roof_range(R, P->s);
+    int rc = roof_blocks(R, P) ? KB_EXIT_IO : 0;
+    roof_lines(R);
+    char fn[256];
+    snprintf(fn, sizeof fn, "%s_points.dat", name);
+    if (!rc) rc = kbr_plot_file(P, fn, put_points, R);
+    snprintf(fn, sizeof fn, "%s_ceilings.dat", name);
+    if (!rc) rc = kbr_plot_file(P, fn, put_ceilings, R);
+    snprintf(fn, sizeof fn, "%s.gp", name);
+    if (!rc) rc = kbr_plot_file(P, fn, put_script, R);
+    free(R->blocks);
+    free(R);
+    return rc;
+}

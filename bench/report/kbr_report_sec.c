@@ -1,0 +1,305 @@
+/* kbr_report_sec.c - the report's sections other than the roll-up
+ * (kbr_report_rollup.c): title, failures, run metadata, best implementation,
+ * the GPU pair side by side, plots.  Numbers come from the rows only. */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/report/kbr_report.h"
+#include "bench/report/kbr_stats.h"
+
+/* ---- prices and GPUs ------------------------------------------------------------- */
+int kbr_prices_parse(kbr_prices *ps, const char *arg, const char *why)
+{
+    char buf[512];
+    kb_strlcpy(buf, arg, sizeof buf);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(t, '=');
+        double v;
+        if (!eq || eq == t || kb_parse_num(eq + 1, &v) != 0 || !(v >= 0) || isinf(v)) return -1;
+        *eq = 0;
+        int i;
+        for (i = 0; i < ps->n; i++)
+            if (!strcmp(ps->p[i].gpu, t)) break;
+        if (i == ps->n) {
+            if (ps->n == KBR_MAX_PRICES) return -1;
+            ps->n++;
+        }
+        kb_strlcpy(ps->p[i].gpu, t, sizeof ps->p[i].gpu);
+        ps->p[i].usd = v;
+        ps->p[i].why = why;
+    }
+    return 0;
+}
+
+const kbr_price *kbr_price_for(const kbr_prices *ps, const char *gpu)
+{
+    for (int i = 0; i < ps->n; i++)
+        if (!strcmp(ps->p[i].gpu, gpu)) return &ps->p[i];
+    return NULL;
+}
+
+int kbr_gpus_in(const kb_rowset *s, const char **out, int max)
+{
+    int n = 0;
+    for (int i = 0; i < s->n; i++) {
+        int seen = 0;
+        for (int j = 0; j < n && !seen; j++) seen = !strcmp(out[j], s->r[i].gpu);
+        if (!seen && n < max) out[n++] = s->r[i].gpu;
+    }
+    return n;
+}
+
+/* ---- title and failures ------------------------------------------------------------ */
+void kbr_sec_title(kbr_report *R)
+{
+    char stamp[64];
+    kb_utc_stamp(stamp, sizeof stamp, 0);
+    doc_h(&R->d, 1, "kbench report");
+    doc_p(&R->d, "Generated %s by kbench report from %d row%s in %d file%s. Numbers come from the CSVs only; "
+                 "projected rows are roofline floors, not measurements.",
+          stamp, R->s.n, R->s.n == 1 ? "" : "s", R->s.nfiles, R->s.nfiles == 1 ? "" : "s");
+}
+
+void kbr_sec_failures(kbr_report *R)
+{
+    doc *d = &R->d;
+    const kb_rowset *s = &R->s;
+    int nf = 0;
+    for (int i = 0; i < s->n; i++) nf += !strcmp(s->r[i].verified, "fail");
+    doc_h(d, 2, "Verification failures: %d", nf);
+    if (!nf) { doc_p(d, "None: every measured row passed (or was skipped)."); return; }
+    static const char *const hdr[] = {"op", "impl", "shape", "GPU", "err", "note"};
+    doc_table(d, 6, hdr);
+    for (int i = 0; i < s->n; i++) {
+        const kb_row *r = &s->r[i];
+        if (strcmp(r->verified, "fail")) continue;
+        char e[32];
+        if (isfinite(r->err)) snprintf(e, sizeof e, "%.3g", r->err);
+        else snprintf(e, sizeof e, "-");
+        const char *row[] = {r->op, r->impl, r->shape, r->gpu, e, r->note};
+        doc_row(d, 6, row);
+    }
+    doc_table_end(d);
+}
+
+/* ---- run metadata ------------------------------------------------------------------ */
+static const char *json_str(json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v ? v : "?";
+}
+
+/* `kbench run` writes STEM.meta.json beside STEM.csv: device, driver and
+ * runtime versions, timer, ceilings used.  Returns 1 if one was shown. */
+static int meta_for(doc *d, const char *csv)
+{
+    size_t n = strlen(csv);
+    if (n < 5 || strcmp(csv + n - 4, ".csv")) return 0;
+    char path[1200];
+    snprintf(path, sizeof path, "%.*s.meta.json", (int)(n - 4), csv);
+    json_t *m = json_load_file(path, 0, NULL);
+    if (!m) return 0;
+    json_t *c = json_object_get(m, "ceilings");
+    long long drv = json_integer_value(json_object_get(m, "cuda_driver"));
+    long long rt = json_integer_value(json_object_get(m, "cuda_runtime"));
+    doc_li(d, "%s: %s, CUDA driver %lld.%lld, runtime %lld.%lld, max SM clock %lld MHz, timer %s; ceilings used: "
+              "FP8 %.0f TFLOP/s (%s), BF16 %.0f TFLOP/s (%s), HBM %.0f GB/s (%s)",
+           path, json_str(m, "device_name"), drv / 1000, drv % 1000 / 10, rt / 1000, rt % 1000 / 10,
+           json_integer_value(json_object_get(m, "max_sm_clock_mhz")), json_str(m, "timer"),
+           json_number_value(json_object_get(c, "fp8_tflops")), json_str(c, "fp8_source"),
+           json_number_value(json_object_get(c, "bf16_tflops")), json_str(c, "bf16_source"),
+           json_number_value(json_object_get(c, "hbm_gbs")), json_str(c, "hbm_source"));
+    json_decref(m);
+    return 1;
+}
+
+/* One line of the metadata table: what the rows of one GPU say about their run. */
+static void meta_gpu_row(doc *d, const kb_rowset *s, const char *gpu, double *clk)
+{
+    int nm = 0, np = 0, nc = 0;
+    const char *timer = "", *ver = "", *sha = "", *t0 = "", *t1 = "";
+    for (int i = 0; i < s->n; i++) {
+        const kb_row *r = &s->r[i];
+        if (strcmp(r->gpu, gpu)) continue;
+        if (kb_row_is_measured(r)) {
+            nm++;
+            if (r->timer[0]) timer = r->timer;
+            if (clk && isfinite(r->sm_clock_mhz) && r->sm_clock_mhz > 0) clk[nc++] = r->sm_clock_mhz;
+        } else np++;
+        if (r->kbench_version[0]) ver = r->kbench_version;
+        if (r->git_sha[0]) sha = r->git_sha;
+        if (r->timestamp[0] && (!t0[0] || strcmp(r->timestamp, t0) < 0)) t0 = r->timestamp;
+        if (r->timestamp[0] && strcmp(r->timestamp, t1) > 0) t1 = r->timestamp;
+    }
+    char a[16], b[16], c[32];
+    snprintf(a, sizeof a, "%d", nm);
+    snprintf(b, sizeof b, "%d", np);
+    fnum(c, sizeof c, nc ? kbr_median(clk, nc) : NAN, 0);
+    const char *row[] = {gpu, a, b, timer[0] ? timer : "-", c, ver, sha, t0, t1};
+    doc_row(d, 9, row);
+}
+
+void kbr_sec_metadata(kbr_report *R)
+{
+    doc *d = &R->d;
+    doc_h(d, 2, "Run metadata");
+    int metas = 0;
+    for (int i = 0; i < R->s.nfiles; i++) {
+        doc_li(d, "input: %s", R->s.files[i]);
+        metas += meta_for(d, R->s.files[i]);
+    }
+    const char *g[32];
+    int ng = kbr_gpus_in(&R->s, g, 32);
+    static const char *const hdr[] = {"GPU", "rows measured", "rows projected", "timer", "SM clock MHz (median)",
+                                      "kbench", "git sha", "first timestamp", "last timestamp"};
+    doc_table(d, 9, hdr);
+    double *clk = malloc((size_t)R->s.n * sizeof *clk + 1);
+    for (int k = 0; k < ng; k++) meta_gpu_row(d, &R->s, g[k], clk);
+    free(clk);
+    doc_table_end(d);
+    if (!metas)
+        doc_p(d, "Driver and CUDA versions: no `.meta.json` beside these CSVs (`kbench run` writes one per "
+                 "run, beside its CSV).");
+}
+
+/* ---- best implementation -------------------------------------------------------------- */
+static int timed_pass(const kb_row *q) { return kb_row_is_measured(q) && kb_row_is_pass(q) && kb_row_has_time(q); }
+static int same_case(const kb_row *a, const kb_row *b)
+{
+    return !strcmp(a->op, b->op) && !strcmp(a->shape, b->shape) && !strcmp(a->gpu, b->gpu);
+}
+
+/* Row i is the first timed, passing row of its (op, shape, gpu): the fastest
+ * of them and the fastest library reference in *best and *lib. */
+static int best_of_case(const kb_rowset *s, int i, const kb_row **best, const kb_row **lib)
+{
+    const kb_row *r = &s->r[i];
+    if (!timed_pass(r) || kbr_is_ceiling_op(r->op)) return 0;
+    for (int j = 0; j < i; j++)
+        if (timed_pass(&s->r[j]) && same_case(&s->r[j], r)) return 0;
+    *best = *lib = NULL;
+    for (int j = i; j < s->n; j++) {
+        const kb_row *q = &s->r[j];
+        if (!timed_pass(q) || !same_case(q, r)) continue;
+        if (!*best || q->time_us < (*best)->time_us) *best = q;
+        if (kb_row_is_lib(q, s->has_impl_kind) && (!*lib || q->time_us < (*lib)->time_us)) *lib = q;
+    }
+    return 1;
+}
+
+static void best_row(doc *d, const kb_rowset *s, const kb_row *best, const kb_row *lib)
+{
+    kbr_ceils c;
+    kbr_ceilings(s, best->gpu, &c);
+    char t[32], tf[32], gb[32], pr[32], sp[32];
+    fnum(t, sizeof t, best->time_us, 2);
+    fnum(tf, sizeof tf, best->flops > 0 ? kbr_row_tflops(best) : NAN, 1);
+    fnum(gb, sizeof gb, best->bytes > 0 ? best->bytes / best->time_us / 1e3 : best->gbps, 0);
+    fnum(pr, sizeof pr, kbr_row_pct_roof(best, &c), 1);
+    if (lib) snprintf(sp, sizeof sp, "%.2fx", lib->time_us / best->time_us);
+    else snprintf(sp, sizeof sp, "-");
+    const char *row[] = {best->op, best->shape, best->gpu, best->impl, t, tf, gb, pr, sp,
+                         lib ? lib->impl : "(none measured)"};
+    doc_row(d, 10, row);
+}
+
+void kbr_sec_best(kbr_report *R)
+{
+    doc *d = &R->d;
+    doc_h(d, 2, "Best implementation per operator and shape (measured)");
+    static const char *const hdr[] = {"op", "shape", "GPU", "best impl", "time us", "TFLOP/s", "GB/s",
+                                      "% roof", "speedup vs library", "library ref"};
+    int any = 0;
+    for (int i = 0; i < R->s.n; i++) {
+        const kb_row *best, *lib;
+        if (!best_of_case(&R->s, i, &best, &lib)) continue;
+        if (!any) { doc_table(d, 10, hdr); any = 1; }
+        best_row(d, &R->s, best, lib);
+    }
+    if (any) doc_table_end(d);
+    else doc_p(d, "No measured rows that passed verification.");
+}
+
+/* ---- the pair side by side ------------------------------------------------------------ */
+static void pair_intro(kbr_report *R)
+{
+    const kb_gpu *a = R->pair.a, *b = R->pair.b;
+    kb_ceil ca = kb_ceil_from_gpu(a, 0), cb = kb_ceil_from_gpu(b, 0);
+    doc_h(&R->d, 2, "%s vs %s", b->slug, a->slug);
+    doc_p(&R->d, "Per (op, shape): %s = best measured time that passed, else the projected floor; %s = measured "
+                 "if present, else the measured %s time scaled by the ratio of the two GPUs' roofline floors "
+                 "(projected rows), else the %s floor. Datasheet ceilings %s / %s: FP8 %.0f / %.0f TFLOP/s, "
+                 "HBM %.0f / %.0f GB/s, link %.0f / %.0f GB/s per direction; an operator bound by a ceiling "
+                 "the two share does not move.",
+          a->slug, b->slug, a->slug, b->slug, a->slug, b->slug, ca.fp8_tflops, cb.fp8_tflops, ca.hbm_gbs,
+          cb.hbm_gbs, ca.link_gbs, cb.link_gbs);
+}
+
+/* The bound of (op, shape) as GPU B's rows say, else as row r says. */
+static const char *pair_bound(const kb_rowset *s, const kb_row *r, const char *b)
+{
+    const char *bound = "";
+    for (int j = 0; j < s->n; j++)
+        if (!strcmp(s->r[j].op, r->op) && !strcmp(s->r[j].shape, r->shape) && s->r[j].bound[0] &&
+            !strcmp(s->r[j].gpu, b))
+            bound = s->r[j].bound;
+    return bound[0] ? bound : r->bound;
+}
+
+static int first_of_shape(const kb_rowset *s, int i)
+{
+    for (int j = 0; j < i; j++)
+        if (!strcmp(s->r[j].op, s->r[i].op) && !strcmp(s->r[j].shape, s->r[i].shape)) return 0;
+    return 1;
+}
+
+void kbr_sec_pair(kbr_report *R)
+{
+    const char *a = R->pair.a->slug, *b = R->pair.b->slug;
+    char h[5][72], scaled[72];
+    snprintf(h[0], sizeof h[0], "%s us", a);
+    snprintf(h[1], sizeof h[1], "%s source", a);
+    snprintf(h[2], sizeof h[2], "%s us", b);
+    snprintf(h[3], sizeof h[3], "%s source", b);
+    snprintf(h[4], sizeof h[4], "%s / %s", b, a);
+    snprintf(scaled, sizeof scaled, "%s measured x floor ratio", a);
+    const char *hdr[] = {"op", "shape", "bound", h[0], h[1], h[2], h[3], h[4]};
+    const char *src[] = {[KBR_SRC_MEASURED] = "measured", [KBR_SRC_SCALED] = scaled, [KBR_SRC_PROJECTED] = "projected"};
+    pair_intro(R);
+    int any = 0;
+    for (int i = 0; i < R->s.n; i++) {
+        const kb_row *r = &R->s.r[i];
+        kbr_pair_cell c;
+        if (kbr_is_ceiling_op(r->op) || !first_of_shape(&R->s, i) || kbr_pair_shape(&R->s, r->op, r->shape, &R->pair, &c))
+            continue;
+        char x[32], y[32], q[32];
+        fnum(x, sizeof x, c.a_us, 2);
+        fnum(y, sizeof y, c.b_us, 2);
+        snprintf(q, sizeof q, "%.2fx", c.b_us / c.a_us);
+        if (!any) { doc_table(&R->d, 8, hdr); any = 1; }
+        const char *row[] = {r->op, r->shape, pair_bound(&R->s, r, b), x, src[c.a_src], y, src[c.b_src], q};
+        doc_row(&R->d, 8, row);
+    }
+    if (any) doc_table_end(&R->d);
+    else doc_p(&R->d, "No (op, shape) has rows for both %s and %s (run `kbench model --gpu %s,%s`).", a, b, a, b);
+}
+
+/* ---- plots ------------------------------------------------------------------------------ */
+void kbr_sec_plots(kbr_report *R)
+{
+    static const kbr_chart_kind order[] = {KBR_CHART_ROOFLINE, KBR_CHART_PAIR, KBR_CHART_OP};
+    doc_h(&R->d, 2, "Plots");
+    if (!R->plotted) { doc_p(&R->d, "%s", R->plot_note); return; }
+    for (size_t k = 0; k < sizeof order / sizeof order[0]; k++)
+        for (int i = 0; i < R->charts.n; i++) {
+            const kbr_chart *c = &R->charts.c[i];
+            if (c->kind != order[k]) continue;
+            char rel[1300], abs[1300];
+            snprintf(rel, sizeof rel, "%s/%s.png", R->relp, c->name);
+            snprintf(abs, sizeof abs, "%s/%s.png", R->plots, c->name);
+            doc_img(&R->d, c->name, rel, abs);
+        }
+}
