@@ -102,7 +102,7 @@ int main(void)
     const kbr_term *ed = find(t, n, "EP dispatch all-to-all");
     KBT_CHECK(ed != NULL);
     if (ed) {
-        KBT_STREQ(ed->dims, "t=4096;n=32");
+        KBT_STREQ(ed->dims, "t=4096;ranks=32");
         KBT_NEAR(ed->link_bytes, 4096.0 * 8 * 7392 * 31 / 32, 1e-12);
         KBT_NEAR(floor_us(ed), 4096.0 * 8 * 7392 * 31 / 32 / 160e9 * 1e6, 1e-9);
     }

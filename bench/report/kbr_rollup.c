@@ -128,7 +128,7 @@ static void moe_terms(kbr_phase ph, double T, double E, kbr_term *out, int *np, 
     if ((t = add(out, &n, max, "EP dispatch all-to-all", "ep_dispatch"))) {
         t->bytes = 2 * T * TOPK * disp_b;
         t->link_bytes = T * TOPK * disp_b * remote;
-        snprintf(t->dims, sizeof t->dims, "t=%.0f;n=%.0f", T, E); /* n: EP ranks */
+        snprintf(t->dims, sizeof t->dims, "t=%.0f;ranks=%.0f", T, E);
     }
     grouped(add(out, &n, max, "experts gate+up (grouped)", "fp8_gemm_grouped"), g, m, 2 * MOE_FFN, HID);
     grouped(add(out, &n, max, "experts down (grouped)", "fp8_gemm_grouped"), g, m, HID, MOE_FFN);
@@ -137,7 +137,7 @@ static void moe_terms(kbr_phase ph, double T, double E, kbr_term *out, int *np, 
     if ((t = add(out, &n, max, "EP combine all-to-all", "ep_combine"))) {
         t->bytes = 2 * T * TOPK * COMBINE_B;
         t->link_bytes = T * TOPK * COMBINE_B * remote;
-        snprintf(t->dims, sizeof t->dims, "t=%.0f;n=%.0f", T, E); /* n: EP ranks */
+        snprintf(t->dims, sizeof t->dims, "t=%.0f;ranks=%.0f", T, E);
     }
     if ((t = add(out, &n, max, "weighted combine (local)", "moe_combine"))) {
         t->bytes = T * TOPK * COMBINE_B + 2 * T * HID;
