@@ -47,61 +47,63 @@ unsigned kb_parse_sets(const char *s)
     return m;
 }
 
-int kb_check_op_list(const char *list)
+/* ---- name checks ------------------------------------------------------------ */
+/* Does operator `op` know `name`?  One predicate per kind of list. */
+typedef int (*kb_knows_fn)(const kb_op *op, const char *name);
+
+static int op_named(const kb_op *op, const char *name) { return !strcmp(op->name, name); }
+
+static int op_has_impl(const kb_op *op, const char *name)
 {
-    if (!list) return 0;
+    for (int j = 0; j < op->n_impls; j++)
+        if (!strcmp(op->impls[j].name, name)) return 1;
+    return 0;
+}
+
+static int op_has_shape(const kb_op *op, const char *label)
+{
+    int ns = 0;
+    const kb_shape *sh = op->shapes(&ns);
+    for (int k = 0; k < ns; k++)
+        if (!strcmp(sh[k].label, label)) return 1;
+    return 0;
+}
+
+/* Every name in the comma list `names` must be known to one of the operators
+ * selected by `ops` (NULL = all); else one line naming the first unknown one
+ * and -1.  `scope` and `see` finish that line. */
+static int check_names(const char *ops, const char *names, kb_knows_fn knows, const char *what, const char *scope,
+                       const char *see)
+{
+    if (!names) return 0;
     char buf[1024];
-    snprintf(buf, sizeof buf, "%s", list);
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
-        if (!kb_find_op(t)) {
-            fprintf(stderr, "kbench: unknown operator '%s' (see `kbench list`)\n", t);
+    kb_strlcpy(buf, names, sizeof buf);
+    int nops;
+    const kb_op *const *all = kb_ops(&nops);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        int found = 0;
+        for (int i = 0; i < nops && !found; i++) found = kb_in_list(ops, all[i]->name) && knows(all[i], t);
+        if (!found) {
+            fprintf(stderr, "kbench: unknown %s '%s'%s (see `%s`)\n", what, t, scope, see);
             return -1;
         }
+    }
     return 0;
+}
+
+int kb_check_op_list(const char *list)
+{
+    return check_names(NULL, list, op_named, "operator", "", "kbench list");
 }
 
 int kb_check_impl_list(const char *ops, const char *impls)
 {
-    if (!impls) return 0;
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", impls);
-    int nops;
-    const kb_op *const *all = kb_ops(&nops);
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        int found = 0;
-        for (int i = 0; i < nops && !found; i++) {
-            if (!kb_in_list(ops, all[i]->name)) continue;
-            for (int j = 0; j < all[i]->n_impls && !found; j++) found = !strcmp(all[i]->impls[j].name, t);
-        }
-        if (!found) {
-            fprintf(stderr, "kbench: unknown implementation '%s' for the selected operators (see `kbench list`)\n", t);
-            return -1;
-        }
-    }
-    return 0;
+    return check_names(ops, impls, op_has_impl, "implementation", " for the selected operators", "kbench list");
 }
 
 int kb_check_shape_list(const char *ops, const char *labels)
 {
-    if (!labels) return 0;
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", labels);
-    int nops;
-    const kb_op *const *all = kb_ops(&nops);
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        int found = 0;
-        for (int i = 0; i < nops && !found; i++) {
-            if (!kb_in_list(ops, all[i]->name)) continue;
-            int ns = 0;
-            const kb_shape *sh = all[i]->shapes(&ns);
-            for (int k = 0; k < ns && !found; k++) found = !strcmp(sh[k].label, t);
-        }
-        if (!found) {
-            fprintf(stderr, "kbench: unknown shape '%s' for the selected operators (see `kbench list --verbose`)\n", t);
-            return -1;
-        }
-    }
-    return 0;
+    return check_names(ops, labels, op_has_shape, "shape", " for the selected operators", "kbench list --verbose");
 }
 
 int kb_have_device(char *why, size_t n)
