@@ -136,9 +136,12 @@ int kb_specs_print(const char *gpu)
             return KB_EXIT_USAGE;
         }
         printf("%s: %s\n", row->slug, row->name);
-        for (int f = 0; f < KB_F_COUNT; f++)
-            printf("  %-20s %10.4g  %c  %s\n", kb_gpu_field_name((kb_gpu_field)f), row->f[f].v, row->f[f].conf,
-                   row->f[f].src);
+        int nk;
+        const kb_fig_key *k = kb_fig_keys(&nk);
+        for (int i = 0; i < nk; i++) {
+            const kb_fig *f = kb_gpu_fig(row, &k[i]);
+            printf("  %-20s %10.4g  %c  %s\n", k[i].name, f->v, f->conf, f->src);
+        }
         kb_ceil c = kb_ceil_from_gpu(row, 0);
         printf("  ridge point: FP8 %.0f FLOP/B, BF16 %.0f FLOP/B\n", kb_ridge_point(c.fp8_tflops, c.hbm_gbs),
                kb_ridge_point(c.bf16_tflops, c.hbm_gbs));
@@ -147,14 +150,14 @@ int kb_specs_print(const char *gpu)
                "BF16 TF", "HBM GB/s", "L2 MB", "NVL GB/s", "link/dir", "practical");
         for (int i = 0; i < n; i++) {
             printf("%-10s %-24.24s", g[i].slug, g[i].name);
-            fig(&g[i].f[KB_F_SMS], "%.0f");
-            fig(&g[i].f[KB_F_FP8], "%.0f");
-            fig(&g[i].f[KB_F_BF16], "%.0f");
-            fig(&g[i].f[KB_F_HBM_GBS], "%.0f");
-            fig(&g[i].f[KB_F_L2_MB], "%.0f");
-            fig(&g[i].f[KB_F_NVLINK_BIDIR], "%.0f");
-            fig(&g[i].f[KB_F_LINK_NOMINAL], "%.0f");
-            fig(&g[i].f[KB_F_LINK_PRACTICAL], "%.0f");
+            fig(&g[i].sms, "%.0f");
+            fig(&g[i].fp8_tflops, "%.0f");
+            fig(&g[i].bf16_tflops, "%.0f");
+            fig(&g[i].hbm_gbs, "%.0f");
+            fig(&g[i].l2_mb, "%.0f");
+            fig(&g[i].nvlink_bidir_gbs, "%.0f");
+            fig(&g[i].link_gbs_nominal, "%.0f");
+            fig(&g[i].link_gbs_practical, "%.0f");
             printf("\n");
         }
         printf("confidence: P vendor datasheet, S secondary source, M measured on a kbench machine, "

@@ -24,13 +24,13 @@ kb_peak kb_peak_for_dtype(const char *dtype)
 kb_ceil kb_ceil_from_gpu(const kb_gpu *g, int practical_link)
 {
     kb_ceil c = {
-        .fp8_tflops = g->f[KB_F_FP8].v,
-        .bf16_tflops = g->f[KB_F_BF16].v,
-        .fp32_tflops = g->f[KB_F_FP32].v,
-        .hbm_gbs = g->f[KB_F_HBM_GBS].v,
-        .link_gbs = g->f[KB_F_LINK_NOMINAL].v,
+        .fp8_tflops = g->fp8_tflops.v,
+        .bf16_tflops = g->bf16_tflops.v,
+        .fp32_tflops = g->fp32_tflops.v,
+        .hbm_gbs = g->hbm_gbs.v,
+        .link_gbs = g->link_gbs_nominal.v,
     };
-    if (practical_link && g->f[KB_F_LINK_PRACTICAL].v > 0) c.link_gbs = g->f[KB_F_LINK_PRACTICAL].v;
+    if (practical_link && g->link_gbs_practical.v > 0) c.link_gbs = g->link_gbs_practical.v;
     return c;
 }
 

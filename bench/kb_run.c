@@ -47,61 +47,63 @@ unsigned kb_parse_sets(const char *s)
     return m;
 }
 
-int kb_check_op_list(const char *list)
+/* ---- name checks ------------------------------------------------------------ */
+/* Does operator `op` know `name`?  One predicate per kind of list. */
+typedef int (*kb_knows_fn)(const kb_op *op, const char *name);
+
+static int op_named(const kb_op *op, const char *name) { return !strcmp(op->name, name); }
+
+static int op_has_impl(const kb_op *op, const char *name)
 {
-    if (!list) return 0;
+    for (int j = 0; j < op->n_impls; j++)
+        if (!strcmp(op->impls[j].name, name)) return 1;
+    return 0;
+}
+
+static int op_has_shape(const kb_op *op, const char *label)
+{
+    int ns = 0;
+    const kb_shape *sh = op->shapes(&ns);
+    for (int k = 0; k < ns; k++)
+        if (!strcmp(sh[k].label, label)) return 1;
+    return 0;
+}
+
+/* Every name in the comma list `names` must be known to one of the operators
+ * selected by `ops` (NULL = all); else one line naming the first unknown one
+ * and -1.  `scope` and `see` finish that line. */
+static int check_names(const char *ops, const char *names, kb_knows_fn knows, const char *what, const char *scope,
+                       const char *see)
+{
+    if (!names) return 0;
     char buf[1024];
-    snprintf(buf, sizeof buf, "%s", list);
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
-        if (!kb_find_op(t)) {
-            fprintf(stderr, "kbench: unknown operator '%s' (see `kbench list`)\n", t);
+    kb_strlcpy(buf, names, sizeof buf);
+    int nops;
+    const kb_op *const *all = kb_ops(&nops);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        int found = 0;
+        for (int i = 0; i < nops && !found; i++) found = kb_in_list(ops, all[i]->name) && knows(all[i], t);
+        if (!found) {
+            fprintf(stderr, "kbench: unknown %s '%s'%s (see `%s`)\n", what, t, scope, see);
             return -1;
         }
+    }
     return 0;
+}
+
+int kb_check_op_list(const char *list)
+{
+    return check_names(NULL, list, op_named, "operator", "", "kbench list");
 }
 
 int kb_check_impl_list(const char *ops, const char *impls)
 {
-    if (!impls) return 0;
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", impls);
-    int nops;
-    const kb_op *const *all = kb_ops(&nops);
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        int found = 0;
-        for (int i = 0; i < nops && !found; i++) {
-            if (!kb_in_list(ops, all[i]->name)) continue;
-            for (int j = 0; j < all[i]->n_impls && !found; j++) found = !strcmp(all[i]->impls[j].name, t);
-        }
-        if (!found) {
-            fprintf(stderr, "kbench: unknown implementation '%s' for the selected operators (see `kbench list`)\n", t);
-            return -1;
-        }
-    }
-    return 0;
+    return check_names(ops, impls, op_has_impl, "implementation", " for the selected operators", "kbench list");
 }
 
 int kb_check_shape_list(const char *ops, const char *labels)
 {
-    if (!labels) return 0;
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", labels);
-    int nops;
-    const kb_op *const *all = kb_ops(&nops);
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        int found = 0;
-        for (int i = 0; i < nops && !found; i++) {
-            if (!kb_in_list(ops, all[i]->name)) continue;
-            int ns = 0;
-            const kb_shape *sh = all[i]->shapes(&ns);
-            for (int k = 0; k < ns && !found; k++) found = !strcmp(sh[k].label, t);
-        }
-        if (!found) {
-            fprintf(stderr, "kbench: unknown shape '%s' for the selected operators (see `kbench list --verbose`)\n", t);
-            return -1;
-        }
-    }
-    return 0;
+    return check_names(ops, labels, op_has_shape, "shape", " for the selected operators", "kbench list --verbose");
 }
 
 int kb_have_device(char *why, size_t n)
@@ -223,14 +225,20 @@ static int context_lost(void)
 /* ---- the run ---------------------------------------------------------------- */
 typedef struct run_state {
     const kb_run_opts *o;
+    /* the device */
+    int dev, count, multi_gpu;
+    struct cudaDeviceProp prop;
+    int sm_khz, mem_khz, bus_bits;
     kb_gpu gpu;
     kb_ceil ceil;        /* roofs in use: datasheet, replaced by measured */
-    int multi_gpu;
-    kb_csv csv;
+    /* what every case shares */
     const char *timer_name;
     cudaStream_t stream;
     void *flush_buf;
     size_t flush_bytes;
+    /* outputs */
+    char csv_path[1024], json_path[1024], meta_path[1024];
+    kb_csv csv;
     int n_pass, n_fail, n_skip;
 } run_state;
 
@@ -266,6 +274,17 @@ static void emit(run_state *rs, kb_row *r)
     fflush(stdout);
 }
 
+/* A row that did not pass: `verified` (NULL: leave it), the note (prefix +
+ * the last message), counted as a skip or a failure, written. */
+static void not_passed(run_state *rs, kb_row *r, kb_status st, const char *verified, const char *prefix)
+{
+    if (verified) kb_strlcpy(r->verified, verified, sizeof r->verified);
+    snprintf(r->note, sizeof r->note, "%s%s", prefix, kb_last_message());
+    if (st == KB_SKIP) rs->n_skip++;
+    else rs->n_fail++;
+    emit(rs, r);
+}
+
 void kb_row_stats(kb_row *r, double *us, int n)
 {
     gsl_sort(us, 1, (size_t)n);
@@ -291,18 +310,18 @@ static void update_ceilings(run_state *rs, const kb_op *op, const kb_shape *s, c
     kb_ceil_measured(&rs->ceil, kind, kind == KB_CEIL_HBM ? r->gbps : r->tflops);
 }
 
-/* Returns -1 if the CUDA context is lost (the run must stop). */
-static int run_impl(run_state *rs, const kb_op *op, const kb_shape *s, const kb_impl *im, void *ctx)
+/* Samples of this shape run with a warm L2 (no flush between them). */
+static int keeps_l2(const run_state *rs, const kb_shape *s)
 {
-    const kb_run_opts *o = rs->o;
-    kb_row r;
-    fill_identity(rs, &r, op, s, im);
-    int hot = (s->sets & KB_SHAPE_HOT_L2) || o->flush == KB_FLUSH_NONE;
-    snprintf(r.flush, sizeof r.flush, "%s", hot ? "none" : "l2");
-    kb_clear_message();
+    return (s->sets & KB_SHAPE_HOT_L2) || rs->o->flush == KB_FLUSH_NONE;
+}
 
-    /* 1. correctness first: poison, launch once, verify */
-    kb_status st = kb_mpi_agree(op->poison ? op->poison(ctx, rs->stream) : KB_OK); /* MPI: launch together */
+/* ---- one implementation on one shape, in phases ------------------------------ */
+/* 1. Correctness first: poison, launch once, verify.  MPI: every rank
+ * launches together and all agree on the outcome. */
+static kb_status verify_once(run_state *rs, const kb_op *op, const kb_impl *im, void *ctx, kb_row *r)
+{
+    kb_status st = kb_mpi_agree(op->poison ? op->poison(ctx, rs->stream) : KB_OK);
     if (st == KB_OK) st = im->launch(ctx, rs->stream);
     if (st == KB_OK) {
         cudaError_t e = cudaStreamSynchronize(rs->stream);
@@ -310,113 +329,316 @@ static int run_impl(run_state *rs, const kb_op *op, const kb_shape *s, const kb_
         if (e != cudaSuccess) st = kb_error("launch failed: %s", cudaGetErrorString(e));
     }
     st = kb_mpi_agree(st);
-    if (st == KB_OK) {
-        const char *metric = "";
-        double err = NAN;
-        st = op->verify ? op->verify(ctx, &err, &metric) : kb_error("operator has no verify()");
-        st = kb_mpi_agree_err(st, &err, metric); /* MPI: "wrong" summed over ranks */
-        r.err = err;
-        snprintf(r.err_metric, sizeof r.err_metric, "%s", metric ? metric : "");
-        if (st == KB_OK && isnan(err)) st = kb_error("verify returned a NaN error");
-    }
-    if (st != KB_OK) {
-        snprintf(r.verified, sizeof r.verified, "%s", st == KB_SKIP ? "skip" : "fail");
-        snprintf(r.note, sizeof r.note, "%s", kb_last_message());
-        if (st == KB_SKIP) rs->n_skip++;
-        else rs->n_fail++;
-        emit(rs, &r);
-        return context_lost() ? -1 : 0;
-    }
-    snprintf(r.verified, sizeof r.verified, "pass");
+    if (st != KB_OK) return st;
+    const char *metric = "";
+    double err = NAN;
+    st = op->verify ? op->verify(ctx, &err, &metric) : kb_error("operator has no verify()");
+    st = kb_mpi_agree_err(st, &err, metric); /* MPI: "wrong" summed over ranks */
+    r->err = err;
+    kb_strlcpy(r->err_metric, metric, sizeof r->err_metric);
+    if (st == KB_OK && isnan(err)) st = kb_error("verify returned a NaN error");
+    return st;
+}
 
-    /* 2. warm-up: at least 3 launches and warmup_ms of device work.  MPI: rank 0's
-     * clock decides, and every rank leaves the loop together (a rank that stopped
-     * alone on an error would leave the others waiting in a collective). */
+/* 2. Warm-up: at least 3 launches and warmup_ms of device work.  MPI: rank 0's
+ * clock decides, and every rank leaves the loop together (a rank that stopped
+ * alone on an error would leave the others waiting in a collective). */
+static kb_status warm_up(run_state *rs, const kb_impl *im, void *ctx)
+{
+    kb_status st = KB_OK;
     double t0 = now_s();
     for (int i = 0;; i++) {
-        int more = kb_mpi_root_int(i < 3 || now_s() - t0 < o->warmup_ms * 1e-3); /* every rank calls it */
+        int more = kb_mpi_root_int(i < 3 || now_s() - t0 < rs->o->warmup_ms * 1e-3); /* every rank calls it */
         if (!kb_mpi_min_int(st == KB_OK && more)) break;
         st = im->launch(ctx, rs->stream);
-        if (st == KB_OK && i % 8 == 7) {
-            if (cudaStreamSynchronize(rs->stream) != cudaSuccess) st = kb_error("warm-up launch failed");
-        }
+        if (st == KB_OK && i % 8 == 7 && cudaStreamSynchronize(rs->stream) != cudaSuccess)
+            st = kb_error("warm-up launch failed");
     }
     if (st == KB_OK && cudaDeviceSynchronize() != cudaSuccess) st = kb_error("warm-up failed");
-    st = kb_mpi_agree(st);
+    return kb_mpi_agree(st);
+}
 
-    /* 3. timed repetitions through Google Benchmark */
-    tcase c = {.launch = im->launch, .impl = im, .ctx = ctx, .stream = rs->stream};
-    cudaGraphExec_t exec = NULL;
-    if (st == KB_OK && o->graph) {
-        if (capture(im, ctx, rs->stream, &exec) == KB_OK) {
-            c.launch = graph_launch;
-            c.ctx = exec;
-        } else {
-            snprintf(r.note, sizeof r.note, "timed without a graph: %s", kb_last_message());
-            if (context_lost()) st = kb_error("graph capture broke the context");
-        }
+/* --graph: time replays of a captured graph; if the launch cannot be
+ * captured, the note says why and plain launches are timed. */
+static kb_status use_graph(run_state *rs, const kb_impl *im, void *ctx, tcase *c, kb_row *r, cudaGraphExec_t *exec)
+{
+    if (capture(im, ctx, rs->stream, exec) == KB_OK) {
+        c->launch = graph_launch;
+        c->ctx = *exec;
+        return KB_OK;
     }
-    if (!hot) {
-        c.flush_buf = rs->flush_buf;
-        c.flush_bytes = rs->flush_bytes;
+    snprintf(r->note, sizeof r->note, "timed without a graph: %s", kb_last_message());
+    return context_lost() ? kb_error("graph capture broke the context") : KB_OK;
+}
+
+/* 3. Timed repetitions through Google Benchmark into c->samples (the caller
+ * frees them). */
+static kb_status time_samples(run_state *rs, const kb_op *op, const kb_shape *s, const kb_impl *im, void *ctx,
+                              kb_row *r, tcase *c)
+{
+    *c = (tcase){.launch = im->launch, .impl = im, .ctx = ctx, .stream = rs->stream};
+    cudaGraphExec_t exec = NULL;
+    kb_status st = rs->o->graph ? use_graph(rs, im, ctx, c, r, &exec) : KB_OK;
+    if (!keeps_l2(rs, s)) {
+        c->flush_buf = rs->flush_buf;
+        c->flush_bytes = rs->flush_bytes;
     }
     if (st == KB_OK) {
         char name[256];
         snprintf(name, sizeof name, "%s/%s/%s/%s", op->name, im->name, s->label, s->dtype);
-        kb_gb_register(name, o->reps, r.flops, r.bytes, sample, &c);
+        kb_gb_register(name, rs->o->reps, r->flops, r->bytes, sample, c);
         kb_clear_message();
         kb_gb_run();
-        if (c.failed) st = kb_error("timing failed: %s", kb_last_message());
-        else if (c.n == 0) st = kb_skip("not timed: filtered out by --benchmark_filter");
+        if (c->failed) st = kb_error("timing failed: %s", kb_last_message());
+        else if (c->n == 0) st = kb_skip("not timed: filtered out by --benchmark_filter");
         /* CUPTI may have fallen back to events during the first sample */
-        snprintf(r.timer, sizeof r.timer, "%s%s", kb_timer_name(kb_timer_active()), exec ? "-graph" : "");
+        snprintf(r->timer, sizeof r->timer, "%s%s", kb_timer_name(kb_timer_active()), exec ? "-graph" : "");
     }
     if (exec) cudaGraphExecDestroy(exec);
-    if (st == KB_SKIP) { /* verified, deliberately not timed */
-        snprintf(r.note, sizeof r.note, "%s", kb_last_message());
-        rs->n_skip++;
-        emit(rs, &r);
-        free(c.samples);
-        return 0;
-    }
+    return st;
+}
+
+/* 4. Epilogue: statistics, roofline, op metrics; the row is written and a
+ * ceiling operator's result becomes the roof of the rows after it. */
+static void finish_row(run_state *rs, const kb_op *op, const kb_shape *s, kb_row *r, const tcase *c)
+{
+    double mhz = 0;
+    if (kb_dev_sm_clock_mhz(rs->stream, &mhz) == KB_OK && mhz > 0) r->sm_clock_mhz = mhz;
+    double *sorted = malloc((size_t)c->n * sizeof *sorted);
+    memcpy(sorted, c->samples, (size_t)c->n * sizeof *sorted);
+    kb_row_stats(r, sorted, c->n);
+    free(sorted);
+    r->samples_us = c->samples;
+    r->n_samples = c->n;
+    roof(rs, r, op, s);
+    if (op->metrics) op->metrics(s, r->time_us * 1e-6, r->metrics, sizeof r->metrics);
+    rs->n_pass++;
+    emit(rs, r);
+    update_ceilings(rs, op, s, r);
+}
+
+/* One row.  Returns -1 if the CUDA context is lost (the run must stop). */
+static int run_impl(run_state *rs, const kb_op *op, const kb_shape *s, const kb_impl *im, void *ctx)
+{
+    kb_row r;
+    fill_identity(rs, &r, op, s, im);
+    kb_strlcpy(r.flush, keeps_l2(rs, s) ? "none" : "l2", sizeof r.flush);
+    kb_clear_message();
+    kb_status st = verify_once(rs, op, im, ctx, &r);
     if (st != KB_OK) {
-        snprintf(r.verified, sizeof r.verified, "fail");
-        snprintf(r.note, sizeof r.note, "verified, then: %s", kb_last_message());
-        rs->n_fail++;
-        emit(rs, &r);
-        free(c.samples);
+        not_passed(rs, &r, st, st == KB_SKIP ? "skip" : "fail", "");
         return context_lost() ? -1 : 0;
     }
-    double mhz = 0;
-    if (kb_dev_sm_clock_mhz(rs->stream, &mhz) == KB_OK && mhz > 0) r.sm_clock_mhz = mhz;
-    double *sorted = malloc((size_t)c.n * sizeof *sorted);
-    memcpy(sorted, c.samples, (size_t)c.n * sizeof *sorted);
-    kb_row_stats(&r, sorted, c.n);
-    free(sorted);
-    r.samples_us = c.samples;
-    r.n_samples = c.n;
-    roof(rs, &r, op, s);
-    if (op->metrics) op->metrics(s, r.time_us * 1e-6, r.metrics, sizeof r.metrics);
-    rs->n_pass++;
-    emit(rs, &r);
-    update_ceilings(rs, op, s, &r);
+    kb_strlcpy(r.verified, "pass", sizeof r.verified);
+    tcase c = {0};
+    st = warm_up(rs, im, ctx);
+    if (st == KB_OK) st = time_samples(rs, op, s, im, ctx, &r, &c);
+    int rc = 0;
+    if (st == KB_SKIP) { /* verified, deliberately not timed */
+        not_passed(rs, &r, st, NULL, "");
+    } else if (st != KB_OK) {
+        not_passed(rs, &r, st, "fail", "verified, then: ");
+        rc = context_lost() ? -1 : 0;
+    } else {
+        finish_row(rs, op, s, &r, &c);
+    }
     free(c.samples);
+    return rc;
+}
+
+/* ---- the operators and shapes -------------------------------------------------- */
+static int select_impl(const kb_run_opts *o, const kb_impl *im) { return kb_in_list(o->impls, im->name); }
+
+/* Does the run select this shape of `op`, and any of its implementations? */
+static int selected(const kb_run_opts *o, const kb_op *op, const kb_shape *s)
+{
+    if (o->shape_labels ? !kb_in_list(o->shape_labels, s->label) : !(s->sets & o->sets)) return 0;
+    for (int j = 0; j < op->n_impls; j++)
+        if (select_impl(o, &op->impls[j])) return 1;
     return 0;
 }
 
-/* <stamp>.meta.json beside the CSV: what the rows cannot say per row. */
-static int write_meta(const char *path, const run_state *rs, const struct cudaDeviceProp *p, int sm_khz,
-                      int mem_khz, int bus_bits, int count)
+/* Set up once per shape, every selected implementation on it, tear down.  A
+ * failed setup gives every selected implementation a row saying why.
+ * Returns -1 if the CUDA context is lost. */
+static int run_shape(run_state *rs, const kb_op *op, const kb_shape *s)
 {
+    void *ctx = NULL;
+    kb_clear_message();
+    kb_status st = op->setup ? op->setup(s, &ctx) : kb_error("operator has no setup()");
+    kb_status agreed = kb_mpi_agree(st); /* MPI: every rank takes the same path */
+    if (agreed != KB_OK && st == KB_OK && op->teardown) op->teardown(ctx);
+    if (agreed != KB_OK) {
+        for (int j = 0; j < op->n_impls; j++) {
+            if (!select_impl(rs->o, &op->impls[j])) continue;
+            kb_row r;
+            fill_identity(rs, &r, op, s, &op->impls[j]);
+            not_passed(rs, &r, agreed, agreed == KB_SKIP ? "skip" : "fail", "setup: ");
+        }
+        return context_lost() ? -1 : 0;
+    }
+    int lost = 0;
+    for (int j = 0; j < op->n_impls && !lost; j++)
+        if (select_impl(rs->o, &op->impls[j])) lost = run_impl(rs, op, s, &op->impls[j], ctx) < 0;
+    if (op->teardown && !lost) op->teardown(ctx);
+    return lost ? -1 : 0;
+}
+
+/* Every selected (op, shape) in registry order; 1 if the context was lost. */
+static int run_ops(run_state *rs)
+{
+    int nops;
+    const kb_op *const *ops = kb_ops(&nops);
+    for (int i = 0; i < nops; i++) {
+        const kb_op *op = ops[i];
+        if (!kb_in_list(rs->o->ops, op->name) || !kb_mpi_op_allowed(op->name)) continue;
+        int ns = 0;
+        const kb_shape *shapes = op->shapes(&ns);
+        for (int k = 0; k < ns; k++)
+            if (selected(rs->o, op, &shapes[k]) && run_shape(rs, op, &shapes[k]) < 0) return 1;
+    }
+    return 0;
+}
+
+/* ---- open: device, GPU row, timer, stream, flush buffer, outputs --------------- */
+/* The device (MPI: one per rank) and its table row.  KB_EXIT_OK or the exit code. */
+static int open_device(run_state *rs)
+{
+    char why[256];
+    if (!kb_mpi_min_int(kb_have_device(why, sizeof why))) { /* MPI: every rank needs one */
+        if (!kb_mpi_rank()) fprintf(stderr, "kbench: no CUDA device: %s (use `kbench model` for projections)\n", why);
+        return KB_EXIT_NO_DEVICE;
+    }
+    cudaGetDeviceCount(&rs->count);
+    rs->dev = kb_mpi_select_device(rs->count); /* MPI mode: local rank % count */
+    rs->multi_gpu = rs->count > 1;
+    struct cudaDeviceProp *p = &rs->prop;
+    if (cudaGetDeviceProperties(p, rs->dev) != cudaSuccess) {
+        fprintf(stderr, "kbench: no CUDA device: cudaGetDeviceProperties failed\n");
+        return KB_EXIT_NO_DEVICE;
+    }
+    cudaDeviceGetAttribute(&rs->mem_khz, cudaDevAttrMemoryClockRate, rs->dev);
+    cudaDeviceGetAttribute(&rs->bus_bits, cudaDevAttrGlobalMemoryBusWidth, rs->dev);
+    cudaDeviceGetAttribute(&rs->sm_khz, cudaDevAttrClockRate, rs->dev);
+    double hbm_derived = 2.0 * rs->mem_khz * 1e3 * rs->bus_bits / 8 / 1e9;
+    if (!kb_gpu_from_props(p->name, p->multiProcessorCount, p->totalGlobalMem / 1e9, p->l2CacheSize / 1048576.0,
+                           hbm_derived, &rs->gpu))
+        fprintf(stderr, "kbench: warning: GPU '%s' is not in the device table; using a row derived from its "
+                        "properties (slug %s, no tensor-core peaks: add it with --specs FILE)\n", p->name, rs->gpu.slug);
+    rs->ceil = kb_ceil_from_gpu(&rs->gpu, 1);
+    printf("kbench: device %d: %s (%s), %d SMs, %.0f MB L2, %.1f GB, max SM clock %d MHz, %d GPU(s)\n", rs->dev,
+           p->name, rs->gpu.slug, p->multiProcessorCount, p->l2CacheSize / 1048576.0, p->totalGlobalMem / 1e9,
+           rs->sm_khz / 1000, rs->count);
+    return KB_EXIT_OK;
+}
+
+static int open_timer(run_state *rs)
+{
+    char why[256];
+    kb_timer_kind tk;
+    if (kb_timer_init(rs->o->timer, &tk, why, sizeof why) != KB_OK) {
+        fprintf(stderr, "kbench: timer: %s\n", kb_last_message());
+        kb_timer_shutdown();
+        return KB_EXIT_IO;
+    }
+    if (*why) fprintf(stderr, "kbench: warning: %s\n", why);
+    rs->timer_name = kb_timer_name(tk);
+    if (rs->o->flush == KB_FLUSH_ROTATE)
+        fprintf(stderr, "kbench: warning: --flush rotate: no operator provides rotated input sets yet; "
+                        "flushing L2 between samples instead (the CSV flush column says l2)\n");
+    return KB_EXIT_OK;
+}
+
+/* The stream every case runs on and the buffer whose memset flushes L2. */
+static int open_buffers(run_state *rs)
+{
+    if (cudaStreamCreateWithFlags(&rs->stream, cudaStreamNonBlocking) != cudaSuccess) {
+        fprintf(stderr, "kbench: cannot create a CUDA stream: %s\n", cudaGetErrorString(cudaGetLastError()));
+        rs->stream = NULL;
+        return KB_EXIT_IO;
+    }
+    rs->flush_bytes = 2 * (size_t)(rs->prop.l2CacheSize > 0 ? rs->prop.l2CacheSize : 64 << 20);
+    if (rs->o->flush != KB_FLUSH_NONE && cudaMalloc(&rs->flush_buf, rs->flush_bytes) != cudaSuccess) {
+        fprintf(stderr, "kbench: cannot allocate the %zu-byte L2 flush buffer\n", rs->flush_bytes);
+        rs->flush_buf = NULL;
+        return KB_EXIT_IO;
+    }
+    return KB_EXIT_OK;
+}
+
+/* <out or results/<gpu>>/<stamp>.csv, .json (or --benchmark_out), .meta.json;
+ * rank 0 opens the CSV. */
+static int open_outputs(run_state *rs)
+{
+    char stamp[32], dir[512];
+    kb_utc_stamp(stamp, sizeof stamp, 1);
+    if (rs->o->out) snprintf(dir, sizeof dir, "%s", rs->o->out);
+    else snprintf(dir, sizeof dir, "results/%s", rs->gpu.slug);
+    snprintf(rs->csv_path, sizeof rs->csv_path, "%s/%s.csv", dir, stamp);
+    snprintf(rs->json_path, sizeof rs->json_path, "%s/%s.json", dir, stamp);
+    snprintf(rs->meta_path, sizeof rs->meta_path, "%s/%s.meta.json", dir, stamp);
+    if (kb_gb_out_path()) snprintf(rs->json_path, sizeof rs->json_path, "%s", kb_gb_out_path());
+    if (!kb_mpi_rank() && kb_csv_open(&rs->csv, rs->csv_path, 1)) {
+        fprintf(stderr, "kbench: cannot write %s.partial\n", rs->csv_path);
+        return KB_EXIT_IO;
+    }
+    return KB_EXIT_OK;
+}
+
+/* Timer, flush buffer, stream: what open_timer and open_buffers took. */
+static void release(run_state *rs)
+{
+    kb_timer_shutdown();
+    if (rs->flush_buf) cudaFree(rs->flush_buf);
+    if (rs->stream) cudaStreamDestroy(rs->stream);
+}
+
+static int open_run(run_state *rs)
+{
+    int rc = open_device(rs);
+    if (!rc) rc = open_timer(rs);
+    if (rc) return rc;
+    int early = open_buffers(rs);
+    if (!early) early = open_outputs(rs);
+    if (kb_mpi_max_int(early)) { /* MPI: every rank leaves together */
+        release(rs);
+        return KB_EXIT_IO;
+    }
+    printf("kbench: timer %s, L2 flush %s, %d repetitions; rows -> %s\n", rs->timer_name,
+           rs->o->flush == KB_FLUSH_NONE ? "off" : "on", rs->o->reps, rs->csv_path);
+    if (kb_mpi_active())
+        printf("kbench: MPI mode, %d ranks (one GPU each): only ep_dispatch, ep_combine, alltoall run\n", kb_mpi_size());
+    return KB_EXIT_OK;
+}
+
+/* ---- close: CSV, Google Benchmark JSON, meta, summary, exit code ---------------- */
+/* Several GPUs: the topology the communication rows ran on. */
+static json_t *topology(void)
+{
+    char topo[8192];
+    size_t len = 0;
+    FILE *f = popen("nvidia-smi topo -m 2>&1", "r");
+    if (f) {
+        len = fread(topo, 1, sizeof topo - 1, f);
+        pclose(f);
+    }
+    topo[len] = 0;
+    return json_string(len ? topo : "unavailable (nvidia-smi topo -m failed)");
+}
+
+/* What the rows cannot say per row. */
+static json_t *meta_json(const run_state *rs)
+{
+    const struct cudaDeviceProp *p = &rs->prop;
     int drv = 0, rt = 0;
     cudaDriverGetVersion(&drv);
     cudaRuntimeGetVersion(&rt);
     json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:f, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:s, s:i}",
                           "kbench_version", KBENCH_VERSION, "git_sha", KB_GIT_SHA, "gpu", rs->gpu.slug,
                           "device_name", p->name, "sms", p->multiProcessorCount, "l2_mb", p->l2CacheSize / 1048576.0,
-                          "memory_gb", p->totalGlobalMem / 1e9, "max_sm_clock_mhz", sm_khz / 1000,
-                          "memory_clock_mhz", mem_khz / 1000, "memory_bus_bits", bus_bits, "cuda_driver", drv,
-                          "cuda_runtime", rt, "gpus_present", count, "timer", rs->timer_name, "flush",
+                          "memory_gb", p->totalGlobalMem / 1e9, "max_sm_clock_mhz", rs->sm_khz / 1000,
+                          "memory_clock_mhz", rs->mem_khz / 1000, "memory_bus_bits", rs->bus_bits, "cuda_driver", drv,
+                          "cuda_runtime", rt, "gpus_present", rs->count, "timer", rs->timer_name, "flush",
                           rs->o->flush == KB_FLUSH_NONE ? "none" : "l2", "reps", rs->o->reps);
     json_t *c = json_pack("{s:f, s:f, s:f, s:s, s:s, s:s}", "fp8_tflops", rs->ceil.fp8_tflops, "bf16_tflops",
                           rs->ceil.bf16_tflops, "hbm_gbs", rs->ceil.hbm_gbs, "fp8_source",
@@ -425,165 +647,58 @@ static int write_meta(const char *path, const run_state *rs, const struct cudaDe
                           rs->ceil.measured & KB_CEIL_HBM ? "measured" : "datasheet");
     json_object_set_new(m, "graph", json_boolean(rs->o->graph));
     if (kb_mpi_active()) json_object_set_new(m, "mpi_ranks", json_integer(kb_mpi_size()));
-    if (count > 1) { /* several GPUs: the topology the communication rows ran on */
-        char topo[8192];
-        size_t len = 0;
-        FILE *f = popen("nvidia-smi topo -m 2>&1", "r");
-        if (f) {
-            len = fread(topo, 1, sizeof topo - 1, f);
-            pclose(f);
-        }
-        topo[len] = 0;
-        json_object_set_new(m, "topology", json_string(len ? topo : "unavailable (nvidia-smi topo -m failed)"));
-    }
+    if (rs->count > 1) json_object_set_new(m, "topology", topology());
     json_object_set_new(m, "ceilings", c);
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.partial", path);
-    int rc = json_dump_file(m, tmp, JSON_INDENT(2));
-    json_decref(m);
-    return rc ? -1 : rename(tmp, path);
+    return m;
 }
 
-static int select_impl(const kb_run_opts *o, const kb_impl *im) { return kb_in_list(o->impls, im->name); }
+static int dump_json(FILE *f, void *json) { return json_dumpf(json, f, JSON_INDENT(2)); }
+
+/* <stamp>.meta.json beside the CSV, whole or not at all.  0 / -1. */
+static int write_meta(const run_state *rs)
+{
+    char err[256];
+    json_t *m = meta_json(rs);
+    int rc = kb_write_atomic(rs->meta_path, dump_json, m, err, sizeof err);
+    json_decref(m);
+    return rc;
+}
+
+/* Rank 0 finishes the files; 0, or -1 if any could not be written. */
+static int close_outputs(run_state *rs)
+{
+    if (kb_mpi_rank()) return 0;
+    int rc = kb_csv_close(&rs->csv);
+    if (rc) fprintf(stderr, "kbench: could not finish %s\n", rs->csv_path);
+    if (kb_gb_write_json(rs->json_path)) {
+        fprintf(stderr, "kbench: could not write %s\n", rs->json_path);
+        rc = -1;
+    }
+    rs->timer_name = kb_timer_name(kb_timer_active()); /* after a CUPTI fallback: what the last rows used */
+    if (write_meta(rs)) {
+        fprintf(stderr, "kbench: could not write %s\n", rs->meta_path);
+        rc = -1;
+    }
+    return rc;
+}
+
+static int close_run(run_state *rs, int lost)
+{
+    if (lost) fprintf(stderr, "kbench: CUDA context lost (%s): stopping; the rows so far are in %s\n",
+                      cudaGetErrorString(cudaGetLastError()), rs->csv_path); /* renamed into place below */
+    int rc = close_outputs(rs);
+    if (!lost) release(rs); /* a lost context: leave CUPTI and the device alone, the process is ending */
+    printf("kbench: %d passed, %d failed, %d skipped -> %s (+ %s)\n", rs->n_pass, rs->n_fail, rs->n_skip,
+           rs->csv_path, rs->json_path);
+    /* MPI mode: one exit code on every rank (IO 4 > FAIL 1 > OK 0, as below) */
+    return kb_mpi_max_int(lost || rc ? KB_EXIT_IO : rs->n_fail ? KB_EXIT_FAIL : KB_EXIT_OK);
+}
 
 int kb_run(const kb_run_opts *o)
 {
-    char why[256];
-    if (!kb_mpi_min_int(kb_have_device(why, sizeof why))) { /* MPI: every rank needs one */
-        if (kb_mpi_rank()) return KB_EXIT_NO_DEVICE;
-        fprintf(stderr, "kbench: no CUDA device: %s (use `kbench model` for projections)\n", why);
-        return KB_EXIT_NO_DEVICE;
-    }
     run_state rs = {.o = o};
-    int dev = 0, count = 0;
-    cudaGetDeviceCount(&count);
-    dev = kb_mpi_select_device(count); /* MPI mode: local rank % count */
-    rs.multi_gpu = count > 1;
-    struct cudaDeviceProp p;
-    if (cudaGetDeviceProperties(&p, dev) != cudaSuccess) {
-        fprintf(stderr, "kbench: no CUDA device: cudaGetDeviceProperties failed\n");
-        return KB_EXIT_NO_DEVICE;
-    }
-    int mem_khz = 0, bus_bits = 0, sm_khz = 0;
-    cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, dev);
-    cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, dev);
-    cudaDeviceGetAttribute(&sm_khz, cudaDevAttrClockRate, dev);
-    double hbm_derived = 2.0 * mem_khz * 1e3 * bus_bits / 8 / 1e9;
-    if (!kb_gpu_from_props(p.name, p.multiProcessorCount, p.totalGlobalMem / 1e9, p.l2CacheSize / 1048576.0,
-                           hbm_derived, &rs.gpu))
-        fprintf(stderr, "kbench: warning: GPU '%s' is not in the device table; using a row derived from its "
-                        "properties (slug %s, no tensor-core peaks: add it with --specs FILE)\n", p.name, rs.gpu.slug);
-    rs.ceil = kb_ceil_from_gpu(&rs.gpu, 1);
-    printf("kbench: device %d: %s (%s), %d SMs, %.0f MB L2, %.1f GB, max SM clock %d MHz, %d GPU(s)\n", dev, p.name,
-           rs.gpu.slug, p.multiProcessorCount, p.l2CacheSize / 1048576.0, p.totalGlobalMem / 1e9, sm_khz / 1000,
-           count);
-
-    kb_timer_kind tk;
-    if (kb_timer_init(o->timer, &tk, why, sizeof why) != KB_OK) {
-        fprintf(stderr, "kbench: timer: %s\n", kb_last_message());
-        kb_timer_shutdown();
-        return KB_EXIT_IO;
-    }
-    if (*why) fprintf(stderr, "kbench: warning: %s\n", why);
-    rs.timer_name = kb_timer_name(tk);
-    if (o->flush == KB_FLUSH_ROTATE)
-        fprintf(stderr, "kbench: warning: --flush rotate: no operator provides rotated input sets yet; "
-                        "flushing L2 between samples instead (the CSV flush column says l2)\n");
-    int early = KB_EXIT_OK;
-    if (cudaStreamCreateWithFlags(&rs.stream, cudaStreamNonBlocking) != cudaSuccess) {
-        fprintf(stderr, "kbench: cannot create a CUDA stream: %s\n", cudaGetErrorString(cudaGetLastError()));
-        rs.stream = NULL;
-        early = KB_EXIT_IO;
-    }
-    rs.flush_bytes = 2 * (size_t)(p.l2CacheSize > 0 ? p.l2CacheSize : 64 << 20);
-    if (!early && o->flush != KB_FLUSH_NONE && cudaMalloc(&rs.flush_buf, rs.flush_bytes) != cudaSuccess) {
-        fprintf(stderr, "kbench: cannot allocate the %zu-byte L2 flush buffer\n", rs.flush_bytes);
-        rs.flush_buf = NULL;
-        early = KB_EXIT_IO;
-    }
-
-    char stamp[32], dir[512], csv_path[1024], json_path[1024], meta_path[1024];
-    kb_utc_stamp(stamp, sizeof stamp, 1);
-    if (o->out) snprintf(dir, sizeof dir, "%s", o->out);
-    else snprintf(dir, sizeof dir, "results/%s", rs.gpu.slug);
-    snprintf(csv_path, sizeof csv_path, "%s/%s.csv", dir, stamp);
-    snprintf(json_path, sizeof json_path, "%s/%s.json", dir, stamp);
-    snprintf(meta_path, sizeof meta_path, "%s/%s.meta.json", dir, stamp);
-    if (kb_gb_out_path()) snprintf(json_path, sizeof json_path, "%s", kb_gb_out_path());
-    if (!early && !kb_mpi_rank() && kb_csv_open(&rs.csv, csv_path, 1)) {
-        fprintf(stderr, "kbench: cannot write %s.partial\n", csv_path);
-        early = KB_EXIT_IO;
-    }
-    if (kb_mpi_max_int(early)) { /* MPI: every rank leaves together */
-        kb_timer_shutdown();
-        if (rs.flush_buf) cudaFree(rs.flush_buf);
-        if (rs.stream) cudaStreamDestroy(rs.stream);
-        return KB_EXIT_IO;
-    }
-    printf("kbench: timer %s, L2 flush %s, %d repetitions; rows -> %s\n", rs.timer_name,
-           o->flush == KB_FLUSH_NONE ? "off" : "on", o->reps, csv_path);
-    if (kb_mpi_active())
-        printf("kbench: MPI mode, %d ranks (one GPU each): only ep_dispatch, ep_combine, alltoall run\n", kb_mpi_size());
-
-    int nops, lost = 0;
-    const kb_op *const *ops = kb_ops(&nops);
-    for (int i = 0; i < nops && !lost; i++) {
-        const kb_op *op = ops[i];
-        if (!kb_in_list(o->ops, op->name) || !kb_mpi_op_allowed(op->name)) continue;
-        int ns = 0;
-        const kb_shape *shapes = op->shapes(&ns);
-        for (int k = 0; k < ns && !lost; k++) {
-            const kb_shape *s = &shapes[k];
-            if (o->shape_labels ? !kb_in_list(o->shape_labels, s->label) : !(s->sets & o->sets)) continue;
-            int any = 0;
-            for (int j = 0; j < op->n_impls; j++) any |= select_impl(o, &op->impls[j]);
-            if (!any) continue;
-            void *ctx = NULL;
-            kb_clear_message();
-            kb_status st = op->setup ? op->setup(s, &ctx) : kb_error("operator has no setup()");
-            kb_status agreed = kb_mpi_agree(st); /* MPI: every rank takes the same path */
-            if (agreed != KB_OK && st == KB_OK && op->teardown) op->teardown(ctx);
-            st = agreed;
-            if (st != KB_OK) {
-                /* every selected impl gets a row saying why */
-                for (int j = 0; j < op->n_impls; j++) {
-                    if (!select_impl(o, &op->impls[j])) continue;
-                    kb_row r;
-                    fill_identity(&rs, &r, op, s, &op->impls[j]);
-                    snprintf(r.verified, sizeof r.verified, "%s", st == KB_SKIP ? "skip" : "fail");
-                    snprintf(r.note, sizeof r.note, "setup: %s", kb_last_message());
-                    if (st == KB_SKIP) rs.n_skip++;
-                    else rs.n_fail++;
-                    emit(&rs, &r);
-                }
-                lost = context_lost();
-                continue;
-            }
-            for (int j = 0; j < op->n_impls && !lost; j++)
-                if (select_impl(o, &op->impls[j])) lost = run_impl(&rs, op, s, &op->impls[j], ctx) < 0;
-            if (op->teardown && !lost) op->teardown(ctx);
-        }
-    }
-    if (lost) fprintf(stderr, "kbench: CUDA context lost (%s): stopping; the rows so far are in %s\n",
-                      cudaGetErrorString(cudaGetLastError()), csv_path); /* renamed into place below */
-    int rc = kb_mpi_rank() ? 0 : kb_csv_close(&rs.csv);
-    if (rc) fprintf(stderr, "kbench: could not finish %s\n", csv_path);
-    if (!kb_mpi_rank() && kb_gb_write_json(json_path)) {
-        fprintf(stderr, "kbench: could not write %s\n", json_path);
-        rc = -1;
-    }
-    rs.timer_name = kb_timer_name(kb_timer_active()); /* after a CUPTI fallback: what the last rows used */
-    if (!kb_mpi_rank() && write_meta(meta_path, &rs, &p, sm_khz, mem_khz, bus_bits, count)) {
-        fprintf(stderr, "kbench: could not write %s\n", meta_path);
-        rc = -1;
-    }
-    if (!lost) { /* a lost context: leave CUPTI and the device alone, the process is ending */
-        kb_timer_shutdown();
-        if (rs.flush_buf) cudaFree(rs.flush_buf);
-        cudaStreamDestroy(rs.stream);
-    }
-    printf("kbench: %d passed, %d failed, %d skipped -> %s (+ %s)\n", rs.n_pass, rs.n_fail, rs.n_skip, csv_path,
-           json_path);
-    /* MPI mode: one exit code on every rank (IO 4 > FAIL 1 > OK 0, as below) */
-    return kb_mpi_max_int(lost || rc ? KB_EXIT_IO : rs.n_fail ? KB_EXIT_FAIL : KB_EXIT_OK);
+    int rc = open_run(&rs);
+    if (rc) return rc;
+    int lost = run_ops(&rs);
+    return close_run(&rs, lost);
 }

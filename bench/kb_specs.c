@@ -1,58 +1,107 @@
 /* kb_specs.c - built-in GPU table (../shared/reference/gpus.md), user JSON
  * overrides (jansson) and detection of the current device. */
 #include <ctype.h>
+#include <fnmatch.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include "bench/kb_specs.h"
+#include "bench/kb_io.h"
 
-static const char *const field_names[KB_F_COUNT] = {
-    "sms", "fp8_tflops", "bf16_tflops", "tf32_tflops", "fp32_tflops", "fp64_tflops",
-    "hbm_gbs", "mem_gb", "l2_mb", "nvlink_bidir_gbs", "link_gbs_nominal",
-    "link_gbs_practical", "tdp_w",
+/* ---- the figures as data ---------------------------------------------------- */
+/* The JSON key is the member's name: they cannot drift apart. */
+#define KB_FIG_KEY(member) {#member, offsetof(kb_gpu, member)}
+static const kb_fig_key fig_keys[] = {
+    KB_FIG_KEY(sms),         KB_FIG_KEY(fp8_tflops),       KB_FIG_KEY(bf16_tflops),
+    KB_FIG_KEY(tf32_tflops), KB_FIG_KEY(fp32_tflops),      KB_FIG_KEY(fp64_tflops),
+    KB_FIG_KEY(hbm_gbs),     KB_FIG_KEY(mem_gb),           KB_FIG_KEY(l2_mb),
+    KB_FIG_KEY(nvlink_bidir_gbs), KB_FIG_KEY(link_gbs_nominal), KB_FIG_KEY(link_gbs_practical),
+    KB_FIG_KEY(tdp_w),
 };
+#define N_FIGS ((int)(sizeof fig_keys / sizeof fig_keys[0]))
 
-const char *kb_gpu_field_name(kb_gpu_field f)
+/* The deprecated positional view must land on the named members. */
+#define KB_F_AT(idx, member) \
+    _Static_assert(offsetof(kb_gpu, f) + (idx) * sizeof(kb_fig) == offsetof(kb_gpu, member), #idx)
+KB_F_AT(KB_F_SMS, sms);
+KB_F_AT(KB_F_FP8, fp8_tflops);
+KB_F_AT(KB_F_BF16, bf16_tflops);
+KB_F_AT(KB_F_HBM_GBS, hbm_gbs);
+KB_F_AT(KB_F_LINK_NOMINAL, link_gbs_nominal);
+KB_F_AT(KB_F_LINK_PRACTICAL, link_gbs_practical);
+KB_F_AT(KB_F_TDP_W, tdp_w);
+_Static_assert(KB_F_COUNT * sizeof(kb_fig) == sizeof(((kb_gpu *)0)->f), "f[] covers every figure");
+
+const kb_fig_key *kb_fig_keys(int *n)
 {
-    return (f >= 0 && f < KB_F_COUNT) ? field_names[f] : "?";
+    *n = N_FIGS;
+    return fig_keys;
 }
 
+const kb_fig *kb_gpu_fig(const kb_gpu *g, const kb_fig_key *k)
+{
+    return (const kb_fig *)((const char *)g + k->offset);
+}
+
+static kb_fig *fig_of(kb_gpu *g, const kb_fig_key *k) { return (kb_fig *)((char *)g + k->offset); }
+
+static const kb_fig_key *fig_key_named(const char *name)
+{
+    for (int i = 0; i < N_FIGS; i++)
+        if (!strcmp(fig_keys[i].name, name)) return &fig_keys[i];
+    return NULL;
+}
+
+static const kb_fig unknown = {0, '-', "unknown"};
+
+/* ---- the built-in rows ---------------------------------------------------------- */
 #define P(v) {v, 'P', "NVIDIA datasheet"}
 #define S(v, why) {v, 'S', why}
 #define M(v, why) {v, 'M', why}
-#define UNK {0, '-', "unknown"}
+/* A figure left out of a row is unknown (ensure_table fills it in). */
 
-/* Order of figures: sms fp8 bf16 tf32 fp32 fp64 hbm mem l2 nvlink link_nom link_prac tdp */
+/* Detection: "*h100*pcie*" is more specific than "*h100*", so a PCIe card
+ * never lands on the SXM row whatever the order.  The H20 also checks its
+ * memory (90-100 GB): its pattern overlaps the H200's name. */
 static const kb_gpu builtin[] = {
-    {"h100-sxm", "NVIDIA H100 SXM5 80GB",
-     {P(132), P(1979), P(989), P(495), P(67), P(34), P(3350), P(80), P(50), P(900),
-      S(450, "half of 900 GB/s bidirectional NVLink"),
-      S(370, "NCCL maintainers: effective all-to-all per direction"), P(700)}},
-    {"h100-pcie", "NVIDIA H100 PCIe 80GB",
-     {P(114), P(1513), P(756), P(378), P(51), P(26), P(2000), P(80), P(50),
-      P(600), S(300, "half of the 600 GB/s NVLink bridge"), UNK, P(350)}},
-    {"h800-sxm", "NVIDIA H800 SXM5 80GB",
-     {S(132, "DeepSeek trace deviceProperties"), S(1979, "= H100 SXM5 (same SMs and tensor cores)"),
-      S(989, "FlashMLA deep-dive: 990"), S(495, "= H100 SXM5"), S(67, "= H100 SXM5"),
-      S(1, "FP64 cut to ~1 TFLOPS"), S(3350, "= H100 SXM5 HBM3"), S(80, "= H100 SXM5"),
-      S(50, "= H100 SXM5"), S(400, "NVLink cut from 900 to 400 GB/s"),
-      S(200, "half of 400 GB/s bidirectional"), S(160, "DeepSeek V3 report: NVLink 160 GB/s achievable"),
-      S(700, "= H100 SXM5")}},
-    {"h800-pcie", "NVIDIA H800 PCIe 80GB",
-     {S(114, "= H100 PCIe"), S(1513, "= H100 PCIe"), S(756, "= H100 PCIe"), S(378, "= H100 PCIe"),
-      S(51, "= H100 PCIe"), S(0.8, "FP64 cut"), S(2000, "= H100 PCIe HBM2e"), S(80, "= H100 PCIe"),
-      S(50, "= H100 PCIe"), S(400, "NVLink cut to 400 GB/s"), S(200, "half of 400 GB/s"), UNK,
-      S(350, "= H100 PCIe")}},
-    {"h200-sxm", "NVIDIA H200 SXM 141GB",
-     {M(132, "kbench GPU machine, 2026-11"), P(1979), P(989), P(495), P(67), P(34), P(4800), P(141),
-      M(60, "torch reports 60 MB"), P(900), S(450, "half of 900 GB/s bidirectional NVLink"),
-      S(370, "as H100 SXM5 (same NVLink 4)"), P(700)}},
-    {"h20", "NVIDIA H20 96GB",
-     {S(78, "secondary sources"), S(296, "secondary sources"), S(148, "secondary sources"),
-      S(74, "secondary sources"), S(44, "secondary sources"), S(1, "secondary sources"),
-      S(4000, "secondary sources"), S(96, "secondary sources"), S(60, "secondary sources"),
-      S(900, "secondary sources"), S(450, "half of 900 GB/s"), S(337, "measured by a third party"),
-      S(400, "secondary sources")}},
+    {.slug = "h100-sxm", .name = "NVIDIA H100 SXM5 80GB", .match = "*h100*",
+     .sms = P(132), .fp8_tflops = P(1979), .bf16_tflops = P(989), .tf32_tflops = P(495), .fp32_tflops = P(67),
+     .fp64_tflops = P(34), .hbm_gbs = P(3350), .mem_gb = P(80), .l2_mb = P(50), .nvlink_bidir_gbs = P(900),
+     .link_gbs_nominal = S(450, "half of 900 GB/s bidirectional NVLink"),
+     .link_gbs_practical = S(370, "NCCL maintainers: effective all-to-all per direction"), .tdp_w = P(700)},
+    {.slug = "h100-pcie", .name = "NVIDIA H100 PCIe 80GB", .match = "*h100*pcie*",
+     .sms = P(114), .fp8_tflops = P(1513), .bf16_tflops = P(756), .tf32_tflops = P(378), .fp32_tflops = P(51),
+     .fp64_tflops = P(26), .hbm_gbs = P(2000), .mem_gb = P(80), .l2_mb = P(50), .nvlink_bidir_gbs = P(600),
+     .link_gbs_nominal = S(300, "half of the 600 GB/s NVLink bridge"), .tdp_w = P(350)},
+    {.slug = "h800-sxm", .name = "NVIDIA H800 SXM5 80GB", .match = "*h800*",
+     .sms = S(132, "DeepSeek trace deviceProperties"), .fp8_tflops = S(1979, "= H100 SXM5 (same SMs and tensor cores)"),
+     .bf16_tflops = S(989, "FlashMLA deep-dive: 990"), .tf32_tflops = S(495, "= H100 SXM5"),
+     .fp32_tflops = S(67, "= H100 SXM5"), .fp64_tflops = S(1, "FP64 cut to ~1 TFLOPS"),
+     .hbm_gbs = S(3350, "= H100 SXM5 HBM3"), .mem_gb = S(80, "= H100 SXM5"), .l2_mb = S(50, "= H100 SXM5"),
+     .nvlink_bidir_gbs = S(400, "NVLink cut from 900 to 400 GB/s"),
+     .link_gbs_nominal = S(200, "half of 400 GB/s bidirectional"),
+     .link_gbs_practical = S(160, "DeepSeek V3 report: NVLink 160 GB/s achievable"), .tdp_w = S(700, "= H100 SXM5")},
+    {.slug = "h800-pcie", .name = "NVIDIA H800 PCIe 80GB", .match = "*h800*pcie*",
+     .sms = S(114, "= H100 PCIe"), .fp8_tflops = S(1513, "= H100 PCIe"), .bf16_tflops = S(756, "= H100 PCIe"),
+     .tf32_tflops = S(378, "= H100 PCIe"), .fp32_tflops = S(51, "= H100 PCIe"), .fp64_tflops = S(0.8, "FP64 cut"),
+     .hbm_gbs = S(2000, "= H100 PCIe HBM2e"), .mem_gb = S(80, "= H100 PCIe"), .l2_mb = S(50, "= H100 PCIe"),
+     .nvlink_bidir_gbs = S(400, "NVLink cut to 400 GB/s"), .link_gbs_nominal = S(200, "half of 400 GB/s"),
+     .tdp_w = S(350, "= H100 PCIe")},
+    {.slug = "h200-sxm", .name = "NVIDIA H200 SXM 141GB", .match = "*h200*",
+     .sms = M(132, "kbench GPU machine, 2026-11"), .fp8_tflops = P(1979), .bf16_tflops = P(989),
+     .tf32_tflops = P(495), .fp32_tflops = P(67), .fp64_tflops = P(34), .hbm_gbs = P(4800), .mem_gb = P(141),
+     .l2_mb = M(60, "torch reports 60 MB"), .nvlink_bidir_gbs = P(900),
+     .link_gbs_nominal = S(450, "half of 900 GB/s bidirectional NVLink"),
+     .link_gbs_practical = S(370, "as H100 SXM5 (same NVLink 4)"), .tdp_w = P(700)},
+    {.slug = "h20", .name = "NVIDIA H20 96GB", .match = "*h20*", .mem_gb_min = 90, .mem_gb_max = 100,
+     .sms = S(78, "secondary sources"), .fp8_tflops = S(296, "secondary sources"),
+     .bf16_tflops = S(148, "secondary sources"), .tf32_tflops = S(74, "secondary sources"),
+     .fp32_tflops = S(44, "secondary sources"), .fp64_tflops = S(1, "secondary sources"),
+     .hbm_gbs = S(4000, "secondary sources"), .mem_gb = S(96, "secondary sources"),
+     .l2_mb = S(60, "secondary sources"), .nvlink_bidir_gbs = S(900, "secondary sources"),
+     .link_gbs_nominal = S(450, "half of 900 GB/s"), .link_gbs_practical = S(337, "measured by a third party"),
+     .tdp_w = S(400, "secondary sources")},
 };
 #define N_BUILTIN ((int)(sizeof builtin / sizeof builtin[0]))
 #define MAX_GPUS 64
@@ -60,11 +109,18 @@ static const kb_gpu builtin[] = {
 static kb_gpu table[MAX_GPUS];
 static int n_table = -1;
 
+static void fill_unknown(kb_gpu *g)
+{
+    for (int i = 0; i < N_FIGS; i++)
+        if (!fig_of(g, &fig_keys[i])->conf) *fig_of(g, &fig_keys[i]) = unknown;
+}
+
 static void ensure_table(void)
 {
     if (n_table >= 0) return;
     memcpy(table, builtin, sizeof builtin);
     n_table = N_BUILTIN;
+    for (int i = 0; i < n_table; i++) fill_unknown(&table[i]);
 }
 
 void kb_specs_reset(void) { n_table = -1; }
@@ -84,94 +140,151 @@ const kb_gpu *kb_gpu_find(const char *slug)
     return NULL;
 }
 
+/* ---- user file ----------------------------------------------------------------- */
 /* User-file strings must outlive the json tree: keep copies here. */
 static char user_src[MAX_GPUS][128];
+
+__attribute__((format(printf, 3, 4))) static int fail(char *err, int errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, (size_t)errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* The row a user entry names: the existing one, or a new row of unknowns
+ * (NULL when the table is full). */
+static kb_gpu *row_for_slug(const char *slug)
+{
+    kb_gpu *row = (kb_gpu *)kb_gpu_find(slug);
+    if (row || n_table >= MAX_GPUS) return row;
+    row = &table[n_table++];
+    memset(row, 0, sizeof *row);
+    kb_strlcpy(row->slug, slug, sizeof row->slug);
+    kb_strlcpy(row->name, slug, sizeof row->name);
+    fill_unknown(row);
+    return row;
+}
+
+/* One key of an entry: a string field, or a figure from the key table. */
+static int load_key(kb_gpu *row, const char *key, json_t *val, const char *src, const char *where, char *err,
+                    int errlen)
+{
+    if (!strcmp(key, "slug") || !strcmp(key, "source")) return 0;
+    if (!strcmp(key, "name")) {
+        if (json_is_string(val)) kb_strlcpy(row->name, json_string_value(val), sizeof row->name);
+        return 0;
+    }
+    if (!strcmp(key, "match")) {
+        if (!json_is_string(val) || strlen(json_string_value(val)) >= sizeof row->match)
+            return fail(err, errlen, "%s: field \"match\" must be a pattern of at most %zu characters", where,
+                        sizeof row->match - 1);
+        kb_strlcpy(row->match, json_string_value(val), sizeof row->match);
+        return 0;
+    }
+    const kb_fig_key *k = fig_key_named(key);
+    if (!k) return fail(err, errlen, "%s: unknown field \"%s\"", where, key);
+    if (!json_is_number(val) || json_number_value(val) < 0)
+        return fail(err, errlen, "%s: field \"%s\" must be a number >= 0", where, key);
+    *fig_of(row, k) = (kb_fig){json_number_value(val), 'U', src};
+    return 0;
+}
+
+/* gpus[i]: find or add its row, then take every key. */
+static int load_entry(const char *path, size_t i, json_t *g, char *err, int errlen)
+{
+    const char *slug = json_string_value(json_object_get(g, "slug"));
+    if (!json_is_object(g) || !slug || !*slug || strlen(slug) >= sizeof table[0].slug)
+        return fail(err, errlen, "%s: gpus[%zu]: missing or bad \"slug\"", path, i);
+    kb_gpu *row = row_for_slug(slug);
+    if (!row) return fail(err, errlen, "%s: too many GPUs (max %d)", path, MAX_GPUS);
+    int slot = (int)(row - table);
+    const char *src = json_string_value(json_object_get(g, "source"));
+    snprintf(user_src[slot], sizeof user_src[slot], "user file %s%s%s", path, src ? ": " : "", src ? src : "");
+    char where[160];
+    snprintf(where, sizeof where, "%s: gpu \"%s\"", path, slug);
+    const char *key;
+    json_t *val;
+    json_object_foreach(g, key, val)
+        if (load_key(row, key, val, user_src[slot], where, err, errlen)) return -1;
+    return 0;
+}
 
 int kb_specs_load(const char *path, char *err, int errlen)
 {
     ensure_table();
     json_error_t je;
     json_t *root = json_load_file(path, 0, &je);
-    if (!root) {
-        snprintf(err, (size_t)errlen, "%s:%d: bad JSON: %s", path, je.line, je.text);
-        return -1;
-    }
-    int rc = -1;
+    if (!root) return fail(err, errlen, "%s:%d: bad JSON: %s", path, je.line, je.text);
     json_t *gpus = json_object_get(root, "gpus");
-    if (!json_is_array(gpus)) {
-        snprintf(err, (size_t)errlen, "%s: expected an object with a \"gpus\" array", path);
-        goto out;
-    }
+    int rc = json_is_array(gpus) ? 0 : fail(err, errlen, "%s: expected an object with a \"gpus\" array", path);
     size_t i;
     json_t *g;
     json_array_foreach(gpus, i, g) {
-        const char *slug = json_string_value(json_object_get(g, "slug"));
-        if (!json_is_object(g) || !slug || !*slug || strlen(slug) >= sizeof table[0].slug) {
-            snprintf(err, (size_t)errlen, "%s: gpus[%zu]: missing or bad \"slug\"", path, i);
-            goto out;
-        }
-        kb_gpu *row = (kb_gpu *)kb_gpu_find(slug);
-        if (!row) {
-            if (n_table >= MAX_GPUS) {
-                snprintf(err, (size_t)errlen, "%s: too many GPUs (max %d)", path, MAX_GPUS);
-                goto out;
-            }
-            row = &table[n_table++];
-            memset(row, 0, sizeof *row);
-            snprintf(row->slug, sizeof row->slug, "%s", slug);
-            snprintf(row->name, sizeof row->name, "%s", slug);
-            for (int f = 0; f < KB_F_COUNT; f++) row->f[f] = (kb_fig){0, '-', "unknown"};
-        }
-        int slot = (int)(row - table);
-        const char *src = json_string_value(json_object_get(g, "source"));
-        snprintf(user_src[slot], sizeof user_src[slot], "user file %s%s%s", path, src ? ": " : "",
-                 src ? src : "");
-        const char *name = json_string_value(json_object_get(g, "name"));
-        if (name) snprintf(row->name, sizeof row->name, "%s", name);
-        const char *key;
-        json_t *val;
-        json_object_foreach(g, key, val) {
-            if (!strcmp(key, "slug") || !strcmp(key, "name") || !strcmp(key, "source")) continue;
-            int f;
-            for (f = 0; f < KB_F_COUNT; f++)
-                if (!strcmp(key, field_names[f])) break;
-            if (f == KB_F_COUNT) {
-                snprintf(err, (size_t)errlen, "%s: gpu \"%s\": unknown field \"%s\"", path, slug, key);
-                goto out;
-            }
-            if (!json_is_number(val) || json_number_value(val) < 0) {
-                snprintf(err, (size_t)errlen, "%s: gpu \"%s\": field \"%s\" must be a number >= 0",
-                         path, slug, key);
-                goto out;
-            }
-            row->f[f] = (kb_fig){json_number_value(val), 'U', user_src[slot]};
-        }
+        if ((rc = load_entry(path, i, g, err, errlen))) break;
     }
-    rc = 0;
-out:
     json_decref(root);
     return rc;
 }
 
-static int contains_ci(const char *hay, const char *needle)
+/* ---- detection ------------------------------------------------------------------ */
+static void lower(char *dst, const char *src, size_t n)
 {
-    size_t n = strlen(needle);
-    for (; *hay; hay++) {
-        size_t i = 0;
-        while (i < n && hay[i] && tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i])) i++;
-        if (i == n) return 1;
-    }
-    return 0;
+    size_t j = 0;
+    for (; src[j] && j + 1 < n; j++) dst[j] = (char)tolower((unsigned char)src[j]);
+    dst[j] = 0;
+}
+
+int kb_gpu_matches(const kb_gpu *g, const char *dev_name, double mem_gb)
+{
+    if (!g->match[0]) return 0;
+    if (g->mem_gb_max > 0 && !(mem_gb > g->mem_gb_min && mem_gb < g->mem_gb_max)) return 0;
+    char pat[sizeof g->match], name[256];
+    lower(pat, g->match, sizeof pat);
+    lower(name, dev_name, sizeof name);
+    return fnmatch(pat, name, 0) == 0;
+}
+
+/* How specific a pattern is: its characters other than wildcards. */
+static int specificity(const char *pat)
+{
+    int n = 0;
+    for (; *pat; pat++) n += *pat != '*' && *pat != '?';
+    return n;
 }
 
 const char *kb_gpu_slug_for_name(const char *dev_name, double mem_gb)
 {
-    int pcie = contains_ci(dev_name, "pcie");
-    if (contains_ci(dev_name, "H100")) return pcie ? "h100-pcie" : "h100-sxm";
-    if (contains_ci(dev_name, "H800")) return pcie ? "h800-pcie" : "h800-sxm";
-    if (contains_ci(dev_name, "H200")) return "h200-sxm";
-    if (contains_ci(dev_name, "H20") && mem_gb > 90 && mem_gb < 100) return "h20";
-    return NULL;
+    ensure_table();
+    const kb_gpu *best = NULL;
+    for (int i = 0; i < n_table; i++)
+        if (kb_gpu_matches(&table[i], dev_name, mem_gb) &&
+            (!best || specificity(table[i].match) > specificity(best->match)))
+            best = &table[i];
+    return best ? best->slug : NULL;
+}
+
+/* Unknown GPU: slug from the device name (lower case, runs of non-alnum ->
+ * '-'), figures from its properties, everything else unknown. */
+static void derive_row(const char *dev_name, int sms, double mem_gb, double l2_mb, double hbm_gbs, kb_gpu *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t j = 0;
+    const char *p = dev_name;
+    if (!strncmp(p, "NVIDIA ", 7)) p += 7;
+    for (; *p && j + 1 < sizeof out->slug; p++) {
+        if (isalnum((unsigned char)*p)) out->slug[j++] = (char)tolower((unsigned char)*p);
+        else if (j && out->slug[j - 1] != '-') out->slug[j++] = '-';
+    }
+    while (j && out->slug[j - 1] == '-') j--;
+    out->slug[j] = 0;
+    kb_strlcpy(out->name, dev_name, sizeof out->name);
+    fill_unknown(out);
+    out->sms = (kb_fig){sms, 'D', "device properties"};
+    out->mem_gb = (kb_fig){mem_gb, 'D', "device properties"};
+    out->l2_mb = (kb_fig){l2_mb, 'D', "device properties"};
+    out->hbm_gbs = (kb_fig){hbm_gbs, 'D', "2 x memory clock x bus width"};
 }
 
 int kb_gpu_from_props(const char *dev_name, int sms, double mem_gb, double l2_mb,
@@ -183,22 +296,6 @@ int kb_gpu_from_props(const char *dev_name, int sms, double mem_gb, double l2_mb
         *out = *row;
         return 1;
     }
-    memset(out, 0, sizeof *out);
-    /* Slug from the device name: lower case, runs of non-alnum -> '-'. */
-    size_t j = 0;
-    const char *p = dev_name;
-    if (!strncmp(p, "NVIDIA ", 7)) p += 7;
-    for (; *p && j + 1 < sizeof out->slug; p++) {
-        if (isalnum((unsigned char)*p)) out->slug[j++] = (char)tolower((unsigned char)*p);
-        else if (j && out->slug[j - 1] != '-') out->slug[j++] = '-';
-    }
-    while (j && out->slug[j - 1] == '-') j--;
-    out->slug[j] = 0;
-    snprintf(out->name, sizeof out->name, "%s", dev_name);
-    for (int f = 0; f < KB_F_COUNT; f++) out->f[f] = (kb_fig){0, '-', "unknown"};
-    out->f[KB_F_SMS] = (kb_fig){sms, 'D', "device properties"};
-    out->f[KB_F_MEM_GB] = (kb_fig){mem_gb, 'D', "device properties"};
-    out->f[KB_F_L2_MB] = (kb_fig){l2_mb, 'D', "device properties"};
-    out->f[KB_F_HBM_GBS] = (kb_fig){hbm_gbs_derived, 'D', "2 x memory clock x bus width"};
+    derive_row(dev_name, sms, mem_gb, l2_mb, hbm_gbs_derived, out);
     return 0;
 }

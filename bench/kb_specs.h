@@ -1,52 +1,84 @@
-/* kb_specs.h - the GPU device table (datasheet figures with source and
- * confidence per figure), user overrides from a JSON file, and detection of
- * the current GPU. */
+/* kb_specs.h - the GPU device table as data: one row per GPU with the
+ * datasheet figures (each with its source and confidence), the pattern that
+ * recognises the GPU's CUDA device name, user overrides from a JSON file, and
+ * detection of the current GPU.
+ *
+ * Adding a GPU: one row in bench/kb_specs.c (named figures, a match pattern
+ * more specific than any row it overlaps), or a "gpus" entry in a --specs
+ * file.  Adding a figure: one kb_fig member below plus one KB_FIG_KEY line in
+ * kb_specs.c (the JSON key is the member's name). */
 #ifndef KB_SPECS_H
 #define KB_SPECS_H
+#include <stddef.h>
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* One figure: value (0 = unknown), confidence P (vendor), S (secondary),
  * M (measured on a kbench machine), D (derived from device properties),
- * U (user file), and where it comes from. */
+ * U (user file), '-' (unknown), and where it comes from. */
 typedef struct kb_fig {
     double v;
     char conf;
     const char *src;
 } kb_fig;
 
-typedef enum kb_gpu_field {
-    KB_F_SMS = 0,
-    KB_F_FP8,            /* dense TFLOP/s */
-    KB_F_BF16,
-    KB_F_TF32,
-    KB_F_FP32,           /* non-tensor    */
-    KB_F_FP64,
-    KB_F_HBM_GBS,        /* GB/s          */
-    KB_F_MEM_GB,
-    KB_F_L2_MB,
-    KB_F_NVLINK_BIDIR,   /* GB/s, both directions */
-    KB_F_LINK_NOMINAL,   /* GB/s per direction    */
-    KB_F_LINK_PRACTICAL, /* GB/s per direction, achievable all-to-all */
-    KB_F_TDP_W,
-    KB_F_COUNT
-} kb_gpu_field;
+/* Deprecated positional view (g->f[KB_F_FP8]), kept only until
+ * bench/report/cmd_plot.c reads the named members; new code uses the names
+ * (g->fp8_tflops.v) or kb_fig_keys() to iterate.  kb_specs.c checks that
+ * every index lands on its named member. */
+enum {
+    KB_F_SMS = 0, KB_F_FP8, KB_F_BF16, KB_F_TF32, KB_F_FP32, KB_F_FP64, KB_F_HBM_GBS, KB_F_MEM_GB, KB_F_L2_MB,
+    KB_F_NVLINK_BIDIR, KB_F_LINK_NOMINAL, KB_F_LINK_PRACTICAL, KB_F_TDP_W, KB_F_COUNT
+};
 
 typedef struct kb_gpu {
     char slug[32];      /* "h100-sxm" */
     char name[64];      /* "NVIDIA H100 SXM5 80GB" */
-    kb_fig f[KB_F_COUNT];
+    /* Detection: an fnmatch(3) pattern for the CUDA device name, matched
+     * case-insensitively ("*h100*pcie*"; "" = never detected), and, when
+     * mem_gb_max > 0, a device memory range (GB, exclusive) that must hold
+     * too.  Of the rows that match, the most specific pattern wins. */
+    char match[48];
+    double mem_gb_min, mem_gb_max;
+    union {
+        struct {
+            kb_fig sms;
+            kb_fig fp8_tflops;         /* dense TFLOP/s */
+            kb_fig bf16_tflops;
+            kb_fig tf32_tflops;
+            kb_fig fp32_tflops;        /* non-tensor */
+            kb_fig fp64_tflops;
+            kb_fig hbm_gbs;            /* GB/s */
+            kb_fig mem_gb;
+            kb_fig l2_mb;
+            kb_fig nvlink_bidir_gbs;   /* GB/s, both directions */
+            kb_fig link_gbs_nominal;   /* GB/s per direction */
+            kb_fig link_gbs_practical; /* GB/s per direction, achievable all-to-all */
+            kb_fig tdp_w;
+        };
+        kb_fig f[KB_F_COUNT]; /* deprecated, see above */
+    };
 } kb_gpu;
 
-const char *kb_gpu_field_name(kb_gpu_field f); /* JSON / table key, e.g. "fp8_tflops" */
+/* The figures as data, in print order: JSON / table key = member name, and
+ * where the member sits in kb_gpu.  The `specs` printer and the JSON loader
+ * iterate this; *n receives its length. */
+typedef struct kb_fig_key {
+    const char *name; /* "fp8_tflops" */
+    size_t offset;    /* offsetof(kb_gpu, fp8_tflops) */
+} kb_fig_key;
+const kb_fig_key *kb_fig_keys(int *n);
+const kb_fig *kb_gpu_fig(const kb_gpu *g, const kb_fig_key *k);
 
 /* The table (built-in rows plus user-file rows). */
 const kb_gpu *kb_gpus(int *n);
 const kb_gpu *kb_gpu_find(const char *slug);  /* NULL if unknown */
-/* Load a user JSON file: {"gpus":[{"slug":"h100-sxm","hbm_gbs":3000,...,"source":"..."}]}.
+/* Load a user JSON file:
+ *   {"gpus":[{"slug":"h100-sxm","hbm_gbs":3000,...,"source":"..."}]}
  * Known slugs get the named fields overridden, new slugs are added (fields
- * default to unknown).  Returns 0, or -1 with a one-line message in err. */
+ * default to unknown); "name" and "match" (the device-name pattern) are
+ * strings.  Returns 0, or -1 with a one-line message in err. */
 int kb_specs_load(const char *path, char *err, int errlen);
 void kb_specs_reset(void); /* back to the built-in table (tests) */
 
@@ -55,8 +87,11 @@ void kb_specs_reset(void); /* back to the built-in table (tests) */
  * (unknown GPU: the caller prints a warning). */
 int kb_gpu_from_props(const char *dev_name, int sms, double mem_gb, double l2_mb,
                       double hbm_gbs_derived, kb_gpu *out);
-/* "NVIDIA H100 80GB HBM3" -> slug or NULL if not in the table. */
+/* "NVIDIA H100 80GB HBM3" -> slug of the row whose pattern (and memory
+ * range) matches, or NULL if none does. */
 const char *kb_gpu_slug_for_name(const char *dev_name, double mem_gb);
+/* Does this one row recognise the device?  (The test of each pattern.) */
+int kb_gpu_matches(const kb_gpu *g, const char *dev_name, double mem_gb);
 
 #ifdef __cplusplus
 }

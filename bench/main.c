@@ -1,5 +1,4 @@
 /* main.c - the `kbench` command line.  See README.md for the contract. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,16 +46,6 @@ static int load_specs(const char *cmd, const char *path)
     return 0;
 }
 
-static int parse_pos_int(const char *s, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v <= 0 || v > 1000000) return -1;
-    *out = (int)v;
-    return 0;
-}
-
 enum { O_OP = 1, O_IMPL, O_SHAPES, O_QUICK, O_OUT, O_REPS, O_FLUSH, O_TIMER, O_WARMUP, O_GPU, O_SPECS, O_VERBOSE,
        O_GRAPH, O_SHAPE };
 static const struct option longopts[] = {
@@ -83,13 +72,11 @@ static int allowed(const char *cmd, int o)
     }
 }
 
-static int kb_main(int argc, char **argv)
+/* Commands that need no option parsing of ours: help, version, and the
+ * CSV readers (bench/report/, their own parsers).  Returns -1 if cmd is none
+ * of these, else its exit code. */
+static int simple_command(const char *cmd, int argc, char **argv)
 {
-    if (argc < 2) {
-        fputs(usage, stderr);
-        return KB_EXIT_USAGE;
-    }
-    const char *cmd = argv[1];
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         fputs(usage, stdout);
         return KB_EXIT_OK;
@@ -101,6 +88,95 @@ static int kb_main(int argc, char **argv)
     if (!strcmp(cmd, "compare")) return kb_cmd_compare(argc - 1, argv + 1);
     if (!strcmp(cmd, "plot")) return kb_cmd_plot(argc - 1, argv + 1);
     if (!strcmp(cmd, "report")) return kb_cmd_report(argc - 1, argv + 1);
+    return -1;
+}
+
+/* What the options of list/run/model/specs say. */
+typedef struct cli {
+    const char *cmd;
+    kb_run_opts ro;
+    const char *gpu, *specs, *shapes;
+    int quick, verbose;
+} cli;
+
+/* One option with its value: 0, or the usage exit code after one line. */
+static int take_option(cli *a, int c, const char *arg)
+{
+    long long n;
+    switch (c) {
+    case O_OP: a->ro.ops = arg; break;
+    case O_IMPL: a->ro.impls = arg; break;
+    case O_SHAPES: a->shapes = arg; break;
+    case O_QUICK: a->quick = 1; break;
+    case O_OUT: a->ro.out = arg; break;
+    case O_REPS:
+        if (kb_parse_int(arg, 1, 1000000, &n)) return bad(a->cmd, "--reps: expected a positive integer, got '%s'", arg);
+        a->ro.reps = (int)n;
+        break;
+    case O_FLUSH:
+        if (!strcmp(arg, "l2")) a->ro.flush = KB_FLUSH_L2;
+        else if (!strcmp(arg, "none")) a->ro.flush = KB_FLUSH_NONE;
+        else if (!strcmp(arg, "rotate")) a->ro.flush = KB_FLUSH_ROTATE;
+        else return bad(a->cmd, "--flush: expected l2, rotate or none, got '%s'", arg);
+        break;
+    case O_TIMER:
+        if (!strcmp(arg, "cupti")) a->ro.timer = KB_TIMER_CUPTI;
+        else if (!strcmp(arg, "events")) a->ro.timer = KB_TIMER_EVENTS;
+        else return bad(a->cmd, "--timer: expected cupti or events, got '%s'", arg);
+        break;
+    case O_WARMUP:
+        if (kb_parse_int(arg, 1, 1000000, &n))
+            return bad(a->cmd, "--warmup-ms: expected a positive integer, got '%s'", arg);
+        a->ro.warmup_ms = (double)n;
+        break;
+    case O_GPU: a->gpu = arg; break;
+    case O_SPECS: a->specs = arg; break;
+    case O_VERBOSE: a->verbose = 1; break;
+    case O_GRAPH: a->ro.graph = 1; break;
+    case O_SHAPE: a->ro.shape_labels = arg; break;
+    }
+    return 0;
+}
+
+/* getopt over the subcommand's argv, then the defaults that depend on what
+ * was given (--quick, --shapes), then the names checked against the registry
+ * and the --specs file loaded.  0, or the usage exit code. */
+static int parse_options(cli *a, int argc, char **argv)
+{
+    int c, rc;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (c == '?') {
+            if (optopt >= O_OP && optopt <= O_SHAPE) return bad(a->cmd, "option '%s' needs a value", argv[optind - 1]);
+            return bad(a->cmd, "unknown option '%s'", argv[optind - 1]);
+        }
+        if (!allowed(a->cmd, c)) return bad(a->cmd, "option '%s' does not apply to this command", argv[optind - 1]);
+        if ((rc = take_option(a, c, optarg))) return rc;
+    }
+    if (optind < argc) return bad(a->cmd, "unexpected argument '%s'", argv[optind]);
+    if (a->shapes) {
+        a->ro.sets = kb_parse_sets(a->shapes);
+        if (!a->ro.sets) return bad(a->cmd, "--shapes: expected full, quick, small or all, got '%s'", a->shapes);
+    } else if (a->quick) {
+        a->ro.sets = KB_SET_QUICK;
+    }
+    if (!a->ro.reps) a->ro.reps = a->quick ? 10 : 30;
+    if (kb_check_op_list(a->ro.ops) || kb_check_impl_list(a->ro.ops, a->ro.impls) ||
+        kb_check_shape_list(a->ro.ops, a->ro.shape_labels))
+        return KB_EXIT_USAGE;
+    return load_specs(a->cmd, a->specs) ? KB_EXIT_USAGE : 0;
+}
+
+static int kb_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return KB_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    int rc = simple_command(cmd, argc, argv);
+    if (rc >= 0) return rc;
     if (strcmp(cmd, "list") && strcmp(cmd, "run") && strcmp(cmd, "model") && strcmp(cmd, "specs"))
         return bad("", "unknown command '%s'", cmd);
 
@@ -115,69 +191,13 @@ static int kb_main(int argc, char **argv)
         }
     if (!strcmp(cmd, "run") && kb_gb_init(&sargc, sargv)) return KB_EXIT_USAGE;
 
-    kb_run_opts ro = {.sets = KB_SET_FULL, .reps = 0, .flush = KB_FLUSH_L2, .timer = KB_TIMER_CUPTI,
-                      .warmup_ms = 100};
-    const char *gpu = NULL, *specs = NULL, *shapes = NULL;
-    int quick = 0, verbose = 0, c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(sargc, sargv, "", longopts, NULL)) != -1) {
-        if (c == '?') {
-            if (optopt >= O_OP && optopt <= O_SHAPE)
-                return bad(cmd, "option '%s' needs a value", sargv[optind - 1]);
-            return bad(cmd, "unknown option '%s'", sargv[optind - 1]);
-        }
-        if (!allowed(cmd, c)) return bad(cmd, "option '%s' does not apply to this command", sargv[optind - 1]);
-        switch (c) {
-        case O_OP: ro.ops = optarg; break;
-        case O_IMPL: ro.impls = optarg; break;
-        case O_SHAPES: shapes = optarg; break;
-        case O_QUICK: quick = 1; break;
-        case O_OUT: ro.out = optarg; break;
-        case O_REPS:
-            if (parse_pos_int(optarg, &ro.reps)) return bad(cmd, "--reps: expected a positive integer, got '%s'", optarg);
-            break;
-        case O_FLUSH:
-            if (!strcmp(optarg, "l2")) ro.flush = KB_FLUSH_L2;
-            else if (!strcmp(optarg, "none")) ro.flush = KB_FLUSH_NONE;
-            else if (!strcmp(optarg, "rotate")) ro.flush = KB_FLUSH_ROTATE;
-            else return bad(cmd, "--flush: expected l2, rotate or none, got '%s'", optarg);
-            break;
-        case O_TIMER:
-            if (!strcmp(optarg, "cupti")) ro.timer = KB_TIMER_CUPTI;
-            else if (!strcmp(optarg, "events")) ro.timer = KB_TIMER_EVENTS;
-            else return bad(cmd, "--timer: expected cupti or events, got '%s'", optarg);
-            break;
-        case O_WARMUP: {
-            int ms;
-            if (parse_pos_int(optarg, &ms)) return bad(cmd, "--warmup-ms: expected a positive integer, got '%s'", optarg);
-            ro.warmup_ms = ms;
-            break;
-        }
-        case O_GPU: gpu = optarg; break;
-        case O_SPECS: specs = optarg; break;
-        case O_VERBOSE: verbose = 1; break;
-        case O_GRAPH: ro.graph = 1; break;
-        case O_SHAPE: ro.shape_labels = optarg; break;
-        }
-    }
-    if (optind < sargc) return bad(cmd, "unexpected argument '%s'", sargv[optind]);
-    if (shapes) {
-        ro.sets = kb_parse_sets(shapes);
-        if (!ro.sets) return bad(cmd, "--shapes: expected full, quick, small or all, got '%s'", shapes);
-    } else if (quick) {
-        ro.sets = KB_SET_QUICK;
-    }
-    if (!ro.reps) ro.reps = quick ? 10 : 30;
-    if (kb_check_op_list(ro.ops) || kb_check_impl_list(ro.ops, ro.impls) ||
-        kb_check_shape_list(ro.ops, ro.shape_labels))
-        return KB_EXIT_USAGE;
-    if (load_specs(cmd, specs)) return KB_EXIT_USAGE;
-
-    if (!strcmp(cmd, "list")) return kb_list(ro.ops, ro.sets, verbose || shapes != NULL);
-    if (!strcmp(cmd, "specs")) return kb_specs_print(gpu);
-    if (!strcmp(cmd, "model")) return kb_model(gpu, ro.ops, ro.sets, ro.out);
-    return kb_run(&ro);
+    cli a = {.cmd = cmd,
+             .ro = {.sets = KB_SET_FULL, .flush = KB_FLUSH_L2, .timer = KB_TIMER_CUPTI, .warmup_ms = 100}};
+    if ((rc = parse_options(&a, sargc, sargv))) return rc;
+    if (!strcmp(cmd, "list")) return kb_list(a.ro.ops, a.ro.sets, a.verbose || a.shapes != NULL);
+    if (!strcmp(cmd, "specs")) return kb_specs_print(a.gpu);
+    if (!strcmp(cmd, "model")) return kb_model(a.gpu, a.ro.ops, a.ro.sets, a.ro.out);
+    return kb_run(&a.ro);
 }
 
 /* MPI launch (KB_WITH_MPI builds under mpirun/srun only): init/finalize around

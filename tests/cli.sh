@@ -29,6 +29,14 @@ expect 2 "--shapes: expected full, quick, small or all, got 'huge'" -- model --s
 expect 2 "unknown operator 'fp9_gemm'"  -- run --op fp9_gemm
 expect 2 "unknown implementation 'v99'" -- run --op hbm --impl v99
 expect 2 "option '--op' needs a value"  -- run --op
+# the name checks (one generic checker): the whole line, the first unknown
+# name of a list, and names that exist only for an operator not selected
+expect 2 "^kbench: unknown operator 'fp9' \(see \`kbench list\`\)$" -- run --op hbm,fp9,fp10
+expect 2 "^kbench: unknown implementation 'cublaslt_blk' for the selected operators \(see \`kbench list\`\)$" -- run --op hbm --impl v1,cublaslt_blk
+expect 2 "^kbench: unknown shape 'copy_2GiB' for the selected operators \(see \`kbench list --verbose\`\)$" -- run --op fp8_gemm --shape copy_2GiB
+expect 2 "unknown operator 'nope'"      -- model --op nope
+expect 2 "--warmup-ms: expected a positive integer, got '1.5'" -- run --warmup-ms 1.5
+expect 2 "--reps: expected a positive integer, got '1000001'" -- run --reps 1000001
 expect 2 "unknown shape 'm3_n3_k3'"     -- run --op fp8_gemm --shape m3_n3_k3
 expect 2 "does not apply"               -- model --shape copy_2GiB
 expect 2 "unexpected argument 'extra'"  -- list extra
@@ -50,6 +58,11 @@ if "$kb" specs | grep -q '^current GPU: none'; then
   grep -q '^kbench: no CUDA device: ' <<<"$err" && ok || no "run without GPU: message '$err'"
   [ "$(grep -c . <<<"$err")" -eq 1 ] && ok || no "run without GPU: more than one line: $err"
   [ $ms -lt 5000 ] && ok || no "run without GPU took $ms ms"
+  # valid names pass the checks: the run gets as far as looking for a device
+  for args in "--op hbm,fp8_gemm --impl v1,cublaslt_blk" "--shape copy_2GiB,m4096_n7168_k16384" "--reps 1000000 --warmup-ms 1"; do
+    timeout 20 "$kb" run $args >/dev/null 2>&1; rc=$?
+    [ $rc -eq 3 ] && ok || no "run $args without GPU: exit $rc, want 3"
+  done
 else
   echo "note: a GPU is present: the no-GPU checks are covered by the GPU smoke test instead"
 fi

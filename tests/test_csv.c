@@ -49,22 +49,23 @@ static void row(kb_row *r, const char *impl)
     r->reps = 3;
 }
 
-int main(void)
+/* the documented 26 columns, in order, then the extensions */
+static void check_columns(void)
 {
-    /* the documented 26 columns, in order, then the extensions */
     const char *contract[] = {"op", "impl", "shape", "dtype", "gpu", "source", "flops", "bytes", "intensity",
                               "time_us", "time_us_min", "time_us_max", "cv", "reps", "tflops", "gbps",
                               "roof_tflops", "pct_roof", "bound", "err", "verified", "timer", "sm_clock_mhz",
                               "kbench_version", "git_sha", "timestamp"};
     KBT_CHECK(kb_ncols >= 26);
     for (int i = 0; i < 26; i++) KBT_STREQ(kb_cols[i].name, contract[i]);
+}
 
-    char dir[] = "/tmp/kb_csv_XXXXXX";
-    KBT_CHECK(mkdtemp(dir) != NULL);
+/* rows go to FILE.partial, renamed over FILE on close; escaping, NaN, samples */
+static void check_write(const char *dir)
+{
     char path[256], tmp[300];
     snprintf(path, sizeof path, "%s/sub/dir/run.csv", dir);
     snprintf(tmp, sizeof tmp, "%s.partial", path);
-
     kb_csv c;
     KBT_CHECK(kb_csv_open(&c, path, 1) == 0); /* creates the directories */
     kb_row r;
@@ -84,8 +85,13 @@ int main(void)
     KBT_CHECK(strstr(text, ",\"says \"\"hi\"\", twice\nnewline\",") != NULL);
     KBT_CHECK(strstr(text, "fp8_gemm,v1,m64_n7168_k16384,,,,,,,12.5,,,,3,") != NULL); /* NaN -> empty */
     KBT_CHECK(strstr(text, ",12.5;13.25;12\n") != NULL);
+    /* an unwritable path fails cleanly */
+    KBT_CHECK(kb_csv_open(&c, "/proc/kbench/x.csv", 1) == -1);
+}
 
-    /* a crash after two rows: both rows survive in FILE.partial */
+/* a crash after two rows: both rows survive in FILE.partial */
+static void check_crash(const char *dir)
+{
     char path2[256], tmp2[300];
     snprintf(path2, sizeof path2, "%s/crash.csv", dir);
     snprintf(tmp2, sizeof tmp2, "%s.partial", path2);
@@ -105,13 +111,12 @@ int main(void)
     KBT_CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
     KBT_CHECK(!exists(path2));
     KBT_CHECK(count_lines(tmp2) == 3);
-    text = slurp(tmp2);
+    const char *text = slurp(tmp2);
     KBT_CHECK(strstr(text, "\nfp8_gemm,v1,") && strstr(text, "\nfp8_gemm,v2,"));
+}
 
-    /* an unwritable path fails cleanly */
-    KBT_CHECK(kb_csv_open(&c, "/proc/kbench/x.csv", 1) == -1);
-
-    /* field quoting */
+static void check_quoting(void)
+{
     FILE *f = tmpfile();
     kb_csv_field(f, "plain");
     fputc('|', f);
@@ -123,9 +128,12 @@ int main(void)
     KBT_CHECK(fgets(got, sizeof got, f) != NULL);
     KBT_STREQ(got, "plain|\"a,b\"|\"q\"\"q\"");
     fclose(f);
+}
 
-    /* statistics of a row: median of {3, 1, 2, 10} = 2.5, min 1, max 10;
-     * mean 4, sample sd sqrt((1 + 9 + 4 + 36) / 3) = 4.0824829, cv 1.0206207 */
+/* statistics of a row: median of {3, 1, 2, 10} = 2.5, min 1, max 10;
+ * mean 4, sample sd sqrt((1 + 9 + 4 + 36) / 3) = 4.0824829, cv 1.0206207 */
+static void check_stats(void)
+{
     double us[] = {3, 1, 2, 10};
     kb_row st;
     kb_row_init(&st);
@@ -139,7 +147,17 @@ int main(void)
     kb_row_stats(&st, one, 1);
     KBT_NEAR(st.time_us, 7, 0);
     KBT_NEAR(st.cv, 0, 0);
+}
 
+int main(void)
+{
+    check_columns();
+    char dir[] = "/tmp/kb_csv_XXXXXX";
+    KBT_CHECK(mkdtemp(dir) != NULL);
+    check_write(dir);
+    check_crash(dir);
+    check_quoting();
+    check_stats();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     KBT_CHECK(system(cmd) == 0);

@@ -46,16 +46,8 @@ static int col(const char *name)
 
 static const char *at(int r, const char *name) { return T.cell[r][col(name)]; }
 
-int main(void)
+static void load(const char *path)
 {
-    char path[] = "/tmp/kb_model_XXXXXX";
-    int fd = mkstemp(path);
-    close(fd);
-    unsigned sets = KB_SET_FULL | KB_SET_QUICK | KB_SET_SMALL;
-    KBT_CHECK(kb_model("h100-sxm,h800-sxm", NULL, sets, path) == KB_EXIT_OK);
-    KBT_CHECK(kb_model("h100-sxm,nope", NULL, sets, path) == KB_EXIT_USAGE);
-    KBT_CHECK(kb_model("h100-sxm,h800-sxm", NULL, sets, path) == KB_EXIT_OK);
-
     struct csv_parser p;
     csv_init(&p, CSV_APPEND_NULL);
     FILE *f = fopen(path, "r");
@@ -65,9 +57,12 @@ int main(void)
     csv_fini(&p, on_field, on_row, &T);
     csv_free(&p);
     fclose(f);
-    unlink(path);
+}
 
-    /* expected row count from the registry */
+/* expected row count from the registry: two GPUs, two rows (nominal and
+ * practical link) for a shape that crosses a link */
+static int expected_rows(unsigned sets)
+{
     int nops, want = 0;
     const kb_op *const *ops = kb_ops(&nops);
     for (int i = 0; i < nops; i++) {
@@ -79,6 +74,52 @@ int main(void)
             want += 2 * (link ? 2 : 1);
         }
     }
+    return want;
+}
+
+/* The H800 row of the same op, impl, shape and dtype as H100 row r; -1 if none. */
+static int h800_twin(int r)
+{
+    for (int q = 1; q < T.nrows; q++)
+        if (!strcmp(at(q, "gpu"), "h800-sxm") && !strcmp(at(q, "op"), at(r, "op")) &&
+            !strcmp(at(q, "impl"), at(r, "impl")) && !strcmp(at(q, "shape"), at(r, "shape")) &&
+            !strcmp(at(q, "dtype"), at(r, "dtype")))
+            return q;
+    return -1;
+}
+
+/* H100 row r equals the roofline of the op's own formulas; returns how many
+ * shapes were checked (1). */
+static int check_formulas(int r)
+{
+    int checked = 0, ns;
+    const kb_op *op = kb_find_op(at(r, "op"));
+    const kb_shape *s = op->shapes(&ns);
+    for (int k = 0; k < ns; k++) {
+        if (strcmp(s[k].label, at(r, "shape")) || strcmp(s[k].dtype, at(r, "dtype"))) continue;
+        kb_ceil c = kb_ceil_from_gpu(kb_gpu_find("h100-sxm"), strstr(at(r, "impl"), "practical") != NULL);
+        kb_peak pk = kb_shape_peak(op, &s[k]);
+        kb_roof rf = kb_roofline(op->flops(&s[k]), op->bytes(&s[k]), op->link_bytes ? op->link_bytes(&s[k]) : 0,
+                                 kb_ceil_peak(&c, pk), c.hbm_gbs, c.link_gbs);
+        KBT_NEAR(atof(at(r, "time_us")), rf.t_floor_s * 1e6, 1e-5);
+        KBT_STREQ(at(r, "bound"), kb_bound_name(rf.bound));
+        checked++;
+    }
+    return checked;
+}
+
+int main(void)
+{
+    char path[] = "/tmp/kb_model_XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    unsigned sets = KB_SET_FULL | KB_SET_QUICK | KB_SET_SMALL;
+    KBT_CHECK(kb_model("h100-sxm,h800-sxm", NULL, sets, path) == KB_EXIT_OK);
+    KBT_CHECK(kb_model("h100-sxm,nope", NULL, sets, path) == KB_EXIT_USAGE);
+    KBT_CHECK(kb_model("h100-sxm,h800-sxm", NULL, sets, path) == KB_EXIT_OK);
+    load(path);
+    unlink(path);
+    int want = expected_rows(sets);
     KBT_CHECK(T.nrows - 1 == want);
     KBT_CHECK(col("time_us") >= 0 && col("gpu") >= 0 && col("source") >= 0 && col("bound") >= 0);
 
@@ -86,13 +127,7 @@ int main(void)
     for (int r = 1; r < T.nrows; r++) {
         KBT_STREQ(at(r, "source"), "projected");
         if (strcmp(at(r, "gpu"), "h100-sxm")) continue;
-        /* find the H800 twin */
-        int tw = -1;
-        for (int q = 1; q < T.nrows && tw < 0; q++)
-            if (!strcmp(at(q, "gpu"), "h800-sxm") && !strcmp(at(q, "op"), at(r, "op")) &&
-                !strcmp(at(q, "impl"), at(r, "impl")) && !strcmp(at(q, "shape"), at(r, "shape")) &&
-                !strcmp(at(q, "dtype"), at(r, "dtype")))
-                tw = q;
+        int tw = h800_twin(r);
         KBT_CHECK(tw > 0);
         if (tw < 0) continue;
         double t100 = atof(at(r, "time_us")), t800 = atof(at(tw, "time_us"));
@@ -103,20 +138,7 @@ int main(void)
         } else {
             KBT_NEAR(t800, t100, 1e-6);
         }
-        /* the row equals the roofline of the op's own formulas */
-        const kb_op *op = kb_find_op(at(r, "op"));
-        int ns;
-        const kb_shape *s = op->shapes(&ns);
-        for (int k = 0; k < ns; k++) {
-            if (strcmp(s[k].label, at(r, "shape")) || strcmp(s[k].dtype, at(r, "dtype"))) continue;
-            kb_ceil c = kb_ceil_from_gpu(kb_gpu_find("h100-sxm"), strstr(at(r, "impl"), "practical") != NULL);
-            kb_peak pk = op->peak_for ? op->peak_for(&s[k]) : op->peak;
-            kb_roof rf = kb_roofline(op->flops(&s[k]), op->bytes(&s[k]), op->link_bytes ? op->link_bytes(&s[k]) : 0,
-                                     kb_ceil_peak(&c, pk), c.hbm_gbs, c.link_gbs);
-            KBT_NEAR(atof(at(r, "time_us")), rf.t_floor_s * 1e6, 1e-5);
-            KBT_STREQ(at(r, "bound"), kb_bound_name(rf.bound));
-            checked++;
-        }
+        checked += check_formulas(r);
     }
     KBT_CHECK(checked * 2 == want);
     printf("model rows: %d, H100/H800 pairs checked: %d, link-bound pairs where H800 is slower: %d\n", want,

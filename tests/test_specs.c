@@ -1,4 +1,4 @@
-/* Spec table integrity, name -> slug mapping, user JSON overrides. */
+/* Spec table integrity, device name -> slug detection, user JSON overrides. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,79 +17,129 @@ static const char *write_tmp(const char *text)
     return path;
 }
 
-int main(void)
+static void check_table(void)
 {
-    int n;
+    int n, nk;
     const kb_gpu *g = kb_gpus(&n);
-    KBT_CHECK(n == 6);
+    const kb_fig_key *k = kb_fig_keys(&nk);
+    KBT_CHECK(n == 6 && nk == 13);
     const char *want[] = {"h100-sxm", "h100-pcie", "h800-sxm", "h800-pcie", "h200-sxm", "h20"};
     for (int i = 0; i < 6; i++) KBT_CHECK(kb_gpu_find(want[i]) != NULL);
     for (int i = 0; i < n; i++) {
-        /* every figure that is known carries a confidence and a source */
-        for (int f = 0; f < KB_F_COUNT; f++)
-            if (g[i].f[f].v > 0) KBT_CHECK(strchr("PSM", g[i].f[f].conf) && g[i].f[f].src && *g[i].f[f].src);
-        KBT_CHECK(g[i].f[KB_F_SMS].v > 0 && g[i].f[KB_F_HBM_GBS].v > 0 && g[i].f[KB_F_L2_MB].v > 0);
+        /* every figure that is known carries a confidence and a source; the
+         * others read as unknown, not as zeroed memory */
+        for (int f = 0; f < nk; f++) {
+            const kb_fig *x = kb_gpu_fig(&g[i], &k[f]);
+            if (x->v > 0) KBT_CHECK(strchr("PSM", x->conf) && x->src && *x->src);
+            else KBT_CHECK(x->conf == '-' && x->src && !strcmp(x->src, "unknown"));
+        }
+        KBT_CHECK(g[i].sms.v > 0 && g[i].hbm_gbs.v > 0 && g[i].l2_mb.v > 0);
         /* dense FP8 is twice dense BF16 on Hopper (within rounding of the datasheets) */
-        KBT_NEAR(g[i].f[KB_F_FP8].v, 2 * g[i].f[KB_F_BF16].v, 0.002);
+        KBT_NEAR(g[i].fp8_tflops.v, 2 * g[i].bf16_tflops.v, 0.002);
         /* per-direction nominal link = half the bidirectional figure */
-        KBT_NEAR(g[i].f[KB_F_LINK_NOMINAL].v, g[i].f[KB_F_NVLINK_BIDIR].v / 2, 1e-9);
-        if (g[i].f[KB_F_LINK_PRACTICAL].v > 0)
-            KBT_CHECK(g[i].f[KB_F_LINK_PRACTICAL].v < g[i].f[KB_F_LINK_NOMINAL].v);
+        KBT_NEAR(g[i].link_gbs_nominal.v, g[i].nvlink_bidir_gbs.v / 2, 1e-9);
+        if (g[i].link_gbs_practical.v > 0) KBT_CHECK(g[i].link_gbs_practical.v < g[i].link_gbs_nominal.v);
     }
+    /* the key table names the members: the JSON key "hbm_gbs" is g->hbm_gbs */
+    KBT_STREQ(k[6].name, "hbm_gbs");
+    KBT_CHECK(kb_gpu_fig(&g[0], &k[6]) == &g[0].hbm_gbs);
+    KBT_CHECK(&g[0].f[KB_F_LINK_PRACTICAL] == &g[0].link_gbs_practical); /* deprecated view agrees */
     /* H800 = H100 SXM5 except NVLink (and FP64) */
     const kb_gpu *h100 = kb_gpu_find("h100-sxm"), *h800 = kb_gpu_find("h800-sxm");
-    const kb_gpu_field same[] = {KB_F_SMS, KB_F_FP8, KB_F_BF16, KB_F_HBM_GBS, KB_F_L2_MB, KB_F_MEM_GB};
-    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) KBT_NEAR(h800->f[same[i]].v, h100->f[same[i]].v, 0);
-    KBT_NEAR(h100->f[KB_F_NVLINK_BIDIR].v, 900, 0);
-    KBT_NEAR(h800->f[KB_F_NVLINK_BIDIR].v, 400, 0);
-    KBT_NEAR(h800->f[KB_F_LINK_PRACTICAL].v, 160, 0);
-    KBT_NEAR(h100->f[KB_F_LINK_PRACTICAL].v, 370, 0);
-    KBT_CHECK(h800->f[KB_F_FP64].v < 2 && h100->f[KB_F_FP64].v > 30);
+    KBT_CHECK(h800->sms.v == h100->sms.v && h800->fp8_tflops.v == h100->fp8_tflops.v);
+    KBT_CHECK(h800->bf16_tflops.v == h100->bf16_tflops.v && h800->hbm_gbs.v == h100->hbm_gbs.v);
+    KBT_CHECK(h800->l2_mb.v == h100->l2_mb.v && h800->mem_gb.v == h100->mem_gb.v);
+    KBT_NEAR(h100->nvlink_bidir_gbs.v, 900, 0);
+    KBT_NEAR(h800->nvlink_bidir_gbs.v, 400, 0);
+    KBT_NEAR(h800->link_gbs_practical.v, 160, 0);
+    KBT_NEAR(h100->link_gbs_practical.v, 370, 0);
+    KBT_CHECK(h800->fp64_tflops.v < 2 && h100->fp64_tflops.v > 30);
     KBT_CHECK(kb_gpu_find("a100") == NULL);
+}
 
-    /* device names -> slugs */
-    KBT_STREQ(kb_gpu_slug_for_name("NVIDIA H100 80GB HBM3", 85), "h100-sxm");
-    KBT_STREQ(kb_gpu_slug_for_name("NVIDIA H100 PCIe", 85), "h100-pcie");
-    KBT_STREQ(kb_gpu_slug_for_name("NVIDIA H800", 85), "h800-sxm");
-    KBT_STREQ(kb_gpu_slug_for_name("NVIDIA H200", 150), "h200-sxm");
-    KBT_STREQ(kb_gpu_slug_for_name("NVIDIA H20", 97), "h20");
+/* The CUDA device names of the GPUs in the table (cudaDeviceProp.name) and
+ * their memory in GB (totalGlobalMem / 1e9). */
+static const struct { const char *name; double mem_gb; const char *slug; } real[] = {
+    {"NVIDIA H100 80GB HBM3", 85, "h100-sxm"}, {"NVIDIA H100 PCIe", 85, "h100-pcie"},
+    {"NVIDIA H800", 85, "h800-sxm"},           {"NVIDIA H800 PCIe", 85, "h800-pcie"},
+    {"NVIDIA H200", 150, "h200-sxm"},          {"NVIDIA H20", 97, "h20"},
+};
+#define N_REAL (sizeof real / sizeof real[0])
+
+static void check_detection(void)
+{
+    /* each real name resolves to its row, and no row but its own wins it */
+    for (size_t i = 0; i < N_REAL; i++) KBT_STREQ(kb_gpu_slug_for_name(real[i].name, real[i].mem_gb), real[i].slug);
+    /* each row's pattern recognises its own device and none of the others,
+     * except where a more specific row takes the name (PCIe over SXM) */
+    int n;
+    const kb_gpu *g = kb_gpus(&n);
+    for (int r = 0; r < n; r++) {
+        int own = 0;
+        for (size_t i = 0; i < N_REAL; i++) {
+            int m = kb_gpu_matches(&g[r], real[i].name, real[i].mem_gb);
+            if (!strcmp(g[r].slug, real[i].slug)) own += m;
+            else if (m) KBT_CHECK(strstr(real[i].slug, "pcie") && !strstr(g[r].slug, "pcie"));
+        }
+        KBT_CHECK(own == 1);
+    }
+    /* case does not matter; the H20 pattern also checks the memory */
+    KBT_STREQ(kb_gpu_slug_for_name("nvidia h100 pcie", 85), "h100-pcie");
+    KBT_CHECK(!kb_gpu_matches(kb_gpu_find("h20"), "NVIDIA H20", 141));
+    KBT_CHECK(kb_gpu_slug_for_name("NVIDIA H20", 141) == NULL);
+    KBT_STREQ(kb_gpu_slug_for_name("NVIDIA H200", 97), "h200-sxm");
     KBT_CHECK(kb_gpu_slug_for_name("NVIDIA A100-SXM4-80GB", 85) == NULL);
     kb_gpu row;
     KBT_CHECK(kb_gpu_from_props("NVIDIA H100 80GB HBM3", 132, 85, 50, 3352, &row) == 1);
     KBT_STREQ(row.slug, "h100-sxm");
     KBT_CHECK(kb_gpu_from_props("NVIDIA A100-SXM4-80GB", 108, 85, 40, 2039, &row) == 0);
     KBT_STREQ(row.slug, "a100-sxm4-80gb");
-    KBT_NEAR(row.f[KB_F_SMS].v, 108, 0);
-    KBT_NEAR(row.f[KB_F_HBM_GBS].v, 2039, 0);
-    KBT_CHECK(row.f[KB_F_HBM_GBS].conf == 'D' && row.f[KB_F_FP8].v == 0);
+    KBT_NEAR(row.sms.v, 108, 0);
+    KBT_NEAR(row.hbm_gbs.v, 2039, 0);
+    KBT_CHECK(row.hbm_gbs.conf == 'D' && row.fp8_tflops.v == 0 && row.fp8_tflops.conf == '-');
+}
 
-    /* user file: override one figure, add a GPU */
+/* user file: override one figure, add a GPU that the run can detect */
+static void check_user_file(void)
+{
     char err[256] = "";
     const char *p = write_tmp("{\"gpus\":[{\"slug\":\"h100-sxm\",\"hbm_gbs\":3000,\"source\":\"our copy test\"},"
-                              "{\"slug\":\"b200\",\"name\":\"NVIDIA B200\",\"fp8_tflops\":4500,\"hbm_gbs\":8000}]}");
+                              "{\"slug\":\"b200\",\"name\":\"NVIDIA B200\",\"match\":\"*b200*\","
+                              "\"fp8_tflops\":4500,\"hbm_gbs\":8000}]}");
     KBT_CHECK(kb_specs_load(p, err, sizeof err) == 0);
     unlink(p);
-    KBT_NEAR(kb_gpu_find("h100-sxm")->f[KB_F_HBM_GBS].v, 3000, 0);
-    KBT_CHECK(kb_gpu_find("h100-sxm")->f[KB_F_HBM_GBS].conf == 'U');
-    KBT_CHECK(strstr(kb_gpu_find("h100-sxm")->f[KB_F_HBM_GBS].src, "our copy test") != NULL);
-    KBT_NEAR(kb_gpu_find("h100-sxm")->f[KB_F_FP8].v, 1979, 0); /* untouched */
-    KBT_CHECK(kb_gpu_find("b200") != NULL);
-    KBT_NEAR(kb_gpu_find("b200")->f[KB_F_FP8].v, 4500, 0);
+    const kb_gpu *h100 = kb_gpu_find("h100-sxm"), *b200 = kb_gpu_find("b200");
+    KBT_NEAR(h100->hbm_gbs.v, 3000, 0);
+    KBT_CHECK(h100->hbm_gbs.conf == 'U');
+    KBT_CHECK(strstr(h100->hbm_gbs.src, "our copy test") != NULL);
+    KBT_NEAR(h100->fp8_tflops.v, 1979, 0); /* untouched */
+    KBT_STREQ(h100->match, "*h100*");      /* untouched */
+    KBT_CHECK(b200 != NULL);
+    KBT_NEAR(b200->fp8_tflops.v, 4500, 0);
+    KBT_CHECK(b200->tdp_w.conf == '-');
+    KBT_STREQ(kb_gpu_slug_for_name("NVIDIA B200", 180), "b200");
+    int n;
     kb_gpus(&n);
     KBT_CHECK(n == 7);
     kb_specs_reset();
-    KBT_NEAR(kb_gpu_find("h100-sxm")->f[KB_F_HBM_GBS].v, 3350, 0);
+    KBT_NEAR(kb_gpu_find("h100-sxm")->hbm_gbs.v, 3350, 0);
+    KBT_CHECK(kb_gpu_slug_for_name("NVIDIA B200", 180) == NULL);
+}
 
-    /* bad files: one clear message each */
+/* bad files: one clear message each */
+static void check_bad_files(void)
+{
     const char *bad[][2] = {
         {"{\"gpus\":[{\"slug\":\"x\",\"hbm_gbs\":\"fast\"}]}", "must be a number"},
         {"{\"gpus\":[{\"slug\":\"x\",\"warp_drive\":1}]}", "unknown field \"warp_drive\""},
+        {"{\"gpus\":[{\"slug\":\"x\",\"match\":7}]}", "field \"match\" must be a pattern"},
         {"{\"gpus\":[{\"hbm_gbs\":1}]}", "bad \"slug\""},
         {"{\"gpu\":[]}", "\"gpus\" array"},
         {"{\"gpus\":[", "bad JSON"},
     };
+    char err[256];
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        p = write_tmp(bad[i][0]);
+        const char *p = write_tmp(bad[i][0]);
         err[0] = 0;
         KBT_CHECK(kb_specs_load(p, err, sizeof err) == -1);
         KBT_CHECK(strstr(err, bad[i][1]) != NULL);
@@ -99,5 +149,13 @@ int main(void)
     }
     err[0] = 0;
     KBT_CHECK(kb_specs_load("/nonexistent/specs.json", err, sizeof err) == -1 && *err);
+}
+
+int main(void)
+{
+    check_table();
+    check_detection();
+    check_user_file();
+    check_bad_files();
     return kbt_done("test_specs");
 }
