@@ -21,18 +21,6 @@ static const kb_fig_key fig_keys[] = {
 };
 #define N_FIGS ((int)(sizeof fig_keys / sizeof fig_keys[0]))
 
-/* The deprecated positional view must land on the named members. */
-#define KB_F_AT(idx, member) \
-    _Static_assert(offsetof(kb_gpu, f) + (idx) * sizeof(kb_fig) == offsetof(kb_gpu, member), #idx)
-KB_F_AT(KB_F_SMS, sms);
-KB_F_AT(KB_F_FP8, fp8_tflops);
-KB_F_AT(KB_F_BF16, bf16_tflops);
-KB_F_AT(KB_F_HBM_GBS, hbm_gbs);
-KB_F_AT(KB_F_LINK_NOMINAL, link_gbs_nominal);
-KB_F_AT(KB_F_LINK_PRACTICAL, link_gbs_practical);
-KB_F_AT(KB_F_TDP_W, tdp_w);
-_Static_assert(KB_F_COUNT * sizeof(kb_fig) == sizeof(((kb_gpu *)0)->f), "f[] covers every figure");
-
 const kb_fig_key *kb_fig_keys(int *n)
 {
     *n = N_FIGS;

@@ -23,15 +23,6 @@ typedef struct kb_fig {
     const char *src;
 } kb_fig;
 
-/* Deprecated positional view (g->f[KB_F_FP8]), kept only until
- * bench/report/cmd_plot.c reads the named members; new code uses the names
- * (g->fp8_tflops.v) or kb_fig_keys() to iterate.  kb_specs.c checks that
- * every index lands on its named member. */
-enum {
-    KB_F_SMS = 0, KB_F_FP8, KB_F_BF16, KB_F_TF32, KB_F_FP32, KB_F_FP64, KB_F_HBM_GBS, KB_F_MEM_GB, KB_F_L2_MB,
-    KB_F_NVLINK_BIDIR, KB_F_LINK_NOMINAL, KB_F_LINK_PRACTICAL, KB_F_TDP_W, KB_F_COUNT
-};
-
 typedef struct kb_gpu {
     char slug[32];      /* "h100-sxm" */
     char name[64];      /* "NVIDIA H100 SXM5 80GB" */
@@ -41,24 +32,19 @@ typedef struct kb_gpu {
      * too.  Of the rows that match, the most specific pattern wins. */
     char match[48];
     double mem_gb_min, mem_gb_max;
-    union {
-        struct {
-            kb_fig sms;
-            kb_fig fp8_tflops;         /* dense TFLOP/s */
-            kb_fig bf16_tflops;
-            kb_fig tf32_tflops;
-            kb_fig fp32_tflops;        /* non-tensor */
-            kb_fig fp64_tflops;
-            kb_fig hbm_gbs;            /* GB/s */
-            kb_fig mem_gb;
-            kb_fig l2_mb;
-            kb_fig nvlink_bidir_gbs;   /* GB/s, both directions */
-            kb_fig link_gbs_nominal;   /* GB/s per direction */
-            kb_fig link_gbs_practical; /* GB/s per direction, achievable all-to-all */
-            kb_fig tdp_w;
-        };
-        kb_fig f[KB_F_COUNT]; /* deprecated, see above */
-    };
+    kb_fig sms;
+    kb_fig fp8_tflops;         /* dense TFLOP/s */
+    kb_fig bf16_tflops;
+    kb_fig tf32_tflops;
+    kb_fig fp32_tflops;        /* non-tensor */
+    kb_fig fp64_tflops;
+    kb_fig hbm_gbs;            /* GB/s */
+    kb_fig mem_gb;
+    kb_fig l2_mb;
+    kb_fig nvlink_bidir_gbs;   /* GB/s, both directions */
+    kb_fig link_gbs_nominal;   /* GB/s per direction */
+    kb_fig link_gbs_practical; /* GB/s per direction, achievable all-to-all */
+    kb_fig tdp_w;
 } kb_gpu;
 
 /* The figures as data, in print order: JSON / table key = member name, and

@@ -43,7 +43,6 @@ static void check_table(void)
     /* the key table names the members: the JSON key "hbm_gbs" is g->hbm_gbs */
     KBT_STREQ(k[6].name, "hbm_gbs");
     KBT_CHECK(kb_gpu_fig(&g[0], &k[6]) == &g[0].hbm_gbs);
-    KBT_CHECK(&g[0].f[KB_F_LINK_PRACTICAL] == &g[0].link_gbs_practical); /* deprecated view agrees */
     /* H800 = H100 SXM5 except NVLink (and FP64) */
     const kb_gpu *h100 = kb_gpu_find("h100-sxm"), *h800 = kb_gpu_find("h800-sxm");
     KBT_CHECK(h800->sms.v == h100->sms.v && h800->fp8_tflops.v == h100->fp8_tflops.v);
