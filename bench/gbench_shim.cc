@@ -4,11 +4,12 @@
 
 #include <cstdio>
 #include <cstring>
-#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "bench/kb_gbench.h"
+#include "bench/kb_io.h"
 
 namespace {
 
@@ -105,20 +106,24 @@ extern "C" int kb_gb_run(void)
     return (int)n;
 }
 
+static int put_text(FILE *f, void *text)
+{
+    const std::string *t = static_cast<const std::string *>(text);
+    return std::fwrite(t->data(), 1, t->size(), f) == t->size() ? 0 : -1;
+}
+
+/* Rendered in memory, then written whole-or-nothing like every kbench output
+ * (bench/kb_io.h). */
 extern "C" int kb_gb_write_json(const char *path)
 {
-    std::string tmp = std::string(path) + ".partial";
-    {
-        std::ofstream out(tmp);
-        if (!out) return -1;
-        benchmark::JSONReporter json;
-        json.SetOutputStream(&out);
-        json.SetErrorStream(&out);
-        json.ReportContext(benchmark::BenchmarkReporter::Context());
-        if (!g_runs.empty()) json.ReportRuns(g_runs);
-        json.Finalize();
-        out.flush();
-        if (!out) return -1;
-    }
-    return std::rename(tmp.c_str(), path) == 0 ? 0 : -1;
+    std::ostringstream out;
+    benchmark::JSONReporter json;
+    json.SetOutputStream(&out);
+    json.SetErrorStream(&out);
+    json.ReportContext(benchmark::BenchmarkReporter::Context());
+    if (!g_runs.empty()) json.ReportRuns(g_runs);
+    json.Finalize();
+    std::string text = out.str();
+    char err[256];
+    return kb_write_atomic(path, put_text, &text, err, sizeof err);
 }
