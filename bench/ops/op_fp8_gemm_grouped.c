@@ -20,7 +20,6 @@
 #include "bench/ops/op_common.h"
 #include "kernels/fp8_gemm/fp8_gemm_v1.h"
 #include "kernels/fp8_gemm/fp8_gemm_v3.h"
-#include "reference/fp8_gemm_cublaslt.h"
 
 #define OP "fp8_gemm_grouped"
 
@@ -68,9 +67,9 @@ static double bytes(const kb_shape *s) { return fp8_gemm_bytes(OP, s); }
 static kb_status setup(const kb_shape *s, void **ctx) { return fp8_gemm_setup(OP, s, ctx); }
 
 static const kb_impl impls[] = {
-    {"cublaslt_blk", KB_IMPL_LIB, fp8_gemm_cublaslt_blk, "cuBLASLt FP8 VEC128 x BLK128x128, one call per group"},
-    {"cublaslt_tensor", KB_IMPL_LIB, fp8_gemm_cublaslt_tensor, "cuBLASLt FP8 per-tensor scales, one call per group"},
-    {"cublas_bf16", KB_IMPL_LIB, fp8_gemm_cublas_bf16, "cuBLASLt BF16 on dequantised inputs, one call per group"},
+    {"cublaslt_blk", KB_IMPL_LIB, fp8_gemm_lib_blk, "cuBLASLt FP8 VEC128 x BLK128x128, one call per group"},
+    {"cublaslt_tensor", KB_IMPL_LIB, fp8_gemm_lib_tensor, "cuBLASLt FP8 per-tensor scales, one call per group"},
+    {"cublas_bf16", KB_IMPL_LIB, fp8_gemm_lib_bf16, "cuBLASLt BF16 on dequantised inputs, one call per group"},
     {"v1", KB_IMPL_HAND, fp8_gemm_v1, "one thread per output, CUDA cores (contiguous + masked)"},
     {"v2", KB_IMPL_HAND, fp8_gemm_v2, "mma.sync m16n8k32 E4M3, 4-stage cp.async (contiguous + masked)"},
     {"v3", KB_IMPL_HAND, fp8_gemm_v3_grouped, "Hopper: TMA + mbarrier pipeline, wgmma m64nNk32 E4M3, persistent (contiguous + masked)"},
