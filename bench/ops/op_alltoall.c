@@ -155,10 +155,7 @@ const kb_op kb_op_alltoall = {
     .bytes = ep_a2a_bytes,
     .link_bytes = link_bytes,
     .metrics = metrics,
-    .setup = setup,
-    .poison = poison,
-    .verify = verify,
-    .teardown = teardown,
+    KB_OP_GPU_FUNCS,
     KB_IMPLS(impls),
     .dims = EP_A2A_DIMS,
 };

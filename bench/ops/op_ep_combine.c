@@ -211,10 +211,7 @@ const kb_op kb_op_ep_combine = {
     .bytes = ep_combine_bytes,
     .link_bytes = link_bytes,
     .metrics = metrics,
-    .setup = setup,
-    .poison = poison,
-    .verify = verify,
-    .teardown = teardown,
+    KB_OP_GPU_FUNCS,
     KB_IMPLS(impls),
     .dims = EP_MOE_DIMS,
 };

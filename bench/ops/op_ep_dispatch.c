@@ -253,10 +253,7 @@ const kb_op kb_op_ep_dispatch = {
     .bytes = ep_dispatch_bytes,
     .link_bytes = link_bytes,
     .metrics = metrics,
-    .setup = setup,
-    .poison = poison,
-    .verify = verify,
-    .teardown = teardown,
+    KB_OP_GPU_FUNCS,
     KB_IMPLS(impls),
     .dims = EP_MOE_DIMS,
 };

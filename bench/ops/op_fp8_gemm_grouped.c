@@ -82,7 +82,6 @@ const kb_op kb_op_fp8_gemm_grouped = {
     .shapes = shapes,
     .flops = flops,
     .bytes = bytes,
-    .link_bytes = NULL,
     .setup = setup,
     .poison = fp8_gemm_poison,
     .verify = fp8_gemm_verify,
