@@ -127,21 +127,21 @@ static kb_status plan_groups(fp8_gemm_ctx *c)
     const int groups = fp8_gemm_group_rows(c->op_name, s, counts);
     c->groups = groups;
     if (layout == FP8_GEMM_CONTIGUOUS) {
-        c->rows_total = (int)fp8_contig_layout(groups, counts, c->seg_start, NULL);
+        c->rows_total = (int)fp8_contig_layout(groups, counts, c->lib.seg_start, NULL);
         KB_TRY(host_alloc((void **)&c->h_group_idx, sizeof(int32_t) * (size_t)c->rows_total));
         fp8_contig_layout(groups, counts, NULL, c->h_group_idx);
     } else if (layout == FP8_GEMM_MASKED) {
         c->rows_total = groups * m;
         KB_TRY(host_alloc((void **)&c->h_masked_m, sizeof(int32_t) * (size_t)groups));
         for (int g = 0; g < groups; g++) {
-            c->seg_start[g] = g * m;
+            c->lib.seg_start[g] = g * m;
             c->h_masked_m[g] = counts[g];
         }
     } else {
         c->rows_total = m;
-        c->seg_start[0] = 0;
+        c->lib.seg_start[0] = 0;
     }
-    for (int g = 0; g < groups; g++) c->seg_rows[g] = counts[g];
+    for (int g = 0; g < groups; g++) c->lib.seg_rows[g] = counts[g];
     return KB_OK;
 }
 
@@ -254,26 +254,16 @@ static void bind_args(fp8_gemm_ctx *c)
     a->workspace_bytes = FP8_GEMM_WORKSPACE_BYTES;
 }
 
-/* The cuBLASLt baselines' view of the same buffers and group segments. */
+/* The cuBLASLt baselines' view of the same buffers (plan_groups filled
+ * their group segments). */
 static void bind_lib(fp8_gemm_ctx *c)
 {
     const fp8_gemm_args *a = &c->args;
     fp8_gemm_lib_args *l = &c->lib;
-    l->n = a->n;
-    l->k = a->k;
-    l->m = a->m;
-    l->masked = a->layout == FP8_GEMM_MASKED;
-    l->groups = c->groups;
-    l->rows_total = c->rows_total;
-    memcpy(l->seg_start, c->seg_start, sizeof l->seg_start);
-    memcpy(l->seg_rows, c->seg_rows, sizeof l->seg_rows);
-    l->a = c->d_a;
-    l->b = c->d_b;
-    l->sa = c->d_sa;
-    l->sb = c->d_sb;
-    l->d = c->d_d;
-    l->workspace = c->d_ws;
-    l->workspace_bytes = FP8_GEMM_WORKSPACE_BYTES;
+    l->n = a->n, l->k = a->k, l->m = a->m, l->masked = a->layout == FP8_GEMM_MASKED;
+    l->groups = c->groups, l->rows_total = c->rows_total;
+    l->a = c->d_a, l->b = c->d_b, l->sa = c->d_sa, l->sb = c->d_sb, l->d = c->d_d;
+    l->workspace = a->workspace, l->workspace_bytes = a->workspace_bytes;
 }
 
 static kb_status build(fp8_gemm_ctx *c)

@@ -47,8 +47,7 @@ typedef struct fp8_gemm_ctx {
     const char *op_name;
     int groups;                  /* G                                        */
     int rows_total;              /* rows of A and D (contig: padded sum; masked: G*m_max) */
-    int seg_start[FP8_MAX_GROUPS]; /* first row of group g in A / D          */
-    int seg_rows[FP8_MAX_GROUPS];  /* valid rows of group g                  */
+    /* group segments (first row, valid rows): lib.seg_start, lib.seg_rows */
     int ref_mode;
     /* host copies for the CPU reference */
     uint8_t *h_a, *h_b;
@@ -95,6 +94,20 @@ double fp8_gemm_bytes(const char *op, const kb_shape *s);
 /* Add a GEMM shape (dtype "e4m3") to an operator's table. */
 void fp8_gemm_shape_add(kb_shape_table *t, const char *label, unsigned sets, int layout, int64_t m, int64_t n,
                         int64_t k, int64_t g, int dist);
+
+/* ---- the body both GEMM operator files share --------------------------------
+ * FP8_GEMM_OP_CALLBACKS(op): the static shapes() over `build_shapes` (the
+ * file's table builder) and flops/bytes/setup bound to the operator's name;
+ * FP8_GEMM_OP_FIELDS: every kb_op field but name, what and impls. */
+#define FP8_GEMM_OP_CALLBACKS(op)                                                                              \
+    static kb_shape_table table;                                                                               \
+    static const kb_shape *shapes(int *n) { return kb_op_table(&table, build_shapes, n); }                     \
+    static double flops(const kb_shape *s) { return fp8_gemm_flops(op, s); }                                  \
+    static double bytes(const kb_shape *s) { return fp8_gemm_bytes(op, s); }                                  \
+    static kb_status setup(const kb_shape *s, void **ctx) { return fp8_gemm_setup(op, s, ctx); }
+#define FP8_GEMM_OP_FIELDS                                                                                     \
+    .peak = KB_PEAK_FP8, .shapes = shapes, .flops = flops, .bytes = bytes, .setup = setup,                    \
+    .poison = fp8_gemm_poison, .verify = fp8_gemm_verify, .teardown = fp8_gemm_teardown, .dims = FP8_GEMM_DIMS
 
 /* ---- GPU side, shared by op_fp8_gemm.c and op_fp8_gemm_grouped.c --------- */
 kb_status fp8_gemm_setup(const char *op, const kb_shape *s, void **ctx);

@@ -29,8 +29,6 @@ static const int64_t contig[6][4] = {/* G, M per group, N, K */
 static const int64_t masked_gm[4][2] = {{1, 1024}, {2, 512}, {4, 256}, {32, 256}};
 static const int64_t masked_nk[2][2] = {{4096, 7168}, {7168, 2048}};
 
-static kb_shape_table table;
-
 static void add(kb_shape_table *t, const char *prefix, unsigned sets, int layout, int64_t g, int64_t m, int64_t n,
                 int64_t k, int dist)
 {
@@ -60,11 +58,7 @@ static void build_shapes(kb_shape_table *t)
     add(t, "masked", KB_SET_SMALL, FP8_GEMM_MASKED, 2, 128, 256, 512, FP8_DIST_DRAWN);
 }
 
-static const kb_shape *shapes(int *n) { return kb_op_table(&table, build_shapes, n); }
-
-static double flops(const kb_shape *s) { return fp8_gemm_flops(OP, s); }
-static double bytes(const kb_shape *s) { return fp8_gemm_bytes(OP, s); }
-static kb_status setup(const kb_shape *s, void **ctx) { return fp8_gemm_setup(OP, s, ctx); }
+FP8_GEMM_OP_CALLBACKS(OP)
 
 static const kb_impl impls[] = {
     {"cublaslt_blk", KB_IMPL_LIB, fp8_gemm_lib_blk, "cuBLASLt FP8 VEC128 x BLK128x128, one call per group"},
@@ -78,14 +72,6 @@ static const kb_impl impls[] = {
 const kb_op kb_op_fp8_gemm_grouped = {
     .name = OP,
     .what = "grouped FP8 GEMM for MoE experts: contiguous (prefill) and masked (decode) layouts",
-    .peak = KB_PEAK_FP8,
-    .shapes = shapes,
-    .flops = flops,
-    .bytes = bytes,
-    .setup = setup,
-    .poison = fp8_gemm_poison,
-    .verify = fp8_gemm_verify,
-    .teardown = fp8_gemm_teardown,
+    FP8_GEMM_OP_FIELDS,
     KB_IMPLS(impls),
-    .dims = FP8_GEMM_DIMS,
 };
