@@ -12,6 +12,10 @@
  *     reference answer; returns an opaque context;
  *   - poison()/verify(): poison outputs before a run, compare after it;
  *   - its table of implementations: { name, kind, launcher } - one line each.
+ * Convention: an op file names its static callbacks shapes, flops, bytes,
+ * setup, poison, verify and teardown, so that its kb_op says KB_OP_FUNCS
+ * (or KB_OP_GPU_FUNCS for the last four, when flops/bytes come from a family
+ * helper) and holds little more than its name, peak, impls and dims.
  * The harness owns timing, statistics, CSV, roofline and the CLI.
  */
 #ifndef KB_H
@@ -117,6 +121,10 @@ typedef struct kb_op {
      * enum ({[MLA_D_B] = "b", [MLA_D_SK] = "sk", ...}); NULL ends/skips. */
     const char *dims[KB_MAX_DIMS];
 } kb_op;
+
+/* The kb_op callbacks of an op file that follows the naming convention above. */
+#define KB_OP_GPU_FUNCS .setup = setup, .poison = poison, .verify = verify, .teardown = teardown
+#define KB_OP_FUNCS .shapes = shapes, .flops = flops, .bytes = bytes, KB_OP_GPU_FUNCS
 
 /* .impls and .n_impls of a kb_op from one static kb_impl array. */
 #define KB_IMPLS(table) .impls = (table), .n_impls = (int)(sizeof(table) / sizeof((table)[0]))

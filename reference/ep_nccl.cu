@@ -99,7 +99,6 @@ kb_status get_state(ep_args *a, nccl_state **out)
     return KB_OK;
 }
 
-__device__ __forceinline__ int first_expert(int d, int E, int N) { return (int)(((long long)d * E + N - 1) / N); }
 
 // Pack rank r's (token, destination) records in (key, token) order: record index
 // = sum_{e' < key} cnt[r][e'] + slot (segments per destination fall out in order).
@@ -153,7 +152,7 @@ nccl_unpack_kernel(const ep_tab *__restrict__ tab, int d, int N, int H, int E, c
 {
     __shared__ int s_off[EP_MAX_EXPERTS], s_dst[EP_MAX_EXPERTS];
     const int32_t *cnt = tab->cnt_all[d];
-    const int e0 = first_expert(d, E, N), e1 = first_expert(d + 1, E, N), L = e1 - e0;
+    const int e0 = ep_first_expert(d, E, N), e1 = ep_first_expert(d + 1, E, N), L = e1 - e0;
     for (int j = threadIdx.x; j < N * L; j += blockDim.x) {
         const int s = j / L, e = e0 + j % L;
         const int off = ep_unpack_off(s, e, d, N, E, cnt), dst = ep_unpack_dst(s, e, d, N, E, cnt);

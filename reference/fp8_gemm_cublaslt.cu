@@ -10,7 +10,7 @@
 //     MN-major sa with the leading dimension padded to a multiple of 4 (16-byte
 //     aligned columns, Transformer Engine's GEMM_READY 1D layout; identical to
 //     PyTorch's [K/128][rows] whenever rows % 4 == 0); a per-group copy is built
-//     at setup (fp8_lib_sa_ld in fp8_common.h);
+//     at setup (fp8_lib_sa_ld in fp8_gemm_cublaslt.h);
 //   BLK128x128_32F (weights): [ceil(N/128)][round_up(K/128, 4)] FP32 = our sb with
 //     the K-block dimension padded to a multiple of 4 (copy built at setup).
 #include <cublasLt.h>
@@ -20,11 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "bench/ops/fp8_common.h"
 #include "reference/fp8_gemm_cublaslt.h"
 
 namespace {
-enum { MODE_BLOCK = 0, MODE_TENSOR = 1, MODE_BF16 = 2, NMODES = 3 };
+enum { MODE_BLOCK = FP8_LIB_BLOCK, MODE_TENSOR = FP8_LIB_TENSOR, MODE_BF16 = FP8_LIB_BF16, NMODES = FP8_LIB_NMODES };
 const char *const mode_name[NMODES] = {"FP8 VEC128 x BLK128x128 scales", "FP8 per-tensor scales", "BF16"};
 
 struct plan {
@@ -35,13 +34,11 @@ struct plan {
     void *D;
 };
 
-struct lib_state {
-    bool built[NMODES];
-    kb_status status[NMODES];
-    char why[NMODES][256];
-    int nplans[NMODES];
-    plan plans[NMODES][FP8_MAX_GROUPS];
+struct lib_plans {
+    plan p[NMODES][FP8_LIB_MAX_GROUPS];
 };
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 cublasLtHandle_t g_handle = nullptr;
 
@@ -90,58 +87,71 @@ unsigned grid_for(int64_t n)
     return (unsigned)(b > 65535 ? 65535 : (b < 1 ? 1 : b));
 }
 
-#define LT(call, what)                                                                      \
-    do {                                                                                    \
-        cublasStatus_t s_ = (call);                                                         \
-        if (s_ != CUBLAS_STATUS_SUCCESS) {                                                  \
-            snprintf(why, sizeof st->why[0], "%s: %s failed (status %d, cuBLASLt %zu)",    \
-                     mode_name[mode], what, (int)s_, cublasLtGetVersion());                 \
-            return s_ == CUBLAS_STATUS_NOT_SUPPORTED || s_ == CUBLAS_STATUS_INVALID_VALUE   \
-                       ? KB_SKIP : KB_FAIL;                                                 \
-        }                                                                                   \
-    } while (0)
-
-kb_status build_plan(fp8_gemm_ctx *c, lib_state *st, int mode, int g, plan *pl)
+// A cuBLASLt setup call's status: on failure record the reason for the mode
+// (unsupported combinations are a skip, anything else a failure).
+kb_status lt_check(cublasStatus_t s, fp8_gemm_lib_mode *md, int mode, const char *what)
 {
-    char *why = st->why[mode];
-    const int n = c->args.n, k = c->args.k, rows = c->seg_rows[g];
+    if (s == CUBLAS_STATUS_SUCCESS) return KB_OK;
+    snprintf(md->why, sizeof md->why, "%s: %s failed (status %d, cuBLASLt %zu)", mode_name[mode], what, (int)s,
+             cublasLtGetVersion());
+    return s == CUBLAS_STATUS_NOT_SUPPORTED || s == CUBLAS_STATUS_INVALID_VALUE ? KB_SKIP : KB_FAIL;
+}
+// The operands of group g in this mode: FP8 bytes, or the dequantised BF16 copies.
+void bind_operands(const fp8_gemm_lib_args *l, int mode, int g, plan *pl)
+{
+    const int n = l->n, k = l->k;
     const bool fp8 = mode != MODE_BF16;
-    const cudaDataType_t in_t = fp8 ? CUDA_R_8F_E4M3 : CUDA_R_16BF;
     const size_t in_sz = fp8 ? 1 : 2;
-    const uint8_t *wb = fp8 ? c->d_b : (const uint8_t *)c->b_bf16;
-    const uint8_t *ab = fp8 ? c->d_a : (const uint8_t *)c->a_bf16;
+    const uint8_t *wb = fp8 ? l->b : (const uint8_t *)l->b_bf16;
+    const uint8_t *ab = fp8 ? l->a : (const uint8_t *)l->a_bf16;
     pl->A = wb + (size_t)g * n * k * in_sz;
-    pl->B = ab + (size_t)c->seg_start[g] * k * in_sz;
-    pl->D = c->d_d + (size_t)c->seg_start[g] * n;
+    pl->B = ab + (size_t)l->seg_start[g] * k * in_sz;
+    pl->D = l->d + (size_t)l->seg_start[g] * n;
+}
 
+// Matmul descriptor: "TN", FP32 compute, the mode's scale attributes.
+kb_status describe(const fp8_gemm_lib_args *l, fp8_gemm_lib_mode *md, int mode, int g, plan *pl)
+{
     // CUBLASLT_MATMUL_DESC_FAST_ACCUM stays at its default 0 in every mode: the
     // block-scaled modes require it off (PyTorch and Transformer Engine refuse
     // fast accumulation with 1x128 / 128x128 scales), and the per-tensor mode
     // keeps the same split accumulation so that only the scaling differs.
-    LT(cublasLtMatmulDescCreate(&pl->op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "MatmulDescCreate");
+    KB_TRY(lt_check(cublasLtMatmulDescCreate(&pl->op, CUBLAS_COMPUTE_32F, CUDA_R_32F), md, mode, "MatmulDescCreate"));
     const cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
-    LT(cublasLtMatmulDescSetAttribute(pl->op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta), "TRANSA");
-    LT(cublasLtMatmulDescSetAttribute(pl->op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb), "TRANSB");
+    KB_TRY(lt_check(cublasLtMatmulDescSetAttribute(pl->op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta), md, mode, "TRANSA"));
+    KB_TRY(lt_check(cublasLtMatmulDescSetAttribute(pl->op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb), md, mode, "TRANSB"));
+    const void *pa = l->one, *pb = l->one;
     if (mode == MODE_BLOCK) {
         const int32_t ma = CUBLASLT_MATMUL_MATRIX_SCALE_BLK128x128_32F, mb = CUBLASLT_MATMUL_MATRIX_SCALE_VEC128_32F;
-        const void *pa = c->lib_sb + (size_t)g * fp8_ceil_div(n, 128) * c->lib_sb_ld;
-        const void *pb = c->lib_sa + c->lib_sa_off[g];
-        LT(cublasLtMatmulDescSetAttribute(pl->op, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &ma, sizeof ma), "A_SCALE_MODE=BLK128x128_32F");
-        LT(cublasLtMatmulDescSetAttribute(pl->op, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &mb, sizeof mb), "B_SCALE_MODE=VEC128_32F");
-        LT(cublasLtMatmulDescSetAttribute(pl->op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &pa, sizeof pa), "A_SCALE_POINTER");
-        LT(cublasLtMatmulDescSetAttribute(pl->op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &pb, sizeof pb), "B_SCALE_POINTER");
-    } else if (mode == MODE_TENSOR) {
-        const void *one = c->d_one;
-        LT(cublasLtMatmulDescSetAttribute(pl->op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &one, sizeof one), "A_SCALE_POINTER");
-        LT(cublasLtMatmulDescSetAttribute(pl->op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &one, sizeof one), "B_SCALE_POINTER");
+        pa = l->lib_sb + (size_t)g * ceil_div(l->n, 128) * l->lib_sb_ld;
+        pb = l->lib_sa + l->lib_sa_off[g];
+        KB_TRY(lt_check(cublasLtMatmulDescSetAttribute(pl->op, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &ma, sizeof ma), md, mode,
+                        "A_SCALE_MODE=BLK128x128_32F"));
+        KB_TRY(lt_check(cublasLtMatmulDescSetAttribute(pl->op, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &mb, sizeof mb), md, mode,
+                        "B_SCALE_MODE=VEC128_32F"));
     }
-    LT(cublasLtMatrixLayoutCreate(&pl->la, in_t, (uint64_t)k, (uint64_t)n, (int64_t)k), "layout A");
-    LT(cublasLtMatrixLayoutCreate(&pl->lb, in_t, (uint64_t)k, (uint64_t)rows, (int64_t)k), "layout B");
-    LT(cublasLtMatrixLayoutCreate(&pl->lc, CUDA_R_16BF, (uint64_t)n, (uint64_t)rows, (int64_t)n), "layout D");
+    if (mode == MODE_BF16) return KB_OK;
+    KB_TRY(lt_check(cublasLtMatmulDescSetAttribute(pl->op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &pa, sizeof pa), md, mode,
+                    "A_SCALE_POINTER"));
+    KB_TRY(lt_check(cublasLtMatmulDescSetAttribute(pl->op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &pb, sizeof pb), md, mode,
+                    "B_SCALE_POINTER"));
+    return KB_OK;
+}
+
+kb_status build_plan(const fp8_gemm_lib_args *l, fp8_gemm_lib_mode *md, int mode, int g, plan *pl)
+{
+    const int n = l->n, k = l->k, rows = l->seg_rows[g];
+    const cudaDataType_t in_t = mode != MODE_BF16 ? CUDA_R_8F_E4M3 : CUDA_R_16BF;
+    bind_operands(l, mode, g, pl);
+    KB_TRY(describe(l, md, mode, g, pl));
+    KB_TRY(lt_check(cublasLtMatrixLayoutCreate(&pl->la, in_t, (uint64_t)k, (uint64_t)n, (int64_t)k), md, mode, "layout A"));
+    KB_TRY(lt_check(cublasLtMatrixLayoutCreate(&pl->lb, in_t, (uint64_t)k, (uint64_t)rows, (int64_t)k), md, mode, "layout B"));
+    KB_TRY(lt_check(cublasLtMatrixLayoutCreate(&pl->lc, CUDA_R_16BF, (uint64_t)n, (uint64_t)rows, (int64_t)n), md, mode,
+                    "layout D"));
 
     cublasLtMatmulPreference_t pref;
-    LT(cublasLtMatmulPreferenceCreate(&pref), "PreferenceCreate");
-    const size_t ws = c->args.workspace_bytes;
+    KB_TRY(lt_check(cublasLtMatmulPreferenceCreate(&pref), md, mode, "PreferenceCreate"));
+    const size_t ws = l->workspace_bytes;
     cublasStatus_t s = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws);
     cublasLtMatmulHeuristicResult_t res;
     int nres = 0;
@@ -149,7 +159,7 @@ kb_status build_plan(fp8_gemm_ctx *c, lib_state *st, int mode, int g, plan *pl)
         s = cublasLtMatmulAlgoGetHeuristic(g_handle, pl->op, pl->la, pl->lb, pl->lc, pl->lc, pref, 1, &res, &nres);
     cublasLtMatmulPreferenceDestroy(pref);
     if (s != CUBLAS_STATUS_SUCCESS || nres < 1) {
-        snprintf(why, sizeof st->why[0], "%s: no cuBLASLt algorithm for m=%d n=%d k=%d (heuristic status %d, %d results, cuBLASLt %zu)",
+        snprintf(md->why, sizeof md->why, "%s: no cuBLASLt algorithm for m=%d n=%d k=%d (heuristic status %d, %d results, cuBLASLt %zu)",
                  mode_name[mode], n, rows, k, (int)s, nres, cublasLtGetVersion());
         return KB_SKIP;
     }
@@ -166,105 +176,127 @@ void destroy_plan(plan *pl)
     memset(pl, 0, sizeof *pl);
 }
 
-kb_status run_mode(void *ctx, cudaStream_t stream, int mode)
+// First launch = verification run: plans + heuristic, outside timing.
+kb_status build_mode(fp8_gemm_lib_args *l, int mode)
 {
-    fp8_gemm_ctx *c = (fp8_gemm_ctx *)ctx;
-    lib_state *st = (lib_state *)c->lib;
-    if (!st) return kb_error("fp8_gemm cuBLASLt: library state missing (setup did not run prepare)");
-    if (!st->built[mode]) {   // first launch = verification run: plan + heuristic, outside timing
-        KB_TRY(ensure_handle());
-        st->built[mode] = true;
-        st->status[mode] = KB_OK;
-        for (int g = 0; g < c->groups; g++) {
-            if (c->seg_rows[g] == 0) continue;
-            plan *pl = &st->plans[mode][st->nplans[mode]++];
-            kb_status s = build_plan(c, st, mode, g, pl);
-            if (s != KB_OK) {
-                st->status[mode] = s;
-                break;
-            }
+    fp8_gemm_lib_mode *md = &l->mode[mode];
+    plan *plans = ((lib_plans *)l->plans)->p[mode];
+    KB_TRY(ensure_handle());
+    md->built = 1;
+    md->status = KB_OK;
+    for (int g = 0; g < l->groups; g++) {
+        if (l->seg_rows[g] == 0) continue;
+        kb_status s = build_plan(l, md, mode, g, &plans[md->nplans++]);
+        if (s != KB_OK) {
+            md->status = s;
+            break;
         }
     }
-    if (st->status[mode] == KB_SKIP) return kb_skip("%s", st->why[mode]);
-    if (st->status[mode] != KB_OK) return kb_error("%s", st->why[mode]);
+    return KB_OK;
+}
+
+kb_status run_mode(void *lib, cudaStream_t stream, int mode)
+{
+    fp8_gemm_lib_args *l = (fp8_gemm_lib_args *)lib;
+    fp8_gemm_lib_mode *md = &l->mode[mode];
+    if (!l->plans) return kb_error("fp8_gemm cuBLASLt: library state missing (setup did not run prepare)");
+    if (!md->built) KB_TRY(build_mode(l, mode));
+    if (md->status == KB_SKIP) return kb_skip("%s", md->why);
+    if (md->status != KB_OK) return kb_error("%s", md->why);
     const float alpha = 1.0f, beta = 0.0f;
-    for (int i = 0; i < st->nplans[mode]; i++) {
-        plan *pl = &st->plans[mode][i];
+    for (int i = 0; i < md->nplans; i++) {
+        plan *pl = &((lib_plans *)l->plans)->p[mode][i];
         cublasStatus_t s = cublasLtMatmul(g_handle, pl->op, &alpha, pl->A, pl->la, pl->B, pl->lb, &beta, pl->D, pl->lc,
-                                          pl->D, pl->lc, &pl->algo, c->args.workspace, c->args.workspace_bytes, stream);
+                                          pl->D, pl->lc, &pl->algo, l->workspace, l->workspace_bytes, stream);
         if (s == CUBLAS_STATUS_NOT_SUPPORTED) {   // unsupported combination: remember, report as skip
-            st->status[mode] = KB_SKIP;
-            snprintf(st->why[mode], sizeof st->why[0], "%s: cublasLtMatmul: not supported for m=%d k=%d (cuBLASLt %zu)",
-                     mode_name[mode], c->args.n, c->args.k, cublasLtGetVersion());
-            return kb_skip("%s", st->why[mode]);
+            md->status = KB_SKIP;
+            snprintf(md->why, sizeof md->why, "%s: cublasLtMatmul: not supported for m=%d k=%d (cuBLASLt %zu)",
+                     mode_name[mode], l->n, l->k, cublasLtGetVersion());
+            return kb_skip("%s", md->why);
         }
         if (s != CUBLAS_STATUS_SUCCESS) return kb_error("%s: cublasLtMatmul failed (status %d)", mode_name[mode], (int)s);
     }
-    if (mode == MODE_TENSOR) c->ref_mode = FP8_REF_TENSOR;
+    return KB_OK;
+}
+
+// Scale copies in the layouts cuBLASLt wants (see the top of this file).
+kb_status pad_scales(fp8_gemm_lib_args *l, cudaStream_t stream)
+{
+    const int n = l->n, k = l->k, kb = k / 128, nb = (int)ceil_div(n, 128);
+    const size_t G = (size_t)l->groups;
+    // Weight scales, K-block dimension padded to a multiple of 4.
+    l->lib_sb_ld = (int)(ceil_div(kb, 4) * 4);
+    KB_CUDA_TRY(cudaMalloc((void **)&l->lib_sb, G * nb * l->lib_sb_ld * sizeof(float)));
+    KB_CUDA_TRY(cudaMemsetAsync(l->lib_sb, 0, G * nb * l->lib_sb_ld * sizeof(float), stream));
+    KB_CUDA_TRY(cudaMemcpy2DAsync(l->lib_sb, (size_t)l->lib_sb_ld * sizeof(float), l->sb, (size_t)kb * sizeof(float),
+                                  (size_t)kb * sizeof(float), G * nb, cudaMemcpyDeviceToDevice, stream));
+    // Activation scales, one [K/128][round_up(rows_g, 4)] block per group (every
+    // column 16-byte aligned, padding zero).
+    const size_t off = fp8_lib_sa_layout(l->groups, l->seg_rows, kb, l->lib_sa_off);
+    KB_CUDA_TRY(cudaMalloc((void **)&l->lib_sa, (off ? off : 4) * sizeof(float)));
+    KB_CUDA_TRY(cudaMemsetAsync(l->lib_sa, 0, (off ? off : 4) * sizeof(float), stream));
+    for (int g = 0; g < l->groups; g++) {
+        if (l->seg_rows[g] == 0) continue;
+        const float *src = l->masked ? l->sa + (size_t)g * kb * l->m : l->sa + l->seg_start[g];
+        KB_CUDA_TRY(cudaMemcpy2DAsync(l->lib_sa + l->lib_sa_off[g], (size_t)fp8_lib_sa_ld(l->seg_rows[g]) * sizeof(float), src,
+                                      (size_t)l->m * sizeof(float), (size_t)l->seg_rows[g] * sizeof(float),
+                                      (size_t)kb, cudaMemcpyDeviceToDevice, stream));
+    }
     return KB_OK;
 }
 } // namespace
 
-extern "C" kb_status fp8_gemm_cublaslt_blk(void *ctx, cudaStream_t stream) { return run_mode(ctx, stream, MODE_BLOCK); }
-extern "C" kb_status fp8_gemm_cublaslt_tensor(void *ctx, cudaStream_t stream) { return run_mode(ctx, stream, MODE_TENSOR); }
-extern "C" kb_status fp8_gemm_cublas_bf16(void *ctx, cudaStream_t stream) { return run_mode(ctx, stream, MODE_BF16); }
+extern "C" kb_status fp8_gemm_cublaslt_blk(void *lib, cudaStream_t stream) { return run_mode(lib, stream, MODE_BLOCK); }
+extern "C" kb_status fp8_gemm_cublaslt_tensor(void *lib, cudaStream_t stream) { return run_mode(lib, stream, MODE_TENSOR); }
+extern "C" kb_status fp8_gemm_cublas_bf16(void *lib, cudaStream_t stream) { return run_mode(lib, stream, MODE_BF16); }
 
-extern "C" kb_status fp8_gemm_lib_prepare(fp8_gemm_ctx *c, cudaStream_t stream)
+extern "C" size_t fp8_lib_sa_layout(int groups, const int *rows, int kb, size_t *off)
 {
-    const int n = c->args.n, k = c->args.k, kb = k / 128, nb = (int)fp8_ceil_div(n, 128);
-    const size_t rows = (size_t)c->rows_total, G = (size_t)c->groups;
-    lib_state *st = (lib_state *)calloc(1, sizeof(lib_state));
-    if (!st) return kb_error("fp8_gemm lib: out of host memory");
-    c->lib = st;
-
-    // Weight scales, K-block dimension padded to a multiple of 4.
-    c->lib_sb_ld = (int)fp8_round_up(kb, 4);
-    KB_CUDA_TRY(cudaMalloc((void **)&c->lib_sb, G * nb * c->lib_sb_ld * sizeof(float)));
-    KB_CUDA_TRY(cudaMemsetAsync(c->lib_sb, 0, G * nb * c->lib_sb_ld * sizeof(float), stream));
-    KB_CUDA_TRY(cudaMemcpy2DAsync(c->lib_sb, (size_t)c->lib_sb_ld * sizeof(float), c->d_sb, (size_t)kb * sizeof(float),
-                                  (size_t)kb * sizeof(float), G * nb, cudaMemcpyDeviceToDevice, stream));
-    // Activation scales, one [K/128][round_up(rows_g, 4)] block per group (every
-    // column 16-byte aligned, padding zero).
-    const size_t off = fp8_lib_sa_layout(c->groups, c->seg_rows, kb, c->lib_sa_off);
-    KB_CUDA_TRY(cudaMalloc((void **)&c->lib_sa, (off ? off : 4) * sizeof(float)));
-    KB_CUDA_TRY(cudaMemsetAsync(c->lib_sa, 0, (off ? off : 4) * sizeof(float), stream));
-    for (int g = 0; g < c->groups; g++) {
-        if (c->seg_rows[g] == 0) continue;
-        const bool masked = c->args.layout == FP8_GEMM_MASKED;
-        const float *src = masked ? c->d_sa + (size_t)g * kb * c->args.m : c->d_sa + c->seg_start[g];
-        KB_CUDA_TRY(cudaMemcpy2DAsync(c->lib_sa + c->lib_sa_off[g], (size_t)fp8_lib_sa_ld(c->seg_rows[g]) * sizeof(float), src,
-                                      (size_t)c->args.m * sizeof(float), (size_t)c->seg_rows[g] * sizeof(float),
-                                      (size_t)kb, cudaMemcpyDeviceToDevice, stream));
+    size_t total = 0;
+    for (int g = 0; g < groups; g++) {
+        off[g] = total;
+        total += (size_t)kb * (size_t)fp8_lib_sa_ld(rows[g]);
     }
+    return total;
+}
+
+extern "C" kb_status fp8_gemm_lib_prepare(fp8_gemm_lib_args *l, cudaStream_t stream)
+{
+    const int n = l->n, k = l->k;
+    const size_t rows = (size_t)l->rows_total, G = (size_t)l->groups;
+    l->plans = calloc(1, sizeof(lib_plans));
+    if (!l->plans) return kb_error("fp8_gemm lib: out of host memory");
+    KB_TRY(pad_scales(l, stream));
     // Dequantised BF16 inputs for the BF16 baseline.
-    KB_CUDA_TRY(cudaMalloc((void **)&c->a_bf16, rows * k * sizeof(uint16_t)));
-    KB_CUDA_TRY(cudaMalloc((void **)&c->b_bf16, G * n * k * sizeof(uint16_t)));
-    dequant_a_kernel<<<grid_for((int64_t)(rows * k)), 256, 0, stream>>>(
-        c->d_a, c->d_sa, (__nv_bfloat16 *)c->a_bf16, (int64_t)rows, k, c->args.m, c->args.layout == FP8_GEMM_MASKED);
+    KB_CUDA_TRY(cudaMalloc((void **)&l->a_bf16, rows * k * sizeof(uint16_t)));
+    KB_CUDA_TRY(cudaMalloc((void **)&l->b_bf16, G * n * k * sizeof(uint16_t)));
+    dequant_a_kernel<<<grid_for((int64_t)(rows * k)), 256, 0, stream>>>(l->a, l->sa, (__nv_bfloat16 *)l->a_bf16,
+                                                                        (int64_t)rows, k, l->m, l->masked);
     KB_CUDA_TRY(cudaGetLastError());
-    dequant_b_kernel<<<grid_for((int64_t)(G * n * k)), 256, 0, stream>>>(c->d_b, c->d_sb, (__nv_bfloat16 *)c->b_bf16,
+    dequant_b_kernel<<<grid_for((int64_t)(G * n * k)), 256, 0, stream>>>(l->b, l->sb, (__nv_bfloat16 *)l->b_bf16,
                                                                          (int64_t)(G * n), n, k);
     KB_CUDA_TRY(cudaGetLastError());
     const float one = 1.0f;
-    KB_CUDA_TRY(cudaMalloc((void **)&c->d_one, sizeof(float)));
-    KB_CUDA_TRY(cudaMemcpy(c->d_one, &one, sizeof one, cudaMemcpyHostToDevice));
+    KB_CUDA_TRY(cudaMalloc((void **)&l->one, sizeof(float)));
+    KB_CUDA_TRY(cudaMemcpy(l->one, &one, sizeof one, cudaMemcpyHostToDevice));
     return ensure_handle();
 }
 
-extern "C" void fp8_gemm_lib_release(fp8_gemm_ctx *c)
+extern "C" void fp8_gemm_lib_release(fp8_gemm_lib_args *l)
 {
-    lib_state *st = (lib_state *)c->lib;
-    if (st) {
+    lib_plans *p = (lib_plans *)l->plans;
+    if (p) {
         for (int m = 0; m < NMODES; m++)
-            for (int i = 0; i < st->nplans[m]; i++) destroy_plan(&st->plans[m][i]);
-        free(st);
-        c->lib = nullptr;
+            for (int i = 0; i < l->mode[m].nplans; i++) destroy_plan(&p->p[m][i]);
+        free(p);
+        l->plans = nullptr;
     }
-    cudaFree(c->lib_sb);
-    cudaFree(c->lib_sa);
-    cudaFree(c->a_bf16);
-    cudaFree(c->b_bf16);
-    cudaFree(c->d_one);
-    c->lib_sb = c->lib_sa = c->d_one = nullptr;
-    c->a_bf16 = c->b_bf16 = nullptr;
+    memset(l->mode, 0, sizeof l->mode);
+    cudaFree(l->lib_sb);
+    cudaFree(l->lib_sa);
+    cudaFree(l->a_bf16);
+    cudaFree(l->b_bf16);
+    cudaFree(l->one);
+    l->lib_sb = l->lib_sa = l->one = nullptr;
+    l->a_bf16 = l->b_bf16 = nullptr;
 }

@@ -1,23 +1,87 @@
 /* fp8_gemm_cublaslt.h - library baselines for fp8_gemm / fp8_gemm_grouped
- * (KB_IMPL_LIB).  ctx is an fp8_gemm_ctx (bench/ops/fp8_common.h).  Grouped
- * layouts: one cuBLASLt call per group over its valid rows (masked: uses
- * masked_m_host).  Algorithms come from cublasLtMatmulAlgoGetHeuristic, once
- * per (shape, group), on the first launch (the harness's verification run),
- * never inside the timed repetitions. */
+ * (KB_IMPL_LIB).  The launchers take an fp8_gemm_lib_args (below), which the
+ * operator's context embeds and fills at setup; the reference never sees the
+ * operator's context.  Grouped layouts: one cuBLASLt call per group over its
+ * valid rows (seg_start / seg_rows).  Algorithms come from
+ * cublasLtMatmulAlgoGetHeuristic, once per (shape, group), on the first launch
+ * (the harness's verification run), never inside the timed repetitions. */
 #ifndef FP8_GEMM_CUBLASLT_H
 #define FP8_GEMM_CUBLASLT_H
-#include "bench/kb.h"
+#include <stddef.h>
+#include <stdint.h>
+#include <cuda_runtime_api.h>
+#include "kernels/common/kb_base.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#define FP8_LIB_MAX_GROUPS 64
+/* The three baselines, one index each into fp8_gemm_lib_args.mode[]. */
+enum { FP8_LIB_BLOCK = 0, FP8_LIB_TENSOR = 1, FP8_LIB_BF16 = 2, FP8_LIB_NMODES = 3 };
+
+/* Per-baseline state: plans are built on the first launch; a combination
+ * cuBLASLt refuses is remembered as KB_SKIP with its reason. */
+typedef struct fp8_gemm_lib_mode {
+    int built;                   /* first launch done (plans + heuristic)      */
+    kb_status status;            /* KB_OK, else KB_SKIP / KB_FAIL with `why`   */
+    char why[256];
+    int nplans;                  /* one per group with valid rows              */
+} fp8_gemm_lib_mode;
+
+typedef struct fp8_gemm_lib_args {
+    /* ---- filled by the operator before fp8_gemm_lib_prepare ------------- */
+    int n, k;
+    int m;                       /* leading dimension of sa (rows; masked: m_max) */
+    int masked;                  /* sa is [G][K/128][m] (masked), else [K/128][m] */
+    int groups;                  /* G (1 for dense)                              */
+    int rows_total;              /* rows of A and D                              */
+    int seg_start[FP8_LIB_MAX_GROUPS]; /* first row of group g in A / D           */
+    int seg_rows[FP8_LIB_MAX_GROUPS];  /* valid rows of group g                   */
+    const uint8_t *a, *b;        /* device E4M3 A [rows_total,K], B [G,N,K]      */
+    const float *sa, *sb;        /* device scales (kernels/fp8_gemm/fp8_gemm.h)  */
+    uint16_t *d;                 /* device BF16 D [rows_total,N]                 */
+    void *workspace;
+    size_t workspace_bytes;
+    /* ---- built by fp8_gemm_lib_prepare, freed by fp8_gemm_lib_release ---- */
+    float *lib_sa;               /* per group [K/128][fp8_lib_sa_ld(seg_rows[g])] */
+    size_t lib_sa_off[FP8_LIB_MAX_GROUPS];
+    float *lib_sb;               /* [G][ceil(N/128)][lib_sb_ld]                  */
+    int lib_sb_ld;               /* round_up(K/128, 4)                           */
+    uint16_t *a_bf16, *b_bf16;   /* dequantised A [rows_total,K], B [G,N,K]      */
+    float *one;                  /* device 1.0f (per-tensor scales)              */
+    fp8_gemm_lib_mode mode[FP8_LIB_NMODES];
+    void *plans;                 /* cuBLASLt descriptors, owned by the reference */
+} fp8_gemm_lib_args;
+
+/* Leading dimension of a cuBLASLt CUBLASLT_MATMUL_MATRIX_SCALE_VEC128_32F
+ * scale tensor ([K/128][ld] FP32, rows contiguous) for an operand of `rows`
+ * rows: rows rounded up to a multiple of 4, so that every K-block column is
+ * 16-byte aligned (Transformer Engine's GEMM_READY 1D layout,
+ * [ceil(K/128), round_up(M, 4)], which it hands to cuBLASLt unchanged;
+ * PyTorch's stride(1) == M requirement is the same layout whenever M % 4 == 0,
+ * the only case its tests exercise).  The padding entries are zero. */
+static inline int64_t fp8_lib_sa_ld(int64_t rows) { return (rows + 3) / 4 * 4; }
+/* Element offsets (off[g], FP32 elements) of the per-group VEC128 scale
+ * blocks [kb][fp8_lib_sa_ld(rows[g])] packed back to back; returns the total.
+ * Every block starts 16-byte aligned. */
+size_t fp8_lib_sa_layout(int groups, const int *rows, int kb, size_t *off);
+
+/* Build the library's extra buffers (padded scale copies, BF16 inputs) at
+ * setup; free them and the cached plans at teardown (safe on a zeroed struct). */
+kb_status fp8_gemm_lib_prepare(fp8_gemm_lib_args *l, cudaStream_t stream);
+void fp8_gemm_lib_release(fp8_gemm_lib_args *l);
+
+/* Launchers (kb_launch_fn signature); `lib` is an fp8_gemm_lib_args *. */
 /* FP8 with CUBLASLT_MATMUL_MATRIX_SCALE_VEC128_32F (A, 1x128) and
  * CUBLASLT_MATMUL_MATRIX_SCALE_BLK128x128_32F (B): the DeepGEMM semantics. */
-kb_status fp8_gemm_cublaslt_blk(void *ctx, cudaStream_t stream);
+kb_status fp8_gemm_cublaslt_blk(void *lib, cudaStream_t stream);
 /* FP8 with per-tensor scalar scales (1.0) on the same E4M3 bytes: the no-
- * scaling-overhead bound; verified against the unit-scale CPU sum. */
-kb_status fp8_gemm_cublaslt_tensor(void *ctx, cudaStream_t stream);
+ * scaling-overhead bound; the caller verifies against the unit-scale sum. */
+kb_status fp8_gemm_cublaslt_tensor(void *lib, cudaStream_t stream);
 /* BF16 GEMM (cuBLASLt, FP32 accumulate) on inputs dequantised at setup. */
-kb_status fp8_gemm_cublas_bf16(void *ctx, cudaStream_t stream);
+kb_status fp8_gemm_cublas_bf16(void *lib, cudaStream_t stream);
+
 #ifdef __cplusplus
 }
 #endif

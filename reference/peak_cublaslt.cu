@@ -15,11 +15,6 @@ struct plan {
     size_t ws_bytes;
     float *one; // device scale 1.0 for the FP8 per-tensor scales
 };
-#define LT_TRY(x)                                                                                   \
-    do {                                                                                            \
-        cublasStatus_t s_ = (x);                                                                    \
-        if (s_ != CUBLAS_STATUS_SUCCESS) return kb_error("%s: cublas status %d", #x, (int)s_);      \
-    } while (0)
 } // namespace
 
 extern "C" void peak_cublaslt_free(peak_args *a)
@@ -49,21 +44,21 @@ extern "C" kb_status peak_cublaslt_plan(peak_args *a)
     KB_CUDA_TRY(cudaMemcpy(p->one, &one, sizeof one, cudaMemcpyHostToDevice));
     const cudaDataType_t in = a->fp8 ? CUDA_R_8F_E4M3 : CUDA_R_16BF;
     const uint64_t n = (uint64_t)a->n;
-    LT_TRY(cublasLtCreate(&p->h));
-    LT_TRY(cublasLtMatmulDescCreate(&p->op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+    KB_CUBLAS_TRY(cublasLtCreate(&p->h));
+    KB_CUBLAS_TRY(cublasLtMatmulDescCreate(&p->op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
     cublasOperation_t t = CUBLAS_OP_T, nn = CUBLAS_OP_N;
-    LT_TRY(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSA, &t, sizeof t));
-    LT_TRY(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSB, &nn, sizeof nn));
+    KB_CUBLAS_TRY(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSA, &t, sizeof t));
+    KB_CUBLAS_TRY(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSB, &nn, sizeof nn));
     if (a->fp8) {
-        LT_TRY(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &p->one, sizeof p->one));
-        LT_TRY(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &p->one, sizeof p->one));
+        KB_CUBLAS_TRY(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &p->one, sizeof p->one));
+        KB_CUBLAS_TRY(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &p->one, sizeof p->one));
     }
     // cuBLASLt A = our B (K x N col-major, ld K), cuBLASLt B = our A (K x M col-major), D = N x M col-major.
-    LT_TRY(cublasLtMatrixLayoutCreate(&p->la, in, n, n, n));
-    LT_TRY(cublasLtMatrixLayoutCreate(&p->lb, in, n, n, n));
-    LT_TRY(cublasLtMatrixLayoutCreate(&p->ld, CUDA_R_16BF, n, n, n));
+    KB_CUBLAS_TRY(cublasLtMatrixLayoutCreate(&p->la, in, n, n, n));
+    KB_CUBLAS_TRY(cublasLtMatrixLayoutCreate(&p->lb, in, n, n, n));
+    KB_CUBLAS_TRY(cublasLtMatrixLayoutCreate(&p->ld, CUDA_R_16BF, n, n, n));
     cublasLtMatmulPreference_t pref;
-    LT_TRY(cublasLtMatmulPreferenceCreate(&pref));
+    KB_CUBLAS_TRY(cublasLtMatmulPreferenceCreate(&pref));
     cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &p->ws_bytes,
                                          sizeof p->ws_bytes);
     cublasLtMatmulHeuristicResult_t res;
@@ -83,7 +78,7 @@ extern "C" kb_status peak_cublaslt(void *ctx, cudaStream_t s)
     plan *p = (plan *)a->plan;
     if (!p) return kb_error("peak: no cuBLASLt plan");
     const float alpha = 1.0f, beta = 0.0f;
-    LT_TRY(cublasLtMatmul(p->h, p->op, &alpha, a->b, p->la, a->a, p->lb, &beta, a->d, p->ld, a->d, p->ld,
+    KB_CUBLAS_TRY(cublasLtMatmul(p->h, p->op, &alpha, a->b, p->la, a->a, p->lb, &beta, a->d, p->ld, a->d, p->ld,
                           &p->algo, p->ws, p->ws_bytes, s));
     return KB_OK;
 }

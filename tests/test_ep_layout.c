@@ -113,9 +113,9 @@ static void replay(int N, int T, int nt, uint64_t seed)
         int64_t roff = 0;
         for (int s = 0; s < N; s++) {
             int64_t c = 0, soff = 0;
-            for (int e = ep_l_first(d, E, N); e < ep_l_first(d + 1, E, N); e++) c += cnt_all[(size_t)s * E + e];
+            for (int e = ep_first_expert(d, E, N); e < ep_first_expert(d + 1, E, N); e++) c += cnt_all[(size_t)s * E + e];
             for (int d2 = 0; d2 < d; d2++)
-                for (int e = ep_l_first(d2, E, N); e < ep_l_first(d2 + 1, E, N); e++) soff += cnt_all[(size_t)s * E + e];
+                for (int e = ep_first_expert(d2, E, N); e < ep_first_expert(d2 + 1, E, N); e++) soff += cnt_all[(size_t)s * E + e];
             bad3 += c != p.send_count[(size_t)s * N + d] || soff != p.send_offset[(size_t)s * N + d];
             bad3 += roff != p.recv_offset[(size_t)d * N + s];
             for (int64_t q = 0; q < c; q++) staged[(size_t)d * T * N + roff + q] = packed[(size_t)s * T * N + soff + q];

@@ -1,6 +1,7 @@
 /* ep_host.c - host glue shared by the expert-parallel operators: mode and rank
  * detection, peer access, per-rank allocations, the device pointer tables and
  * the fork/join of per-GPU streams around the harness stream. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "bench/ops/ep_host.h"
@@ -203,33 +204,22 @@ kb_status ep_setup_moe(ep_args *a, const kb_shape *s, ep_moe_host *h)
     ep_meta *meta = malloc((size_t)N * T * sizeof(ep_meta));
     if (!meta) return kb_error("ep: out of host memory");
     kb_status st = KB_OK;
-    void *p;
     for (int r = 0; r < N && st == KB_OK; r++) {
         a->tab.recv_rows[r] = pl->recv_count[r];
         a->tab.comb_rows[r] = pl->comb_count[r];
         if (!ep_is_local(a, r)) continue; /* MPI mode: rank r's buffers live in its process */
-        st = upload(a, r, h->idx + (size_t)r * T * K, (size_t)T * K * sizeof(int32_t), &p);
-        if (st) break;
-        a->tab.topk_idx[r] = p;
-        st = upload(a, r, h->w + (size_t)r * T * K, (size_t)T * K * sizeof(float), &p);
-        if (st) break;
-        a->tab.topk_w[r] = p;
-        st = upload(a, r, pl->key + (size_t)r * T * N, (size_t)T * N * sizeof(int32_t), &p);
-        if (st) break;
-        a->tab.key[r] = p;
-        st = upload(a, r, pl->slot + (size_t)r * T * N, (size_t)T * N * sizeof(int32_t), &p);
-        if (st) break;
-        a->tab.slot[r] = p;
-        st = upload(a, r, pl->slot_base + (size_t)r * T, (size_t)T * sizeof(int32_t), &p);
-        if (st) break;
-        a->tab.slot_base[r] = p;
-        st = upload(a, r, pl->cnt, (size_t)N * E * sizeof(int32_t), &p);
-        if (st) break;
-        a->tab.cnt_all[r] = p;
         for (int64_t q = 0; q < pl->recv_count[r]; q++) meta[q] = ep_expected_meta(h, r, q);
-        st = upload(a, r, meta, (size_t)pl->recv_count[r] * sizeof(ep_meta), &p);
-        if (st) break;
-        a->tab.recv_meta[r] = p;
+        const struct { const void *src; size_t bytes; void **dst; } up[] = {
+            {h->idx + (size_t)r * T * K, (size_t)T * K * sizeof(int32_t), (void **)&a->tab.topk_idx[r]},
+            {h->w + (size_t)r * T * K, (size_t)T * K * sizeof(float), (void **)&a->tab.topk_w[r]},
+            {pl->key + (size_t)r * T * N, (size_t)T * N * sizeof(int32_t), (void **)&a->tab.key[r]},
+            {pl->slot + (size_t)r * T * N, (size_t)T * N * sizeof(int32_t), (void **)&a->tab.slot[r]},
+            {pl->slot_base + (size_t)r * T, (size_t)T * sizeof(int32_t), (void **)&a->tab.slot_base[r]},
+            {pl->cnt, (size_t)N * E * sizeof(int32_t), (void **)&a->tab.cnt_all[r]},
+            {meta, (size_t)pl->recv_count[r] * sizeof(ep_meta), (void **)&a->tab.recv_meta[r]},
+        };
+        for (size_t u = 0; u < sizeof up / sizeof up[0] && st == KB_OK; u++)
+            st = upload(a, r, up[u].src, up[u].bytes, up[u].dst);
     }
     free(meta);
     return st;
@@ -263,5 +253,26 @@ kb_status ep_on_rank_devices(ep_args *a, kb_status (*fn)(ep_args *a, int r, void
     }
     cudaError_t e = cudaSetDevice(cur);
     if (st == KB_OK && e != cudaSuccess) st = kb_error("ep: cudaSetDevice(%d): %s", cur, cudaGetErrorString(e));
+    return st;
+}
+
+kb_status ep_verify_begin(const ep_args *a, double *err, const char **metric)
+{
+    *metric = "wrong";
+    *err = NAN;
+    return ep_check_timeouts(a);
+}
+
+kb_status ep_poison_ranks(void *ctx, kb_status (*fn)(ep_args *a, int r, void *user))
+{
+    return ep_on_rank_devices((ep_args *)ctx, fn, NULL);
+}
+
+kb_status ep_fill_on_rank(ep_args *a, int r, void *p, size_t n, int bf16, float lo, float hi, uint64_t seed)
+{
+    KB_CUDA_TRY(cudaSetDevice(a->dev[r]));
+    kb_status st = bf16 ? kb_dev_fill_bf16(p, n, lo, hi, seed, 0) : kb_dev_fill_f32(p, n, lo, hi, seed, 0);
+    if (st == KB_OK && cudaDeviceSynchronize() != cudaSuccess) st = kb_error("ep: rank %d: fill failed", r);
+    cudaSetDevice(a->dev[0]);
     return st;
 }

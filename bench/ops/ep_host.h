@@ -54,6 +54,15 @@ void ep_moe_host_free(ep_moe_host *h);
 ep_meta ep_expected_meta(const ep_moe_host *h, int d, int64_t p);
 /* Check flags->timeout on every rank: kb_error if any spin wait gave up. */
 kb_status ep_check_timeouts(const ep_args *a);
+/* The EP operators' verify prologue: metric "wrong", *err = NaN until
+ * counted, then ep_check_timeouts. */
+kb_status ep_verify_begin(const ep_args *a, double *err, const char **metric);
+/* The EP operators' poison(): ctx starts with its ep_args; fn runs per owned
+ * rank through ep_on_rank_devices. */
+kb_status ep_poison_ranks(void *ctx, kb_status (*fn)(ep_args *a, int r, void *user));
+/* On rank r's device: fill n seeded uniform values in [lo, hi) into p (BF16
+ * if bf16, else FP32), wait for it, and return to device 0 on every path. */
+kb_status ep_fill_on_rank(ep_args *a, int r, void *p, size_t n, int bf16, float lo, float hi, uint64_t seed);
 
 #ifdef __cplusplus
 }

@@ -78,16 +78,6 @@ int fp8_gemm_group_rows(const char *op, const kb_shape *s, int *counts)
     return g;
 }
 
-size_t fp8_lib_sa_layout(int groups, const int *rows, int kb, size_t *off)
-{
-    size_t total = 0;
-    for (int g = 0; g < groups; g++) {
-        off[g] = total;
-        total += (size_t)kb * (size_t)fp8_lib_sa_ld(rows[g]);
-    }
-    return total;
-}
-
 /* ---- napkin math ----------------------------------------------------------- */
 static double valid_rows(const char *op, const kb_shape *s)
 {
@@ -137,21 +127,21 @@ static kb_status plan_groups(fp8_gemm_ctx *c)
     const int groups = fp8_gemm_group_rows(c->op_name, s, counts);
     c->groups = groups;
     if (layout == FP8_GEMM_CONTIGUOUS) {
-        c->rows_total = (int)fp8_contig_layout(groups, counts, c->seg_start, NULL);
+        c->rows_total = (int)fp8_contig_layout(groups, counts, c->lib.seg_start, NULL);
         KB_TRY(host_alloc((void **)&c->h_group_idx, sizeof(int32_t) * (size_t)c->rows_total));
         fp8_contig_layout(groups, counts, NULL, c->h_group_idx);
     } else if (layout == FP8_GEMM_MASKED) {
         c->rows_total = groups * m;
         KB_TRY(host_alloc((void **)&c->h_masked_m, sizeof(int32_t) * (size_t)groups));
         for (int g = 0; g < groups; g++) {
-            c->seg_start[g] = g * m;
+            c->lib.seg_start[g] = g * m;
             c->h_masked_m[g] = counts[g];
         }
     } else {
         c->rows_total = m;
-        c->seg_start[0] = 0;
+        c->lib.seg_start[0] = 0;
     }
-    for (int g = 0; g < groups; g++) c->seg_rows[g] = counts[g];
+    for (int g = 0; g < groups; g++) c->lib.seg_rows[g] = counts[g];
     return KB_OK;
 }
 
@@ -264,6 +254,18 @@ static void bind_args(fp8_gemm_ctx *c)
     a->workspace_bytes = FP8_GEMM_WORKSPACE_BYTES;
 }
 
+/* The cuBLASLt baselines' view of the same buffers (plan_groups filled
+ * their group segments). */
+static void bind_lib(fp8_gemm_ctx *c)
+{
+    const fp8_gemm_args *a = &c->args;
+    fp8_gemm_lib_args *l = &c->lib;
+    l->n = a->n, l->k = a->k, l->m = a->m, l->masked = a->layout == FP8_GEMM_MASKED;
+    l->groups = c->groups, l->rows_total = c->rows_total;
+    l->a = c->d_a, l->b = c->d_b, l->sa = c->d_sa, l->sb = c->d_sb, l->d = c->d_d;
+    l->workspace = a->workspace, l->workspace_bytes = a->workspace_bytes;
+}
+
 static kb_status build(fp8_gemm_ctx *c)
 {
     KB_TRY(plan_groups(c));
@@ -272,7 +274,8 @@ static kb_status build(fp8_gemm_ctx *c)
     KB_TRY(fill_inputs(c, z));
     KB_TRY(copy_reference_inputs(c, z));
     bind_args(c);
-    KB_TRY(fp8_gemm_lib_prepare(c, 0));
+    bind_lib(c);
+    KB_TRY(fp8_gemm_lib_prepare(&c->lib, 0));
     KB_CUDA_TRY(cudaDeviceSynchronize());
     return KB_OK;
 }
@@ -303,11 +306,29 @@ kb_status fp8_gemm_poison(void *ctx, cudaStream_t stream)
     return kb_dev_poison(c->d_d, (size_t)c->rows_total * c->args.n * sizeof(uint16_t), stream);
 }
 
+kb_status fp8_gemm_lib_blk(void *ctx, cudaStream_t stream)
+{
+    return fp8_gemm_cublaslt_blk(&((fp8_gemm_ctx *)ctx)->lib, stream);
+}
+
+kb_status fp8_gemm_lib_tensor(void *ctx, cudaStream_t stream)
+{
+    fp8_gemm_ctx *c = ctx;
+    KB_TRY(fp8_gemm_cublaslt_tensor(&c->lib, stream));
+    c->ref_mode = FP8_REF_TENSOR;
+    return KB_OK;
+}
+
+kb_status fp8_gemm_lib_bf16(void *ctx, cudaStream_t stream)
+{
+    return fp8_gemm_cublas_bf16(&((fp8_gemm_ctx *)ctx)->lib, stream);
+}
+
 void fp8_gemm_teardown(void *ctx)
 {
     fp8_gemm_ctx *c = ctx;
     if (!c) return;
-    fp8_gemm_lib_release(c);
+    fp8_gemm_lib_release(&c->lib);
     cudaFree(c->d_a);
     cudaFree(c->d_b);
     cudaFree(c->d_sa);
@@ -336,17 +357,12 @@ static int row_valid(const fp8_gemm_ctx *c, int r)
     }
 }
 
-kb_status fp8_gemm_verify(void *ctx, double *err, const char **metric)
+/* Phase 1: rows a masked GEMM must not touch keep the poison; every valid
+ * output is finite. */
+static kb_status check_rows(const fp8_gemm_ctx *c)
 {
-    fp8_gemm_ctx *c = ctx;
-    const int n = c->args.n, k = c->args.k, rows = c->rows_total;
-    *metric = "diff";
-    *err = NAN;
-    KB_CUDA_TRY(cudaMemcpy(c->h_d, c->d_d, (size_t)rows * n * sizeof(uint16_t), cudaMemcpyDeviceToHost));
-
-    /* 1. Rows a masked GEMM must not touch keep the poison; every valid
-     *    output is finite. */
-    for (int r = 0; r < rows; r++) {
+    const int n = c->args.n;
+    for (int r = 0; r < c->rows_total; r++) {
         const uint16_t *d = c->h_d + (size_t)r * n;
         if (!row_valid(c, r)) {
             if (c->args.layout != FP8_GEMM_MASKED) continue;
@@ -360,61 +376,89 @@ kb_status fp8_gemm_verify(void *ctx, double *err, const char **metric)
             if (!isfinite(kb_bf16_to_f32(d[j])))
                 return kb_error("non-finite output at row %d col %d (0x%04x)", r, j, d[j]);
     }
+    return KB_OK;
+}
 
-    /* 2. Values against the CPU reference: all of them at small shapes, a
-     *    seeded random sample of 2048 at large ones. */
-    fp8_gemm_args h = c->args;
+/* Phase 2: values against the CPU reference, all of them at small shapes
+ * (full), a seeded random sample of 2048 at large ones. */
+typedef struct fp8_cmp {
+    int full, block_scaled;
+    size_t cap, cnt;
+    double *ref, *got;
+    double worst;
+    int wr, wc;
+} fp8_cmp;
+
+/* Output i of the comparison: (r, j); 0 if it lands on no valid row. */
+static int pick_output(const fp8_gemm_ctx *c, const fp8_cmp *m, size_t i, kb_rng *rng, int *r, int *j)
+{
+    const int n = c->args.n;
+    if (m->full) {
+        *r = (int)(i / n);
+        *j = (int)(i % n);
+        return row_valid(c, *r);
+    }
+    int tries = 0;
+    do *r = (int)(kb_rng_next(rng) % (uint64_t)c->rows_total);
+    while (!row_valid(c, *r) && ++tries < 64);
+    if (!row_valid(c, *r)) return 0;
+    *j = (int)(kb_rng_next(rng) % (uint64_t)n);
+    return 1;
+}
+
+static void compare_values(const fp8_gemm_ctx *c, fp8_cmp *m)
+{
+    fp8_gemm_args h = c->args; /* the CPU reference reads the host copies */
     h.a = c->h_a;
     h.sa = c->h_sa;
     h.b = c->h_b;
     h.sb = c->h_sb;
     h.group_idx = c->h_group_idx;
     h.masked_m = c->h_masked_m;
-    const int block_scaled = c->ref_mode == FP8_REF_BLOCK;
-    const int full = (double)rows * n * k <= (double)(1 << 27);
-    size_t cap = full ? (size_t)rows * n : 2048, cnt = 0;
-    double *ref = malloc(cap * sizeof(double)), *got = malloc(cap * sizeof(double));
-    if (!ref || !got) {
-        free(ref);
-        free(got);
-        return kb_error("fp8_gemm verify: out of host memory");
-    }
+    const int masked = c->args.layout == FP8_GEMM_MASKED;
     kb_rng rng;
     kb_rng_seed(&rng, kb_seed_for(c->op_name, &c->shape) ^ 0x7665726966ull);
-    double worst = -1;
-    int wr = 0, wc = 0;
-    for (size_t i = 0; i < cap; i++) {
+    m->worst = -1;
+    for (size_t i = 0; i < m->cap; i++) {
         int r, j;
-        if (full) {
-            r = (int)(i / n);
-            j = (int)(i % n);
-            if (!row_valid(c, r)) continue;
-        } else {
-            int tries = 0;
-            do r = (int)(kb_rng_next(&rng) % (uint64_t)rows);
-            while (!row_valid(c, r) && ++tries < 64);
-            if (!row_valid(c, r)) continue;
-            j = (int)(kb_rng_next(&rng) % (uint64_t)n);
+        if (!pick_output(c, m, i, &rng, &r, &j)) continue;
+        const int g = masked ? r / c->args.m : 0, ml = masked ? r % c->args.m : r;
+        const double ref = fp8_gemm_ref_at(&h, g, ml, j, m->block_scaled);
+        const double got = kb_bf16_to_f32(c->h_d[(size_t)r * c->args.n + j]);
+        const double e = fabs(ref - got) / (fabs(ref) + 1e-30);
+        if (e > m->worst) {
+            m->worst = e;
+            m->wr = r;
+            m->wc = j;
         }
-        int g = c->args.layout == FP8_GEMM_MASKED ? r / c->args.m : 0;
-        int ml = c->args.layout == FP8_GEMM_MASKED ? r % c->args.m : r;
-        ref[cnt] = fp8_gemm_ref_at(&h, g, ml, j, block_scaled);
-        got[cnt] = kb_bf16_to_f32(c->h_d[(size_t)r * n + j]);
-        double e = fabs(ref[cnt] - got[cnt]) / (fabs(ref[cnt]) + 1e-30);
-        if (e > worst) {
-            worst = e;
-            wr = r;
-            wc = j;
-        }
-        cnt++;
+        m->ref[m->cnt] = ref;
+        m->got[m->cnt++] = got;
     }
-    double diff = kb_diff_deepgemm(ref, got, cnt);
-    free(ref);
-    free(got);
+}
+
+kb_status fp8_gemm_verify(void *ctx, double *err, const char **metric)
+{
+    fp8_gemm_ctx *c = ctx;
+    const int n = c->args.n, k = c->args.k, rows = c->rows_total;
+    *metric = "diff";
+    *err = NAN;
+    KB_CUDA_TRY(cudaMemcpy(c->h_d, c->d_d, (size_t)rows * n * sizeof(uint16_t), cudaMemcpyDeviceToHost));
+    KB_TRY(check_rows(c));
+
+    fp8_cmp m = {.full = (double)rows * n * k <= (double)(1 << 27), .block_scaled = c->ref_mode == FP8_REF_BLOCK};
+    m.cap = m.full ? (size_t)rows * n : 2048;
+    m.ref = malloc(m.cap * sizeof(double));
+    m.got = malloc(m.cap * sizeof(double));
+    if (m.ref && m.got) compare_values(c, &m);
+    const double diff = m.ref && m.got ? kb_diff_deepgemm(m.ref, m.got, m.cnt) : NAN;
+    const int oom = !m.ref || !m.got;
+    free(m.ref);
+    free(m.got);
+    if (oom) return kb_error("fp8_gemm verify: out of host memory");
     *err = diff;
     if (!(diff < KB_TOL_FP8_DIFF))
         return kb_error("diff %.3e >= %.0e over %zu %s outputs (%s reference; worst rel err %.3g at row %d col %d)",
-                        diff, KB_TOL_FP8_DIFF, cnt, full ? "(all)" : "sampled",
-                        block_scaled ? "block-scaled" : "per-tensor unit-scale", worst, wr, wc);
+                        diff, KB_TOL_FP8_DIFF, m.cnt, m.full ? "(all)" : "sampled",
+                        m.block_scaled ? "block-scaled" : "per-tensor unit-scale", m.worst, m.wr, m.wc);
     return KB_OK;
 }

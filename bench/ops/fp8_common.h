@@ -19,12 +19,13 @@
 #include "bench/kb.h"
 #include "kernels/fp8_gemm/fp8_gemm.h"
 #include "kernels/fp8_quant/fp8_quant.h"
+#include "reference/fp8_gemm_cublaslt.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define FP8_MAX_GROUPS 64
+#define FP8_MAX_GROUPS FP8_LIB_MAX_GROUPS
 #define FP8_GEMM_WORKSPACE_BYTES ((size_t)32 << 20)
 
 enum { FP8_D_LAYOUT = 0, FP8_D_M, FP8_D_N, FP8_D_K, FP8_D_G, FP8_D_DIST };
@@ -37,7 +38,7 @@ enum { FP8_DIST_EQUAL = 0, FP8_DIST_DRAWN = 1 };
 
 /* Which reference verify() compares against: the harness calls poison()
  * before every launch, which resets it to BLOCK; the per-tensor cuBLASLt
- * launcher (same E4M3 bytes, unit scales) sets TENSOR. */
+ * launcher fp8_gemm_lib_tensor (same E4M3 bytes, unit scales) sets TENSOR. */
 enum { FP8_REF_BLOCK = 0, FP8_REF_TENSOR = 1 };
 
 typedef struct fp8_gemm_ctx {
@@ -46,8 +47,7 @@ typedef struct fp8_gemm_ctx {
     const char *op_name;
     int groups;                  /* G                                        */
     int rows_total;              /* rows of A and D (contig: padded sum; masked: G*m_max) */
-    int seg_start[FP8_MAX_GROUPS]; /* first row of group g in A / D          */
-    int seg_rows[FP8_MAX_GROUPS];  /* valid rows of group g                  */
+    /* group segments (first row, valid rows): lib.seg_start, lib.seg_rows */
     int ref_mode;
     /* host copies for the CPU reference */
     uint8_t *h_a, *h_b;
@@ -60,31 +60,16 @@ typedef struct fp8_gemm_ctx {
     uint16_t *d_d;
     int32_t *d_group_idx, *d_masked_m;
     void *d_ws;
-    /* library-baseline extras, built by fp8_gemm_lib_prepare() at setup */
-    float *lib_sa;               /* per group [K/128][fp8_lib_sa_ld(seg_rows[g])] */
-    size_t lib_sa_off[FP8_MAX_GROUPS];
-    float *lib_sb;               /* [G][ceil(N/128)][round_up(K/128, 4)]      */
-    int lib_sb_ld;               /* round_up(K/128, 4)                        */
-    uint16_t *a_bf16, *b_bf16;   /* dequantised A [rows_total,K], B [G,N,K]   */
-    float *d_one;                /* device 1.0f (per-tensor scales)           */
-    void *lib;                   /* cuBLASLt plans, owned by the reference    */
+    /* the cuBLASLt baselines' arguments (reference/fp8_gemm_cublaslt.h):
+     * operands bound at setup, extras built by fp8_gemm_lib_prepare() */
+    fp8_gemm_lib_args lib;
 } fp8_gemm_ctx;
 
 /* ---- host helpers (no GPU; unit-tested) ---------------------------------- */
 static inline int64_t fp8_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static inline int64_t fp8_round_up(int64_t a, int64_t b) { return fp8_ceil_div(a, b) * b; }
-/* Leading dimension of a cuBLASLt CUBLASLT_MATMUL_MATRIX_SCALE_VEC128_32F
- * scale tensor ([K/128][ld] FP32, rows contiguous) for an operand of `rows`
- * rows: rows rounded up to a multiple of 4, so that every K-block column is
- * 16-byte aligned (Transformer Engine's GEMM_READY 1D layout,
- * [ceil(K/128), round_up(M, 4)], which it hands to cuBLASLt unchanged;
- * PyTorch's stride(1) == M requirement is the same layout whenever M % 4 == 0,
- * the only case its tests exercise).  The padding entries are zero. */
-static inline int64_t fp8_lib_sa_ld(int64_t rows) { return fp8_round_up(rows, 4); }
-/* Element offsets (off[g], FP32 elements) of the per-group VEC128 scale
- * blocks [kb][fp8_lib_sa_ld(rows[g])] packed back to back; returns the total.
- * Every block starts 16-byte aligned. */
-size_t fp8_lib_sa_layout(int groups, const int *rows, int kb, size_t *off);
+/* The cuBLASLt scale layouts (fp8_lib_sa_ld, fp8_lib_sa_layout):
+ * reference/fp8_gemm_cublaslt.h. */
 
 /* Routing-like segment sizes: expert loads w_g = exp(0.6 N(0,1)) (the
  * imbalance of a learned top-k router), counts = multinomial-style rounding
@@ -110,6 +95,20 @@ double fp8_gemm_bytes(const char *op, const kb_shape *s);
 void fp8_gemm_shape_add(kb_shape_table *t, const char *label, unsigned sets, int layout, int64_t m, int64_t n,
                         int64_t k, int64_t g, int dist);
 
+/* ---- the body both GEMM operator files share --------------------------------
+ * FP8_GEMM_OP_CALLBACKS(op): the static shapes() over `build_shapes` (the
+ * file's table builder) and flops/bytes/setup bound to the operator's name;
+ * FP8_GEMM_OP_FIELDS: every kb_op field but name, what and impls. */
+#define FP8_GEMM_OP_CALLBACKS(op)                                                                              \
+    static kb_shape_table table;                                                                               \
+    static const kb_shape *shapes(int *n) { return kb_op_table(&table, build_shapes, n); }                     \
+    static double flops(const kb_shape *s) { return fp8_gemm_flops(op, s); }                                  \
+    static double bytes(const kb_shape *s) { return fp8_gemm_bytes(op, s); }                                  \
+    static kb_status setup(const kb_shape *s, void **ctx) { return fp8_gemm_setup(op, s, ctx); }
+#define FP8_GEMM_OP_FIELDS                                                                                     \
+    .peak = KB_PEAK_FP8, .shapes = shapes, .flops = flops, .bytes = bytes, .setup = setup,                    \
+    .poison = fp8_gemm_poison, .verify = fp8_gemm_verify, .teardown = fp8_gemm_teardown, .dims = FP8_GEMM_DIMS
+
 /* ---- GPU side, shared by op_fp8_gemm.c and op_fp8_gemm_grouped.c --------- */
 kb_status fp8_gemm_setup(const char *op, const kb_shape *s, void **ctx);
 kb_status fp8_gemm_poison(void *ctx, cudaStream_t stream);
@@ -122,10 +121,12 @@ void fp8_gemm_teardown(void *ctx);
 kb_status fp8_dev_gen_bf16(uint16_t *x, int64_t rows, int64_t cols, int grp_rows, int grp_cols,
                            uint64_t seed, cudaStream_t stream);
 
-/* reference/fp8_gemm_cublaslt.cu: build the library's extra buffers at setup
- * and free them (and the cached plans) at teardown. */
-kb_status fp8_gemm_lib_prepare(fp8_gemm_ctx *c, cudaStream_t stream);
-void fp8_gemm_lib_release(fp8_gemm_ctx *c);
+/* The cuBLASLt baselines as launchers on the GEMM context (they hand the
+ * embedded fp8_gemm_lib_args to reference/fp8_gemm_cublaslt.cu); the
+ * per-tensor one switches verify() to the unit-scale reference. */
+kb_status fp8_gemm_lib_blk(void *ctx, cudaStream_t stream);
+kb_status fp8_gemm_lib_tensor(void *ctx, cudaStream_t stream);
+kb_status fp8_gemm_lib_bf16(void *ctx, cudaStream_t stream);
 
 #ifdef __cplusplus
 }

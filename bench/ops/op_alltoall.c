@@ -74,43 +74,27 @@ static void teardown(void *ctx)
     free(c);
 }
 
-static kb_status setup(const kb_shape *s, void **out)
+static kb_status build(void *ctx, const kb_shape *s)
 {
-    *out = NULL;
-    a2a_ctx *c = calloc(1, sizeof *c);
-    if (!c) return kb_error("alltoall: out of memory");
-    ep_args *a = &c->a;
-    kb_status st = ep_args_init(a, (int)s->d[EP_D_RANKS], ep_shape_is_loopback(s));
+    ep_args *a = &((a2a_ctx *)ctx)->a;
+    KB_TRY(ep_args_init(a, (int)s->d[EP_D_RANKS], ep_shape_is_loopback(s)));
     a->a2a_chunk = ep_a2a_chunk(s);
-    if (st == KB_OK && a->a2a_chunk < 16) st = kb_skip("alltoall: chunk below 16 B");
-    const int N = a->n_ranks;
-    const size_t total = (size_t)N * (size_t)a->a2a_chunk;
-    const uint64_t seed = kb_seed_for("alltoall", s);
-    a->a2a_seed = seed;
-    for (int r = 0; r < N && st == KB_OK; r++) {
+    if (a->a2a_chunk < 16) return kb_skip("alltoall: chunk below 16 B");
+    const size_t total = (size_t)a->n_ranks * (size_t)a->a2a_chunk;
+    a->a2a_seed = kb_seed_for("alltoall", s);
+    for (int r = 0; r < a->n_ranks; r++) {
         void *p;
         if (!ep_is_local(a, r)) continue; /* MPI mode: rank r's buffers live in its process */
-        if ((st = ep_alloc(a, r, total, &p))) break;
+        KB_TRY(ep_alloc(a, r, total, &p));
         a->tab.a2a_send[r] = p;
-        if (cudaSetDevice(a->dev[r]) != cudaSuccess) {
-            st = kb_error("alltoall: cudaSetDevice failed");
-            break;
-        }
-        st = kb_dev_fill_f32(p, total / 4, 1.0f, 2.0f, a->a2a_seed + (uint64_t)r * 0x9e37ull, 0);
-        if (st == KB_OK && cudaDeviceSynchronize() != cudaSuccess) st = kb_error("alltoall: fill failed");
-        cudaSetDevice(a->dev[0]);
-        if (st) break;
-        if ((st = ep_alloc(a, r, total, &p))) break;
+        KB_TRY(ep_fill_on_rank(a, r, p, total / 4, 0, 1.0f, 2.0f, a->a2a_seed + (uint64_t)r * 0x9e37ull));
+        KB_TRY(ep_alloc(a, r, total, &p));
         a->tab.a2a_recv[r] = p;
     }
-    if (st == KB_OK) st = ep_tab_upload(a);
-    if (st != KB_OK) {
-        teardown(c);
-        return st;
-    }
-    *out = c;
-    return KB_OK;
+    return ep_tab_upload(a);
 }
+
+static kb_status setup(const kb_shape *s, void **out) { return kb_op_setup(s, out, sizeof(a2a_ctx), build, teardown); }
 
 static kb_status poison_rank(ep_args *a, int r, void *user)
 {
@@ -119,19 +103,13 @@ static kb_status poison_rank(ep_args *a, int r, void *user)
     return KB_OK;
 }
 
-static kb_status poison(void *ctx, cudaStream_t stream)
-{
-    (void)stream;
-    return ep_on_rank_devices(&((a2a_ctx *)ctx)->a, poison_rank, NULL);
-}
+static kb_status poison(void *ctx, cudaStream_t stream) { return ep_poison_ranks(ctx, poison_rank); }
 
 static kb_status verify(void *ctx, double *err, const char **metric)
 {
     a2a_ctx *c = ctx;
     uint64_t wrong = 0;
-    *metric = "wrong";
-    *err = NAN;
-    KB_TRY(ep_check_timeouts(&c->a));
+    KB_TRY(ep_verify_begin(&c->a, err, metric));
     KB_TRY(ep_check_alltoall(&c->a, &wrong));
     *err = (double)wrong;
     if (wrong) return kb_error("alltoall: %llu wrong 4-byte words", (unsigned long long)wrong);
@@ -155,10 +133,7 @@ const kb_op kb_op_alltoall = {
     .bytes = ep_a2a_bytes,
     .link_bytes = link_bytes,
     .metrics = metrics,
-    .setup = setup,
-    .poison = poison,
-    .verify = verify,
-    .teardown = teardown,
+    KB_OP_GPU_FUNCS,
     KB_IMPLS(impls),
     .dims = EP_A2A_DIMS,
 };

@@ -71,46 +71,34 @@ static void teardown(void *ctx)
     free(c);
 }
 
-static kb_status setup(const kb_shape *s, void **out)
+static kb_status build(void *ctx, const kb_shape *s)
 {
-    *out = NULL;
-    comb_ctx *c = calloc(1, sizeof *c);
-    if (!c) return kb_error("ep_combine: out of memory");
-    kb_status st = ep_setup_moe(&c->a, s, &c->h);
+    comb_ctx *c = ctx;
     ep_args *a = &c->a;
+    KB_TRY(ep_setup_moe(a, s, &c->h));
     const ep_plan *pl = &c->h.plan;
     const int N = a->n_ranks, T = a->tokens, H = a->hidden;
     const uint64_t seed = kb_seed_for("ep_combine", s);
-    for (int r = 0; r < N && st == KB_OK; r++) {
+    for (int r = 0; r < N; r++) {
         void *p;
         const size_t rows = (size_t)pl->recv_count[r];
-        if ((st = ep_alloc(a, r, rows * H * 2, &p))) break;
+        KB_TRY(ep_alloc(a, r, rows * H * 2, &p));
         a->tab.y[r] = p;
-        if (cudaSetDevice(a->dev[r]) != cudaSuccess) {
-            st = kb_error("ep_combine: cudaSetDevice(%d) failed", a->dev[r]);
-            break;
-        }
-        st = kb_dev_fill_bf16(p, rows * H, -1.0f, 1.0f, seed + (uint64_t)r, 0);
-        if (st == KB_OK && cudaDeviceSynchronize() != cudaSuccess) st = kb_error("ep_combine: fill failed");
-        cudaSetDevice(a->dev[0]);
-        if (st) break;
+        KB_TRY(ep_fill_on_rank(a, r, p, rows * H, 1, -1.0f, 1.0f, seed + (uint64_t)r));
         /* MPI mode: every process fills every rank's y (same seed, same values) so
          * verify can rebuild its tokens; stage/out exist only for its own rank */
         if (!ep_is_local(a, r)) continue;
-        if ((st = ep_alloc(a, r, (size_t)pl->comb_count[r] * H * 2, &p))) break;
+        KB_TRY(ep_alloc(a, r, (size_t)pl->comb_count[r] * H * 2, &p));
         a->tab.comb_stage[r] = p;
-        if ((st = ep_alloc(a, r, (size_t)T * H * 2, &p))) break;
+        KB_TRY(ep_alloc(a, r, (size_t)T * H * 2, &p));
         a->tab.comb_out[r] = p;
     }
-    if (st == KB_OK) st = ep_tab_upload(a);
-    if (st == KB_OK && cudaDeviceSynchronize() != cudaSuccess) st = kb_error("ep_combine: setup sync failed");
-    if (st != KB_OK) {
-        teardown(c);
-        return st;
-    }
-    *out = c;
+    KB_TRY(ep_tab_upload(a));
+    KB_CUDA_TRY(cudaDeviceSynchronize());
     return KB_OK;
 }
+
+static kb_status setup(const kb_shape *s, void **out) { return kb_op_setup(s, out, sizeof(comb_ctx), build, teardown); }
 
 static kb_status poison_rank(ep_args *a, int r, void *user)
 {
@@ -120,11 +108,7 @@ static kb_status poison_rank(ep_args *a, int r, void *user)
     return KB_OK;
 }
 
-static kb_status poison(void *ctx, cudaStream_t stream)
-{
-    (void)stream;
-    return ep_on_rank_devices(&((comb_ctx *)ctx)->a, poison_rank, NULL);
-}
+static kb_status poison(void *ctx, cudaStream_t stream) { return ep_poison_ranks(ctx, poison_rank); }
 
 static kb_status verify(void *ctx, double *err, const char **metric)
 {
@@ -132,9 +116,7 @@ static kb_status verify(void *ctx, double *err, const char **metric)
     ep_args *a = &c->a;
     const ep_plan *pl = &c->h.plan;
     const int N = a->n_ranks, T = a->tokens, H = a->hidden, E = a->n_experts, K = a->topk;
-    *metric = "wrong";
-    *err = NAN;
-    KB_TRY(ep_check_timeouts(a));
+    KB_TRY(ep_verify_begin(a, err, metric));
     uint16_t *out = malloc((size_t)T * H * 2);
     uint16_t *yrow = malloc((size_t)H * 2);
     double *ref = malloc((size_t)H * sizeof(double));
@@ -211,10 +193,7 @@ const kb_op kb_op_ep_combine = {
     .bytes = ep_combine_bytes,
     .link_bytes = link_bytes,
     .metrics = metrics,
-    .setup = setup,
-    .poison = poison,
-    .verify = verify,
-    .teardown = teardown,
+    KB_OP_GPU_FUNCS,
     KB_IMPLS(impls),
     .dims = EP_MOE_DIMS,
 };

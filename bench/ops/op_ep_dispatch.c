@@ -81,25 +81,9 @@ static void teardown(void *ctx)
     free(c);
 }
 
-static kb_status setup(const kb_shape *s, void **out)
+/* Random E4M3 bytes (no NaN: 0x7f/0xff become 0x7e/0xfe), random scales. */
+static void fill_tokens(disp_ctx *c, const kb_shape *s, size_t nx, size_t nsc)
 {
-    *out = NULL;
-    disp_ctx *c = calloc(1, sizeof *c);
-    if (!c) return kb_error("ep_dispatch: out of memory");
-    kb_status st = ep_setup_moe(&c->a, s, &c->h);
-    if (st != KB_OK) {
-        teardown(c);
-        return st;
-    }
-    const int N = c->a.n_ranks, T = c->a.tokens, H = c->a.hidden, ns = H / 128;
-    const size_t nx = (size_t)N * T * H, nsc = (size_t)N * T * ns;
-    c->x_h = malloc(nx);
-    c->xs_h = malloc(nsc * sizeof(float));
-    if (!c->x_h || !c->xs_h) {
-        teardown(c);
-        return kb_error("ep_dispatch: out of host memory");
-    }
-    /* random E4M3 bytes (no NaN: 0x7f/0xff become 0x7e/0xfe), random scales */
     kb_rng rng;
     kb_rng_seed(&rng, kb_seed_for("ep_dispatch", s));
     for (size_t i = 0; i < nx; i += 8) {
@@ -111,41 +95,46 @@ static kb_status setup(const kb_shape *s, void **out)
         }
     }
     for (size_t i = 0; i < nsc; i++) c->xs_h[i] = (float)(1e-3 + kb_rng_uniform(&rng) * 1e-2);
+}
 
+/* Rank r's tokens and scales (uploaded), receive buffers and expert counts. */
+static kb_status alloc_rank(disp_ctx *c, int r)
+{
     ep_args *a = &c->a;
-    const ep_plan *pl = &c->h.plan;
-    for (int r = 0; r < N && st == KB_OK; r++) {
-        void *p;
-        if (!ep_is_local(a, r)) continue; /* MPI mode: rank r's buffers live in its process */
-        if ((st = ep_alloc(a, r, (size_t)T * H, &p))) break;
-        a->tab.x[r] = p;
-        if (cudaMemcpy(p, c->x_h + (size_t)r * T * H, (size_t)T * H, cudaMemcpyHostToDevice)) {
-            st = kb_error("ep_dispatch: upload x failed");
-            break;
-        }
-        if ((st = ep_alloc(a, r, (size_t)T * ns * sizeof(float), &p))) break;
-        a->tab.x_scales[r] = p;
-        if (cudaMemcpy(p, c->xs_h + (size_t)r * T * ns, (size_t)T * ns * sizeof(float),
-                       cudaMemcpyHostToDevice)) {
-            st = kb_error("ep_dispatch: upload scales failed");
-            break;
-        }
-        const size_t rows = (size_t)pl->recv_count[r];
-        if ((st = ep_alloc(a, r, rows * H, &p))) break;
-        a->tab.recv_x[r] = p;
-        if ((st = ep_alloc(a, r, rows * ns * sizeof(float), &p))) break;
-        a->tab.recv_scales[r] = p;
-        if ((st = ep_alloc(a, r, (size_t)(c->a.n_experts / N + 1) * sizeof(int32_t), &p))) break;
-        a->tab.recv_expert_cnt[r] = p;
-    }
-    if (st == KB_OK) st = ep_tab_upload(a);
-    if (st != KB_OK) {
-        teardown(c);
-        return st;
-    }
-    *out = c;
+    const int N = a->n_ranks, T = a->tokens, H = a->hidden, ns = H / 128;
+    const size_t rows = (size_t)c->h.plan.recv_count[r];
+    void *p;
+    KB_TRY(ep_alloc(a, r, (size_t)T * H, &p));
+    a->tab.x[r] = p;
+    KB_CUDA_TRY(cudaMemcpy(p, c->x_h + (size_t)r * T * H, (size_t)T * H, cudaMemcpyHostToDevice));
+    KB_TRY(ep_alloc(a, r, (size_t)T * ns * sizeof(float), &p));
+    a->tab.x_scales[r] = p;
+    KB_CUDA_TRY(cudaMemcpy(p, c->xs_h + (size_t)r * T * ns, (size_t)T * ns * sizeof(float), cudaMemcpyHostToDevice));
+    KB_TRY(ep_alloc(a, r, rows * H, &p));
+    a->tab.recv_x[r] = p;
+    KB_TRY(ep_alloc(a, r, rows * ns * sizeof(float), &p));
+    a->tab.recv_scales[r] = p;
+    KB_TRY(ep_alloc(a, r, (size_t)(a->n_experts / N + 1) * sizeof(int32_t), &p));
+    a->tab.recv_expert_cnt[r] = p;
     return KB_OK;
 }
+
+static kb_status build(void *ctx, const kb_shape *s)
+{
+    disp_ctx *c = ctx;
+    KB_TRY(ep_setup_moe(&c->a, s, &c->h));
+    const int N = c->a.n_ranks, T = c->a.tokens, H = c->a.hidden, ns = H / 128;
+    const size_t nx = (size_t)N * T * H, nsc = (size_t)N * T * ns;
+    c->x_h = malloc(nx);
+    c->xs_h = malloc(nsc * sizeof(float));
+    if (!c->x_h || !c->xs_h) return kb_error("ep_dispatch: out of host memory");
+    fill_tokens(c, s, nx, nsc);
+    for (int r = 0; r < N; r++)
+        if (ep_is_local(&c->a, r)) KB_TRY(alloc_rank(c, r)); /* MPI mode: other ranks' buffers live in their process */
+    return ep_tab_upload(&c->a);
+}
+
+static kb_status setup(const kb_shape *s, void **out) { return kb_op_setup(s, out, sizeof(disp_ctx), build, teardown); }
 
 static kb_status poison_rank(ep_args *a, int r, void *user)
 {
@@ -165,11 +154,7 @@ static kb_status poison_rank(ep_args *a, int r, void *user)
     return KB_OK;
 }
 
-static kb_status poison(void *ctx, cudaStream_t stream)
-{
-    (void)stream;
-    return ep_on_rank_devices(&((disp_ctx *)ctx)->a, poison_rank, NULL);
-}
+static kb_status poison(void *ctx, cudaStream_t stream) { return ep_poison_ranks(ctx, poison_rank); }
 
 static kb_status verify(void *ctx, double *err, const char **metric)
 {
@@ -177,9 +162,7 @@ static kb_status verify(void *ctx, double *err, const char **metric)
     ep_args *a = &c->a;
     const ep_plan *pl = &c->h.plan;
     const int N = a->n_ranks, T = a->tokens, H = a->hidden, ns = H / 128, E = a->n_experts;
-    *metric = "wrong";
-    *err = NAN;
-    KB_TRY(ep_check_timeouts(a));
+    KB_TRY(ep_verify_begin(a, err, metric));
     size_t max_rows = 1;
     for (int r = 0; r < N; r++)
         if ((size_t)pl->recv_count[r] > max_rows) max_rows = (size_t)pl->recv_count[r];
@@ -253,10 +236,7 @@ const kb_op kb_op_ep_dispatch = {
     .bytes = ep_dispatch_bytes,
     .link_bytes = link_bytes,
     .metrics = metrics,
-    .setup = setup,
-    .poison = poison,
-    .verify = verify,
-    .teardown = teardown,
+    KB_OP_GPU_FUNCS,
     KB_IMPLS(impls),
     .dims = EP_MOE_DIMS,
 };

@@ -18,7 +18,6 @@
 #include "bench/ops/op_common.h"
 #include "kernels/fp8_gemm/fp8_gemm_v1.h"
 #include "kernels/fp8_gemm/fp8_gemm_v3.h"
-#include "reference/fp8_gemm_cublaslt.h"
 
 #define OP "fp8_gemm"
 
@@ -40,8 +39,6 @@ static unsigned quick(int64_t m, int64_t n, int64_t k)
  * 2112 and 576), two and four K blocks. */
 static const int64_t small_mnk[4][3] = {{64, 256, 512}, {128, 256, 512}, {256, 256, 512}, {80, 192, 384}};
 
-static kb_shape_table table;
-
 static void add(kb_shape_table *t, unsigned sets, int64_t m, int64_t n, int64_t k)
 {
     char label[64];
@@ -59,16 +56,12 @@ static void build_shapes(kb_shape_table *t)
     for (int i = 0; i < 4; i++) add(t, KB_SET_SMALL, small_mnk[i][0], small_mnk[i][1], small_mnk[i][2]);
 }
 
-static const kb_shape *shapes(int *n) { return kb_op_table(&table, build_shapes, n); }
-
-static double flops(const kb_shape *s) { return fp8_gemm_flops(OP, s); }
-static double bytes(const kb_shape *s) { return fp8_gemm_bytes(OP, s); }
-static kb_status setup(const kb_shape *s, void **ctx) { return fp8_gemm_setup(OP, s, ctx); }
+FP8_GEMM_OP_CALLBACKS(OP)
 
 static const kb_impl impls[] = {
-    {"cublaslt_blk", KB_IMPL_LIB, fp8_gemm_cublaslt_blk, "cuBLASLt FP8, VEC128 (A) x BLK128x128 (B) scales: same math"},
-    {"cublaslt_tensor", KB_IMPL_LIB, fp8_gemm_cublaslt_tensor, "cuBLASLt FP8, per-tensor scales: no-scaling bound"},
-    {"cublas_bf16", KB_IMPL_LIB, fp8_gemm_cublas_bf16, "cuBLASLt BF16 on dequantised inputs: no FP8"},
+    {"cublaslt_blk", KB_IMPL_LIB, fp8_gemm_lib_blk, "cuBLASLt FP8, VEC128 (A) x BLK128x128 (B) scales: same math"},
+    {"cublaslt_tensor", KB_IMPL_LIB, fp8_gemm_lib_tensor, "cuBLASLt FP8, per-tensor scales: no-scaling bound"},
+    {"cublas_bf16", KB_IMPL_LIB, fp8_gemm_lib_bf16, "cuBLASLt BF16 on dequantised inputs: no FP8"},
     {"v1", KB_IMPL_HAND, fp8_gemm_v1, "one thread per output, CUDA cores, promotion per 128-K block"},
     {"v2", KB_IMPL_HAND, fp8_gemm_v2, "mma.sync m16n8k32 E4M3, 128x128x128 tiles, 4-stage cp.async"},
     {"v3", KB_IMPL_HAND, fp8_gemm_v3, "Hopper: TMA + mbarrier pipeline, wgmma m64nNk32 E4M3, persistent, wave-aware tiles"},
@@ -77,15 +70,6 @@ static const kb_impl impls[] = {
 const kb_op kb_op_fp8_gemm = {
     .name = OP,
     .what = "FP8 E4M3 GEMM, 1x128 x 128x128 block scales, BF16 out (DeepGEMM semantics)",
-    .peak = KB_PEAK_FP8,
-    .shapes = shapes,
-    .flops = flops,
-    .bytes = bytes,
-    .link_bytes = NULL,
-    .setup = setup,
-    .poison = fp8_gemm_poison,
-    .verify = fp8_gemm_verify,
-    .teardown = fp8_gemm_teardown,
+    FP8_GEMM_OP_FIELDS,
     KB_IMPLS(impls),
-    .dims = FP8_GEMM_DIMS,
 };

@@ -20,7 +20,6 @@
 #include "bench/ops/op_common.h"
 #include "kernels/fp8_gemm/fp8_gemm_v1.h"
 #include "kernels/fp8_gemm/fp8_gemm_v3.h"
-#include "reference/fp8_gemm_cublaslt.h"
 
 #define OP "fp8_gemm_grouped"
 
@@ -29,8 +28,6 @@ static const int64_t contig[6][4] = {/* G, M per group, N, K */
                                      {8, 4096, 7168, 2048}, {32, 1024, 4096, 7168}, {32, 1024, 7168, 2048}};
 static const int64_t masked_gm[4][2] = {{1, 1024}, {2, 512}, {4, 256}, {32, 256}};
 static const int64_t masked_nk[2][2] = {{4096, 7168}, {7168, 2048}};
-
-static kb_shape_table table;
 
 static void add(kb_shape_table *t, const char *prefix, unsigned sets, int layout, int64_t g, int64_t m, int64_t n,
                 int64_t k, int dist)
@@ -61,16 +58,12 @@ static void build_shapes(kb_shape_table *t)
     add(t, "masked", KB_SET_SMALL, FP8_GEMM_MASKED, 2, 128, 256, 512, FP8_DIST_DRAWN);
 }
 
-static const kb_shape *shapes(int *n) { return kb_op_table(&table, build_shapes, n); }
-
-static double flops(const kb_shape *s) { return fp8_gemm_flops(OP, s); }
-static double bytes(const kb_shape *s) { return fp8_gemm_bytes(OP, s); }
-static kb_status setup(const kb_shape *s, void **ctx) { return fp8_gemm_setup(OP, s, ctx); }
+FP8_GEMM_OP_CALLBACKS(OP)
 
 static const kb_impl impls[] = {
-    {"cublaslt_blk", KB_IMPL_LIB, fp8_gemm_cublaslt_blk, "cuBLASLt FP8 VEC128 x BLK128x128, one call per group"},
-    {"cublaslt_tensor", KB_IMPL_LIB, fp8_gemm_cublaslt_tensor, "cuBLASLt FP8 per-tensor scales, one call per group"},
-    {"cublas_bf16", KB_IMPL_LIB, fp8_gemm_cublas_bf16, "cuBLASLt BF16 on dequantised inputs, one call per group"},
+    {"cublaslt_blk", KB_IMPL_LIB, fp8_gemm_lib_blk, "cuBLASLt FP8 VEC128 x BLK128x128, one call per group"},
+    {"cublaslt_tensor", KB_IMPL_LIB, fp8_gemm_lib_tensor, "cuBLASLt FP8 per-tensor scales, one call per group"},
+    {"cublas_bf16", KB_IMPL_LIB, fp8_gemm_lib_bf16, "cuBLASLt BF16 on dequantised inputs, one call per group"},
     {"v1", KB_IMPL_HAND, fp8_gemm_v1, "one thread per output, CUDA cores (contiguous + masked)"},
     {"v2", KB_IMPL_HAND, fp8_gemm_v2, "mma.sync m16n8k32 E4M3, 4-stage cp.async (contiguous + masked)"},
     {"v3", KB_IMPL_HAND, fp8_gemm_v3_grouped, "Hopper: TMA + mbarrier pipeline, wgmma m64nNk32 E4M3, persistent (contiguous + masked)"},
@@ -79,15 +72,6 @@ static const kb_impl impls[] = {
 const kb_op kb_op_fp8_gemm_grouped = {
     .name = OP,
     .what = "grouped FP8 GEMM for MoE experts: contiguous (prefill) and masked (decode) layouts",
-    .peak = KB_PEAK_FP8,
-    .shapes = shapes,
-    .flops = flops,
-    .bytes = bytes,
-    .link_bytes = NULL,
-    .setup = setup,
-    .poison = fp8_gemm_poison,
-    .verify = fp8_gemm_verify,
-    .teardown = fp8_gemm_teardown,
+    FP8_GEMM_OP_FIELDS,
     KB_IMPLS(impls),
-    .dims = FP8_GEMM_DIMS,
 };

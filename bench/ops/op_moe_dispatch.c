@@ -32,6 +32,7 @@
  * never written).  Metric "wrong" = number of failing elements.
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,129 +197,209 @@ static int e4m3_close(uint8_t g, uint8_t c)
 
 static int bf16_nonfinite(uint16_t h) { return (h & 0x7f80) == 0x7f80; }
 
-#define COPY_BACK(dst, src, n)                                                 \
-    do {                                                                       \
-        if (cudaMemcpy((dst), (src), (n), cudaMemcpyDeviceToHost) != cudaSuccess) { \
-            st = kb_error("moe_dispatch verify: copy back failed");           \
-            goto done;                                                         \
-        }                                                                      \
-    } while (0)
+/* ---- verify: named phases over one state; each returns KB_FAIL only when a
+ * copy back fails, and counts wrong elements (the first one's message kept). */
+typedef struct dispatch_check {
+    const dispatch_ctx *c;
+    int E, K, NB, elt, masked;
+    size_t R, ld;        /* slots; rows per scale plane */
+    size_t chunk_rows;
+    int32_t *cnt, *off, *row, *gidx;
+    float *sa, *sref;
+    uint8_t *buf, *qref;
+    size_t wrong;
+    char msg[256];
+} dispatch_check;
 
-#define WRONG(...)                                                             \
-    do {                                                                       \
-        if (!wrong++) snprintf(msg, sizeof msg, __VA_ARGS__);                  \
-    } while (0)
-
-static kb_status verify(void *p, double *err, const char **metric)
+static void wrong_at(dispatch_check *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void wrong_at(dispatch_check *v, const char *fmt, ...)
 {
-    dispatch_ctx *c = p;
-    moe_dispatch_args *a = &c->a;
-    const int T = a->t, E = a->n_experts, K = a->hidden, NB = K / MOE_QBLOCK;
-    const size_t R = (size_t)T * a->topk;
-    const int elt = a->fmt == MOE_FMT_BF16 ? 2 : 1;
-    const int masked = a->fmt == MOE_FMT_E4M3_MASKED;
-    const size_t ld = masked ? (size_t)a->m_max : (size_t)a->m_cap; /* rows per scale plane */
-    *metric = "wrong";
-    *err = NAN;
-    kb_status st = KB_OK;
-    size_t wrong = 0;
-    char msg[256] = "";
-    int32_t *cnt = malloc((size_t)E * 4), *off = malloc((size_t)(E + 1) * 4), *row = malloc(R * 4);
-    int32_t *gidx = malloc((size_t)a->m_cap * 4);
-    float *sa = c->sa_elems ? malloc(c->sa_elems * 4) : NULL;
-    size_t chunk_rows = (64u << 20) / ((size_t)K * elt);
-    uint8_t *buf = malloc(chunk_rows * K * elt), *qref = malloc((size_t)K);
-    float *sref = malloc((size_t)NB * 4);
-    if (!cnt || !off || !row || !gidx || (c->sa_elems && !sa) || !buf || !qref || !sref) {
-        st = kb_error("moe_dispatch verify: out of host memory");
-        goto done;
-    }
-    /* ---- layout, exact ---- */
-    COPY_BACK(cnt, a->counts, (size_t)E * 4);
-    COPY_BACK(row, a->row_of, R * 4);
-    for (int e = 0; e < E; e++)
-        if (cnt[e] != c->h_counts[e]) WRONG("counts[%d] = %d, want %d", e, cnt[e], c->h_counts[e]);
-    for (size_t i = 0; i < R; i++)
-        if (row[i] != c->h_row[i]) WRONG("row_of[%zu] = %d, want %d", i, row[i], c->h_row[i]);
-    if (!masked) {
-        COPY_BACK(off, a->offsets, (size_t)(E + 1) * 4);
-        COPY_BACK(gidx, a->group_idx, (size_t)a->m_cap * 4);
-        for (int e = 0; e <= E; e++)
-            if (off[e] != c->h_offsets[e]) WRONG("offsets[%d] = %d, want %d", e, off[e], c->h_offsets[e]);
-        for (int r = 0; r < a->m_cap; r++)
-            if (gidx[r] != c->h_gidx[r]) WRONG("group_idx[%d] = %d, want %d", r, gidx[r], c->h_gidx[r]);
-    }
-    if (wrong) goto report; /* rows are meaningless with a wrong layout */
-    /* ---- scales: real rows finite, padding rows still poisoned ---- */
-    if (sa) {
-        COPY_BACK(sa, a->sa, c->sa_elems * 4);
-        for (int e = 0; e < E; e++) {
-            size_t r0 = masked ? (size_t)e * a->m_max : (size_t)c->h_offsets[e];
-            size_t r1 = masked ? r0 + a->m_max : (size_t)c->h_offsets[e + 1];
-            for (int g = 0; g < NB; g++) {
-                const float *plane = masked ? sa + ((size_t)e * NB + g) * ld - r0 : sa + (size_t)g * ld;
-                for (size_t r = r0; r < r1; r++) {
-                    float v = plane[r];
-                    uint32_t bits;
-                    memcpy(&bits, &v, 4);
-                    if (r < r0 + (size_t)c->h_counts[e]) {
-                        if (!(isfinite(v) && v > 0)) WRONG("scale of row %zu group %d = %g", r, g, v);
-                    } else if (bits != 0xffffffffu) {
-                        WRONG("padding row %zu (expert %d) written: scale %g", r, e, v);
-                    }
+    if (v->wrong++) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->msg, sizeof v->msg, fmt, ap);
+    va_end(ap);
+}
+
+static kb_status copy_back(void *dst, const void *src, size_t n)
+{
+    if (cudaMemcpy(dst, src, n, cudaMemcpyDeviceToHost) != cudaSuccess)
+        return kb_error("moe_dispatch verify: copy back failed");
+    return KB_OK;
+}
+
+static kb_status check_alloc(dispatch_check *v)
+{
+    const dispatch_ctx *c = v->c;
+    const moe_dispatch_args *a = &c->a;
+    v->E = a->n_experts;
+    v->K = a->hidden;
+    v->NB = v->K / MOE_QBLOCK;
+    v->R = (size_t)a->t * a->topk;
+    v->elt = a->fmt == MOE_FMT_BF16 ? 2 : 1;
+    v->masked = a->fmt == MOE_FMT_E4M3_MASKED;
+    v->ld = v->masked ? (size_t)a->m_max : (size_t)a->m_cap;
+    v->chunk_rows = (64u << 20) / ((size_t)v->K * v->elt);
+    v->cnt = malloc((size_t)v->E * 4);
+    v->off = malloc((size_t)(v->E + 1) * 4);
+    v->row = malloc(v->R * 4);
+    v->gidx = malloc((size_t)a->m_cap * 4);
+    v->sa = c->sa_elems ? malloc(c->sa_elems * 4) : NULL;
+    v->buf = malloc(v->chunk_rows * v->K * v->elt);
+    v->qref = malloc((size_t)v->K);
+    v->sref = malloc((size_t)v->NB * 4);
+    if (!v->cnt || !v->off || !v->row || !v->gidx || (c->sa_elems && !v->sa) || !v->buf || !v->qref || !v->sref)
+        return kb_error("moe_dispatch verify: out of host memory");
+    return KB_OK;
+}
+
+static void check_free(dispatch_check *v)
+{
+    free(v->cnt);
+    free(v->off);
+    free(v->row);
+    free(v->gidx);
+    free(v->sa);
+    free(v->buf);
+    free(v->qref);
+    free(v->sref);
+}
+
+/* Layout, exact: counts, row_of; contiguous also offsets and group_idx. */
+static kb_status check_layout(dispatch_check *v)
+{
+    const dispatch_ctx *c = v->c;
+    const moe_dispatch_args *a = &c->a;
+    KB_TRY(copy_back(v->cnt, a->counts, (size_t)v->E * 4));
+    KB_TRY(copy_back(v->row, a->row_of, v->R * 4));
+    for (int e = 0; e < v->E; e++)
+        if (v->cnt[e] != c->h_counts[e]) wrong_at(v, "counts[%d] = %d, want %d", e, v->cnt[e], c->h_counts[e]);
+    for (size_t i = 0; i < v->R; i++)
+        if (v->row[i] != c->h_row[i]) wrong_at(v, "row_of[%zu] = %d, want %d", i, v->row[i], c->h_row[i]);
+    if (v->masked) return KB_OK;
+    KB_TRY(copy_back(v->off, a->offsets, (size_t)(v->E + 1) * 4));
+    KB_TRY(copy_back(v->gidx, a->group_idx, (size_t)a->m_cap * 4));
+    for (int e = 0; e <= v->E; e++)
+        if (v->off[e] != c->h_offsets[e]) wrong_at(v, "offsets[%d] = %d, want %d", e, v->off[e], c->h_offsets[e]);
+    for (int r = 0; r < a->m_cap; r++)
+        if (v->gidx[r] != c->h_gidx[r]) wrong_at(v, "group_idx[%d] = %d, want %d", r, v->gidx[r], c->h_gidx[r]);
+    return KB_OK;
+}
+
+/* First row of expert e's segment (masked: its plane). */
+static size_t seg_first(const dispatch_check *v, int e)
+{
+    return v->masked ? (size_t)e * v->c->a.m_max : (size_t)v->c->h_offsets[e];
+}
+
+/* Scales: real rows finite and positive, padding rows still poisoned. */
+static kb_status check_scales(dispatch_check *v)
+{
+    const dispatch_ctx *c = v->c;
+    if (!v->sa) return KB_OK;
+    KB_TRY(copy_back(v->sa, c->a.sa, c->sa_elems * 4));
+    for (int e = 0; e < v->E; e++) {
+        const size_t r0 = seg_first(v, e);
+        const size_t r1 = v->masked ? r0 + c->a.m_max : (size_t)c->h_offsets[e + 1];
+        for (int g = 0; g < v->NB; g++) {
+            const float *plane = v->masked ? v->sa + ((size_t)e * v->NB + g) * v->ld - r0 : v->sa + (size_t)g * v->ld;
+            for (size_t r = r0; r < r1; r++) {
+                float x = plane[r];
+                uint32_t bits;
+                memcpy(&bits, &x, 4);
+                if (r < r0 + (size_t)c->h_counts[e]) {
+                    if (!(isfinite(x) && x > 0)) wrong_at(v, "scale of row %zu group %d = %g", r, g, x);
+                } else if (bits != 0xffffffffu) {
+                    wrong_at(v, "padding row %zu (expert %d) written: scale %g", r, e, x);
                 }
             }
         }
     }
-    /* ---- full NaN/Inf scan of the real rows, chunked ---- */
-    for (int e = 0; e < E; e++) {
-        size_t r0 = masked ? (size_t)e * a->m_max : (size_t)c->h_offsets[e];
-        size_t n = (size_t)c->h_counts[e];
-        for (size_t done_rows = 0; done_rows < n; done_rows += chunk_rows) {
-            size_t nr = n - done_rows < chunk_rows ? n - done_rows : chunk_rows;
-            COPY_BACK(buf, (const uint8_t *)a->out + (r0 + done_rows) * K * elt, nr * K * elt);
+    return KB_OK;
+}
+
+/* Full NaN/Inf scan of the real rows, chunked. */
+static kb_status scan_rows(dispatch_check *v)
+{
+    const dispatch_ctx *c = v->c;
+    const size_t row_bytes = (size_t)v->K * v->elt;
+    for (int e = 0; e < v->E; e++) {
+        const size_t r0 = seg_first(v, e), n = (size_t)c->h_counts[e];
+        for (size_t done_rows = 0; done_rows < n; done_rows += v->chunk_rows) {
+            size_t nr = n - done_rows < v->chunk_rows ? n - done_rows : v->chunk_rows;
+            KB_TRY(copy_back(v->buf, (const uint8_t *)c->a.out + (r0 + done_rows) * row_bytes, nr * row_bytes));
             size_t nan = 0;
-            if (elt == 1) {
-                for (size_t i = 0; i < nr * K; i++) nan += (buf[i] & 0x7f) == 0x7f;
+            if (v->elt == 1) {
+                for (size_t i = 0; i < nr * v->K; i++) nan += (v->buf[i] & 0x7f) == 0x7f;
             } else {
-                const uint16_t *h = (const uint16_t *)buf;
-                for (size_t i = 0; i < nr * K; i++) nan += bf16_nonfinite(h[i]);
+                const uint16_t *h = (const uint16_t *)v->buf;
+                for (size_t i = 0; i < nr * v->K; i++) nan += bf16_nonfinite(h[i]);
             }
-            if (nan) WRONG("%zu NaN/Inf in rows of expert %d", nan, e);
-            wrong += nan ? nan - 1 : 0;
+            if (nan) wrong_at(v, "%zu NaN/Inf in rows of expert %d", nan, e);
+            v->wrong += nan ? nan - 1 : 0;
         }
     }
-    /* ---- sampled rows against the CPU ---- */
-    {
-        kb_rng r;
-        kb_rng_seed(&r, c->seed ^ 0x5a5a);
-        size_t ns = R <= 8192 ? R : 4096;
-        for (size_t i = 0; i < ns; i++) {
-            size_t slot = R <= 8192 ? i : (size_t)(kb_rng_next(&r) % R);
-            size_t rw = (size_t)c->h_row[slot];
-            const uint16_t *xr = c->h_x + (slot / a->topk) * K;
-            COPY_BACK(buf, (const uint8_t *)a->out + rw * K * elt, (size_t)K * elt);
-            if (elt == 2) {
-                if (memcmp(buf, xr, (size_t)K * 2)) WRONG("bf16 row of slot %zu differs from x", slot);
-                continue;
-            }
-            moe_quant_row_cpu(xr, K, qref, sref);
-            for (int j = 0; j < K; j++)
-                if (!e4m3_close(buf[j], qref[j]))
-                    WRONG("slot %zu (row %zu) elem %d: e4m3 0x%02x, want 0x%02x", slot, rw, j, buf[j], qref[j]);
-            size_t e = masked ? rw / a->m_max : 0, rr = masked ? rw % a->m_max : rw;
-            for (int g = 0; g < NB; g++) {
-                float v = masked ? sa[(e * NB + g) * ld + rr] : sa[(size_t)g * ld + rr];
-                if (!(fabsf(v - sref[g]) <= 1e-6f * sref[g]))
-                    WRONG("slot %zu group %d: scale %.8g, want %.8g", slot, g, v, sref[g]);
-            }
-        }
+    return KB_OK;
+}
+
+/* One E4M3 row (in buf) against moe_quant_row_cpu: codes and scales. */
+static void check_e4m3_row(dispatch_check *v, size_t slot, size_t rw, const uint16_t *xr)
+{
+    const size_t m_max = (size_t)v->c->a.m_max;
+    moe_quant_row_cpu(xr, v->K, v->qref, v->sref);
+    for (int j = 0; j < v->K; j++)
+        if (!e4m3_close(v->buf[j], v->qref[j]))
+            wrong_at(v, "slot %zu (row %zu) elem %d: e4m3 0x%02x, want 0x%02x", slot, rw, j, v->buf[j], v->qref[j]);
+    const size_t e = v->masked ? rw / m_max : 0, rr = v->masked ? rw % m_max : rw;
+    for (int g = 0; g < v->NB; g++) {
+        float x = v->masked ? v->sa[(e * v->NB + g) * v->ld + rr] : v->sa[(size_t)g * v->ld + rr];
+        if (!(fabsf(x - v->sref[g]) <= 1e-6f * v->sref[g]))
+            wrong_at(v, "slot %zu group %d: scale %.8g, want %.8g", slot, g, x, v->sref[g]);
     }
-report:
-    *err = (double)wrong;
-    if (wrong) st = kb_error("moe_dispatch: %zu wrong; first: %s", wrong, msg);
-done:
-    free(cnt); free(off); free(row); free(gidx); free(sa); free(buf); free(qref); free(sref);
+}
+
+/* Rows of sampled slots (all when R <= 8192, else 4096 seeded) against the CPU. */
+static kb_status check_samples(dispatch_check *v)
+{
+    const dispatch_ctx *c = v->c;
+    const size_t R = v->R, row_bytes = (size_t)v->K * v->elt;
+    kb_rng r;
+    kb_rng_seed(&r, c->seed ^ 0x5a5a);
+    const size_t ns = R <= 8192 ? R : 4096;
+    for (size_t i = 0; i < ns; i++) {
+        const size_t slot = R <= 8192 ? i : (size_t)(kb_rng_next(&r) % R);
+        const size_t rw = (size_t)c->h_row[slot];
+        const uint16_t *xr = c->h_x + (slot / c->a.topk) * v->K;
+        KB_TRY(copy_back(v->buf, (const uint8_t *)c->a.out + rw * row_bytes, row_bytes));
+        if (v->elt == 1)
+            check_e4m3_row(v, slot, rw, xr);
+        else if (memcmp(v->buf, xr, (size_t)v->K * 2))
+            wrong_at(v, "bf16 row of slot %zu differs from x", slot);
+    }
+    return KB_OK;
+}
+
+static kb_status run_checks(dispatch_check *v)
+{
+    KB_TRY(check_alloc(v));
+    KB_TRY(check_layout(v));
+    if (v->wrong) return KB_OK; /* rows are meaningless with a wrong layout */
+    KB_TRY(check_scales(v));
+    KB_TRY(scan_rows(v));
+    return check_samples(v);
+}
+
+static kb_status verify(void *p, double *err, const char **metric)
+{
+    dispatch_check v = {.c = p};
+    *metric = "wrong";
+    *err = NAN;
+    kb_status st = run_checks(&v);
+    if (st == KB_OK) {
+        *err = (double)v.wrong;
+        if (v.wrong) st = kb_error("moe_dispatch: %zu wrong; first: %s", v.wrong, v.msg);
+    }
+    check_free(&v);
     return st;
 }
 
@@ -332,14 +413,7 @@ const kb_op kb_op_moe_dispatch = {
     .name = "moe_dispatch",
     .what = "MoE dispatch: permute T x 8 slots into padded expert segments, E4M3 1x128 quantised (or BF16 / masked)",
     .peak = KB_PEAK_NONE,
-    .shapes = shapes,
-    .flops = flops,
-    .bytes = bytes,
-    .link_bytes = NULL,
-    .setup = setup,
-    .poison = poison,
-    .verify = verify,
-    .teardown = teardown,
+    KB_OP_FUNCS,
     KB_IMPLS(impls),
     .dims = {[MOE_D_T] = "t", [MOE_D_E] = "e", [MOE_D_SKEW] = "skew", [MOE_D_FMT] = "fmt"},
 };

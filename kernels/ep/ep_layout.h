@@ -18,12 +18,7 @@
 #define EP_LAYOUT_H
 #include <stddef.h>
 #include <stdint.h>
-
-#ifdef __CUDACC__
-#define EP_HD static __host__ __device__ __forceinline__
-#else
-#define EP_HD static inline
-#endif
+#include "kernels/ep/ep_geom.h" /* EP_HD, ep_owner, ep_first_expert */
 #ifdef __CUDA_ARCH__
 #define EP_UNROLL _Pragma("unroll")
 #else
@@ -31,9 +26,6 @@
 #endif
 
 #define EP_LAYOUT_MAX_TOPK 8
-
-EP_HD int ep_l_owner(int e, int E, int N) { return (int)((long long)e * N / E); }
-EP_HD int ep_l_first(int d, int E, int N) { return (int)(((long long)d * E + N - 1) / N); }
 
 /* Token range of thread tid in phase (a). */
 EP_HD void ep_layout_range(int tid, int nt, int T, int *lo, int *hi)
@@ -55,7 +47,7 @@ EP_HD int ep_layout_token(int t, const int32_t *idx, int N, int E, int K, int32_
     EP_UNROLL
     for (int k = 0; k < EP_LAYOUT_MAX_TOPK; k++) {
         ek[k] = k < K ? idx[(size_t)t * K + k] : -1;
-        dk[k] = k < K ? ep_l_owner(ek[k], E, N) : -1;
+        dk[k] = k < K ? ep_owner(ek[k], E, N) : -1;
     }
     for (int d = 0; d < N; d++) {
         key[(size_t)t * N + d] = -1;
@@ -88,7 +80,7 @@ EP_HD int ep_layout_count(int p, int parts, int e, int T, int N, int E, const in
 {
     int lo, hi, c = 0;
     ep_layout_part_range(p, parts, T, &lo, &hi);
-    const int d = ep_l_owner(e, E, N);
+    const int d = ep_owner(e, E, N);
     for (int t = lo; t < hi; t++) c += key[(size_t)t * N + d] == e;
     return c;
 }
@@ -99,7 +91,7 @@ EP_HD int ep_layout_assign(int p, int parts, int e, int T, int N, int E, const i
 {
     int lo, hi;
     ep_layout_part_range(p, parts, T, &lo, &hi);
-    const int d = ep_l_owner(e, E, N);
+    const int d = ep_owner(e, E, N);
     for (int t = lo; t < hi; t++)
         if (key[(size_t)t * N + d] == e) slot[(size_t)t * N + d] = base++;
     return base;
@@ -118,7 +110,7 @@ EP_HD int ep_expert_total(int e, int N, int E, const int32_t *cnt)
 EP_HD int ep_recv_base(int e, int r, int N, int E, const int32_t *cnt, const int *tot)
 {
     int b = 0;
-    for (int e2 = ep_l_first(ep_l_owner(e, E, N), E, N); e2 < e; e2++) b += tot[e2];
+    for (int e2 = ep_first_expert(ep_owner(e, E, N), E, N); e2 < e; e2++) b += tot[e2];
     for (int s = 0; s < r; s++) b += cnt[(size_t)s * E + e];
     return b;
 }
@@ -145,7 +137,7 @@ EP_HD int ep_comb_slot(int slot_base_t, unsigned dest_mask, int d)
  * go to receive row ep_unpack_dst() onward. */
 EP_HD int ep_unpack_off(int s, int e, int d, int N, int E, const int32_t *cnt)
 {
-    const int e0 = ep_l_first(d, E, N), e1 = ep_l_first(d + 1, E, N);
+    const int e0 = ep_first_expert(d, E, N), e1 = ep_first_expert(d + 1, E, N);
     int off = 0;
     for (int s2 = 0; s2 < s; s2++)
         for (int e2 = e0; e2 < e1; e2++) off += cnt[(size_t)s2 * E + e2];
@@ -155,7 +147,7 @@ EP_HD int ep_unpack_off(int s, int e, int d, int N, int E, const int32_t *cnt)
 
 EP_HD int ep_unpack_dst(int s, int e, int d, int N, int E, const int32_t *cnt)
 {
-    const int e0 = ep_l_first(d, E, N);
+    const int e0 = ep_first_expert(d, E, N);
     int dst = 0;
     for (int e2 = e0; e2 < e; e2++)
         for (int s2 = 0; s2 < N; s2++) dst += cnt[(size_t)s2 * E + e2];

@@ -98,9 +98,6 @@ __device__ __forceinline__ void wait_geq(const unsigned long long *p, unsigned l
     }
 }
 
-__device__ __forceinline__ int owner_of(int e, int E, int N) { return ep_l_owner(e, E, N); }
-__device__ __forceinline__ int first_expert(int d, int E, int N) { return ep_l_first(d, E, N); }
-
 // Signal "this CTA is done" at every peer: fence, barrier, then threads < N
 // each bump one peer's counter for source rank r.
 __device__ __forceinline__ void cta_signal_all(const ep_tab *tab, int N, int r, size_t field_off)
@@ -321,7 +318,7 @@ __global__ void ep_dispatch_finish_kernel(const ep_tab *__restrict__ tab, int r0
     const int r = r0 + blockIdx.y;
     cta_wait_all(tab, N, r, offsetof(ep_flags, data_done), ep_proto_want_blocks(resolve_epoch(tab, r, epoch), blocks));
     const int32_t *cnt = tab->cnt_all[r];
-    const int e0 = first_expert(r, E, N), e1 = first_expert(r + 1, E, N);
+    const int e0 = ep_first_expert(r, E, N), e1 = ep_first_expert(r + 1, E, N);
     for (int e = e0 + threadIdx.x; e < e1; e += blockDim.x) {
         int tot = 0;
         for (int s = 0; s < N; s++) tot += __ldcg(cnt + (size_t)s * E + e);
@@ -393,7 +390,7 @@ ep_combine_reduce_kernel(const ep_tab *__restrict__ tab, int r0, int N, int T, i
         int d_l = -1;
         float w_l = 0.f;
         if (lane < K) {
-            d_l = owner_of(__ldg(idx + (size_t)t * K + lane), E, N);
+            d_l = ep_owner(__ldg(idx + (size_t)t * K + lane), E, N);
             w_l = __ldg(tw + (size_t)t * K + lane);
         }
         const unsigned mask = __reduce_or_sync(kFull, d_l >= 0 ? 1u << d_l : 0u);
