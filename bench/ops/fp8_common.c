@@ -308,20 +308,20 @@ kb_status fp8_gemm_poison(void *ctx, cudaStream_t stream)
 
 kb_status fp8_gemm_lib_blk(void *ctx, cudaStream_t stream)
 {
-    return fp8_gemm_cublaslt_blk(&((fp8_gemm_ctx *)ctx)->lib, stream);
+    return fp8_gemm_cublaslt_run(&((fp8_gemm_ctx *)ctx)->lib, FP8_LIB_BLOCK, stream);
 }
 
 kb_status fp8_gemm_lib_tensor(void *ctx, cudaStream_t stream)
 {
     fp8_gemm_ctx *c = ctx;
-    KB_TRY(fp8_gemm_cublaslt_tensor(&c->lib, stream));
+    KB_TRY(fp8_gemm_cublaslt_run(&c->lib, FP8_LIB_TENSOR, stream));
     c->ref_mode = FP8_REF_TENSOR;
     return KB_OK;
 }
 
 kb_status fp8_gemm_lib_bf16(void *ctx, cudaStream_t stream)
 {
-    return fp8_gemm_cublas_bf16(&((fp8_gemm_ctx *)ctx)->lib, stream);
+    return fp8_gemm_cublaslt_run(&((fp8_gemm_ctx *)ctx)->lib, FP8_LIB_BF16, stream);
 }
 
 void fp8_gemm_teardown(void *ctx)
