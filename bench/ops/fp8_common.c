@@ -7,6 +7,7 @@
 #include <string.h>
 #include <cuda_runtime_api.h>
 #include "bench/ops/fp8_common.h"
+#include "bench/ops/op_common.h"
 #include "reference/fp8_gemm_cpu.h"
 
 _Static_assert(offsetof(fp8_gemm_ctx, args) == 0, "kb.h: the op's args struct must be the ctx's first member");
@@ -329,22 +330,9 @@ void fp8_gemm_teardown(void *ctx)
     fp8_gemm_ctx *c = ctx;
     if (!c) return;
     fp8_gemm_lib_release(&c->lib);
-    cudaFree(c->d_a);
-    cudaFree(c->d_b);
-    cudaFree(c->d_sa);
-    cudaFree(c->d_sb);
-    cudaFree(c->d_d);
-    cudaFree(c->d_group_idx);
-    cudaFree(c->d_masked_m);
-    cudaFree(c->d_ws);
-    free(c->h_a);
-    free(c->h_b);
-    free(c->h_sa);
-    free(c->h_sb);
-    free(c->h_d);
-    free(c->h_group_idx);
-    free(c->h_masked_m);
-    free(c);
+    const void *dev[] = {c->d_a, c->d_b, c->d_sa, c->d_sb, c->d_d, c->d_group_idx, c->d_masked_m, c->d_ws};
+    void *host[] = {c->h_a, c->h_b, c->h_sa, c->h_sb, c->h_d, c->h_group_idx, c->h_masked_m};
+    kb_op_free(c, dev, KB_OP_LEN(dev), host, KB_OP_LEN(host));
 }
 
 /* ---- verify ------------------------------------------------------------------ */
