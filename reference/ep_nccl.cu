@@ -183,6 +183,14 @@ nccl_gather_kernel(const uint16_t *y, const int32_t *idx, uint16_t *packed, long
     }
 }
 
+// The end of a dispatch / combine: back on the caller's device `cur`, then the
+// ranks' streams join the harness stream.
+kb_status restore_join(ep_args *a, cudaStream_t st, int cur)
+{
+    KB_CUDA_TRY(cudaSetDevice(cur));
+    return ep_join(a, st);
+}
+
 } // namespace
 
 extern "C" kb_status ep_nccl_dispatch(void *ctx, cudaStream_t st)
@@ -284,8 +292,7 @@ extern "C" kb_status ep_nccl_dispatch(void *ctx, cudaStream_t st)
                                                                    s->rec, rows);
         KB_CUDA_TRY(cudaGetLastError());
     }
-    KB_CUDA_TRY(cudaSetDevice(cur));
-    return ep_join(a, st);
+    return restore_join(a, st, cur);
 }
 
 extern "C" kb_status ep_nccl_combine(void *ctx, cudaStream_t st)
@@ -379,8 +386,7 @@ extern "C" kb_status ep_nccl_combine(void *ctx, cudaStream_t st)
     }
     free(b);
     KB_TRY(rs);
-    KB_CUDA_TRY(cudaSetDevice(cur));
-    return ep_join(a, st);
+    return restore_join(a, st, cur);
 }
 
 extern "C" kb_status ep_nccl_alltoall(void *ctx, cudaStream_t st)

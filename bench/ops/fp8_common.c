@@ -217,19 +217,23 @@ static kb_status fill_inputs(fp8_gemm_ctx *c, fp8_sizes z)
     return KB_OK;
 }
 
+/* *h = a new host copy of the n bytes at device address d. */
+static kb_status download(void **h, const void *d, size_t n)
+{
+    KB_TRY(host_alloc(h, n));
+    KB_CUDA_TRY(cudaMemcpy(*h, d, n, cudaMemcpyDeviceToHost));
+    return KB_OK;
+}
+
 /* Host copies of the quantised operands for the CPU reference. */
 static kb_status copy_reference_inputs(fp8_gemm_ctx *c, fp8_sizes z)
 {
     const int n = (int)c->shape.d[FP8_D_N];
-    KB_TRY(host_alloc((void **)&c->h_a, z.a));
-    KB_TRY(host_alloc((void **)&c->h_b, z.b));
-    KB_TRY(host_alloc((void **)&c->h_sa, z.sa * sizeof(float)));
-    KB_TRY(host_alloc((void **)&c->h_sb, z.sb * sizeof(float)));
     KB_TRY(host_alloc((void **)&c->h_d, z.rows * n * sizeof(uint16_t)));
-    KB_CUDA_TRY(cudaMemcpy(c->h_a, c->d_a, z.a, cudaMemcpyDeviceToHost));
-    KB_CUDA_TRY(cudaMemcpy(c->h_b, c->d_b, z.b, cudaMemcpyDeviceToHost));
-    KB_CUDA_TRY(cudaMemcpy(c->h_sa, c->d_sa, z.sa * sizeof(float), cudaMemcpyDeviceToHost));
-    KB_CUDA_TRY(cudaMemcpy(c->h_sb, c->d_sb, z.sb * sizeof(float), cudaMemcpyDeviceToHost));
+    KB_TRY(download((void **)&c->h_a, c->d_a, z.a));
+    KB_TRY(download((void **)&c->h_b, c->d_b, z.b));
+    KB_TRY(download((void **)&c->h_sa, c->d_sa, z.sa * sizeof(float)));
+    KB_TRY(download((void **)&c->h_sb, c->d_sb, z.sb * sizeof(float)));
     return KB_OK;
 }
 
