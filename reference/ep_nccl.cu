@@ -25,6 +25,7 @@
 #include <string.h>
 #include "kernels/ep/ep.h"
 #include "kernels/ep/ep_layout.h"
+#include "kernels/ep/ep_dev.cuh"
 #include "reference/ep_plan.h"
 
 namespace {
@@ -118,12 +119,8 @@ nccl_pack_kernel(const ep_tab *__restrict__ tab, int r, int N, int T, int H, int
     const int lane = threadIdx.x & 31, warps = blockDim.x >> 5, ns = H / 128;
     const int32_t *key = tab->key[r], *slot = tab->slot[r], *slot_base = tab->slot_base[r];
     for (int t = blockIdx.x * warps + (threadIdx.x >> 5); t < T; t += gridDim.x * warps) {
-        int kd = -1, pos = -1;
-        if (lane < N) {
-            kd = key[(size_t)t * N + lane];
-            if (kd >= 0) pos = s_pre[kd] + slot[(size_t)t * N + lane];
-        }
-        const unsigned mask = __ballot_sync(kFull, kd >= 0);
+        int kd, pos;
+        const unsigned mask = ep_token_dests(key, slot, s_pre, N, t, lane, kd, pos);
         const uint4 *src = (const uint4 *)(tab->x[r] + (size_t)t * H);
         for (unsigned m = mask; m; m &= m - 1) {
             const int d = __ffs(m) - 1;
@@ -133,14 +130,9 @@ nccl_pack_kernel(const ep_tab *__restrict__ tab, int r, int N, int T, int H, int
             float *ds = (float *)(dst + H);
             for (int j = lane; j < ns; j += 32) ds[j] = __ldg(tab->x_scales[r] + (size_t)t * ns + j);
         }
-        if (kd >= 0) {
-            ep_meta mt;
-            mt.src_rank = r;
-            mt.src_token = t;
-            mt.comb_slot = ep_comb_slot(slot_base[t], mask, lane);
-            mt.key = kd;
-            *(ep_meta *)(pack + (size_t)pos * rec + rec - EP_META_BYTES) = mt;
-        }
+        if (kd >= 0)
+            *(ep_meta *)(pack + (size_t)pos * rec + rec - EP_META_BYTES) =
+                ep_dispatch_meta(r, t, slot_base[t], mask, lane, kd);
     }
 }
 
@@ -189,6 +181,14 @@ nccl_gather_kernel(const uint16_t *y, const int32_t *idx, uint16_t *packed, long
         uint4 *dst = (uint4 *)(packed + (size_t)__ldg(idx + p) * H);
         for (int u = lane; u < nu; u += 32) dst[u] = __ldg(src + u);
     }
+}
+
+// The end of a dispatch / combine: back on the caller's device `cur`, then the
+// ranks' streams join the harness stream.
+kb_status restore_join(ep_args *a, cudaStream_t st, int cur)
+{
+    KB_CUDA_TRY(cudaSetDevice(cur));
+    return ep_join(a, st);
 }
 
 } // namespace
@@ -292,8 +292,7 @@ extern "C" kb_status ep_nccl_dispatch(void *ctx, cudaStream_t st)
                                                                    s->rec, rows);
         KB_CUDA_TRY(cudaGetLastError());
     }
-    KB_CUDA_TRY(cudaSetDevice(cur));
-    return ep_join(a, st);
+    return restore_join(a, st, cur);
 }
 
 extern "C" kb_status ep_nccl_combine(void *ctx, cudaStream_t st)
@@ -387,8 +386,7 @@ extern "C" kb_status ep_nccl_combine(void *ctx, cudaStream_t st)
     }
     free(b);
     KB_TRY(rs);
-    KB_CUDA_TRY(cudaSetDevice(cur));
-    return ep_join(a, st);
+    return restore_join(a, st, cur);
 }
 
 extern "C" kb_status ep_nccl_alltoall(void *ctx, cudaStream_t st)

@@ -246,9 +246,10 @@ kb_status pad_scales(fp8_gemm_lib_args *l, cudaStream_t stream)
 }
 } // namespace
 
-extern "C" kb_status fp8_gemm_cublaslt_blk(void *lib, cudaStream_t stream) { return run_mode(lib, stream, MODE_BLOCK); }
-extern "C" kb_status fp8_gemm_cublaslt_tensor(void *lib, cudaStream_t stream) { return run_mode(lib, stream, MODE_TENSOR); }
-extern "C" kb_status fp8_gemm_cublas_bf16(void *lib, cudaStream_t stream) { return run_mode(lib, stream, MODE_BF16); }
+extern "C" kb_status fp8_gemm_cublaslt_run(fp8_gemm_lib_args *lib, int mode, cudaStream_t stream)
+{
+    return run_mode(lib, stream, mode);
+}
 
 extern "C" size_t fp8_lib_sa_layout(int groups, const int *rows, int kb, size_t *off)
 {

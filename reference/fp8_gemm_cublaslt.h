@@ -72,15 +72,16 @@ size_t fp8_lib_sa_layout(int groups, const int *rows, int kb, size_t *off);
 kb_status fp8_gemm_lib_prepare(fp8_gemm_lib_args *l, cudaStream_t stream);
 void fp8_gemm_lib_release(fp8_gemm_lib_args *l);
 
-/* Launchers (kb_launch_fn signature); `lib` is an fp8_gemm_lib_args *. */
-/* FP8 with CUBLASLT_MATMUL_MATRIX_SCALE_VEC128_32F (A, 1x128) and
- * CUBLASLT_MATMUL_MATRIX_SCALE_BLK128x128_32F (B): the DeepGEMM semantics. */
-kb_status fp8_gemm_cublaslt_blk(void *lib, cudaStream_t stream);
-/* FP8 with per-tensor scalar scales (1.0) on the same E4M3 bytes: the no-
- * scaling-overhead bound; the caller verifies against the unit-scale sum. */
-kb_status fp8_gemm_cublaslt_tensor(void *lib, cudaStream_t stream);
-/* BF16 GEMM (cuBLASLt, FP32 accumulate) on inputs dequantised at setup. */
-kb_status fp8_gemm_cublas_bf16(void *lib, cudaStream_t stream);
+/* Run baseline `mode` (FP8_LIB_*) on `lib`:
+ *   FP8_LIB_BLOCK:  FP8 with CUBLASLT_MATMUL_MATRIX_SCALE_VEC128_32F (A, 1x128)
+ *                   and CUBLASLT_MATMUL_MATRIX_SCALE_BLK128x128_32F (B): the
+ *                   DeepGEMM semantics;
+ *   FP8_LIB_TENSOR: FP8 with per-tensor scalar scales (1.0) on the same E4M3
+ *                   bytes: the no-scaling-overhead bound; the caller verifies
+ *                   against the unit-scale sum;
+ *   FP8_LIB_BF16:   BF16 GEMM (cuBLASLt, FP32 accumulate) on inputs dequantised
+ *                   at setup. */
+kb_status fp8_gemm_cublaslt_run(fp8_gemm_lib_args *lib, int mode, cudaStream_t stream);
 
 #ifdef __cplusplus
 }

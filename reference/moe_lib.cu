@@ -1,6 +1,7 @@
 // moe_lib.cu - library references for the MoE operators.
 //   moe_route_cublas:    cublasGemmEx (BF16 in, FP32 out and compute) for the
-//                        logits + one thread per token running moe_select_token.
+//                        logits, then v1's selection kernel (moe_route_select:
+//                        one thread per token running moe_select_token).
 //   moe_dispatch_cub:    cub::DeviceRadixSort::SortPairs of (expert, slot) -
 //                        stable, so rows inside a segment come in ascending
 //                        slot order, the layout the CPU builds -, then
@@ -21,18 +22,10 @@
 #include "kernels/moe/moe.h"
 #include "kernels/moe/moe_math.h"
 #include "kernels/moe/moe_dispatch_map.h"
+#include "kernels/moe/moe_dispatch_dev.cuh"
 
 namespace {
 cublasHandle_t g_cublas; // created on first use, lives for the process
-
-__global__ void lib_route_select(const float *__restrict__ logits, const float *__restrict__ bias,
-                                 int32_t *__restrict__ idx, float *__restrict__ w, int T)
-{
-    int t = blockIdx.x * blockDim.x + threadIdx.x;
-    if (t >= T) return;
-    moe_select_token(logits + (size_t)t * MOE_N_EXPERTS, bias, idx + (size_t)t * MOE_TOPK,
-                     w + (size_t)t * MOE_TOPK);
-}
 
 size_t align256(size_t b) { return (b + 255) & ~(size_t)255; }
 } // namespace
@@ -56,9 +49,7 @@ extern "C" kb_status moe_route_cublas(void *ctx, cudaStream_t stream)
                                      a->logits, CUDA_R_32F, MOE_N_EXPERTS, CUBLAS_COMPUTE_32F,
                                      CUBLAS_GEMM_DEFAULT);
     if (st != CUBLAS_STATUS_SUCCESS) return kb_error("cublasGemmEx failed: %d", (int)st);
-    lib_route_select<<<(a->t + 127) / 128, 128, 0, stream>>>(a->logits, a->bias, a->topk_idx, a->topk_w, a->t);
-    KB_CUDA_TRY(cudaGetLastError());
-    return KB_OK;
+    return moe_route_select(a->logits, a->bias, a->topk_idx, a->topk_w, a->t, stream); // v1's selection kernel
 }
 
 // ---- dispatch (CUB) -----------------------------------------------------------
@@ -147,27 +138,7 @@ __global__ void lib_gather(const uint16_t *__restrict__ x, const int32_t *__rest
     const int row = fmt == MOE_FMT_E4M3_MASKED ? e * m_max + rank : offsets[e] + rank;
     if (threadIdx.x == 0) row_of[slot] = row;
     const uint16_t *xr = x + (size_t)(slot / topk) * K;
-    if (fmt == MOE_FMT_BF16) {
-        uint16_t *o = (uint16_t *)out + (size_t)row * K;
-        for (int j = threadIdx.x; j < K; j += blockDim.x) o[j] = xr[j];
-        return;
-    }
-    uint8_t *o = (uint8_t *)out + (size_t)row * K;
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, nw = blockDim.x / 32, nb = K / MOE_QBLOCK;
-    for (int g = warp; g < nb; g += nw) {
-        float v[4], amax = 0.0f;
-        for (int q = 0; q < 4; q++) {
-            v[q] = __uint_as_float((uint32_t)xr[g * MOE_QBLOCK + lane + 32 * q] << 16);
-            amax = fmaxf(amax, fabsf(v[q]));
-        }
-        for (int m = 16; m > 0; m >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, m));
-        float scale, inv;
-        moe_quant_scale(amax, &scale, &inv);
-        for (int q = 0; q < 4; q++)
-            o[g * MOE_QBLOCK + lane + 32 * q] =
-                (uint8_t)__nv_cvt_float_to_fp8(moe_mul(v[q], inv), __NV_SATFINITE, __NV_E4M3);
-        if (lane == 0) sa[moe_scale_index(fmt == MOE_FMT_E4M3_MASKED, row, g, nb, m_cap, m_max)] = scale;
-    }
+    moe_copy_row(xr, row, K, fmt, m_cap, m_max, out, sa);
 }
 } // namespace
 

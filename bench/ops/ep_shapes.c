@@ -115,50 +115,52 @@ int ep_shape_stats(const kb_shape *s, ep_plan_stats *st)
     return 0;
 }
 
-double ep_dispatch_bytes(const kb_shape *s)
+/* Rows per (token, rank) pair that one timed op moves: every pair of all N
+ * ranks in loopback, else those of the busiest receiver (sent = 0) or sender
+ * (sent = 1); on the busiest link direction (link = 1).  NAN without stats. */
+static double pair_rows(const kb_shape *s, int sent, int link)
 {
     ep_plan_stats st;
     if (ep_shape_stats(s, &st)) return NAN;
+    if (link) return (double)st.max_link;
+    if (ep_shape_is_loopback(s)) return (double)st.pairs;
+    return sent ? (double)st.max_sent : (double)st.max_recv;
+}
+
+/* HBM bytes: each rank's own `home` bytes plus `row` per received row. */
+static double hbm_bytes(const kb_shape *s, double home, double row)
+{
+    const double ranks = ep_shape_is_loopback(s) ? (double)s->d[EP_D_RANKS] : 1.0;
+    return ranks * home + pair_rows(s, 0, 0) * row;
+}
+
+double ep_dispatch_bytes(const kb_shape *s)
+{
     const double T = (double)s->d[EP_D_TOKENS], K = (double)s->d[EP_D_TOPK];
-    const double N = (double)s->d[EP_D_RANKS];
     const double src = T * (ep_dispatch_payload_bytes(s->d[EP_D_HIDDEN]) + 4.0 * K);
-    const double row = ep_dispatch_row_bytes(s->d[EP_D_HIDDEN]);
-    if (ep_shape_is_loopback(s)) return N * src + (double)st.pairs * row;
-    return src + (double)st.max_recv * row;
+    return hbm_bytes(s, src, ep_dispatch_row_bytes(s->d[EP_D_HIDDEN]));
 }
 
 double ep_dispatch_link_bytes(const kb_shape *s)
 {
-    ep_plan_stats st;
-    if (ep_shape_stats(s, &st)) return NAN;
-    return (double)st.max_link * ep_dispatch_row_bytes(s->d[EP_D_HIDDEN]);
+    return pair_rows(s, 0, 1) * ep_dispatch_row_bytes(s->d[EP_D_HIDDEN]);
 }
 
 double ep_combine_bytes(const kb_shape *s)
 {
-    ep_plan_stats st;
-    if (ep_shape_stats(s, &st)) return NAN;
     const double T = (double)s->d[EP_D_TOKENS], K = (double)s->d[EP_D_TOPK];
-    const double N = (double)s->d[EP_D_RANKS];
     const double row = ep_combine_row_bytes(s->d[EP_D_HIDDEN]);
-    const double home = T * (row + 8.0 * K); /* write out, read ids + weights */
-    if (ep_shape_is_loopback(s)) return N * home + (double)st.pairs * row;
-    return home + (double)st.max_recv * row;
+    return hbm_bytes(s, T * (row + 8.0 * K), row); /* write out, read ids + weights */
 }
 
 double ep_combine_link_bytes(const kb_shape *s)
 {
-    ep_plan_stats st;
-    if (ep_shape_stats(s, &st)) return NAN;
-    return (double)st.max_link * ep_combine_row_bytes(s->d[EP_D_HIDDEN]);
+    return pair_rows(s, 0, 1) * ep_combine_row_bytes(s->d[EP_D_HIDDEN]);
 }
 
 double ep_combine_flops(const kb_shape *s)
 {
-    ep_plan_stats st;
-    if (ep_shape_stats(s, &st)) return NAN;
-    const double rows = ep_shape_is_loopback(s) ? (double)st.pairs : (double)st.max_sent;
-    return 2.0 * (double)s->d[EP_D_HIDDEN] * rows;
+    return 2.0 * (double)s->d[EP_D_HIDDEN] * pair_rows(s, 1, 0);
 }
 
 int64_t ep_a2a_chunk(const kb_shape *s)
@@ -181,19 +183,13 @@ double ep_a2a_link_bytes(const kb_shape *s)
 
 double ep_dispatch_logical_bytes(const kb_shape *s)
 {
-    ep_plan_stats st;
-    if (ep_shape_stats(s, &st)) return NAN;
-    const double rows = ep_shape_is_loopback(s) ? (double)st.pairs : (double)st.max_recv;
-    return rows * ep_dispatch_row_bytes(s->d[EP_D_HIDDEN]);
+    return pair_rows(s, 0, 0) * ep_dispatch_row_bytes(s->d[EP_D_HIDDEN]);
 }
 
 double ep_combine_logical_bytes(const kb_shape *s)
 {
-    ep_plan_stats st;
-    if (ep_shape_stats(s, &st)) return NAN;
     /* the home rank receives one row per (token, rank) it dispatched */
-    const double rows = ep_shape_is_loopback(s) ? (double)st.pairs : (double)st.max_sent;
-    return rows * ep_combine_row_bytes(s->d[EP_D_HIDDEN]);
+    return pair_rows(s, 1, 0) * ep_combine_row_bytes(s->d[EP_D_HIDDEN]);
 }
 
 double ep_dispatch_rank_bytes(const kb_shape *s)

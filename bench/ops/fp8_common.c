@@ -7,6 +7,7 @@
 #include <string.h>
 #include <cuda_runtime_api.h>
 #include "bench/ops/fp8_common.h"
+#include "bench/ops/op_common.h"
 #include "reference/fp8_gemm_cpu.h"
 
 _Static_assert(offsetof(fp8_gemm_ctx, args) == 0, "kb.h: the op's args struct must be the ctx's first member");
@@ -216,19 +217,23 @@ static kb_status fill_inputs(fp8_gemm_ctx *c, fp8_sizes z)
     return KB_OK;
 }
 
+/* *h = a new host copy of the n bytes at device address d. */
+static kb_status download(void **h, const void *d, size_t n)
+{
+    KB_TRY(host_alloc(h, n));
+    KB_CUDA_TRY(cudaMemcpy(*h, d, n, cudaMemcpyDeviceToHost));
+    return KB_OK;
+}
+
 /* Host copies of the quantised operands for the CPU reference. */
 static kb_status copy_reference_inputs(fp8_gemm_ctx *c, fp8_sizes z)
 {
     const int n = (int)c->shape.d[FP8_D_N];
-    KB_TRY(host_alloc((void **)&c->h_a, z.a));
-    KB_TRY(host_alloc((void **)&c->h_b, z.b));
-    KB_TRY(host_alloc((void **)&c->h_sa, z.sa * sizeof(float)));
-    KB_TRY(host_alloc((void **)&c->h_sb, z.sb * sizeof(float)));
     KB_TRY(host_alloc((void **)&c->h_d, z.rows * n * sizeof(uint16_t)));
-    KB_CUDA_TRY(cudaMemcpy(c->h_a, c->d_a, z.a, cudaMemcpyDeviceToHost));
-    KB_CUDA_TRY(cudaMemcpy(c->h_b, c->d_b, z.b, cudaMemcpyDeviceToHost));
-    KB_CUDA_TRY(cudaMemcpy(c->h_sa, c->d_sa, z.sa * sizeof(float), cudaMemcpyDeviceToHost));
-    KB_CUDA_TRY(cudaMemcpy(c->h_sb, c->d_sb, z.sb * sizeof(float), cudaMemcpyDeviceToHost));
+    KB_TRY(download((void **)&c->h_a, c->d_a, z.a));
+    KB_TRY(download((void **)&c->h_b, c->d_b, z.b));
+    KB_TRY(download((void **)&c->h_sa, c->d_sa, z.sa * sizeof(float)));
+    KB_TRY(download((void **)&c->h_sb, c->d_sb, z.sb * sizeof(float)));
     return KB_OK;
 }
 
@@ -308,20 +313,20 @@ kb_status fp8_gemm_poison(void *ctx, cudaStream_t stream)
 
 kb_status fp8_gemm_lib_blk(void *ctx, cudaStream_t stream)
 {
-    return fp8_gemm_cublaslt_blk(&((fp8_gemm_ctx *)ctx)->lib, stream);
+    return fp8_gemm_cublaslt_run(&((fp8_gemm_ctx *)ctx)->lib, FP8_LIB_BLOCK, stream);
 }
 
 kb_status fp8_gemm_lib_tensor(void *ctx, cudaStream_t stream)
 {
     fp8_gemm_ctx *c = ctx;
-    KB_TRY(fp8_gemm_cublaslt_tensor(&c->lib, stream));
+    KB_TRY(fp8_gemm_cublaslt_run(&c->lib, FP8_LIB_TENSOR, stream));
     c->ref_mode = FP8_REF_TENSOR;
     return KB_OK;
 }
 
 kb_status fp8_gemm_lib_bf16(void *ctx, cudaStream_t stream)
 {
-    return fp8_gemm_cublas_bf16(&((fp8_gemm_ctx *)ctx)->lib, stream);
+    return fp8_gemm_cublaslt_run(&((fp8_gemm_ctx *)ctx)->lib, FP8_LIB_BF16, stream);
 }
 
 void fp8_gemm_teardown(void *ctx)
@@ -329,22 +334,9 @@ void fp8_gemm_teardown(void *ctx)
     fp8_gemm_ctx *c = ctx;
     if (!c) return;
     fp8_gemm_lib_release(&c->lib);
-    cudaFree(c->d_a);
-    cudaFree(c->d_b);
-    cudaFree(c->d_sa);
-    cudaFree(c->d_sb);
-    cudaFree(c->d_d);
-    cudaFree(c->d_group_idx);
-    cudaFree(c->d_masked_m);
-    cudaFree(c->d_ws);
-    free(c->h_a);
-    free(c->h_b);
-    free(c->h_sa);
-    free(c->h_sb);
-    free(c->h_d);
-    free(c->h_group_idx);
-    free(c->h_masked_m);
-    free(c);
+    const void *dev[] = {c->d_a, c->d_b, c->d_sa, c->d_sb, c->d_d, c->d_group_idx, c->d_masked_m, c->d_ws};
+    void *host[] = {c->h_a, c->h_b, c->h_sa, c->h_sb, c->h_d, c->h_group_idx, c->h_masked_m};
+    kb_op_free(c, dev, KB_OP_LEN(dev), host, KB_OP_LEN(host));
 }
 
 /* ---- verify ------------------------------------------------------------------ */

@@ -44,6 +44,13 @@ static inline const kb_shape *kb_op_table(kb_shape_table *t, void (*build)(kb_sh
 kb_status kb_op_setup(const kb_shape *s, void **out, size_t ctx_bytes, kb_status (*build)(void *ctx, const kb_shape *s),
                       void (*teardown)(void *ctx));
 
+/* ---- teardown() ------------------------------------------------------------
+ * The common end of every teardown: cudaFree the n_dev device pointers, free()
+ * the n_host host pointers, then free() the context itself (NULL entries are
+ * fine).  KB_OP_LEN counts an array's entries. */
+#define KB_OP_LEN(a) (sizeof(a) / sizeof((a)[0]))
+void kb_op_free(void *ctx, const void *const *dev, size_t n_dev, void *const *host, size_t n_host);
+
 #ifdef __cplusplus
 }
 #endif

@@ -99,14 +99,9 @@ static void teardown(void *ctx)
 {
     quant_ctx *c = ctx;
     if (!c) return;
-    cudaFree(c->d_x);
-    cudaFree(c->d_q);
-    cudaFree(c->d_s);
-    free(c->h_x);
-    free(c->h_q);
-    free(c->h_qref);
-    free(c->h_s);
-    free(c);
+    const void *dev[] = {c->d_x, c->d_q, c->d_s};
+    void *host[] = {c->h_x, c->h_q, c->h_qref, c->h_s};
+    kb_op_free(c, dev, KB_OP_LEN(dev), host, KB_OP_LEN(host));
 }
 
 static kb_status build(void *ctx, const kb_shape *s)

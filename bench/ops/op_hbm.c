@@ -58,11 +58,8 @@ static void teardown(void *p)
 {
     hbm_ctx *c = p;
     if (!c) return;
-    cudaFree((void *)c->a.src);
-    cudaFree(c->a.dst);
-    cudaFree(c->a.sum);
-    cudaFree(c->dsum);
-    free(c);
+    const void *dev[] = {c->a.src, c->a.dst, c->a.sum, c->dsum};
+    kb_op_free(c, dev, KB_OP_LEN(dev), NULL, 0);
 }
 
 /* Expected device sum after a correct launch: the source words summed on the

@@ -140,24 +140,10 @@ static void teardown(void *p)
     mla_ctx *c = p;
     if (!c) return;
     mla_cublas_free(&c->a);
-    cudaFree(c->cache_dev);
-    cudaFree((void *)c->a.q);
-    cudaFree(c->a.o);
-    cudaFree(c->a.lse);
-    cudaFree(c->a.o_accum);
-    cudaFree(c->a.lse_accum);
-    cudaFree(c->seqlens_d);
-    cudaFree(c->block_table_d);
-    cudaFree(c->sched_d);
     mla_sched_free(&c->a.sched);
-    free(c->seqlens_h);
-    free(c->block_table_h);
-    free(c->q_h);
-    free(c->ref_batch);
-    free(c->ref_row);
-    free(c->ref_o);
-    free(c->ref_lse);
-    free(c);
+    const void *dev[] = {c->cache_dev, c->a.q, c->a.o, c->a.lse, c->a.o_accum, c->a.lse_accum, c->seqlens_d, c->block_table_d, c->sched_d};
+    void *host[] = {c->seqlens_h, c->block_table_h, c->q_h, c->ref_batch, c->ref_row, c->ref_o, c->ref_lse};
+    kb_op_free(c, dev, KB_OP_LEN(dev), host, KB_OP_LEN(host));
 }
 
 /* Reference rows: every row at small problems, else a seeded sample of

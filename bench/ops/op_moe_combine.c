@@ -72,14 +72,9 @@ static void teardown(void *p)
 {
     combine_ctx *c = p;
     if (!c) return;
-    cudaFree((void *)c->a.expert_out);
-    cudaFree((void *)c->a.row_of);
-    cudaFree((void *)c->a.topk_w);
-    cudaFree(c->a.y);
-    cudaFree(c->a.workspace);
-    free(c->h_row);
-    free(c->h_w);
-    free(c);
+    const void *dev[] = {c->a.expert_out, c->a.row_of, c->a.topk_w, c->a.y, c->a.workspace};
+    void *host[] = {c->h_row, c->h_w};
+    kb_op_free(c, dev, KB_OP_LEN(dev), host, KB_OP_LEN(host));
 }
 
 static kb_status build(void *ctx, const kb_shape *s)

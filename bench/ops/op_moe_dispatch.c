@@ -92,22 +92,9 @@ static void teardown(void *p)
 {
     dispatch_ctx *c = p;
     if (!c) return;
-    cudaFree((void *)c->a.x);
-    cudaFree((void *)c->a.topk_idx);
-    cudaFree(c->a.out);
-    cudaFree(c->a.sa);
-    cudaFree(c->a.counts);
-    cudaFree(c->a.offsets);
-    cudaFree(c->a.group_idx);
-    cudaFree(c->a.row_of);
-    cudaFree(c->a.workspace);
-    free(c->h_x);
-    free(c->h_idx);
-    free(c->h_counts);
-    free(c->h_offsets);
-    free(c->h_row);
-    free(c->h_gidx);
-    free(c);
+    const void *dev[] = {c->a.x, c->a.topk_idx, c->a.out, c->a.sa, c->a.counts, c->a.offsets, c->a.group_idx, c->a.row_of, c->a.workspace};
+    void *host[] = {c->h_x, c->h_idx, c->h_counts, c->h_offsets, c->h_row, c->h_gidx};
+    kb_op_free(c, dev, KB_OP_LEN(dev), host, KB_OP_LEN(host));
 }
 
 static kb_status build(void *ctx, const kb_shape *s)

@@ -68,16 +68,9 @@ static void teardown(void *p)
 {
     route_ctx *c = p;
     if (!c) return;
-    cudaFree((void *)c->a.x);
-    cudaFree((void *)c->a.wg);
-    cudaFree((void *)c->a.bias);
-    cudaFree(c->a.logits);
-    cudaFree(c->a.topk_idx);
-    cudaFree(c->a.topk_w);
-    cudaFree(c->a.workspace);
-    free(c->h_wg);
-    free(c->h_bias);
-    free(c);
+    const void *dev[] = {c->a.x, c->a.wg, c->a.bias, c->a.logits, c->a.topk_idx, c->a.topk_w, c->a.workspace};
+    void *host[] = {c->h_wg, c->h_bias};
+    kb_op_free(c, dev, KB_OP_LEN(dev), host, KB_OP_LEN(host));
 }
 
 static kb_status build(void *ctx, const kb_shape *s)

@@ -52,12 +52,9 @@ static void teardown(void *p)
     peak_ctx *c = p;
     if (!c) return;
     peak_cublaslt_free(&c->a);
-    cudaFree((void *)c->a.a);
-    cudaFree((void *)c->a.b);
-    cudaFree(c->a.d);
-    free(c->ha);
-    free(c->hb);
-    free(c);
+    const void *dev[] = {c->a.a, c->a.b, c->a.d};
+    void *host[] = {c->ha, c->hb};
+    kb_op_free(c, dev, KB_OP_LEN(dev), host, KB_OP_LEN(host));
 }
 
 /* Random inputs generated on the host (E4M3 codes in [-2, 2] or BF16 in

@@ -3,32 +3,19 @@
 #include <cuda_bf16.h>
 #include <stdint.h>
 #include "kernels/common/kb_fill.h"
+#include "kernels/common/kb_hash.cuh"
 
 namespace {
-__device__ __forceinline__ uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-// Counter-based: value i depends only on (seed, i), so fills are reproducible
-// whatever the launch shape.
-__device__ __forceinline__ float uniform01(uint64_t seed, size_t i)
-{
-    return (float)(mix64(seed + 0x9e3779b97f4a7c15ull * (i + 1)) >> 40) * (1.0f / 16777216.0f);
-}
-
 __global__ void fill_f32(float *d, size_t n, float lo, float hi, uint64_t seed)
 {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
-        d[i] = lo + (hi - lo) * uniform01(seed, i);
+        d[i] = lo + (hi - lo) * kb_uniform01(seed, i);
 }
 
 __global__ void fill_bf16(__nv_bfloat16 *d, size_t n, float lo, float hi, uint64_t seed)
 {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
-        d[i] = __float2bfloat16(lo + (hi - lo) * uniform01(seed, i));
+        d[i] = __float2bfloat16(lo + (hi - lo) * kb_uniform01(seed, i));
 }
 
 unsigned grid_for(size_t n)

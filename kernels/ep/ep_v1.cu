@@ -51,6 +51,7 @@
 #include <stdint.h>
 #include "kernels/ep/ep.h"
 #include "kernels/ep/ep_layout.h"
+#include "kernels/ep/ep_dev.cuh"
 #include "kernels/ep/ep_proto.h"
 
 namespace {
@@ -267,12 +268,8 @@ ep_dispatch_kernel(const ep_tab *__restrict__ tab, int r0, int N, int T, int H, 
     const int nu = H / 16, ns = H / 128;
     const int warps = blockDim.x >> 5;
     for (int t = blockIdx.x * warps + (threadIdx.x >> 5); t < T; t += gridDim.x * warps) {
-        int kd = -1, pos = -1;
-        if (lane < N) {
-            kd = key[(size_t)t * N + lane];
-            if (kd >= 0) pos = s_base[kd] + slot[(size_t)t * N + lane];
-        }
-        const unsigned mask = __ballot_sync(kFull, kd >= 0);
+        int kd, pos;
+        const unsigned mask = ep_token_dests(key, slot, s_base, N, t, lane, kd, pos);
         // FP8 payload: read once, write to every destination.
         const uint4 *src = (const uint4 *)(x + (size_t)t * H);
         for (int c0 = 0; c0 < nu; c0 += 32 * kUnroll) {
@@ -300,14 +297,7 @@ ep_dispatch_kernel(const ep_tab *__restrict__ tab, int r0, int N, int T, int H, 
             float *dst = tab->recv_scales[d] + (size_t)p * ns;
             for (int j = lane; j < ns; j += 32) dst[j] = __ldg(xs + (size_t)t * ns + j);
         }
-        if (kd >= 0) {
-            ep_meta mt;
-            mt.src_rank = r;
-            mt.src_token = t;
-            mt.comb_slot = ep_comb_slot(slot_base[t], mask, lane);
-            mt.key = kd;
-            tab->recv_meta[lane][pos] = mt;
-        }
+        if (kd >= 0) tab->recv_meta[lane][pos] = ep_dispatch_meta(r, t, slot_base[t], mask, lane, kd);
     }
     cta_signal_all(tab, N, r, offsetof(ep_flags, data_done));
 }
@@ -511,46 +501,48 @@ extern "C" kb_status ep_v1_combine_reduce(const ep_args *a, int r0, int nr, int 
     return KB_OK;
 }
 
-// Every v1 operation starts the same way: the harness stream forks to the
-// ranks' streams, then each rank's barrier kernel stores the op number the
-// following kernels wait on (kernels/ep/ep_proto.h).
-static kb_status v1_begin(ep_args *a, cudaStream_t st)
+// The status of the kernel launch just made (for the for_ranks bodies).
+static kb_status launched()
 {
+    KB_CUDA_TRY(cudaGetLastError());
+    return KB_OK;
+}
+
+// Every v1 operation starts the same way: skip in multi-process mode or when
+// the shape is unsupported (`unsupported`: the reason, NULL when supported),
+// then the harness stream forks to the ranks' streams and each rank's barrier
+// kernel stores the op number the following kernels wait on
+// (kernels/ep/ep_proto.h).
+static kb_status v1_begin(ep_args *a, cudaStream_t st, const char *unsupported)
+{
+    if (a->mpi)
+        return kb_skip("multi-process mode: hand-written path is single-process intranode (peer access); use the NCCL reference");
+    if (unsupported) return kb_skip("%s", unsupported);
     const int N = a->n_ranks;
     KB_TRY(ep_fork(a, st));
     return for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *tab) -> kb_status {
         ep_barrier_kernel<<<dim3(1, nr), 32, 0, s>>>(tab, r0, N, ep_proto_barrier_waits(a->loopback));
-        KB_CUDA_TRY(cudaGetLastError());
-        return KB_OK;
+        return launched();
     });
-}
-
-static kb_status v1_no_mpi()
-{
-    return kb_skip("multi-process mode: hand-written path is single-process intranode (peer access); use the NCCL reference");
 }
 
 extern "C" kb_status ep_v1_dispatch(void *ctx, cudaStream_t st)
 {
     ep_args *a = (ep_args *)ctx;
-    if (a->mpi) return v1_no_mpi();
-    if (a->hidden % 128) return kb_skip("ep_v1: hidden must be a multiple of 128");
+    KB_TRY(v1_begin(a, st, a->hidden % 128 ? "ep_v1: hidden must be a multiple of 128" : NULL));
     const unsigned long long ep = 0ull; // kernels read the op number the barrier kernel stores
     const int N = a->n_ranks;
-    KB_TRY(v1_begin(a, st));
     KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *) -> kb_status {
         return ep_v1_layout(a, r0, nr, 1, ep, s);
     }));
     KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *tab) -> kb_status {
         ep_dispatch_kernel<<<dim3(a->sms, nr), kThreads, 0, s>>>(tab, r0, N, a->tokens, a->hidden,
                                                                   a->n_experts, ep);
-        KB_CUDA_TRY(cudaGetLastError());
-        return KB_OK;
+        return launched();
     }));
     KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *tab) -> kb_status {
         ep_dispatch_finish_kernel<<<dim3(1, nr), 128, 0, s>>>(tab, r0, N, a->n_experts, ep, a->sms);
-        KB_CUDA_TRY(cudaGetLastError());
-        return KB_OK;
+        return launched();
     }));
     return ep_join(a, st);
 }
@@ -558,15 +550,12 @@ extern "C" kb_status ep_v1_dispatch(void *ctx, cudaStream_t st)
 extern "C" kb_status ep_v1_combine(void *ctx, cudaStream_t st)
 {
     ep_args *a = (ep_args *)ctx;
-    if (a->mpi) return v1_no_mpi();
-    if (a->hidden % 8) return kb_skip("ep_v1: hidden must be a multiple of 8");
+    KB_TRY(v1_begin(a, st, a->hidden % 8 ? "ep_v1: hidden must be a multiple of 8" : NULL));
     const unsigned long long ep = 0ull; // kernels read the op number the barrier kernel stores
     const int N = a->n_ranks;
-    KB_TRY(v1_begin(a, st));
     KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *tab) -> kb_status {
         ep_combine_send_kernel<<<dim3(a->sms, nr), kThreads, 0, s>>>(tab, r0, N, a->hidden);
-        KB_CUDA_TRY(cudaGetLastError());
-        return KB_OK;
+        return launched();
     }));
     KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *) -> kb_status {
         return ep_v1_combine_reduce(a, r0, nr, 1, ep, s);
@@ -577,17 +566,14 @@ extern "C" kb_status ep_v1_combine(void *ctx, cudaStream_t st)
 extern "C" kb_status ep_v1_alltoall(void *ctx, cudaStream_t st)
 {
     ep_args *a = (ep_args *)ctx;
-    if (a->mpi) return v1_no_mpi();
-    if (a->a2a_chunk % 16) return kb_skip("ep_v1: chunk must be a multiple of 16 B");
+    KB_TRY(v1_begin(a, st, a->a2a_chunk % 16 ? "ep_v1: chunk must be a multiple of 16 B" : NULL));
     const unsigned long long ep = 0ull; // kernels read the op number the barrier kernel stores
     const int N = a->n_ranks;
-    KB_TRY(v1_begin(a, st));
     KB_TRY(for_ranks(a, st, [&](int r0, int nr, cudaStream_t s, const ep_tab *tab) -> kb_status {
         ep_alltoall_kernel<<<dim3(a->sms, nr), kThreads, 0, s>>>(tab, r0, N, (long long)a->a2a_chunk);
         KB_CUDA_TRY(cudaGetLastError());
         ep_wait_kernel<<<dim3(1, nr), 32, 0, s>>>(tab, r0, N, offsetof(ep_flags, a2a_done), ep, a->sms);
-        KB_CUDA_TRY(cudaGetLastError());
-        return KB_OK;
+        return launched();
     }));
     return ep_join(a, st);
 }

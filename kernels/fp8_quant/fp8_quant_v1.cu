@@ -10,6 +10,7 @@
 #include <cuda_fp8.h>
 #include <stdint.h>
 #include "kernels/fp8_quant/fp8_quant.h"
+#include "kernels/fp8_quant/fp8_quant_dev.cuh"
 
 namespace {
 __device__ __forceinline__ uint8_t to_e4m3(float v)
@@ -35,7 +36,7 @@ __global__ void __launch_bounds__(256) fp8_quant_v1_token_kernel(const __nv_bflo
     }
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
-    const float scale = fmaxf(amax, FP8_AMAX_MIN) / FP8_E4M3_MAX;
+    const float scale = fq_scale_of(amax);
 #pragma unroll
     for (int i = 0; i < 4; i++) q[off + lane + 32 * i] = to_e4m3(v[i] / scale);
     if (lane == 0) s[(size_t)b * rows + r] = scale;
@@ -53,14 +54,7 @@ __global__ void __launch_bounds__(256) fp8_quant_v1_block_kernel(const __nv_bflo
         size_t idx = (size_t)(rb * 128 + i / 128) * cols + (size_t)cb * 128 + (i % 128);
         amax = fmaxf(amax, fabsf(__bfloat162float(x[idx])));
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
-    if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = amax;
-    __syncthreads();
-    amax = red[0];
-#pragma unroll
-    for (int w = 1; w < 8; w++) amax = fmaxf(amax, red[w]);
-    const float scale = fmaxf(amax, FP8_AMAX_MIN) / FP8_E4M3_MAX;
+    const float scale = fq_scale_of(fq_block_amax256(amax, red));
     for (int i = threadIdx.x; i < r_end * 128; i += 256) {
         size_t idx = (size_t)(rb * 128 + i / 128) * cols + (size_t)cb * 128 + (i % 128);
         q[idx] = to_e4m3(__bfloat162float(x[idx]) / scale);

@@ -14,6 +14,7 @@
 #include <cuda_fp8.h>
 #include <stdint.h>
 #include "kernels/fp8_quant/fp8_quant.h"
+#include "kernels/fp8_quant/fp8_quant_dev.cuh"
 #include "kernels/fp8_quant/fp8_quant_v2_map.h"
 
 namespace {
@@ -59,7 +60,7 @@ __global__ void __launch_bounds__(256) fp8_quant_v2_token_kernel(const uint16_t 
     const unsigned mask = fq2_token_mask((int)threadIdx.x);
 #pragma unroll
     for (int o = 8; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(mask, amax, o));
-    const float scale = fmaxf(amax, FP8_AMAX_MIN) / FP8_E4M3_MAX;
+    const float scale = fq_scale_of(amax);
     *reinterpret_cast<uint2 *>(q + off) = quant8(v, scale);
     if (sub == 0) s[fq2_token_scale(gid, rows, cols)] = scale;
 }
@@ -82,14 +83,7 @@ __global__ void __launch_bounds__(256) fp8_quant_v2_block_kernel(const uint16_t 
 #pragma unroll
         for (int e = 0; e < 8; e++) amax = fmaxf(amax, fabsf(v[e]));
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
-    if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = amax;
-    __syncthreads();
-    amax = red[0];
-#pragma unroll
-    for (int w = 1; w < 8; w++) amax = fmaxf(amax, red[w]);
-    const float scale = fmaxf(amax, FP8_AMAX_MIN) / FP8_E4M3_MAX;
+    const float scale = fq_scale_of(fq_block_amax256(amax, red));
 #pragma unroll
     for (int j = 0; j < 8; j++) {
         const int r = fq2_block_row(rb, (int)threadIdx.x, j);

@@ -13,6 +13,14 @@ __device__ __forceinline__ uint64_t fold(uint4 v)
     return ((uint64_t)v.y << 32 | v.x) + ((uint64_t)v.w << 32 | v.z);
 }
 
+// kUnroll independent 16-byte loads (L2 only), issued before any is used.
+__device__ __forceinline__ void load_unrolled(uint4 (&v)[kUnroll], const uint4 *__restrict__ src, size_t i,
+                                              size_t stride)
+{
+#pragma unroll
+    for (int u = 0; u < kUnroll; u++) v[u] = __ldcg(src + i + u * stride);
+}
+
 __global__ void __launch_bounds__(kThreads) read_kernel(const uint4 *__restrict__ src, size_t n, int passes,
                                                         unsigned long long *sum)
 {
@@ -22,8 +30,7 @@ __global__ void __launch_bounds__(kThreads) read_kernel(const uint4 *__restrict_
         size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
         for (; i + (kUnroll - 1) * stride < n; i += kUnroll * stride) {
             uint4 v[kUnroll];
-#pragma unroll
-            for (int u = 0; u < kUnroll; u++) v[u] = __ldcg(src + i + u * stride);
+            load_unrolled(v, src, i, stride);
 #pragma unroll
             for (int u = 0; u < kUnroll; u++) acc += fold(v[u]);
         }
@@ -56,8 +63,7 @@ __global__ void __launch_bounds__(kThreads) copy_kernel(const uint4 *__restrict_
     size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
     for (; i + (kUnroll - 1) * stride < n; i += kUnroll * stride) {
         uint4 v[kUnroll];
-#pragma unroll
-        for (int u = 0; u < kUnroll; u++) v[u] = __ldcg(src + i + u * stride);
+        load_unrolled(v, src, i, stride);
 #pragma unroll
         for (int u = 0; u < kUnroll; u++) __stcg(dst + i + u * stride, v[u]);
     }

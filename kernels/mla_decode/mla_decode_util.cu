@@ -11,19 +11,9 @@
 #include <stdint.h>
 #include "kernels/mla_decode/mla_decode.h"
 #include "kernels/mla_decode/mla_layout.h"
+#include "kernels/common/kb_hash.cuh"
 
 namespace {
-__device__ __forceinline__ uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-__device__ __forceinline__ float u01(uint64_t seed, uint64_t i)
-{
-    return (float)(mix64(seed + 0x9e3779b97f4a7c15ull * (i + 1)) >> 40) * (1.0f / 16777216.0f);
-}
-
 // One thread per (token, 16-byte chunk of the 656-byte row): 41 chunks.
 __global__ void fill_fp8kv_kernel(uint8_t *cache, size_t n_tokens, uint64_t seed)
 {
@@ -35,17 +25,17 @@ __global__ void fill_fp8kv_kernel(uint8_t *cache, size_t n_tokens, uint64_t seed
         uint64_t base = tok * 1024;
         if (ch < 32) { // latent e4m3: values uniform in [-448, 448) -> e4m3
             for (int j = 0; j < 16; j++) {
-                float v = -448.0f + 896.0f * u01(seed, base + ch * 16 + j);
+                float v = -448.0f + 896.0f * kb_uniform01(seed, base + ch * 16 + j);
                 __nv_fp8_e4m3 f(v);
                 row[ch * 16 + j] = *reinterpret_cast<uint8_t *>(&f);
             }
         } else if (ch == 32) { // 4 positive scales: dequantised latents in ~[-1.5, 1.5]
             float *sc = reinterpret_cast<float *>(row + MLA_FP8_SCALE_OFF);
-            for (int j = 0; j < 4; j++) sc[j] = (0.5f + u01(seed, base + 600 + j)) / 448.0f * 1.5f;
+            for (int j = 0; j < 4; j++) sc[j] = (0.5f + kb_uniform01(seed, base + 600 + j)) / 448.0f * 1.5f;
         } else { // rope bf16, uniform in [-1, 1)
             __nv_bfloat16 *r = reinterpret_cast<__nv_bfloat16 *>(row + MLA_FP8_ROPE_OFF);
             int c = ch - 33; // 8 chunks of 8 bf16
-            for (int j = 0; j < 8; j++) r[c * 8 + j] = __float2bfloat16(-1.0f + 2.0f * u01(seed, base + 700 + c * 8 + j));
+            for (int j = 0; j < 8; j++) r[c * 8 + j] = __float2bfloat16(-1.0f + 2.0f * kb_uniform01(seed, base + 700 + c * 8 + j));
         }
     }
 }

@@ -127,6 +127,10 @@ kb_status moe_dispatch_cub(void *ctx, cudaStream_t stream);      /* reference/mo
 kb_status moe_combine_v1(void *ctx, cudaStream_t stream);
 kb_status moe_combine_v2(void *ctx, cudaStream_t stream);
 kb_status moe_combine_scatter(void *ctx, cudaStream_t stream);   /* reference/moe_lib.cu */
+/* Selection step alone (v1's kernel 2, also run by moe_route_cublas): one
+ * thread per token runs moe_select_token on FP32 logits [t, 256]. */
+kb_status moe_route_select(const float *logits, const float *bias, int32_t *topk_idx, float *topk_w, int t,
+                           cudaStream_t stream);
 
 /* Device scratch each family needs (the op allocates the maximum). */
 size_t moe_route_workspace_bytes(const moe_route_args *a);

@@ -15,11 +15,10 @@
 #include "kernels/moe/moe.h"
 #include "kernels/moe/moe_math.h"
 #include "kernels/moe/moe_dispatch_map.h"
+#include "kernels/moe/moe_dispatch_dev.cuh"
 
 namespace {
 constexpr int CHUNK_TOK = 256;
-
-__device__ __forceinline__ float bf(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
 
 __global__ void v1_count(const int32_t *__restrict__ idx, int n_slots, int slots_per_chunk, int E,
                          int32_t *__restrict__ chunk_cnt)
@@ -84,12 +83,7 @@ __global__ void v1_rank(const int32_t *__restrict__ idx, int n_slots, int slots_
         int i = i0 + lane;
         int e = i < s1 ? idx[i] : -1;
         if (e >= E) e = -1; // as v1_count (and v2): never index base[] past E
-        unsigned same = __match_any_sync(0xffffffffu, e);
-        int rank = moe_rank_in_warp(same, lane);
-        int r = e >= 0 ? base[e] + rank : -1;
-        __syncwarp();
-        if (e >= 0 && rank == 0) base[e] += moe_rank_count(same);
-        __syncwarp();
+        int r = moe_warp_rank(e, lane, base);
         if (i < s1) row_of[i] = r;
     }
 }
@@ -109,27 +103,7 @@ __global__ void v1_copy(const uint16_t *__restrict__ x, const int32_t *__restric
     const int row = row_of[slot];
     if (row < 0) return;
     const uint16_t *xr = x + (size_t)(slot / topk) * K;
-    if (fmt == MOE_FMT_BF16) {
-        uint16_t *o = (uint16_t *)out + (size_t)row * K;
-        for (int j = threadIdx.x; j < K; j += blockDim.x) o[j] = xr[j];
-        return;
-    }
-    uint8_t *o = (uint8_t *)out + (size_t)row * K;
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, nw = blockDim.x / 32, nb = K / MOE_QBLOCK;
-    for (int g = warp; g < nb; g += nw) {
-        float v[4], amax = 0.0f;
-        for (int q = 0; q < 4; q++) {
-            v[q] = bf(xr[g * MOE_QBLOCK + lane + 32 * q]);
-            amax = fmaxf(amax, fabsf(v[q]));
-        }
-        for (int m = 16; m > 0; m >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, m));
-        float scale, inv;
-        moe_quant_scale(amax, &scale, &inv);
-        for (int q = 0; q < 4; q++)
-            o[g * MOE_QBLOCK + lane + 32 * q] =
-                (uint8_t)__nv_cvt_float_to_fp8(moe_mul(v[q], inv), __NV_SATFINITE, __NV_E4M3);
-        if (lane == 0) sa[moe_scale_index(fmt == MOE_FMT_E4M3_MASKED, row, g, nb, m_cap, m_max)] = scale;
-    }
+    moe_copy_row(xr, row, K, fmt, m_cap, m_max, out, sa);
 }
 } // namespace
 

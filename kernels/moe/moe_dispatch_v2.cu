@@ -34,6 +34,7 @@
 #include "kernels/moe/moe.h"
 #include "kernels/moe/moe_math.h"
 #include "kernels/moe/moe_dispatch_map.h"
+#include "kernels/moe/moe_dispatch_dev.cuh"
 
 namespace cg = cooperative_groups;
 
@@ -128,12 +129,7 @@ __global__ void __launch_bounds__(THREADS, 1) dispatch_v2(const v2_params p)
             int i = i0 + lane;
             int e = i < s1 ? srow[i - s0] : -1;
             if (e >= E) e = -1;
-            unsigned same = __match_any_sync(0xffffffffu, e);
-            int rank = moe_rank_in_warp(same, lane);
-            int r = e >= 0 ? base[e] + rank : -1;
-            __syncwarp();
-            if (e >= 0 && rank == 0) base[e] += moe_rank_count(same);
-            __syncwarp();
+            int r = moe_warp_rank(e, lane, base);
             if (i < s1) {
                 srow[i - s0] = r;
                 p.row_of[i] = r;

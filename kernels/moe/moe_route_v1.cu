@@ -3,7 +3,8 @@
 //             block, 32-wide K tiles in shared memory, 4x4 outputs per thread;
 //             writes the FP32 logits.
 //   kernel 2: one thread per token runs moe_select_token (the same function
-//             the CPU reference runs) on those logits.
+//             the CPU reference runs) on those logits (moe_route_select,
+//             which moe_route_cublas runs too).
 // NOTES: no tensor cores; the per-thread selection keeps 2 KB of scores in
 // local memory (stack frame expected, v1 is not spill-checked).
 #include <cuda_bf16.h>
@@ -66,7 +67,13 @@ extern "C" kb_status moe_route_v1(void *ctx, cudaStream_t stream)
     dim3 grid((a->t + BT - 1) / BT, MOE_N_EXPERTS / BE);
     route_gemm_v1<<<grid, 256, 0, stream>>>(a->x, a->wg, a->logits, a->t, a->hidden);
     KB_CUDA_TRY(cudaGetLastError());
-    route_select_v1<<<(a->t + 127) / 128, 128, 0, stream>>>(a->logits, a->bias, a->topk_idx, a->topk_w, a->t);
+    return moe_route_select(a->logits, a->bias, a->topk_idx, a->topk_w, a->t, stream);
+}
+
+extern "C" kb_status moe_route_select(const float *logits, const float *bias, int32_t *topk_idx, float *topk_w, int t,
+                                      cudaStream_t stream)
+{
+    route_select_v1<<<(t + 127) / 128, 128, 0, stream>>>(logits, bias, topk_idx, topk_w, t);
     KB_CUDA_TRY(cudaGetLastError());
     return KB_OK;
 }
