@@ -379,7 +379,7 @@ static int spawn(orch *O, worker *w, char **argv)
     w->pid = pid;
     w->fd = p[0];
     w->cur = -1;
-    O->n_workers++;
+    O->n_workers += !w->probe; /* probes are not counted */
     return 0;
 }
 
