@@ -66,6 +66,26 @@ int kb_afile_open(kb_afile *a, const char *path)
     return 0;
 }
 
+int kb_afile_append(kb_afile *a, const char *path)
+{
+    memset(a, 0, sizeof *a);
+    a->path = strdup(path);
+    a->tmp = malloc(strlen(path) + sizeof ".partial");
+    if (a->path && a->tmp) {
+        sprintf(a->tmp, "%s.partial", path);
+        a->f = fopen(a->tmp, "a");
+    } else {
+        errno = ENOMEM;
+    }
+    if (a->f) return 0;
+    int e = errno; /* never kb_afile_abort: it would remove the rows being resumed */
+    free(a->path);
+    free(a->tmp);
+    memset(a, 0, sizeof *a);
+    errno = e;
+    return -1;
+}
+
 static void afile_free(kb_afile *a)
 {
     free(a->path);

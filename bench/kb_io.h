@@ -15,7 +15,10 @@ enum {
     KB_EXIT_FAIL = 1,      /* a row failed verification / errored; compare: regression */
     KB_EXIT_USAGE = 2,     /* usage error or bad input file                          */
     KB_EXIT_NO_DEVICE = 3, /* `kbench run` with no usable CUDA device                */
-    KB_EXIT_IO = 4         /* could not read or write a file, CUDA context lost, ... */
+    KB_EXIT_IO = 4,        /* could not read or write a file                          */
+    KB_EXIT_DEVICE_LOST = 5 /* `kbench run`: the device stopped working mid-run (health
+                             * probe failed after a hang/crash; --isolate none: CUDA
+                             * context lost); the rows so far are written */
 };
 
 /* mkdir -p.  0 / -1 (errno set). */
@@ -34,6 +37,9 @@ typedef struct kb_afile {
 int kb_afile_open(kb_afile *a, const char *path);  /* creates the folder; 0 / -1 (errno) */
 int kb_afile_commit(kb_afile *a);                   /* flush, fsync, close, rename; 0 / -1 */
 void kb_afile_abort(kb_afile *a);                   /* close and remove the temporary */
+/* Reopen an existing PATH.partial for appending (resuming a run); commit
+ * renames it to PATH as usual.  0 / -1 (errno). */
+int kb_afile_append(kb_afile *a, const char *path);
 /* The whole cycle: open, fn(f, arg) (returns 0 on success), commit; on any
  * failure the temporary is removed, PATH is untouched and a one-line reason
  * naming PATH is left in err.  Returns 0 / -1. */

@@ -1,7 +1,11 @@
-/* kb_run.c - `kbench run`: for each selected (op, shape): set up once; for each
- * implementation: poison, launch, verify, then (if it passed) warm up and time
- * repetitions through Google Benchmark with device-side time; one CSV row per
- * (op, impl, shape), flushed as it finishes. */
+/* kb_run.c - the in-process case runner: for each selected (op, shape): set
+ * up once; for each implementation: poison, launch, verify, then (if it
+ * passed) warm up and time repetitions through Google Benchmark with
+ * device-side time; one CSV row per (op, impl, shape), flushed as it
+ * finishes.  It runs `kbench run --isolate none` (and MPI mode) directly, and
+ * every worker of the orchestrator (bench/kb_orch.c) in worker mode: then
+ * rows, phases and ceilings go to the orchestrator as messages
+ * (bench/kb_worker.h) instead of the CSV and stdout. */
 #include <gsl/gsl_sort.h>
 #include <jansson.h>
 #include <gsl/gsl_statistics_double.h>
@@ -13,9 +17,11 @@
 #include "bench/kb_row.h"
 #include "bench/kb_gbench.h"
 #include "bench/kb_mpi.h"
+#include "bench/kb_orch.h"
 #include "bench/kb_roofline.h"
 #include "bench/kb_run.h"
 #include "bench/kb_specs.h"
+#include "bench/kb_worker.h"
 
 /* ---- selection helpers ------------------------------------------------------ */
 int kb_in_list(const char *list, const char *name)
@@ -215,11 +221,15 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* A CUDA error that survives a second synchronise means the context is gone. */
+/* A CUDA error that survives a second synchronise means the context is gone;
+ * lost_error names it (cudaGetErrorName) once it is. */
+static const char *lost_error;
 static int context_lost(void)
 {
     cudaGetLastError();
-    return cudaDeviceSynchronize() != cudaSuccess;
+    cudaError_t e = cudaDeviceSynchronize();
+    if (e != cudaSuccess && !lost_error) lost_error = cudaGetErrorName(e);
+    return e != cudaSuccess;
 }
 
 /* ---- the run ---------------------------------------------------------------- */
@@ -236,13 +246,13 @@ typedef struct run_state {
     cudaStream_t stream;
     void *flush_buf;
     size_t flush_bytes;
-    /* outputs */
-    char csv_path[1024], json_path[1024], meta_path[1024];
-    kb_csv csv;
+    /* outputs: the CSV (or, in worker mode, the message fd) */
+    kb_out out;
+    int wfd; /* worker mode: the orchestrator's message fd; -1 otherwise */
     int n_pass, n_fail, n_skip;
 } run_state;
 
-static void fill_identity(run_state *rs, kb_row *r, const kb_op *op, const kb_shape *s, const kb_impl *im)
+void kb_case_row(kb_row *r, const kb_op *op, const kb_shape *s, const kb_impl *im, const char *slug)
 {
     kb_row_init(r);
     snprintf(r->op, sizeof r->op, "%s", op->name);
@@ -250,10 +260,9 @@ static void fill_identity(run_state *rs, kb_row *r, const kb_op *op, const kb_sh
     snprintf(r->shape, sizeof r->shape, "%s", s->label);
     snprintf(r->dtype, sizeof r->dtype, "%s", s->dtype);
     kb_shape_dims(op, s, r->dims, sizeof r->dims);
-    snprintf(r->gpu, sizeof r->gpu, "%s", rs->gpu.slug);
+    snprintf(r->gpu, sizeof r->gpu, "%s", slug);
     snprintf(r->source, sizeof r->source, "measured");
     snprintf(r->impl_kind, sizeof r->impl_kind, "%s", im->kind == KB_IMPL_LIB ? "lib" : "hand");
-    snprintf(r->timer, sizeof r->timer, "%s", kb_timer_name(kb_timer_active()));
     r->flops = op->flops ? op->flops(s) : 0;
     r->bytes = op->bytes ? op->bytes(s) : 0;
     r->link_bytes = op->link_bytes ? op->link_bytes(s) : 0;
@@ -261,10 +270,20 @@ static void fill_identity(run_state *rs, kb_row *r, const kb_op *op, const kb_sh
     r->reps = 0;
 }
 
-static void emit(run_state *rs, kb_row *r)
+static void fill_identity(run_state *rs, kb_row *r, const kb_op *op, const kb_shape *s, const kb_impl *im)
 {
-    if (kb_mpi_rank()) return; /* MPI mode: rank 0 writes the rows */
-    if (kb_csv_write(&rs->csv, r)) fprintf(stderr, "kbench: writing %s failed\n", rs->csv.af.tmp);
+    kb_case_row(r, op, s, im, rs->gpu.slug);
+    snprintf(r->timer, sizeof r->timer, "%s", kb_timer_name(kb_timer_active()));
+}
+
+/* Worker mode: `start OP IMPL SHAPE PHASE` before each phase of a case. */
+static void phase(const run_state *rs, const kb_op *op, const kb_shape *s, const kb_impl *im, const char *ph)
+{
+    if (rs->wfd >= 0) kb_wk_send(rs->wfd, "start %s %s %s %s", op->name, im->name, s->label, ph);
+}
+
+void kb_print_row(const kb_row *r)
+{
     if (!strcmp(r->verified, "pass") && !isnan(r->time_us))
         printf("kbench: %-18s %-22s %-28s PASS  %10.2f us  %8.1f TFLOP/s %8.1f GB/s  %5.1f%% of %s roof\n",
                r->op, r->impl, r->shape, r->time_us, r->tflops, r->gbps, r->pct_roof, r->bound);
@@ -274,12 +293,24 @@ static void emit(run_state *rs, kb_row *r)
     fflush(stdout);
 }
 
+static void emit(run_state *rs, kb_row *r)
+{
+    if (rs->wfd >= 0) { /* worker mode: the orchestrator writes and prints it */
+        if (kb_wk_send_row(rs->wfd, r)) fprintf(stderr, "kbench worker: cannot send a row\n");
+        return;
+    }
+    if (kb_mpi_rank()) return; /* MPI mode: rank 0 writes the rows */
+    if (kb_csv_write(&rs->out.csv, r)) fprintf(stderr, "kbench: writing %s.partial failed\n", rs->out.csv_path);
+    kb_print_row(r);
+}
+
 /* A row that did not pass: `verified` (NULL: leave it), the note (prefix +
  * the last message), counted as a skip or a failure, written. */
 static void not_passed(run_state *rs, kb_row *r, kb_status st, const char *verified, const char *prefix)
 {
     if (verified) kb_strlcpy(r->verified, verified, sizeof r->verified);
-    snprintf(r->note, sizeof r->note, "%s%s", prefix, kb_last_message());
+    snprintf(r->note, sizeof r->note, "%s%s%s%s", prefix, kb_last_message(), lost_error ? "; CUDA context lost: " : "",
+             lost_error ? lost_error : "");
     if (st == KB_SKIP) rs->n_skip++;
     else rs->n_fail++;
     emit(rs, r);
@@ -308,6 +339,7 @@ static void update_ceilings(run_state *rs, const kb_op *op, const kb_shape *s, c
     kb_peak pk = kb_shape_peak(op, s);
     unsigned kind = kb_ceil_kind(op->name, s->label, pk, (s->sets & KB_SHAPE_HOT_L2) != 0);
     kb_ceil_measured(&rs->ceil, kind, kind == KB_CEIL_HBM ? r->gbps : r->tflops);
+    if (kind && rs->wfd >= 0) kb_wk_send_ceil(rs->wfd, &rs->ceil); /* later workers start from these */
 }
 
 /* Samples of this shape run with a warm L2 (no flush between them). */
@@ -424,21 +456,25 @@ static int run_impl(run_state *rs, const kb_op *op, const kb_shape *s, const kb_
     fill_identity(rs, &r, op, s, im);
     kb_strlcpy(r.flush, keeps_l2(rs, s) ? "none" : "l2", sizeof r.flush);
     kb_clear_message();
+    phase(rs, op, s, im, "verify");
     kb_status st = verify_once(rs, op, im, ctx, &r);
     if (st != KB_OK) {
+        int lost = context_lost(); /* before the row: its note names the error */
         not_passed(rs, &r, st, st == KB_SKIP ? "skip" : "fail", "");
-        return context_lost() ? -1 : 0;
+        return lost ? -1 : 0;
     }
     kb_strlcpy(r.verified, "pass", sizeof r.verified);
     tcase c = {0};
+    phase(rs, op, s, im, "warm-up");
     st = warm_up(rs, im, ctx);
+    if (st == KB_OK) phase(rs, op, s, im, "timing");
     if (st == KB_OK) st = time_samples(rs, op, s, im, ctx, &r, &c);
     int rc = 0;
     if (st == KB_SKIP) { /* verified, deliberately not timed */
         not_passed(rs, &r, st, NULL, "");
     } else if (st != KB_OK) {
-        not_passed(rs, &r, st, "fail", "verified, then: ");
         rc = context_lost() ? -1 : 0;
+        not_passed(rs, &r, st, "fail", "verified, then: ");
     } else {
         finish_row(rs, op, s, &r, &c);
     }
@@ -447,39 +483,56 @@ static int run_impl(run_state *rs, const kb_op *op, const kb_shape *s, const kb_
 }
 
 /* ---- the operators and shapes -------------------------------------------------- */
-static int select_impl(const kb_run_opts *o, const kb_impl *im) { return kb_in_list(o->impls, im->name); }
-
-/* Does the run select this shape of `op`, and any of its implementations? */
-static int selected(const kb_run_opts *o, const kb_op *op, const kb_shape *s)
+int kb_case_selected(const kb_run_opts *o, const kb_op *op, const kb_shape *s, const kb_impl *im)
 {
-    if (o->shape_labels ? !kb_in_list(o->shape_labels, s->label) : !(s->sets & o->sets)) return 0;
+    if (!kb_in_list(o->ops, op->name) || !kb_in_list(o->impls, im->name)) return 0;
+    return o->shape_labels ? kb_in_list(o->shape_labels, s->label) : (s->sets & o->sets) != 0;
+}
+
+/* Worker mode: exactly the cases given; else the options' selection less the
+ * resumed rows. */
+static int select_case(const run_state *rs, const kb_op *op, const kb_shape *s, const kb_impl *im)
+{
+    if (rs->wfd >= 0) {
+        char key[256];
+        snprintf(key, sizeof key, "%s/%s/%s", op->name, im->name, s->label);
+        return rs->o->worker_cases && kb_in_list(rs->o->worker_cases, key);
+    }
+    return kb_case_selected(rs->o, op, s, im) && !kb_out_has(&rs->out, op->name, im->name, s->label);
+}
+
+/* The first selected implementation of this shape, or -1 if none. */
+static int first_impl(const run_state *rs, const kb_op *op, const kb_shape *s)
+{
     for (int j = 0; j < op->n_impls; j++)
-        if (select_impl(o, &op->impls[j])) return 1;
-    return 0;
+        if (select_case(rs, op, s, &op->impls[j])) return j;
+    return -1;
 }
 
 /* Set up once per shape, every selected implementation on it, tear down.  A
  * failed setup gives every selected implementation a row saying why.
  * Returns -1 if the CUDA context is lost. */
-static int run_shape(run_state *rs, const kb_op *op, const kb_shape *s)
+static int run_shape(run_state *rs, const kb_op *op, const kb_shape *s, int first)
 {
     void *ctx = NULL;
     kb_clear_message();
+    phase(rs, op, s, &op->impls[first], "setup");
     kb_status st = op->setup ? op->setup(s, &ctx) : kb_error("operator has no setup()");
     kb_status agreed = kb_mpi_agree(st); /* MPI: every rank takes the same path */
     if (agreed != KB_OK && st == KB_OK && op->teardown) op->teardown(ctx);
     if (agreed != KB_OK) {
+        int lost = context_lost();
         for (int j = 0; j < op->n_impls; j++) {
-            if (!select_impl(rs->o, &op->impls[j])) continue;
+            if (!select_case(rs, op, s, &op->impls[j])) continue;
             kb_row r;
             fill_identity(rs, &r, op, s, &op->impls[j]);
             not_passed(rs, &r, agreed, agreed == KB_SKIP ? "skip" : "fail", "setup: ");
         }
-        return context_lost() ? -1 : 0;
+        return lost ? -1 : 0;
     }
     int lost = 0;
     for (int j = 0; j < op->n_impls && !lost; j++)
-        if (select_impl(rs->o, &op->impls[j])) lost = run_impl(rs, op, s, &op->impls[j], ctx) < 0;
+        if (select_case(rs, op, s, &op->impls[j])) lost = run_impl(rs, op, s, &op->impls[j], ctx) < 0;
     if (op->teardown && !lost) op->teardown(ctx);
     return lost ? -1 : 0;
 }
@@ -491,11 +544,13 @@ static int run_ops(run_state *rs)
     const kb_op *const *ops = kb_ops(&nops);
     for (int i = 0; i < nops; i++) {
         const kb_op *op = ops[i];
-        if (!kb_in_list(rs->o->ops, op->name) || !kb_mpi_op_allowed(op->name)) continue;
+        if (!kb_mpi_op_allowed(op->name)) continue;
         int ns = 0;
         const kb_shape *shapes = op->shapes(&ns);
-        for (int k = 0; k < ns; k++)
-            if (selected(rs->o, op, &shapes[k]) && run_shape(rs, op, &shapes[k]) < 0) return 1;
+        for (int k = 0; k < ns; k++) {
+            int first = first_impl(rs, op, &shapes[k]);
+            if (first >= 0 && run_shape(rs, op, &shapes[k], first) < 0) return 1;
+        }
     }
     return 0;
 }
@@ -526,6 +581,7 @@ static int open_device(run_state *rs)
         fprintf(stderr, "kbench: warning: GPU '%s' is not in the device table; using a row derived from its "
                         "properties (slug %s, no tensor-core peaks: add it with --specs FILE)\n", p->name, rs->gpu.slug);
     rs->ceil = kb_ceil_from_gpu(&rs->gpu, 1);
+    if (rs->wfd >= 0) return KB_EXIT_OK; /* worker mode: the orchestrator prints the device */
     printf("kbench: device %d: %s (%s), %d SMs, %.0f MB L2, %.1f GB, max SM clock %d MHz, %d GPU(s)\n", rs->dev,
            p->name, rs->gpu.slug, p->multiProcessorCount, p->l2CacheSize / 1048576.0, p->totalGlobalMem / 1e9,
            rs->sm_khz / 1000, rs->count);
@@ -566,23 +622,24 @@ static int open_buffers(run_state *rs)
     return KB_EXIT_OK;
 }
 
-/* <out or results/<gpu>>/<stamp>.csv, .json (or --benchmark_out), .meta.json;
- * rank 0 opens the CSV. */
+/* <out or results/<gpu>>/<stamp>-<pid>.csv, .json (or --benchmark_out),
+ * .meta.json, or the --resume file's; rank 0 opens the CSV (kb_out_open).
+ * Worker mode: no files of its own but the Google Benchmark JSON the
+ * orchestrator names; the ceilings it was given replace the datasheet's. */
 static int open_outputs(run_state *rs)
 {
-    char stamp[32], dir[512];
-    kb_utc_stamp(stamp, sizeof stamp, 1);
+    if (rs->wfd >= 0) {
+        kb_ceil m = {0};
+        if (rs->o->worker_ceil && !kb_wk_parse_ceil(rs->o->worker_ceil, ',', &m)) kb_wk_apply_ceil(&rs->ceil, &m);
+        if (kb_gb_out_path()) kb_strlcpy(rs->out.json_path, kb_gb_out_path(), sizeof rs->out.json_path);
+        return KB_EXIT_OK;
+    }
+    char dir[512];
     if (rs->o->out) snprintf(dir, sizeof dir, "%s", rs->o->out);
     else snprintf(dir, sizeof dir, "results/%s", rs->gpu.slug);
-    snprintf(rs->csv_path, sizeof rs->csv_path, "%s/%s.csv", dir, stamp);
-    snprintf(rs->json_path, sizeof rs->json_path, "%s/%s.json", dir, stamp);
-    snprintf(rs->meta_path, sizeof rs->meta_path, "%s/%s.meta.json", dir, stamp);
-    if (kb_gb_out_path()) snprintf(rs->json_path, sizeof rs->json_path, "%s", kb_gb_out_path());
-    if (!kb_mpi_rank() && kb_csv_open(&rs->csv, rs->csv_path, 1)) {
-        fprintf(stderr, "kbench: cannot write %s.partial\n", rs->csv_path);
-        return KB_EXIT_IO;
-    }
-    return KB_EXIT_OK;
+    int rc = kb_mpi_rank() ? 0 : kb_out_open(&rs->out, dir, rs->o->resume);
+    if (kb_gb_out_path()) kb_strlcpy(rs->out.json_path, kb_gb_out_path(), sizeof rs->out.json_path);
+    return rc;
 }
 
 /* Timer, flush buffer, stream: what open_timer and open_buffers took. */
@@ -600,12 +657,13 @@ static int open_run(run_state *rs)
     if (rc) return rc;
     int early = open_buffers(rs);
     if (!early) early = open_outputs(rs);
-    if (kb_mpi_max_int(early)) { /* MPI: every rank leaves together */
+    if ((early = kb_mpi_max_int(early))) { /* MPI: every rank leaves together */
         release(rs);
-        return KB_EXIT_IO;
+        return early;
     }
+    if (rs->wfd >= 0) return KB_EXIT_OK;
     printf("kbench: timer %s, L2 flush %s, %d repetitions; rows -> %s\n", rs->timer_name,
-           rs->o->flush == KB_FLUSH_NONE ? "off" : "on", rs->o->reps, rs->csv_path);
+           rs->o->flush == KB_FLUSH_NONE ? "off" : "on", rs->o->reps, rs->out.csv_path);
     if (kb_mpi_active())
         printf("kbench: MPI mode, %d ranks (one GPU each): only ep_dispatch, ep_combine, alltoall run\n", kb_mpi_size());
     return KB_EXIT_OK;
@@ -659,44 +717,92 @@ static int write_meta(const run_state *rs)
 {
     char err[256];
     json_t *m = meta_json(rs);
-    int rc = kb_write_atomic(rs->meta_path, dump_json, m, err, sizeof err);
+    int rc = kb_write_atomic(rs->out.meta_path, dump_json, m, err, sizeof err);
     json_decref(m);
     return rc;
 }
 
-/* Rank 0 finishes the files; 0, or -1 if any could not be written. */
+/* Rank 0 finishes the files; 0, or -1 if any could not be written.  Worker
+ * mode: only the Google Benchmark JSON the orchestrator asked for. */
 static int close_outputs(run_state *rs)
 {
     if (kb_mpi_rank()) return 0;
-    int rc = kb_csv_close(&rs->csv);
-    if (rc) fprintf(stderr, "kbench: could not finish %s\n", rs->csv_path);
-    if (kb_gb_write_json(rs->json_path)) {
-        fprintf(stderr, "kbench: could not write %s\n", rs->json_path);
+    if (rs->wfd >= 0) return *rs->out.json_path ? kb_gb_write_json(rs->out.json_path) : 0;
+    int rc = kb_out_close(&rs->out);
+    if (rc) fprintf(stderr, "kbench: could not finish %s\n", rs->out.csv_path);
+    if (kb_gb_write_json(rs->out.json_path)) {
+        fprintf(stderr, "kbench: could not write %s\n", rs->out.json_path);
         rc = -1;
     }
     rs->timer_name = kb_timer_name(kb_timer_active()); /* after a CUPTI fallback: what the last rows used */
     if (write_meta(rs)) {
-        fprintf(stderr, "kbench: could not write %s\n", rs->meta_path);
+        fprintf(stderr, "kbench: could not write %s\n", rs->out.meta_path);
         rc = -1;
     }
     return rc;
 }
 
+/* Worker mode: the last message (`lost NAME` or `done`); the exit code. */
+static int close_worker(run_state *rs, int lost, int rc)
+{
+    if (lost) {
+        kb_wk_send(rs->wfd, "lost %s", lost_error ? lost_error : "cudaErrorUnknown");
+        return KB_EXIT_DEVICE_LOST;
+    }
+    release(rs);
+    kb_wk_send(rs->wfd, "done");
+    return rc ? KB_EXIT_IO : rs->n_fail ? KB_EXIT_FAIL : KB_EXIT_OK;
+}
+
 static int close_run(run_state *rs, int lost)
 {
-    if (lost) fprintf(stderr, "kbench: CUDA context lost (%s): stopping; the rows so far are in %s\n",
-                      cudaGetErrorString(cudaGetLastError()), rs->csv_path); /* renamed into place below */
     int rc = close_outputs(rs);
+    if (rs->wfd >= 0) return close_worker(rs, lost, rc);
+    if (lost) fprintf(stderr, "kbench: CUDA context lost (%s): stopping; the rows so far are in %s\n",
+                      lost_error ? lost_error : "unknown error", rs->out.csv_path);
     if (!lost) release(rs); /* a lost context: leave CUPTI and the device alone, the process is ending */
+    int n_fail = rs->n_fail + rs->out.old_fail; /* --resume: the file's verdict */
     printf("kbench: %d passed, %d failed, %d skipped -> %s (+ %s)\n", rs->n_pass, rs->n_fail, rs->n_skip,
-           rs->csv_path, rs->json_path);
-    /* MPI mode: one exit code on every rank (IO 4 > FAIL 1 > OK 0, as below) */
-    return kb_mpi_max_int(lost || rc ? KB_EXIT_IO : rs->n_fail ? KB_EXIT_FAIL : KB_EXIT_OK);
+           rs->out.csv_path, rs->out.json_path);
+    /* MPI mode: one exit code on every rank (DEVICE_LOST 5 > IO 4 > FAIL 1 > OK 0, as below) */
+    return kb_mpi_max_int(lost ? KB_EXIT_DEVICE_LOST : rc ? KB_EXIT_IO : n_fail ? KB_EXIT_FAIL : KB_EXIT_OK);
+}
+
+/* --worker-probe: the device opens and a 4 KiB host -> device -> host copy
+ * comes back intact (the health probe); then `device SLUG META` and `done`. */
+static int worker_probe(run_state *rs)
+{
+    unsigned char in[4096], back[4096];
+    for (size_t i = 0; i < sizeof in; i++) in[i] = (unsigned char)(i * 131u + 7u);
+    void *d = NULL;
+    cudaError_t e = cudaMalloc(&d, sizeof in);
+    if (e == cudaSuccess) e = cudaMemcpy(d, in, sizeof in, cudaMemcpyHostToDevice);
+    if (e == cudaSuccess) e = cudaMemcpy(back, d, sizeof in, cudaMemcpyDeviceToHost);
+    if (d) cudaFree(d);
+    if (e != cudaSuccess || memcmp(in, back, sizeof in)) {
+        fprintf(stderr, "kbench: health probe: %s\n", e != cudaSuccess ? cudaGetErrorName(e) : "copy came back wrong");
+        return KB_EXIT_DEVICE_LOST;
+    }
+    rs->timer_name = kb_timer_name(rs->o->timer);
+    json_t *m = meta_json(rs);
+    char *txt = json_dumps(m, JSON_COMPACT);
+    json_decref(m);
+    int rc = txt && !kb_wk_send(rs->wfd, "device %s %s", rs->gpu.slug, txt) && !kb_wk_send(rs->wfd, "done");
+    free(txt);
+    return rc ? KB_EXIT_OK : KB_EXIT_IO;
 }
 
 int kb_run(const kb_run_opts *o)
 {
-    run_state rs = {.o = o};
+    if (o->worker_fd < 0 && o->isolate != KB_ISOLATE_NONE) {
+        if (!kb_mpi_active()) return kb_orch_run(o);
+        if (!kb_mpi_rank()) printf("kbench: MPI mode: --isolate none (the ranks' collectives need one process each)\n");
+    }
+    run_state rs = {.o = o, .wfd = o->worker_fd};
+    if (o->worker_probe) {
+        int rc = open_device(&rs);
+        return rc ? rc : worker_probe(&rs);
+    }
     int rc = open_run(&rs);
     if (rc) return rc;
     int lost = run_ops(&rs);

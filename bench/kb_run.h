@@ -9,6 +9,9 @@ extern "C" {
 #endif
 
 typedef enum kb_flush { KB_FLUSH_L2 = 0, KB_FLUSH_NONE = 1, KB_FLUSH_ROTATE = 2 } kb_flush;
+/* --isolate: which cases share a worker process (README "Isolation, watchdog,
+ * resume"); NONE runs every case in this process (the only mode in MPI mode). */
+typedef enum kb_isolate { KB_ISOLATE_IMPL = 0, KB_ISOLATE_NONE, KB_ISOLATE_OP, KB_ISOLATE_CASE } kb_isolate;
 
 typedef struct kb_run_opts {
     const char *ops;    /* comma list, NULL = all */
@@ -21,6 +24,17 @@ typedef struct kb_run_opts {
     kb_timer_kind timer;
     double warmup_ms;
     int graph;          /* capture each launch into a CUDA graph and time its replays */
+    const char *specs;  /* --specs FILE (passed on to workers)                   */
+    /* isolation (the orchestrator, bench/kb_orch.c) */
+    kb_isolate isolate;
+    double case_timeout; /* --case-timeout seconds; 0 = the model's rule          */
+    const char *resume;  /* --resume FILE (a CSV or its .partial)                 */
+    char **gb_args;      /* the --benchmark_* arguments as given (for workers)    */
+    int n_gb_args;
+    /* worker mode (hidden options, bench/kb_worker.h); worker_fd < 0: not one */
+    int worker_fd;
+    int worker_probe;
+    const char *worker_ceil, *worker_cases;
 } kb_run_opts;
 
 /* Parse "full|quick|small|all" (comma list allowed) into a KB_SET_* mask; 0 if bad. */
@@ -33,10 +47,19 @@ int kb_check_op_list(const char *list);
 int kb_check_impl_list(const char *ops, const char *impls);
 int kb_check_shape_list(const char *ops, const char *labels);
 
+/* `kbench run`: isolated modes go to the orchestrator (kb_orch_run), worker
+ * mode and --isolate none run the cases in this process. */
 int kb_run(const kb_run_opts *o);
+/* The identity columns of a measured row for (op, shape, impl) on GPU `slug`:
+ * names, dtype, dims, source, impl_kind, flops, bytes, link_bytes. */
+struct kb_row;
+void kb_case_row(struct kb_row *r, const kb_op *op, const kb_shape *s, const kb_impl *im, const char *slug);
+/* Does the run select (op, shape, impl): --op, --impl, --shape or --shapes? */
+int kb_case_selected(const kb_run_opts *o, const kb_op *op, const kb_shape *s, const kb_impl *im);
+/* The one stdout line of a finished row ("kbench: op impl shape PASS ..."). */
+void kb_print_row(const struct kb_row *r);
 /* Sort us[n] in place and fill reps, time_us (median), min, max and cv
  * (sample standard deviation / mean) of a row. */
-struct kb_row;
 void kb_row_stats(struct kb_row *r, double *us, int n);
 int kb_model(const char *gpus, const char *ops, unsigned sets, const char *out);
 int kb_list(const char *ops, unsigned sets, int show_shapes);

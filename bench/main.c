@@ -15,7 +15,13 @@ static const char usage[] =
     "  list    [--op A,B] [--shapes SET] [--verbose]    operators, implementations, shape sets\n"
     "  run     [--op A,B] [--impl X,Y] [--shapes SET | --shape LABEL,...] [--quick] [--out DIR] [--reps N]\n"
     "          [--flush l2|rotate|none] [--timer cupti|events] [--warmup-ms MS] [--graph] [--benchmark_* ...]\n"
+    "          [--isolate none|op|impl|case] [--case-timeout SECONDS] [--resume FILE]\n"
     "                                                   verify and time on the current GPU\n"
+    "          --isolate: which cases share a worker process (default impl: one per op and implementation;\n"
+    "          none: all in this process); --case-timeout: a case making no progress for this long is killed\n"
+    "          (default 60 s + 50x its roofline time; notes 'hang: no progress for N s in PHASE',\n"
+    "          'crashed: SIGSEGV in PHASE', 'lost context: cudaError... in PHASE'); --resume FILE: skip the\n"
+    "          rows of FILE (a CSV or its .partial) and append the rest to it\n"
     "  model   [--gpu h100-sxm,h800-sxm] [--op A,B] [--shapes SET] [--out FILE]\n"
     "                                                   roofline projections, no GPU needed\n"
     "  specs   [--gpu NAME]                             the device table with sources\n"
@@ -24,7 +30,8 @@ static const char usage[] =
     "  report  RESULTS.csv... [...]                     markdown/HTML report with cost roll-up\n"
     "common: --specs FILE (or $KBENCH_SPECS) adds or overrides GPUs from a JSON file\n"
     "SET: full (default) | quick | small | all, comma-separated\n"
-    "exit codes: 0 ok, 1 failure or regression, 2 usage/bad input, 3 no CUDA device, 4 I/O error\n";
+    "exit codes: 0 ok, 1 failure or regression, 2 usage/bad input, 3 no CUDA device, 4 I/O error,\n"
+    "            5 device lost (run: no recovery after a hang/crash; rows so far kept, --resume continues)\n";
 
 static int bad(const char *cmd, const char *fmt, const char *arg)
 {
@@ -47,7 +54,8 @@ static int load_specs(const char *cmd, const char *path)
 }
 
 enum { O_OP = 1, O_IMPL, O_SHAPES, O_QUICK, O_OUT, O_REPS, O_FLUSH, O_TIMER, O_WARMUP, O_GPU, O_SPECS, O_VERBOSE,
-       O_GRAPH, O_SHAPE };
+       O_GRAPH, O_SHAPE, O_ISOLATE, O_CASE_TIMEOUT, O_RESUME, O_WORKER_FD, O_WORKER_CEIL, O_WORKER_CASES,
+       O_WORKER_PROBE };
 static const struct option longopts[] = {
     {"op", required_argument, 0, O_OP},         {"impl", required_argument, 0, O_IMPL},
     {"shapes", required_argument, 0, O_SHAPES}, {"quick", no_argument, 0, O_QUICK},
@@ -56,6 +64,11 @@ static const struct option longopts[] = {
     {"warmup-ms", required_argument, 0, O_WARMUP}, {"gpu", required_argument, 0, O_GPU},
     {"specs", required_argument, 0, O_SPECS},   {"verbose", no_argument, 0, O_VERBOSE},
     {"graph", no_argument, 0, O_GRAPH},        {"shape", required_argument, 0, O_SHAPE},
+    {"isolate", required_argument, 0, O_ISOLATE}, {"case-timeout", required_argument, 0, O_CASE_TIMEOUT},
+    {"resume", required_argument, 0, O_RESUME},
+    /* worker mode (bench/kb_worker.h): not in the usage, the orchestrator's only */
+    {"worker-fd", required_argument, 0, O_WORKER_FD}, {"worker-ceil", required_argument, 0, O_WORKER_CEIL},
+    {"worker-cases", required_argument, 0, O_WORKER_CASES}, {"worker-probe", no_argument, 0, O_WORKER_PROBE},
     {0, 0, 0, 0},
 };
 
@@ -99,6 +112,35 @@ typedef struct cli {
     int quick, verbose;
 } cli;
 
+/* The isolation and worker options of `run`: 0, or the usage exit code. */
+static int take_run_option(cli *a, int c, const char *arg)
+{
+    long long n;
+    switch (c) {
+    case O_ISOLATE:
+        if (!strcmp(arg, "none")) a->ro.isolate = KB_ISOLATE_NONE;
+        else if (!strcmp(arg, "op")) a->ro.isolate = KB_ISOLATE_OP;
+        else if (!strcmp(arg, "impl")) a->ro.isolate = KB_ISOLATE_IMPL;
+        else if (!strcmp(arg, "case")) a->ro.isolate = KB_ISOLATE_CASE;
+        else return bad(a->cmd, "--isolate: expected none, op, impl or case, got '%s'", arg);
+        break;
+    case O_CASE_TIMEOUT:
+        if (kb_parse_int(arg, 1, 86400, &n))
+            return bad(a->cmd, "--case-timeout: expected whole seconds in 1..86400, got '%s'", arg);
+        a->ro.case_timeout = (double)n;
+        break;
+    case O_RESUME: a->ro.resume = arg; break;
+    case O_WORKER_FD:
+        if (kb_parse_int(arg, 3, 1023, &n)) return bad(a->cmd, "--worker-fd: expected a descriptor, got '%s'", arg);
+        a->ro.worker_fd = (int)n;
+        break;
+    case O_WORKER_CEIL: a->ro.worker_ceil = arg; break;
+    case O_WORKER_CASES: a->ro.worker_cases = arg; break;
+    case O_WORKER_PROBE: a->ro.worker_probe = 1; break;
+    }
+    return 0;
+}
+
 /* One option with its value: 0, or the usage exit code after one line. */
 static int take_option(cli *a, int c, const char *arg)
 {
@@ -134,6 +176,7 @@ static int take_option(cli *a, int c, const char *arg)
     case O_VERBOSE: a->verbose = 1; break;
     case O_GRAPH: a->ro.graph = 1; break;
     case O_SHAPE: a->ro.shape_labels = arg; break;
+    default: return take_run_option(a, c, arg);
     }
     return 0;
 }
@@ -148,7 +191,7 @@ static int parse_options(cli *a, int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         if (c == '?') {
-            if (optopt >= O_OP && optopt <= O_SHAPE) return bad(a->cmd, "option '%s' needs a value", argv[optind - 1]);
+            if (optopt >= O_OP && optopt <= O_WORKER_PROBE) return bad(a->cmd, "option '%s' needs a value", argv[optind - 1]);
             return bad(a->cmd, "unknown option '%s'", argv[optind - 1]);
         }
         if (!allowed(a->cmd, c)) return bad(a->cmd, "option '%s' does not apply to this command", argv[optind - 1]);
@@ -162,6 +205,7 @@ static int parse_options(cli *a, int argc, char **argv)
         a->ro.sets = KB_SET_QUICK;
     }
     if (!a->ro.reps) a->ro.reps = a->quick ? 10 : 30;
+    a->ro.specs = a->specs;
     if (kb_check_op_list(a->ro.ops) || kb_check_impl_list(a->ro.ops, a->ro.impls) ||
         kb_check_shape_list(a->ro.ops, a->ro.shape_labels))
         return KB_EXIT_USAGE;
@@ -189,10 +233,16 @@ static int kb_main(int argc, char **argv)
             fputs(usage, stdout);
             return KB_EXIT_OK;
         }
+    /* the --benchmark_* flags as given, for the workers (their JSON goes where the orchestrator says) */
+    static char *gb_args[64];
+    int n_gb = 0;
+    for (int i = 1; i < sargc && n_gb < 64; i++)
+        if (!strncmp(sargv[i], "--benchmark_", 12) && strncmp(sargv[i], "--benchmark_out", 15)) gb_args[n_gb++] = sargv[i];
     if (!strcmp(cmd, "run") && kb_gb_init(&sargc, sargv)) return KB_EXIT_USAGE;
 
     cli a = {.cmd = cmd,
-             .ro = {.sets = KB_SET_FULL, .flush = KB_FLUSH_L2, .timer = KB_TIMER_CUPTI, .warmup_ms = 100}};
+             .ro = {.sets = KB_SET_FULL, .flush = KB_FLUSH_L2, .timer = KB_TIMER_CUPTI, .warmup_ms = 100,
+                    .worker_fd = -1, .gb_args = gb_args, .n_gb_args = n_gb}};
     if ((rc = parse_options(&a, sargc, sargv))) return rc;
     if (!strcmp(cmd, "list")) return kb_list(a.ro.ops, a.ro.sets, a.verbose || a.shapes != NULL);
     if (!strcmp(cmd, "specs")) return kb_specs_print(a.gpu);

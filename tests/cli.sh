@@ -84,5 +84,11 @@ rm -rf "$tmpd"
 # `kbench run --help` is ours, not Google Benchmark's flag list
 "$kb" run --help 2>&1 | grep -q '^usage: kbench <command>' && ok || no "run --help does not print kbench usage"
 "$kb" run --help >/dev/null 2>&1; [ $? -eq 0 ] && ok || no "run --help: exit code not 0"
+# isolation options: documented in the usage, checked like the others
+for w in '--isolate none|op|impl|case' '--case-timeout SECONDS' '--resume FILE' '5 device lost'; do
+  "$kb" run --help | grep -qF -- "$w" && ok || no "run --help lacks '$w'"
+done
+expect 2 "--isolate: expected none, op, impl or case, got 'all'" -- run --isolate all
+expect 2 "--case-timeout: expected whole seconds in 1..86400, got '0'" -- run --case-timeout 0
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]
