@@ -33,9 +33,27 @@ fi
 
 kb=./build/kbench
 rc=0
+# The GPUs to model: H100 and H800 (the pair) plus every GPU with measured rows
+# in results/*/ CSVs (not model rows, not CI baselines) that the GPU table
+# knows, so a measured H200 row projects onto the H100/H800 through floors
+# computed the same way on both sides.
+model_gpus() {
+  local gpus=h100-sxm,h800-sxm f g csvs=()
+  for f in results/*/*.csv; do
+    case $f in results/model/*|results/baselines/*) ;; *) [ -f "$f" ] && csvs+=("$f") ;; esac
+  done
+  [ ${#csvs[@]} -gt 0 ] &&
+    for g in $(awk -F, 'FNR == 1 { c = m = 0; for (i = 1; i <= NF; i++) { if ($i == "gpu") c = i; if ($i == "source") m = i }; next }
+                        c && m && $m == "measured" { print $c }' "${csvs[@]}" | sort -u); do
+      case ,$gpus, in *,"$g",*) ;; *) "$kb" specs --gpu "$g" >/dev/null 2>&1 && gpus=$gpus,$g ;; esac
+    done
+  echo "$gpus"
+}
 if "$kb" specs | grep -q '^current GPU: none'; then
   echo "kbench: no CUDA GPU on this machine: projecting H100 vs H800 with the roofline model instead of measuring"
-  "$kb" model --gpu h100-sxm,h800-sxm --out results/model/h100_vs_h800.csv || exit $?
+  gpus=$(model_gpus)
+  [ "$gpus" = h100-sxm,h800-sxm ] || echo "kbench: modelling $gpus (GPUs with measured rows too)"
+  "$kb" model --gpu "$gpus" --out results/model/h100_vs_h800.csv || exit $?
   inputs=(results/model/h100_vs_h800.csv)
 else
   stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -45,7 +63,9 @@ else
   # shellcheck disable=SC2086
   "$kb" run ${KBENCH_RUN_ARGS:-} 2>&1 | tee -a "$log"
   rc=${PIPESTATUS[0]}
-  "$kb" model --gpu h100-sxm,h800-sxm --out results/model/h100_vs_h800.csv || exit $?
+  gpus=$(model_gpus)
+  echo "kbench: modelling $gpus"
+  "$kb" model --gpu "$gpus" --out results/model/h100_vs_h800.csv || exit $?
   inputs=(results/model/h100_vs_h800.csv)
 fi
 # newest committed or just-measured run (not model rows, not CI baselines)

@@ -53,3 +53,18 @@ double kbr_row_pct_roof(const kb_row *r, const kbr_ceils *c)
                             isfinite(r->link_bytes) ? r->link_bytes : 0);
     return kb_roof_pct(&rf, r->time_us);
 }
+
+double kbr_row_floor_us(const kb_row *r, const kb_gpu *g)
+{
+    kb_ceil c = kb_ceil_from_gpu(g, 1);
+    double link = isfinite(r->link_bytes) ? r->link_bytes : 0;
+    double flops = isfinite(r->flops) ? r->flops : 0, bytes = isfinite(r->bytes) ? r->bytes : 0;
+    return kb_roof_of(&c, kb_peak_for_dtype(r->dtype), flops, bytes, link).t_floor_s * 1e6;
+}
+
+double kbr_project_us(const kb_row *r, const kb_gpu *from, const kb_gpu *to)
+{
+    if (!from || !to || !kb_row_has_time(r)) return NAN;
+    double ff = kbr_row_floor_us(r, from), ft = kbr_row_floor_us(r, to);
+    return ff > 0 && ft > 0 ? r->time_us * ft / ff : NAN;
+}

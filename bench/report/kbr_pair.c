@@ -28,43 +28,68 @@ int kbr_pair_parse(const char *arg, kbr_gpu_pair *p, char *err, size_t errlen)
     return 0;
 }
 
-double kbr_best_time(const kb_rowset *s, const char *op, const char *shape, const char *gpu,
-                     int want_measured, const char **impl)
+/* Best measured+passed (want_measured) or projected row of (op, shape) on gpu. */
+static const kb_row *best_row(const kb_rowset *s, const char *op, const char *shape, const char *gpu,
+                              int want_measured)
 {
-    double best = INFINITY;
-    if (impl) *impl = NULL;
+    const kb_row *best = NULL;
     for (int i = 0; i < s->n; i++) {
         const kb_row *r = &s->r[i];
         if (strcmp(r->op, op) || strcmp(r->shape, shape) || strcmp(r->gpu, gpu) || !kb_row_has_time(r))
             continue;
         if (want_measured ? !(kb_row_is_measured(r) && kb_row_is_pass(r)) : kb_row_is_measured(r)) continue;
-        if (r->time_us < best) {
-            best = r->time_us;
-            if (impl) *impl = r->impl;
-        }
+        if (!best || r->time_us < best->time_us) best = r;
     }
-    return isfinite(best) ? best : NAN;
+    return best;
+}
+
+double kbr_best_time(const kb_rowset *s, const char *op, const char *shape, const char *gpu,
+                     int want_measured, const char **impl)
+{
+    const kb_row *r = best_row(s, op, shape, gpu, want_measured);
+    if (impl) *impl = r ? r->impl : NULL;
+    return r ? r->time_us : NAN;
+}
+
+/* The measured row projected onto g: `other`'s best when it has one, else the
+ * best of the first GPU (in row order, known to the table) that has one. */
+static const kb_row *scale_source(const kb_rowset *s, const char *op, const char *shape, const kb_gpu *g,
+                                  const kb_gpu *other)
+{
+    const kb_row *m = best_row(s, op, shape, other->slug, 1);
+    for (int i = 0; i < s->n && !m; i++) {
+        const kb_row *r = &s->r[i];
+        if (!strcmp(r->op, op) && !strcmp(r->shape, shape) && strcmp(r->gpu, g->slug) && kb_row_is_measured(r) &&
+            kb_row_is_pass(r) && kb_row_has_time(r) && kb_gpu_find(r->gpu))
+            m = best_row(s, op, shape, r->gpu, 1);
+    }
+    return m;
+}
+
+/* One side of a pair cell: measured, else projected from a measured GPU, else the model row. */
+static void pair_side(const kb_rowset *s, const char *op, const char *shape, const kb_gpu *g,
+                      const kb_gpu *other, double *us, kbr_pair_src *src, const char **from)
+{
+    const kb_row *m = best_row(s, op, shape, g->slug, 1), *o;
+    *from = NULL;
+    if (m) {
+        *us = m->time_us;
+        *src = KBR_SRC_MEASURED;
+    } else if ((o = scale_source(s, op, shape, g, other)) && isfinite(kbr_project_us(o, kb_gpu_find(o->gpu), g))) {
+        *us = kbr_project_us(o, kb_gpu_find(o->gpu), g);
+        *src = KBR_SRC_SCALED;
+        *from = o->gpu;
+    } else {
+        *us = kbr_best_time(s, op, shape, g->slug, 0, NULL);
+        *src = KBR_SRC_PROJECTED;
+    }
 }
 
 int kbr_pair_shape(const kb_rowset *s, const char *op, const char *shape, const kbr_gpu_pair *p,
                    kbr_pair_cell *out)
 {
-    double am = kbr_best_time(s, op, shape, p->a->slug, 1, NULL);
-    double ap = kbr_best_time(s, op, shape, p->a->slug, 0, NULL);
-    double bm = kbr_best_time(s, op, shape, p->b->slug, 1, NULL);
-    double bp = kbr_best_time(s, op, shape, p->b->slug, 0, NULL);
-    out->a_us = isfinite(am) ? am : ap;
-    out->a_src = isfinite(am) ? KBR_SRC_MEASURED : KBR_SRC_PROJECTED;
-    if (isfinite(bm)) {
-        out->b_us = bm;
-        out->b_src = KBR_SRC_MEASURED;
-    } else if (isfinite(am) && isfinite(ap) && isfinite(bp) && ap > 0) {
-        out->b_us = am * bp / ap; /* measured A scaled by the roofline floor ratio */
-        out->b_src = KBR_SRC_SCALED;
-    } else {
-        out->b_us = bp;
-        out->b_src = KBR_SRC_PROJECTED;
-    }
+    pair_side(s, op, shape, p->a, p->b, &out->a_us, &out->a_src, &out->a_from);
+    pair_side(s, op, shape, p->b, p->a, &out->b_us, &out->b_src, &out->b_from);
     return isfinite(out->a_us) && isfinite(out->b_us) ? 0 : -1;
 }
 
@@ -84,6 +109,8 @@ int kbr_pair_op(const kb_rowset *s, const char *op, const kbr_gpu_pair *p, kbr_p
         kbr_pair_cell c;
         if (strcmp(r->op, op) || !first_of_shape(s, i) || kbr_pair_shape(s, op, r->shape, p, &c)) continue;
         out->n_a_meas += c.a_src == KBR_SRC_MEASURED;
+        out->n_a_scaled += c.a_src == KBR_SRC_SCALED;
+        out->n_a_proj += c.a_src == KBR_SRC_PROJECTED;
         out->n_b_meas += c.b_src == KBR_SRC_MEASURED;
         out->n_b_scaled += c.b_src == KBR_SRC_SCALED;
         out->n_b_proj += c.b_src == KBR_SRC_PROJECTED;

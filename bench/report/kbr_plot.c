@@ -253,11 +253,11 @@ static int put_pair_data(FILE *f, void *arg)
 {
     const pairchart *C = arg;
     const char *a = C->P->o->pair.a->slug, *b = C->P->o->pair.b->slug;
-    fprintf(f, "# per op, summed over the shapes both GPUs have:\n"
-               "# %s = best measured (passed) time, else projected floor;\n"
-               "# %s = measured if present, else measured %s x (%s floor / %s floor), else %s floor\n"
+    fprintf(f, "# per op, summed over the shapes both GPUs have; each side:\n"
+               "# measured (passed) if present, else another GPU's measured row x (floor here / floor there),\n"
+               "# floors of that row's counts at both datasheet ceilings (kbr_project_us), else projected floor\n"
                "# op a_rel b_rel a_us b_us ratio nshapes a_measured b_scaled  (a = %s, b = %s)\n",
-            a, b, a, b, a, b, a, b);
+            a, b);
     for (int o = 0; o < C->P->ops.n; o++) {
         kbr_pair_sum ps;
         if (kbr_pair_op(C->P->s, C->P->ops.s[o], &C->P->o->pair, &ps) != 0) continue;
@@ -273,12 +273,12 @@ static int put_pair_script(FILE *f, void *arg)
     const kb_gpu *a = C->P->o->pair.a, *b = C->P->o->pair.b;
     kbr_gp_preamble(f, C->name, 1300, 750, "time per operator, one GPU relative to another");
     fprintf(f, "set title \"%s vs %s: time per operator relative to %s (sum over shapes)\\n"
-               "%s measured where available; %s projected (measured %s x roofline-floor ratio)\"\n"
+               "measured where available, else projected from a measured GPU by the roofline-floor ratio\"\n"
                "set style data histograms\nset style histogram clustered gap 1\n"
                "set style fill solid 0.85 border -1\nset boxwidth 0.9\nset yrange [0:*]\n"
                "set ylabel \"time relative to %s (1 = same)\"\nset xtics rotate by -25 left\n"
                "set key outside right top\n",
-            b->name, a->name, a->slug, a->slug, b->slug, a->slug, a->slug);
+            b->name, a->name, a->slug, a->slug);
     fprintf(f, "plot \"%s.dat\" using 2:xtic(1) title \"%s\" lc rgb \"#1e5aa8\", \\\n"
                "     \"%s.dat\" using 3 title \"%s\" lc rgb \"#b22222\", \\\n"
                "     \"%s.dat\" using ($0+0.17):($3):(sprintf(\"x%%.2f\", $6)) with labels offset 0,0.8 font \",10\" notitle\n",

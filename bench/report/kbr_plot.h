@@ -47,13 +47,29 @@ int kbr_pair_parse(const char *arg, kbr_gpu_pair *p, char *err, size_t errlen);
 double kbr_best_time(const kb_rowset *s, const char *op, const char *shape, const char *gpu,
                      int want_measured, const char **impl);
 
-/* One (op, shape) on both GPUs of the pair.  A: best measured time that
- * passed, else projected.  B: measured, else A measured x (B floor / A floor)
- * from projected rows, else projected.  0, or -1 when either side is missing. */
+/* ---- projection of a measured row onto another GPU ----------------------------
+ * The one rule (pair section, pair chart and roll-up): a measured row of GPU
+ * X projects onto GPU Y (same op, same shape) as
+ *     t_Y = t_X x floor_Y / floor_X
+ * where both floors are computed the same way: the roofline floor of the
+ * row's own flops, bytes and link_bytes (peak by its dtype) at that GPU's
+ * datasheet ceilings with the practical link rate (kb_ceil_from_gpu(g, 1):
+ * a measured all-to-all does not reach the nominal one).  A memory-bound row
+ * moves by the HBM ratio, a compute-bound one by the peak ratio. */
+double kbr_row_floor_us(const kb_row *r, const kb_gpu *g); /* 0 when the row counts nothing */
+/* NaN when either GPU is NULL, the row has no time, or a floor is 0. */
+double kbr_project_us(const kb_row *r, const kb_gpu *from, const kb_gpu *to);
+
+/* One (op, shape) on both GPUs of the pair; each side: its best measured time
+ * that passed; else another GPU's best measured row projected onto it
+ * (kbr_project_us; the other pair GPU first, else the first GPU of the rows
+ * with one, e.g. a measured h200-sxm for an h100-sxm,h800-sxm pair); else
+ * its projected row.  0, or -1 when either side is missing. */
 typedef enum kbr_pair_src { KBR_SRC_MEASURED = 0, KBR_SRC_SCALED, KBR_SRC_PROJECTED } kbr_pair_src;
 typedef struct kbr_pair_cell {
     double a_us, b_us;
     kbr_pair_src a_src, b_src;
+    const char *a_from, *b_from; /* KBR_SRC_SCALED: the GPU whose measured row was projected */
 } kbr_pair_cell;
 int kbr_pair_shape(const kb_rowset *s, const char *op, const char *shape, const kbr_gpu_pair *p,
                    kbr_pair_cell *out);
@@ -61,7 +77,7 @@ int kbr_pair_shape(const kb_rowset *s, const char *op, const char *shape, const 
 /* The same summed over the shapes of one op that both sides have. */
 typedef struct kbr_pair_sum {
     double a_us, b_us;
-    int nshapes, n_a_meas, n_b_meas, n_b_scaled, n_b_proj;
+    int nshapes, n_a_meas, n_a_scaled, n_a_proj, n_b_meas, n_b_scaled, n_b_proj;
 } kbr_pair_sum;
 int kbr_pair_op(const kb_rowset *s, const char *op, const kbr_gpu_pair *p, kbr_pair_sum *out); /* -1: none */
 

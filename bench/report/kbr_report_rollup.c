@@ -20,7 +20,7 @@ typedef struct rollup {
     int ng;
     const char *gl[MAX_RG];
     kb_ceil ceil[MAX_RG];
-    int have[MAX_RG];
+    const kb_gpu *g[MAX_RG]; /* NULL: not in the GPU table */
     double layer_us[2][2][MAX_RG]; /* [phase][layer][gpu] */
 } rollup;
 
@@ -48,37 +48,27 @@ static double formula_us(const kbr_term *t, const kb_ceil *c)
     return kb_roof_of(c, t->peak, t->flops, t->bytes, t->link_bytes).t_floor_s * 1e6;
 }
 
-/* Roofline floor of a term on GPU k: projected row, else the formula. */
-static double term_floor(const rollup *U, const kbr_term *t, int k)
-{
-    const kb_row *bm, *bp;
-    term_rows(&U->R->s, t, U->gl[k], &bm, &bp);
-    if (bp) return bp->time_us;
-    return U->have[k] ? formula_us(t, &U->ceil[k]) : NAN;
-}
-
-/* Term time on GPU k: its measured row; else another GPU's measured row scaled
- * by the ratio of the two roofline floors (how a number for one GPU is
- * projected from a measurement on another); else its projected row; else the
- * formula. */
+/* Term time on GPU k: its measured row; else another GPU's measured row
+ * projected onto k (kbr_project_us: that row's own counts at both GPUs'
+ * datasheet ceilings, so the two floors are computed the same way); else its
+ * projected row; else the formula. */
 static void resolve_term(const rollup *U, const kbr_term *t, int k, term_val *v)
 {
     const kb_row *bm, *bp;
     term_rows(&U->R->s, t, U->gl[k], &bm, &bp);
     if (bm) { v->us = bm->time_us; snprintf(v->src, sizeof v->src, "measured (%s)", bm->impl); return; }
-    double fk = term_floor(U, t, k);
-    for (int j = 0; j < U->ng && isfinite(fk); j++) {
+    for (int j = 0; j < U->ng; j++) {
         const kb_row *om, *op;
         if (j == k) continue;
         term_rows(&U->R->s, t, U->gl[j], &om, &op);
-        double fj = term_floor(U, t, j);
-        if (!om || !(fj > 0)) continue;
-        v->us = om->time_us * fk / fj;
+        double us = om ? kbr_project_us(om, U->g[j], U->g[k]) : NAN;
+        if (!isfinite(us)) continue;
+        v->us = us;
         snprintf(v->src, sizeof v->src, "%s measured (%s) x floor ratio", U->gl[j], om->impl);
         return;
     }
     if (bp) { v->us = bp->time_us; snprintf(v->src, sizeof v->src, "projected row"); }
-    else if (U->have[k]) { v->us = formula_us(t, &U->ceil[k]); snprintf(v->src, sizeof v->src, "formula (datasheet)"); }
+    else if (U->g[k]) { v->us = formula_us(t, &U->ceil[k]); snprintf(v->src, sizeof v->src, "formula (datasheet)"); }
     else { v->us = NAN; snprintf(v->src, sizeof v->src, "n/a"); }
 }
 
@@ -89,7 +79,8 @@ static void rollup_intro(doc *d, const kbr_cfg *cfg)
     doc_p(d, "Assumptions (kbr_rollup.h): per GPU, one layer's operators are summed with no overlap of "
              "communication and compute (DeepSeek overlaps them, so this is pessimistic there); each term "
              "takes the best measured row of that GPU that passed verification and whose dims column holds the "
-             "term's dims, else another GPU's measured row scaled by the ratio of the two GPUs' roofline floors, "
+             "term's dims, else another GPU's measured row scaled by the ratio of the two GPUs' roofline floors "
+             "(both the floor of that row's own FLOPs, bytes and link bytes at each GPU's datasheet ceilings), "
              "else a projected row (`kbench model`), else the roofline floor at datasheet ceilings (FP8/BF16 "
              "peak, HBM, practical all-to-all link bandwidth per direction). Left out: RMSNorm, RoPE, SwiGLU, "
              "activation quantisation, embedding, LM head and the MTP module.");
@@ -115,9 +106,8 @@ static void rollup_gpus(rollup *U)
         if (!seen) U->gl[U->ng++] = dg[i];
     }
     for (int k = 0; k < U->ng; k++) {
-        const kb_gpu *g = kb_gpu_find(U->gl[k]);
-        U->have[k] = g != NULL;
-        if (g) U->ceil[k] = kb_ceil_from_gpu(g, 1);
+        U->g[k] = kb_gpu_find(U->gl[k]);
+        if (U->g[k]) U->ceil[k] = kb_ceil_from_gpu(U->g[k], 1);
     }
 }
 

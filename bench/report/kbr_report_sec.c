@@ -229,12 +229,13 @@ static void pair_intro(kbr_report *R)
     const kb_gpu *a = R->pair.a, *b = R->pair.b;
     kb_ceil ca = kb_ceil_from_gpu(a, 0), cb = kb_ceil_from_gpu(b, 0);
     doc_h(&R->d, 2, "%s vs %s", b->slug, a->slug);
-    doc_p(&R->d, "Per (op, shape): %s = best measured time that passed, else the projected floor; %s = measured "
-                 "if present, else the measured %s time scaled by the ratio of the two GPUs' roofline floors "
-                 "(projected rows), else the %s floor. Datasheet ceilings %s / %s: FP8 %.0f / %.0f TFLOP/s, "
-                 "HBM %.0f / %.0f GB/s, link %.0f / %.0f GB/s per direction; an operator bound by a ceiling "
-                 "the two share does not move.",
-          a->slug, b->slug, a->slug, b->slug, a->slug, b->slug, ca.fp8_tflops, cb.fp8_tflops, ca.hbm_gbs,
+    doc_p(&R->d, "Per (op, shape), on each GPU: its best measured time that passed; else another GPU's best "
+                 "measured row projected onto it, t x floor(this GPU) / floor(measured GPU), both floors the "
+                 "roofline floor of that row's own FLOPs, bytes and link bytes at the two GPUs' datasheet "
+                 "ceilings (practical link rate); else its projected floor (`kbench model`). Datasheet ceilings "
+                 "%s / %s: FP8 %.0f / %.0f TFLOP/s, HBM %.0f / %.0f GB/s, link %.0f / %.0f GB/s per direction; "
+                 "an operator bound by a ceiling the two share does not move.",
+          a->slug, b->slug, ca.fp8_tflops, cb.fp8_tflops, ca.hbm_gbs,
           cb.hbm_gbs, ca.link_gbs, cb.link_gbs);
 }
 
@@ -256,18 +257,23 @@ static int first_of_shape(const kb_rowset *s, int i)
     return 1;
 }
 
+/* "measured", "<gpu> measured x floor ratio" or "projected". */
+static void pair_src(char *buf, size_t n, kbr_pair_src src, const char *from)
+{
+    if (src == KBR_SRC_SCALED) snprintf(buf, n, "%s measured x floor ratio", from);
+    else snprintf(buf, n, "%s", src == KBR_SRC_MEASURED ? "measured" : "projected");
+}
+
 void kbr_sec_pair(kbr_report *R)
 {
     const char *a = R->pair.a->slug, *b = R->pair.b->slug;
-    char h[5][72], scaled[72];
+    char h[5][72];
     snprintf(h[0], sizeof h[0], "%s us", a);
     snprintf(h[1], sizeof h[1], "%s source", a);
     snprintf(h[2], sizeof h[2], "%s us", b);
     snprintf(h[3], sizeof h[3], "%s source", b);
     snprintf(h[4], sizeof h[4], "%s / %s", b, a);
-    snprintf(scaled, sizeof scaled, "%s measured x floor ratio", a);
     const char *hdr[] = {"op", "shape", "bound", h[0], h[1], h[2], h[3], h[4]};
-    const char *src[] = {[KBR_SRC_MEASURED] = "measured", [KBR_SRC_SCALED] = scaled, [KBR_SRC_PROJECTED] = "projected"};
     pair_intro(R);
     int any = 0;
     for (int i = 0; i < R->s.n; i++) {
@@ -275,12 +281,14 @@ void kbr_sec_pair(kbr_report *R)
         kbr_pair_cell c;
         if (kbr_is_ceiling_op(r->op) || !first_of_shape(&R->s, i) || kbr_pair_shape(&R->s, r->op, r->shape, &R->pair, &c))
             continue;
-        char x[32], y[32], q[32];
+        char x[32], y[32], q[32], sa[72], sb[72];
+        pair_src(sa, sizeof sa, c.a_src, c.a_from);
+        pair_src(sb, sizeof sb, c.b_src, c.b_from);
         fnum(x, sizeof x, c.a_us, 2);
         fnum(y, sizeof y, c.b_us, 2);
         snprintf(q, sizeof q, "%.2fx", c.b_us / c.a_us);
         if (!any) { doc_table(&R->d, 8, hdr); any = 1; }
-        const char *row[] = {r->op, r->shape, pair_bound(&R->s, r, b), x, src[c.a_src], y, src[c.b_src], q};
+        const char *row[] = {r->op, r->shape, pair_bound(&R->s, r, b), x, sa, y, sb, q};
         doc_row(&R->d, 8, row);
     }
     if (any) doc_table_end(&R->d);
