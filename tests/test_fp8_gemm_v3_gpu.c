@@ -17,7 +17,7 @@
  * then SKIP (77) without a Hopper GPU. */
 #include <stdlib.h>
 #include <cuda_runtime_api.h>
-#include "kbtest.h"
+#include "kbtest_gpu.h"
 #include "bench/kb.h"
 #include "kernels/fp8_gemm/fp8_gemm_v3.h"
 #include "kernels/fp8_gemm/fp8_gemm_v3_map.h"
@@ -293,66 +293,88 @@ static int run_pipe_case(const pipe_case *c)
     return skipped;
 }
 
-int main(void)
+/* ---- the GPU cases, each an item of a forked sequence (tests/kbtest_gpu.h) ---- */
+static void case_dense_tails(void)
 {
-    /* host: the pipeline cases wrap the ring and give every CTA several tiles */
-    for (int i = 0; i < N_PIPE; i++) check_pipe_case(&pipe_cases[i], H200_SMS);
-    int ndev = 0;
-    if (cudaGetDeviceCount(&ndev) != cudaSuccess || ndev == 0) {
-        printf("test_fp8_gemm_v3_gpu: no GPU, GPU part skipped\n");
-        return kbt_fail_ ? kbt_done("test_fp8_gemm_v3_gpu") : KBT_SKIP;
-    }
-    int major = 0, sms = 0;
-    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0);
-    if (major != 9) {
-        printf("test_fp8_gemm_v3_gpu: needs sm_90 (Hopper), device is sm_%d0: GPU part skipped\n", major);
-        return kbt_fail_ ? kbt_done("test_fp8_gemm_v3_gpu") : KBT_SKIP;
-    }
-    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0);
-    if (sms != H200_SMS)
-        for (int i = 0; i < N_PIPE; i++) check_pipe_case(&pipe_cases[i], sms);
-    kb_rng_seed(&rng, 20261124);
-    prob p;
-
     /* dense: M tail (200), N not a multiple of 128 (320: sb blocks straddled
      * by 96/160-wide tiles), 3 K blocks */
+    prob p;
     prob_init(&p, FP8_GEMM_DENSE, 200, 320, 384, 1, NULL, NULL, 1);
-    if (run_all(&p, "dense")) { prob_free(&p); return KBT_SKIP; }
+    int skipped = run_all(&p, "dense");
     prob_free(&p);
+    if (skipped) kbt_child_skip();
+}
 
+static void case_dense_decode(void)
+{
     /* dense decode-like: M = 1 */
+    prob p;
     prob_init(&p, FP8_GEMM_DENSE, 1, 576, 256, 1, NULL, NULL, 1);
     run_check(&p, 0, 0, "dense");
     run_check(&p, 128, 160, "dense");
     prob_free(&p);
+}
 
+static void case_contig(void)
+{
     /* contiguous: 3 experts, segments of 130, 60, 128 rows padded to 256, 128, 128 */
-    {
-        int32_t gi[512];
-        for (int r = 0; r < 512; r++)
-            gi[r] = r < 130 ? 0 : r < 256 ? -1 : r < 316 ? 1 : r < 384 ? -1 : 2;
-        prob_init(&p, FP8_GEMM_CONTIGUOUS, 512, 256, 256, 3, gi, NULL, 1);
-        run_all(&p, "contig");
-        prob_free(&p);
-    }
+    int32_t gi[512];
+    for (int r = 0; r < 512; r++) gi[r] = r < 130 ? 0 : r < 256 ? -1 : r < 316 ? 1 : r < 384 ? -1 : 2;
+    prob p;
+    prob_init(&p, FP8_GEMM_CONTIGUOUS, 512, 256, 256, 3, gi, NULL, 1);
+    run_all(&p, "contig");
+    prob_free(&p);
+}
 
+static void case_masked(void)
+{
     /* masked: 3 groups of m_max 192, valid rows 5, 192, 0; N=192 */
-    {
-        const int32_t mm[3] = {5, 192, 0};
-        prob_init(&p, FP8_GEMM_MASKED, 192, 192, 256, 3, NULL, mm, 1);
-        run_all(&p, "masked");
-        prob_free(&p);
-    }
+    const int32_t mm[3] = {5, 192, 0};
+    prob p;
+    prob_init(&p, FP8_GEMM_MASKED, 192, 192, 256, 3, NULL, mm, 1);
+    run_all(&p, "masked");
+    prob_free(&p);
+}
 
-    /* pipeline: K = 2560 over 20 K blocks, several tiles per CTA, every tile config */
-    for (int i = 0; i < N_PIPE; i++) run_pipe_case(&pipe_cases[i]);
-
+static void case_entry_point(void)
+{
     /* the kb_launch_fn entry points check the layout */
-    {
-        fp8_gemm_args a;
-        memset(&a, 0, sizeof a);
-        a.layout = FP8_GEMM_MASKED;
-        KBT_CHECK(fp8_gemm_v3(&a, 0) == KB_SKIP);
+    fp8_gemm_args a;
+    memset(&a, 0, sizeof a);
+    a.layout = FP8_GEMM_MASKED;
+    KBT_CHECK(fp8_gemm_v3(&a, 0) == KB_SKIP);
+}
+
+/* items: the four small cases, the pipeline cases (K = 2560 over 20 K blocks,
+ * several tiles per CTA, every tile config), the entry-point check */
+static void gpu_item(void *arg, int i)
+{
+    (void)arg;
+    kb_rng_seed(&rng, 20261124 + (uint64_t)i);
+    static void (*const small[])(void) = {case_dense_tails, case_dense_decode, case_contig, case_masked};
+    const int n_small = (int)(sizeof small / sizeof small[0]);
+    if (i < n_small) small[i]();
+    else if (i < n_small + N_PIPE) run_pipe_case(&pipe_cases[i - n_small]);
+    else case_entry_point();
+}
+#define N_GPU_ITEMS (4 + N_PIPE + 1)
+
+int main(void)
+{
+    /* host: the pipeline cases wrap the ring and give every CTA several tiles */
+    for (int i = 0; i < N_PIPE; i++) check_pipe_case(&pipe_cases[i], H200_SMS);
+    kbt_gpu g = kbt_gpu_probe();
+    if (g.count == 0) {
+        printf("test_fp8_gemm_v3_gpu: no GPU, GPU part skipped\n");
+        return kbt_fail_ ? kbt_done("test_fp8_gemm_v3_gpu") : KBT_SKIP;
     }
+    if (g.major != 9) {
+        printf("test_fp8_gemm_v3_gpu: needs sm_90 (Hopper), device is sm_%d0: GPU part skipped\n", g.major);
+        return kbt_fail_ ? kbt_done("test_fp8_gemm_v3_gpu") : KBT_SKIP;
+    }
+    if (g.sms != H200_SMS)
+        for (int i = 0; i < N_PIPE; i++) check_pipe_case(&pipe_cases[i], g.sms);
+    const kbt_seq q = {.what = "fp8_gemm_v3", .item = gpu_item};
+    if (kbt_isolated_seq(&q, NULL, N_GPU_ITEMS, 45) == KBT_SKIP && !kbt_fail_) return KBT_SKIP;
     return kbt_done("test_fp8_gemm_v3_gpu");
 }

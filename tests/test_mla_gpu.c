@@ -17,7 +17,7 @@
 #include "bench/kb.h"
 #include "bench/ops/op_common.h"
 #include "kernels/mla_decode/mla_decode.h"
-#include "kbtest.h"
+#include "kbtest_gpu.h"
 
 extern const kb_op kb_op_mla_decode;
 
@@ -85,37 +85,62 @@ static void check_pipe_shape_host(const char *label, int num_sms)
     free(len);
 }
 
-/* Setup, then every implementation: poison, launch, verify.  pipe: check the
- * schedule setup built (ctx's first member is mla_decode_args). */
+typedef struct mla_case {
+    const kb_op *op;
+    const kb_shape *s;
+    int pipe;
+    void *ctx;
+} mla_case;
+
+/* Setup; pipe: check the schedule setup built (ctx's first member is
+ * mla_decode_args). */
+static int prepare(void *arg)
+{
+    mla_case *c = arg;
+    kb_status st = c->op->setup(c->s, &c->ctx);
+    if (st != KB_OK) { printf("setup %s: %s\n", c->s->label, kb_last_message()); return 1; }
+    if (c->pipe) check_facts(c->s->label, "device", facts_of(&((const mla_decode_args *)c->ctx)->sched));
+    return 0;
+}
+
+/* One implementation: poison, launch, verify. */
+static void impl(void *arg, int k)
+{
+    mla_case *c = arg;
+    const kb_impl *im = &c->op->impls[k];
+    KBT_CHECK(c->op->poison(c->ctx, 0) == KB_OK);
+    kb_status st = im->launch(c->ctx, 0);
+    if (st == KB_SKIP) { printf("%s %s: skip (%s)\n", c->s->label, im->name, kb_last_message()); return; }
+    KBT_CHECK(st == KB_OK);
+    cudaError_t e = cudaDeviceSynchronize();
+    KBT_CHECK(e == cudaSuccess);
+    double err = 0;
+    const char *metric = "";
+    st = c->op->verify(c->ctx, &err, &metric);
+    printf("%s %s %s: %s %.3g %s\n", c->s->label, c->s->dtype, im->name, metric, err,
+           st == KB_OK ? "ok" : kb_last_message());
+    KBT_CHECK(st == KB_OK);
+}
+
+static void finish(void *arg)
+{
+    mla_case *c = arg;
+    c->op->teardown(c->ctx);
+}
+
+/* Each shape in forked children, its implementations in order: one that
+ * hangs or crashes fails alone (tests/kbtest_gpu.h). */
 static void run_shape(const kb_op *op, const kb_shape *s, int pipe)
 {
-    void *ctx = NULL;
-    kb_status st = op->setup(s, &ctx);
-    KBT_CHECK(st == KB_OK);
-    if (st != KB_OK) { printf("setup %s: %s\n", s->label, kb_last_message()); return; }
-    if (pipe) check_facts(s->label, "device", facts_of(&((const mla_decode_args *)ctx)->sched));
-    for (int k = 0; k < op->n_impls; k++) {
-        KBT_CHECK(op->poison(ctx, 0) == KB_OK);
-        st = op->impls[k].launch(ctx, 0);
-        if (st == KB_SKIP) { printf("%s %s: skip (%s)\n", s->label, op->impls[k].name, kb_last_message()); continue; }
-        KBT_CHECK(st == KB_OK);
-        cudaError_t e = cudaDeviceSynchronize();
-        KBT_CHECK(e == cudaSuccess);
-        double err = 0;
-        const char *metric = "";
-        st = op->verify(ctx, &err, &metric);
-        printf("%s %s %s: %s %.3g %s\n", s->label, s->dtype, op->impls[k].name, metric, err,
-               st == KB_OK ? "ok" : kb_last_message());
-        KBT_CHECK(st == KB_OK);
-    }
-    op->teardown(ctx);
+    mla_case c = {op, s, pipe, NULL};
+    const kbt_seq q = {.what = s->label, .prepare = prepare, .item = impl, .finish = finish};
+    kbt_isolated_seq(&q, &c, op->n_impls, 60);
 }
 
 int main(void)
 {
     for (int i = 0; i < N_PIPE; i++) check_pipe_shape_host(pipe_shapes[i], H200_SMS);
-    int ndev = 0;
-    if (cudaGetDeviceCount(&ndev) != cudaSuccess || ndev == 0) {
+    if (kbt_gpu_probe().count == 0) {
         printf("test_mla_gpu: no GPU, GPU part skipped\n");
         return kbt_fail_ ? kbt_done("test_mla_gpu") : KBT_SKIP;
     }
