@@ -41,13 +41,16 @@ summary() { echo "$*" | tee -a "$OUT/summary.txt"; }
 # 1. measure
 "$KBENCH" run --quick --out "$OUT/run"
 run_rc=$?
-NEW=$(find "$OUT/run" -name '*.csv' -type f -printf '%T@ %p\n' 2>/dev/null | sort -n | tail -1 | cut -d' ' -f2-)
+# a finished CSV, or (exit 5: the device stopped mid-run) the rows kept in its .partial
+NEW=$(find "$OUT/run" \( -name '*.csv' -o -name '*.csv.partial' \) -type f -printf '%T@ %p\n' 2>/dev/null |
+      sort -n | tail -1 | cut -d' ' -f2-)
 if [ -z "$NEW" ]; then
     summary "kbench run exited $run_rc and wrote no CSV: nothing to compare"
     [ "$run_rc" -ne 0 ] && exit "$run_rc"
     exit 2
 fi
 summary "kbench run exited $run_rc; results: $NEW"
+[ "$run_rc" -eq 5 ] && summary "kbench run: the device stopped working mid-run; comparing the rows it kept"
 
 # the GPU slug: the gpu column of the first data row
 GPU=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "gpu") c = i; next }
