@@ -113,16 +113,31 @@ typedef struct cli {
 } cli;
 
 /* The isolation and worker options of `run`: 0, or the usage exit code. */
+/* Keyword options: the value of `arg` in a NULL-terminated table; -1 if absent. */
+typedef struct kw { const char *name; int value; } kw;
+static const kw isolate_kw[] = {{"none", KB_ISOLATE_NONE}, {"op", KB_ISOLATE_OP}, {"impl", KB_ISOLATE_IMPL},
+                                {"case", KB_ISOLATE_CASE}, {NULL, 0}};
+static const kw flush_kw[] = {{"l2", KB_FLUSH_L2}, {"none", KB_FLUSH_NONE}, {"rotate", KB_FLUSH_ROTATE}, {NULL, 0}};
+static const kw timer_kw[] = {{"cupti", KB_TIMER_CUPTI}, {"events", KB_TIMER_EVENTS}, {NULL, 0}};
+
+static int keyword(const char *arg, const kw *k, int *out)
+{
+    for (; k->name; k++)
+        if (!strcmp(arg, k->name)) {
+            *out = k->value;
+            return 0;
+        }
+    return -1;
+}
+
 static int take_run_option(cli *a, int c, const char *arg)
 {
     long long n;
+    int v;
     switch (c) {
     case O_ISOLATE:
-        if (!strcmp(arg, "none")) a->ro.isolate = KB_ISOLATE_NONE;
-        else if (!strcmp(arg, "op")) a->ro.isolate = KB_ISOLATE_OP;
-        else if (!strcmp(arg, "impl")) a->ro.isolate = KB_ISOLATE_IMPL;
-        else if (!strcmp(arg, "case")) a->ro.isolate = KB_ISOLATE_CASE;
-        else return bad(a->cmd, "--isolate: expected none, op, impl or case, got '%s'", arg);
+        if (keyword(arg, isolate_kw, &v)) return bad(a->cmd, "--isolate: expected none, op, impl or case, got '%s'", arg);
+        a->ro.isolate = (kb_isolate)v;
         break;
     case O_CASE_TIMEOUT:
         if (kb_parse_int(arg, 1, 86400, &n))
@@ -145,6 +160,7 @@ static int take_run_option(cli *a, int c, const char *arg)
 static int take_option(cli *a, int c, const char *arg)
 {
     long long n;
+    int v;
     switch (c) {
     case O_OP: a->ro.ops = arg; break;
     case O_IMPL: a->ro.impls = arg; break;
@@ -156,15 +172,12 @@ static int take_option(cli *a, int c, const char *arg)
         a->ro.reps = (int)n;
         break;
     case O_FLUSH:
-        if (!strcmp(arg, "l2")) a->ro.flush = KB_FLUSH_L2;
-        else if (!strcmp(arg, "none")) a->ro.flush = KB_FLUSH_NONE;
-        else if (!strcmp(arg, "rotate")) a->ro.flush = KB_FLUSH_ROTATE;
-        else return bad(a->cmd, "--flush: expected l2, rotate or none, got '%s'", arg);
+        if (keyword(arg, flush_kw, &v)) return bad(a->cmd, "--flush: expected l2, rotate or none, got '%s'", arg);
+        a->ro.flush = (kb_flush)v;
         break;
     case O_TIMER:
-        if (!strcmp(arg, "cupti")) a->ro.timer = KB_TIMER_CUPTI;
-        else if (!strcmp(arg, "events")) a->ro.timer = KB_TIMER_EVENTS;
-        else return bad(a->cmd, "--timer: expected cupti or events, got '%s'", arg);
+        if (keyword(arg, timer_kw, &v)) return bad(a->cmd, "--timer: expected cupti or events, got '%s'", arg);
+        a->ro.timer = (kb_timer_kind)v;
         break;
     case O_WARMUP:
         if (kb_parse_int(arg, 1, 1000000, &n))
