@@ -3,10 +3,10 @@
 // cuTensorMapEncodeTiled through the runtime (so nothing links libcuda and the
 // binary still loads on machines without a driver).
 // NOTES: mbarrier waits spin on try_wait.parity, bounded by the spin guard
-// (kernels/common/kb_spin.cuh: KB_SPIN_TIMEOUT_MS, then report and trap); a TMA load completes its bytes
-// on the mbarrier given (expect_tx must announce the full box bytes, also for
-// boxes that run past the tensor edge: out-of-bounds bytes are zero-filled and
-// counted).
+// (kernels/common/kb_spin.cuh: KB_SPIN_TIMEOUT_MS, then report and trap); a
+// TMA load completes its bytes on the mbarrier given (expect_tx must announce
+// the full box bytes, also for boxes that run past the tensor edge:
+// out-of-bounds bytes are zero-filled and counted).
 #ifndef KB_HOPPER_CUH
 #define KB_HOPPER_CUH
 #include <cuda.h>

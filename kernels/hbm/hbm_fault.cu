@@ -1,6 +1,6 @@
 // hbm_fault.cu - test-only faults for checking that `kbench run` survives a
 // hung and a crashed kernel (GPU needed).  Always built (the kernels are tiny
-// and tests/harness.cmake checks their PTX); the `hbm` operator lists them as
+// and tests/spin.cmake checks their PTX); the `hbm` operator lists them as
 // implementations only in a KB_FAULT_INJECT=ON build.
 //   fault_hang  one warp spins on a flag nobody sets: the spin guard
 //               (kernels/common/kb_spin.cuh) reports and traps after
