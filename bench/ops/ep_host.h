@@ -52,10 +52,9 @@ kb_status ep_setup_moe(ep_args *a, const kb_shape *s, ep_moe_host *h);
 void ep_moe_host_free(ep_moe_host *h);
 /* Host copy of rank d's expected metadata row p (from the plan). */
 ep_meta ep_expected_meta(const ep_moe_host *h, int d, int64_t p);
-/* Check flags->timeout on every rank: kb_error if any spin wait gave up. */
-kb_status ep_check_timeouts(const ep_args *a);
 /* The EP operators' verify prologue: metric "wrong", *err = NaN until
- * counted, then ep_check_timeouts. */
+ * counted.  (A flag wait that times out traps on the device: a sticky error
+ * the launch already reported, kernels/common/kb_spin.cuh.) */
 kb_status ep_verify_begin(const ep_args *a, double *err, const char **metric);
 /* The EP operators' poison(): ctx starts with its ep_args; fn runs per owned
  * rank through ep_on_rank_devices. */

@@ -131,6 +131,11 @@ static kb_status verify(void *p, double *err, const char **metric)
 static const kb_impl impls[] = {
     {"v1", KB_IMPL_HAND, hbm_v1, "16-byte grid-stride read/write/copy, 4 loads in flight per thread"},
     {"cudart", KB_IMPL_LIB, hbm_cudart, "cudaMemcpyAsync (copy) / cudaMemsetAsync (write)"},
+#ifdef KB_FAULT_INJECT /* test-only (CMake KB_FAULT_INJECT=ON): does `kbench run` survive these? */
+    {"fault_hang", KB_IMPL_HAND, hbm_fault_hang,
+     "TEST ONLY: waits on a flag nobody sets; traps after KB_SPIN_TIMEOUT_MS"},
+    {"fault_trap", KB_IMPL_HAND, hbm_fault_trap, "TEST ONLY: writes to an illegal address (a sticky error)"},
+#endif
 };
 
 const kb_op kb_op_hbm = {

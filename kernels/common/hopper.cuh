@@ -2,16 +2,18 @@
 // mbarriers, TMA 2D tile loads, wgmma group fences, and the host-side lookup of
 // cuTensorMapEncodeTiled through the runtime (so nothing links libcuda and the
 // binary still loads on machines without a driver).
-// NOTES: mbarrier waits spin on try_wait.parity; a TMA load completes its bytes
-// on the mbarrier given (expect_tx must announce the full box bytes, also for
-// boxes that run past the tensor edge: out-of-bounds bytes are zero-filled and
-// counted).
+// NOTES: mbarrier waits spin on try_wait.parity, bounded by the spin guard
+// (kernels/common/kb_spin.cuh: KB_SPIN_TIMEOUT_MS, then report and trap); a
+// TMA load completes its bytes on the mbarrier given (expect_tx must announce
+// the full box bytes, also for boxes that run past the tensor edge:
+// out-of-bounds bytes are zero-filled and counted).
 #ifndef KB_HOPPER_CUH
 #define KB_HOPPER_CUH
 #include <cuda.h>
 #include <cudaTypedefs.h>
 #include <cuda_runtime.h>
 #include <stdint.h>
+#include "kernels/common/kb_spin.cuh"
 
 __device__ __forceinline__ uint32_t smem_u32(const void *p)
 {
@@ -23,19 +25,27 @@ __device__ __forceinline__ void mbar_init(uint64_t *bar, uint32_t count)
     asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(smem_u32(bar)), "r"(count) : "memory");
 }
 
-__device__ __forceinline__ void mbar_wait(uint64_t *bar, uint32_t parity)
+// One try: true once the phase with this parity has completed.
+__device__ __forceinline__ bool mbar_try_wait(uint64_t *bar, uint32_t parity)
 {
     uint32_t done;
-    do {
-        asm volatile("{\n"
-                     ".reg .pred p;\n"
-                     "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
-                     "selp.u32 %0, 1, 0, p;\n"
-                     "}\n"
-                     : "=r"(done)
-                     : "r"(smem_u32(bar)), "r"(parity)
-                     : "memory");
-    } while (!done);
+    asm volatile("{\n"
+                 ".reg .pred p;\n"
+                 "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
+                 "selp.u32 %0, 1, 0, p;\n"
+                 "}\n"
+                 : "=r"(done)
+                 : "r"(smem_u32(bar)), "r"(parity)
+                 : "memory");
+    return done != 0;
+}
+
+// Wait for the phase with this parity; `what` and `stage` name the barrier in
+// the report of a timeout (kb_spin.cuh: the guard runs only after a failed try).
+__device__ __forceinline__ void mbar_wait(uint64_t *bar, uint32_t parity, const char *what, int stage)
+{
+    kb_spin spin;
+    while (!mbar_try_wait(bar, parity)) kb_spin_mbar(spin, what, stage, parity);
 }
 
 __device__ __forceinline__ void mbar_arrive(uint64_t *bar)

@@ -72,8 +72,6 @@ typedef struct ep_flags {
     unsigned long long epoch;                   /* own op counter: the barrier
                                                    kernel bumps it, later kernels read it,
                                                    so CUDA-graph replays stay in step  */
-    unsigned int timeout;                       /* spin waits that gave up (10 s)   */
-    unsigned int pad_;
 } ep_flags;
 
 /* Device-side pointer table: entry [r] is rank r's buffer (a peer pointer on

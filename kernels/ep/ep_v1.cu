@@ -27,8 +27,10 @@
 //
 // NOTES:
 // - Flags are monotonic epochs (never reset), so no extra kernel clears them; a
-//   spin wait gives up after 10 s (globaltimer), counts it in flags->timeout and
-//   lets verification fail instead of hanging the harness.
+//   spin wait is bounded by the spin guard (kernels/common/kb_spin.cuh,
+//   KB_SPIN_TIMEOUT_MS): on expiry it prints the block, the flag and the value
+//   it waited for, and traps (a sticky error `kbench run` isolates) rather than
+//   carrying on with counts that were never received.
 // - The op number lives on the device in both modes (the barrier kernel bumps
 //   flags->epoch, later kernels read it; rules in ep_proto.h, simulated by
 //   tests/test_ep_proto.c), so a CUDA-graph capture (kbench --graph) replays
@@ -53,6 +55,7 @@
 #include "kernels/ep/ep_layout.h"
 #include "kernels/ep/ep_dev.cuh"
 #include "kernels/ep/ep_proto.h"
+#include "kernels/common/kb_spin.cuh"
 
 namespace {
 
@@ -60,7 +63,6 @@ constexpr int kThreads = 512;        // copy kernels: 16 warps per CTA, ~one CTA
 constexpr int kLayoutThreads = 1024; // layout: one CTA per rank
 constexpr int kUnroll = 8;           // 16 B vectors per lane kept in registers
 constexpr unsigned kFull = 0xffffffffu;
-constexpr unsigned long long kTimeoutNs = 10ull * 1000 * 1000 * 1000;
 
 __device__ __forceinline__ unsigned long long ld_acquire_sys(const unsigned long long *p)
 {
@@ -79,24 +81,22 @@ __device__ __forceinline__ void red_add_release_sys(unsigned long long *p, unsig
     asm volatile("red.release.sys.global.add.u64 [%0], %1;" ::"l"(p), "l"(v) : "memory");
 }
 
-__device__ __forceinline__ unsigned long long globaltimer()
+// Spin until *p >= want; `what`[src] names the flag in the report of a
+// timeout (kernels/common/kb_spin.cuh: report, then trap).
+__device__ __forceinline__ void wait_geq(const unsigned long long *p, unsigned long long want, const char *what,
+                                         int src)
 {
-    unsigned long long t;
-    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
-    return t;
+    kb_spin spin;
+    while (!ep_proto_ready(ld_acquire_sys(p), want)) kb_spin_flag(spin, what, src, want);
 }
 
-// Spin until *p >= want (10 s limit).
-__device__ __forceinline__ void wait_geq(const unsigned long long *p, unsigned long long want, ep_flags *own)
+__device__ __forceinline__ const char *flag_name(size_t field_off)
 {
-    if (ep_proto_ready(ld_acquire_sys(p), want)) return;
-    unsigned long long t0 = globaltimer();
-    while (!ep_proto_ready(ld_acquire_sys(p), want)) {
-        if (globaltimer() - t0 > kTimeoutNs) {
-            atomicAdd(&own->timeout, 1u);
-            return;
-        }
-    }
+    return field_off == offsetof(ep_flags, cnt_ready)   ? "cnt_ready"
+           : field_off == offsetof(ep_flags, data_done) ? "data_done"
+           : field_off == offsetof(ep_flags, comb_done) ? "comb_done"
+           : field_off == offsetof(ep_flags, a2a_done)  ? "a2a_done"
+                                                        : "ep_flags";
 }
 
 // Signal "this CTA is done" at every peer: fence, barrier, then threads < N
@@ -119,7 +119,7 @@ __device__ __forceinline__ void cta_wait_all(const ep_tab *tab, int N, int r, si
     ep_flags *own = tab->flags[r];
     if ((int)threadIdx.x < N) {
         const unsigned long long *arr = (const unsigned long long *)((const char *)own + field_off);
-        wait_geq(arr + threadIdx.x, want, own);
+        wait_geq(arr + threadIdx.x, want, flag_name(field_off), (int)threadIdx.x);
     }
     __syncthreads();
 }
@@ -141,7 +141,7 @@ __global__ void ep_barrier_kernel(const ep_tab *__restrict__ tab, int r0, int N,
     const unsigned long long epoch = s_ep;
     if (s < N) {
         st_release_sys(&tab->flags[s]->barrier[r], epoch);
-        if (wait) wait_geq(&own->barrier[s], ep_proto_want_epoch(epoch), own);
+        if (wait) wait_geq(&own->barrier[s], ep_proto_want_epoch(epoch), "barrier", s);
     }
 }
 

@@ -158,7 +158,7 @@ fp8_gemm_v3_kernel(const __grid_constant__ CUtensorMap tm_a, const __grid_consta
                     int ca0, ca1, cb0, cb1;
                     fp8_v3_tma_a_coord(&t, kb, &ca0, &ca1);
                     fp8_v3_tma_b_coord(&p, &t, kb, &cb0, &cb1);
-                    mbar_wait(&empty[stage], fp8_v3_producer_parity(phase));
+                    mbar_wait(&empty[stage], fp8_v3_producer_parity(phase), "empty", stage);
                     mbar_arrive_expect_tx(&full[stage], fp8_v3_tx_bytes(BM, BN));
                     tma_load_2d(smem + fp8_v3_off_a(BM, BN, stage), &tm_a, &full[stage], ca0, ca1);
                     tma_load_2d(smem + fp8_v3_off_b(BM, BN, stage), &tm_b, &full[stage], cb0, cb1);
@@ -205,7 +205,7 @@ fp8_gemm_v3_kernel(const __grid_constant__ CUtensorMap tm_a, const __grid_consta
             }
 
             // -- wgmma over the 128-wide K block into a fresh accumulator
-            mbar_wait(&full[stage], fp8_v3_consumer_parity(phase));
+            mbar_wait(&full[stage], fp8_v3_consumer_parity(phase), "full", stage);
             __syncwarp(); // reconverge after the spin: wgmma.* are .sync.aligned
             const uint64_t da = smem_desc_sw128(smem + fp8_v3_off_a(BM, BN, stage) + fp8_v3_off_a_wg(wg));
             const uint64_t db = smem_desc_sw128(smem + fp8_v3_off_b(BM, BN, stage));

@@ -24,6 +24,11 @@ typedef struct hbm_args {
 
 kb_status hbm_v1(void *ctx, cudaStream_t s);      /* vectorised 16-byte grid-stride kernels */
 kb_status hbm_cudart(void *ctx, cudaStream_t s);  /* cudaMemcpyAsync / cudaMemsetAsync      */
+/* Test-only faults (hbm_fault.cu; listed by the hbm operator in a
+ * KB_FAULT_INJECT build): a kernel that waits forever (the spin guard traps it
+ * after KB_SPIN_TIMEOUT_MS) and one that writes to an illegal address. */
+kb_status hbm_fault_hang(void *ctx, cudaStream_t s);
+kb_status hbm_fault_trap(void *ctx, cudaStream_t s);
 /* Wrap-around sum of the 64-bit words of p[bytes] into *out (device), used to
  * verify copies and writes on the device. */
 kb_status hbm_device_sum(const void *p, size_t bytes, int sms, uint64_t *out, cudaStream_t s);

@@ -160,13 +160,13 @@ __global__ void __launch_bounds__(NTHREADS, 1)
         float acc[128];
 #pragma unroll
         for (int i = 0; i < 128; i++) acc[i] = 0.f;
-        mbar_wait(&bar[2], qphase);
+        mbar_wait(&bar[2], qphase, "q", 2);
         qphase ^= 1;
 
         for (int j = 0; j < npages; j++, it++) {
             const int st = it & 1;
             uint8_t *kv = smem + OFF_KV + st * TILE;
-            mbar_wait(&bar[st], (it >> 1) & 1);
+            mbar_wait(&bar[st], (it >> 1) & 1, "kv", st);
             const int t0 = begin + j * MLA_PAGE;
 
             // ---- 1. S = Q K^T for keys [32 wg, 32 wg + 32) of the page ----

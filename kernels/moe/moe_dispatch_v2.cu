@@ -27,6 +27,12 @@
 //   to cover HBM latency (~3.35 TB/s x ~1.2 us / 132 SMs = ~30 KB).
 //   Scales are written as 4-byte scatters (MN-major layout: a row's 56 scales
 //   are 56 rows of the [K/128, m_cap] matrix apart): 1/32 of the data bytes.
+//   grid.sync() is the one device wait NOT bounded by the spin guard
+//   (kernels/common/kb_spin.cuh, KB_SPIN_TIMEOUT_MS): it is cooperative_groups'
+//   own barrier, and cudaLaunchCooperativeKernel refuses a grid whose blocks
+//   cannot all be resident, so every block it waits for is running and
+//   arrives (a block that faults ends the whole grid).  Bounding it would mean
+//   writing our own grid barrier; tests/spin.cmake exempts this file.
 #include <cooperative_groups.h>
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
