@@ -431,22 +431,35 @@ phase_tests() {
   done_phase tests && return
   gpu_or_skip tests || return
   begin tests
-  local re=${DEVRUN_TESTS:-'^test_.*_gpu$'} logf=$W/logs/ctest.log rc names=()
-  if [ -z "${KBENCH_BIN:-}" ]; then
-    mapfile -t names < <(ls tests/test_*_gpu.c 2>/dev/null | sed 's|^tests/||; s/\.c$//')
-    [ ${#names[@]} -gt 0 ] && step "$(cap tests 150)" "$OUT/build.log" cmake --build "$B" -j"$(nproc)" --target "${names[@]}"
+  # each test binary on its own under `timeout` (ctest --timeout does not
+  # override the tests' TIMEOUT 600); exit 77 = skip, as in ctest
+  local re=${DEVRUN_TESTS:-'^test_.*_gpu$'} per=${DEVRUN_TEST_TIMEOUT:-90} logf=$W/logs/tests.log
+  local names=() n rc t1 end bad=0 cut=0 p f s h st
+  mapfile -t names < <(ls tests/test_*.c 2>/dev/null | sed 's|^tests/||; s/\.c$//' | grep -E "$re")
+  end=$(( $(now) + $(cap tests 150) ))
+  if [ -z "${KBENCH_BIN:-}" ] && [ ${#names[@]} -gt 0 ]; then
+    step $((end - $(now))) "$OUT/build.log" cmake --build "$B" -j"$(nproc)" --target "${names[@]}"
   fi
-  step "$(cap tests 150)" "$logf" ctest --test-dir "$B" -R "$re" --output-on-failure --timeout "${DEVRUN_TEST_TIMEOUT:-90}"
-  rc=$?
-  # one line per test: name, -, pass, fail, skip, incident, seconds, status
-  awk '/Test +#[0-9]+:/ {
-         name = $4; st = $0; sub(/.*\.\.\.+ */, "", st); sec = $0; sub(/.* +/, "", sec); sub(/sec.*/, "", sec)
-         p = (st ~ /^Passed/); s = (st ~ /Skipped|Not Run/); t = (st ~ /Timeout/); f = !p && !s
-         sub(/ +[0-9.]+ +sec.*/, "", st)
-         printf "%s\t-\t%d\t%d\t%d\t%d\t%d\t%s\n", name, p, f, s, t, sec + 0.5, st
-       }' "$logf" >"$W/tests.tsv"
-  awk -F'\t' '$6 == 1 { print }' "$W/tests.tsv" | while IFS=$'\t' read -r n _ _ _ _ _ s _; do incident tests "$n" - - "ctest timeout after $s s"; done
-  finish "$([ $rc = 0 ] && echo ok || echo "exit $rc")" "" "$([ $rc = 124 ] || [ $rc = 137 ] || echo done)"
+  for n in "${names[@]}"; do
+    [ -x "$B/$n" ] || { printf '%s\t-\t0\t1\t0\t0\t0\tnot built\n' "$n" >>"$W/tests.tsv"; bad=1; continue; }
+    [ $((end - $(now))) -lt $per ] && per=$((end - $(now)))
+    t1=$(now)
+    echo "== $n" >>"$logf"
+    step "$per" "$logf" "$B/$n"
+    rc=$?
+    p=0 f=0 s=0 h=0
+    case $rc in
+      0) p=1; st=passed ;;
+      77) s=1; st=skipped ;;
+      124|137) f=1; h=1; st="timeout after $per s"; incident tests "$n" - - "test killed: timeout after $per s"; bad=1 ;;
+      125) cut=1; break ;;
+      *) f=1; st="failed (exit $rc)"; bad=1 ;;
+    esac
+    printf '%s\t-\t%d\t%d\t%d\t%d\t%d\t%s\n' "$n" $p $f $s $h "$(( $(now) - t1 ))" "$st" >>"$W/tests.tsv"
+  done
+  if [ $cut = 1 ]; then finish cut "budget spent"
+  elif [ $bad = 1 ]; then finish failed "see logs/tests.log" done
+  else finish ok "" done; fi
 }
 
 # ---- 5. compute-sanitizer --------------------------------------------------------------

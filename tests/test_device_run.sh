@@ -8,12 +8,12 @@ set -u
 KB_REAL=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 SRC=$(cd "$2" && pwd)
 T=$(mktemp -d /tmp/kbdevrun.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 fails=0
 bad() { echo "FAIL $*"; fails=$((fails + 1)); }
 ok() { echo "ok   $*"; }
 
-# fake compute-sanitizer and ctest (the real ctest must not run inside ctest's own build dir)
+# fake compute-sanitizer
 mkdir -p "$T/bin" "$T/build"
 cat >"$T/bin/sanitizer" <<'EOF'
 #!/usr/bin/env bash
@@ -25,14 +25,14 @@ echo "========= ERROR SUMMARY: $n errors"
 [ $n = 0 ] || exit 99
 exit $rc
 EOF
-cat >"$T/bin/ctest" <<'EOF'
-#!/usr/bin/env bash
-echo "1/3 Test #1: test_fp8_gpu .....................   Passed    0.52 sec"
-echo "2/3 Test #2: test_mla_gpu .....................***Timeout  90.03 sec"
-echo "3/3 Test #3: test_ep_gpu ......................***Skipped   0.01 sec"
-exit 8
-EOF
-chmod +x "$T/bin/sanitizer" "$T/bin/ctest" "$SRC/tests/fake_kbench.sh"
+# fake GPU test binaries in the build dir: one passes, one hangs, one skips (77)
+printf '#!/bin/sh\necho fp8 ok\n' >"$T/build/test_fp8_gpu"
+printf '#!/bin/sh\nexec sleep 100\n' >"$T/build/test_mla_gpu"
+printf '#!/bin/sh\necho no GPU; exit 77\n' >"$T/build/test_ep_gpu"
+printf '#!/bin/sh\necho fails; exit 1\n' >"$T/build/test_fp8_gemm_v3_gpu"
+chmod +x "$T"/build/test_*
+export DEVRUN_TEST_TIMEOUT=2
+chmod +x "$T/bin/sanitizer" "$SRC/tests/fake_kbench.sh"
 export KBENCH_BIN=$SRC/tests/fake_kbench.sh DEVRUN_SANITIZER=$T/bin/sanitizer DEVRUN_BUILD_DIR=$T/build DEVRUN_RESERVE=3
 unset OUT
 
@@ -71,7 +71,9 @@ has incidents incidents.csv 'small,fp8_gemm,v3,s2,hang: no progress for 30 s in 
 has incidents incidents.csv 'quick,mla_decode,v1,q1,"crashed: SIGSEGV in verify, after 2 launches"'
 has incidents incidents.csv 'small,fp8_gemm,v1,s3,lost context'
 has incidents incidents.csv 'small,-,-,-,device lost: kbench run exit 5'
-has incidents incidents.csv 'tests,test_mla_gpu,-,-,ctest timeout'
+has incidents incidents.csv 'tests,test_mla_gpu,-,-,test killed: timeout after 2 s'
+has incidents summary.txt 'test_ep_gpu        -                          0     0     1'
+has incidents summary.txt 'test_fp8_gemm_v3_gpu -                          0     1     0        0       0  failed (exit 1)'
 [ "$(rows incidents small.csv)" = 21 ] || bad "incidents: small.csv has $(rows incidents small.csv) rows, want 21 (7 impls x 3 shapes: resumed past the lost context)"
 [ "$(rows incidents quick.csv)" = 14 ] || bad "incidents: quick.csv has $(rows incidents quick.csv) rows, want 14"
 nodup incidents small.csv; nodup incidents quick.csv
