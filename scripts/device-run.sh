@@ -369,8 +369,12 @@ gpu_or_skip() { # gpu_or_skip PHASE: 0 if the phase may use the GPU
 }
 
 # kbench run --isolate and friends exist (older binaries: one process, no watchdog)
-iso_args() {
-  if "$KB" --help 2>&1 | grep -q -- '--isolate'; then echo "--isolate impl --case-timeout $case_timeout"
+# (--case-timeout: small shapes DEVRUN_CASE_TIMEOUT, default 30 s; quick: kbench's
+# own rule, 60 s + 50x the roofline time, unless DEVRUN_CASE_TIMEOUT is set)
+iso_args() { # iso_args PHASE
+  if "$KB" --help 2>&1 | grep -q -- '--isolate'; then
+    if [ "${1:-}" = quick ] && [ -z "${DEVRUN_CASE_TIMEOUT:-}" ]; then echo "--isolate impl"
+    else echo "--isolate impl --case-timeout $case_timeout"; fi
   else echo ""; fi
 }
 
@@ -381,7 +385,7 @@ kbench_run() {
   local p=$1 capv=$2; shift 2
   local dir=$W/$p logf=$W/logs/$p.log rc tries=0 before after csv iso end
   mkdir -p "$dir"
-  iso=$(iso_args)
+  iso=$(iso_args "$p")
   [ -z "$iso" ] && note "$p" "$p: this kbench has no --isolate: one process, no case watchdog"
   end=$(( $(now) + capv ))
   while :; do
