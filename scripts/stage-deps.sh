@@ -2,14 +2,15 @@
 # stage-deps.sh [CHECKOUT] - copy the host libraries an offline GPU machine
 # lacks (Google Benchmark, jansson, libcsv, GSL; headers, shared libraries,
 # CMake package files) into CHECKOUT/.deps, laid out as an install prefix.
-# On the GPU machine:
-#   export CMAKE_PREFIX_PATH=$PWD/.deps LD_LIBRARY_PATH=$PWD/.deps/lib/x86_64-linux-gnu:$LD_LIBRARY_PATH
-#   ./run_all.sh
+# On the GPU machine scripts/device-run.sh uses it by itself (run_all.sh after
+# export CMAKE_PREFIX_PATH=$PWD/.deps): the build finds it there and kbench finds the libraries
+# through its RPATH (no LD_LIBRARY_PATH).  Prints the size and the `carry`
+# line for the device tool.
 set -euo pipefail
 root=$(cd "${1:-.}" && git rev-parse --show-toplevel)
 dst=$root/.deps
 arch=x86_64-linux-gnu
-"$root/scripts/install-deps.sh"
+"$(cd "$(dirname "$0")" && pwd)/install-deps.sh"
 rm -rf "$dst"
 mkdir -p "$dst/include" "$dst/lib/$arch/cmake"
 cp -a /usr/include/benchmark /usr/include/jansson.h /usr/include/jansson_config.h /usr/include/csv.h \
@@ -21,4 +22,8 @@ excl=$(cd "$root" && git rev-parse --git-path info/exclude)
 case $excl in /*) ;; *) excl=$root/$excl ;; esac
 mkdir -p "$(dirname "$excl")"
 grep -qx '/.deps/' "$excl" 2>/dev/null || echo '/.deps/' >> "$excl"
-du -sh "$dst" | sed 's/^/staged: /'
+size=$(du -sh "$dst" | cut -f1)
+echo "staged: $dst ($size; the tree that travels must stay under 64 MiB)"
+echo "carry [\".deps\"]"
+echo "on the GPU machine scripts/device-run.sh uses .deps by itself; for run_all.sh: export CMAKE_PREFIX_PATH=\$PWD/.deps"
+echo "a kbench that still misses them (ldd: not found): export LD_LIBRARY_PATH=\$PWD/.deps/lib/$arch\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
