@@ -28,9 +28,13 @@ kb_ceil kb_ceil_from_gpu(const kb_gpu *g, int practical_link)
         .bf16_tflops = g->bf16_tflops.v,
         .fp32_tflops = g->fp32_tflops.v,
         .hbm_gbs = g->hbm_gbs.v,
-        .link_gbs = g->link_gbs_nominal.v,
     };
-    if (practical_link && g->link_gbs_practical.v > 0) c.link_gbs = g->link_gbs_practical.v;
+    const kb_fig *link = &g->link_gbs_nominal;
+    if (practical_link && g->link_gbs_practical.v > 0) link = &g->link_gbs_practical;
+    c.link_gbs = link->v;
+    c.user = (g->fp8_tflops.conf == 'U' ? KB_CEIL_FP8 : 0) | (g->bf16_tflops.conf == 'U' ? KB_CEIL_BF16 : 0) |
+             (g->fp32_tflops.conf == 'U' ? KB_CEIL_FP32 : 0) | (g->hbm_gbs.conf == 'U' ? KB_CEIL_HBM : 0) |
+             (link->conf == 'U' ? KB_CEIL_LINK : 0);
     return c;
 }
 
@@ -100,10 +104,10 @@ double kb_roof_pct(const kb_roof *r, double time_us)
 
 const char *kb_roof_source(const kb_ceil *c, const kb_roof *r, kb_peak pk)
 {
-    unsigned need = r->bound == KB_BOUND_MEMORY ? KB_CEIL_HBM
-                  : r->bound == KB_BOUND_COMPUTE ? (pk == KB_PEAK_FP8 ? KB_CEIL_FP8 : pk == KB_PEAK_BF16 ? KB_CEIL_BF16 : 0)
-                  : 0;
-    return need && (c->measured & need) ? "measured" : "datasheet";
+    unsigned peak = pk == KB_PEAK_FP8 ? KB_CEIL_FP8 : pk == KB_PEAK_BF16 ? KB_CEIL_BF16
+                  : pk == KB_PEAK_FP32 ? KB_CEIL_FP32 : 0;
+    unsigned need = r->bound == KB_BOUND_MEMORY ? KB_CEIL_HBM : r->bound == KB_BOUND_COMPUTE ? peak : KB_CEIL_LINK;
+    return c->measured & need ? "measured" : c->user & need ? "user" : "datasheet";
 }
 
 kb_roof kb_roofline_row(kb_row *r, const kb_ceil *c, kb_peak pk, int count_link)

@@ -27,13 +27,16 @@ const char *kb_bound_name(kb_bound b); /* "compute" | "memory" | "network" */
 
 /* ---- ceilings ---------------------------------------------------------------
  * TFLOP/s and GB/s; 0 = unknown (the term is ignored).  `measured` holds the
- * KB_CEIL_* bits of the figures a measurement has replaced. */
-enum { KB_CEIL_FP8 = 1u << 0, KB_CEIL_BF16 = 1u << 1, KB_CEIL_HBM = 1u << 2 };
+ * KB_CEIL_* bits of the figures a measurement has replaced, `user` those that
+ * came from a --specs file (confidence U). */
+enum { KB_CEIL_FP8 = 1u << 0, KB_CEIL_BF16 = 1u << 1, KB_CEIL_HBM = 1u << 2, KB_CEIL_FP32 = 1u << 3,
+       KB_CEIL_LINK = 1u << 4 };
 typedef struct kb_ceil {
     double fp8_tflops, bf16_tflops, fp32_tflops;
     double hbm_gbs;
     double link_gbs; /* per direction */
     unsigned measured;
+    unsigned user;
 } kb_ceil;
 
 /* Datasheet ceilings of a table row; practical != 0 picks the practical link
@@ -66,7 +69,8 @@ double kb_attainable_tflops(double peak_tflops, double intensity, double bw_gbs)
 double kb_ridge_point(double peak_tflops, double bw_gbs); /* FLOP/byte */
 /* 100 x floor / time (NaN when the floor or the time is unknown). */
 double kb_roof_pct(const kb_roof *r, double time_us);
-/* "measured" when the ceiling of the bound term came from a measurement. */
+/* Where the ceiling of the bound term came from: "measured" (a measurement
+ * replaced it), else "user" (a --specs file gave it), else "datasheet". */
 const char *kb_roof_source(const kb_ceil *c, const kb_roof *r, kb_peak pk);
 
 /* Fill a row's roofline columns from its flops, bytes, link_bytes (counted

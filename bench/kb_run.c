@@ -576,10 +576,11 @@ static int open_device(run_state *rs)
     cudaDeviceGetAttribute(&rs->bus_bits, cudaDevAttrGlobalMemoryBusWidth, rs->dev);
     cudaDeviceGetAttribute(&rs->sm_khz, cudaDevAttrClockRate, rs->dev);
     double hbm_derived = 2.0 * rs->mem_khz * 1e3 * rs->bus_bits / 8 / 1e9;
+    char miss[256];
     if (!kb_gpu_from_props(p->name, p->multiProcessorCount, p->totalGlobalMem / 1e9, p->l2CacheSize / 1048576.0,
-                           hbm_derived, &rs->gpu))
-        fprintf(stderr, "kbench: warning: GPU '%s' is not in the device table; using a row derived from its "
-                        "properties (slug %s, no tensor-core peaks: add it with --specs FILE)\n", p->name, rs->gpu.slug);
+                           hbm_derived, &rs->gpu, miss, sizeof miss))
+        fprintf(stderr, "kbench: warning: GPU '%s' %s; using a row derived from its properties (slug %s, "
+                        "no tensor-core peaks: add it with --specs FILE)\n", p->name, miss, rs->gpu.slug);
     rs->ceil = kb_ceil_from_gpu(&rs->gpu, 1);
     if (rs->wfd >= 0) return KB_EXIT_OK; /* worker mode: the orchestrator prints the device */
     printf("kbench: device %d: %s (%s), %d SMs, %.0f MB L2, %.1f GB, max SM clock %d MHz, %d GPU(s)\n", rs->dev,

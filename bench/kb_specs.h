@@ -27,10 +27,14 @@ typedef struct kb_gpu {
     char slug[32];      /* "h100-sxm" */
     char name[64];      /* "NVIDIA H100 SXM5 80GB" */
     /* Detection: an fnmatch(3) pattern for the CUDA device name, matched
-     * case-insensitively ("*h100*pcie*"; "" = never detected), and, when
-     * mem_gb_max > 0, a device memory range (GB, exclusive) that must hold
-     * too.  Of the rows that match, the most specific pattern wins. */
+     * case-insensitively ("*h100*pcie*"; "" = never detected); `unlike`,
+     * '|'-separated patterns of other models whose names the pattern also
+     * takes ("*gh200*|*nvl*"); when mem_gb_max > 0, a device memory range
+     * (GB = totalGlobalMem / 1e9, exclusive); and, when the row knows it, the
+     * SM count (the `sms` figure).  A row fits a device when all of these
+     * hold; of the rows that fit, the most specific pattern wins. */
     char match[48];
+    char unlike[48];
     double mem_gb_min, mem_gb_max;
     kb_fig sms;
     kb_fig fp8_tflops;         /* dense TFLOP/s */
@@ -62,22 +66,33 @@ const kb_gpu *kb_gpus(int *n);
 const kb_gpu *kb_gpu_find(const char *slug);  /* NULL if unknown */
 /* Load a user JSON file:
  *   {"gpus":[{"slug":"h100-sxm","hbm_gbs":3000,...,"source":"..."}]}
- * Known slugs get the named fields overridden, new slugs are added (fields
- * default to unknown); "name" and "match" (the device-name pattern) are
- * strings.  Returns 0, or -1 with a one-line message in err. */
+ * Known slugs get the named fields overridden (any subset), new slugs are
+ * added and must give every ceiling the model uses (kb_specs_required); other
+ * fields default to unknown.  Every figure given is a finite number > 0;
+ * "name" and "match" (the device-name pattern) are strings.  Errors: a slug
+ * twice in one file, a key twice in one object, a top-level key other than
+ * "gpus" / "$comment".  Returns 0, or -1 with a one-line message in err
+ * naming the file, the GPU and the field. */
 int kb_specs_load(const char *path, char *err, int errlen);
 void kb_specs_reset(void); /* back to the built-in table (tests) */
+/* The figures a new GPU must give: fp8_tflops, bf16_tflops, fp32_tflops,
+ * hbm_gbs, link_gbs_nominal.  NULL-terminated. */
+const char *const *kb_specs_required(void);
 
 /* Map a CUDA device name + properties to a row.  Fills *out (a copy); returns
- * 1 if it matched a table row, 0 if the row was derived from the properties
- * (unknown GPU: the caller prints a warning). */
+ * 1 if a table row fits the device exactly (name, SM count, memory), 0 if the
+ * row was derived from the properties; then `why` (if not NULL) says why, for
+ * the caller's one-line warning: "not in the device table", or the row whose
+ * name pattern matched and what did not fit ("resembles h200-sxm but has
+ * 102 GB of memory, not 145-156 GB"). */
 int kb_gpu_from_props(const char *dev_name, int sms, double mem_gb, double l2_mb,
-                      double hbm_gbs_derived, kb_gpu *out);
-/* "NVIDIA H100 80GB HBM3" -> slug of the row whose pattern (and memory
- * range) matches, or NULL if none does. */
+                      double hbm_gbs_derived, kb_gpu *out, char *why, int whylen);
+/* "NVIDIA H100 80GB HBM3" -> slug of the row that fits the name and memory
+ * (the SM count unchecked), or NULL if none does. */
 const char *kb_gpu_slug_for_name(const char *dev_name, double mem_gb);
-/* Does this one row recognise the device?  (The test of each pattern.) */
-int kb_gpu_matches(const kb_gpu *g, const char *dev_name, double mem_gb);
+/* Does this one row fit the device?  sms <= 0: not checked.  (The test of
+ * each row.) */
+int kb_gpu_matches(const kb_gpu *g, const char *dev_name, int sms, double mem_gb);
 
 #ifdef __cplusplus
 }

@@ -53,5 +53,35 @@ int main(void)
     KBT_NEAR(kb_ceil_peak(&c, KB_PEAK_FP8), 1513, 0);
     KBT_NEAR(kb_ceil_peak(&c, KB_PEAK_BF16), 756, 0);
     KBT_NEAR(kb_ceil_peak(&c, KB_PEAK_NONE), 0, 0);
+
+    /* roof_source: "user" when the bound term's ceiling came from a --specs
+     * file (confidence U), "measured" over both, else "datasheet" */
+    kb_gpu g = *kb_gpu_find("h100-sxm");
+    g.hbm_gbs.conf = 'U';
+    g.fp8_tflops.conf = 'U';
+    g.link_gbs_practical.conf = 'U';
+    c = kb_ceil_from_gpu(&g, 1);
+    KBT_CHECK(c.user == (KB_CEIL_HBM | KB_CEIL_FP8 | KB_CEIL_LINK) && c.measured == 0);
+    kb_roof mem = kb_roof_of(&c, KB_PEAK_FP8, 15032385536.0, 119406592.0, 0);     /* M=64: memory-bound */
+    kb_roof fp8 = kb_roof_of(&c, KB_PEAK_FP8, 962072674304.0, 243269632.0, 0);    /* compute-bound */
+    kb_roof bf16 = kb_roof_of(&c, KB_PEAK_BF16, 962072674304.0, 243269632.0, 0);
+    kb_roof fp32 = kb_roof_of(&c, KB_PEAK_FP32, 962072674304.0, 243269632.0, 0);
+    kb_roof net = kb_roof_of(&c, KB_PEAK_NONE, 0, 100e6, 60e6);
+    KBT_STREQ(kb_roof_source(&c, &mem, KB_PEAK_FP8), "user");
+    KBT_STREQ(kb_roof_source(&c, &fp8, KB_PEAK_FP8), "user");
+    KBT_STREQ(kb_roof_source(&c, &bf16, KB_PEAK_BF16), "datasheet");
+    KBT_STREQ(kb_roof_source(&c, &fp32, KB_PEAK_FP32), "datasheet");
+    KBT_STREQ(kb_roof_source(&c, &net, KB_PEAK_NONE), "user");
+    kb_ceil_measured(&c, KB_CEIL_HBM, 3000);
+    KBT_STREQ(kb_roof_source(&c, &mem, KB_PEAK_FP8), "measured");
+    /* the nominal link is the user's only when it is the one used */
+    c = kb_ceil_from_gpu(&g, 0);
+    KBT_STREQ(kb_roof_source(&c, &net, KB_PEAK_NONE), "datasheet");
+    g.fp32_tflops.conf = 'U';
+    c = kb_ceil_from_gpu(&g, 0);
+    KBT_STREQ(kb_roof_source(&c, &fp32, KB_PEAK_FP32), "user");
+    /* the built-in rows are all datasheet */
+    c = kb_ceil_from_gpu(kb_gpu_find("h200-sxm"), 1);
+    KBT_CHECK(c.user == 0);
     return kbt_done("test_roofline");
 }
