@@ -84,6 +84,7 @@ int kb_cmd_plot(int argc, char **argv)
     kb_rowset s = {0};
     char err[1500];
     for (int i = a.first; i < argc && !rc; i++) rc = kb_rows_load(&s, argv[i], need, err, sizeof err);
+    if (!rc) rc = kb_rows_check_enums(&s, err, sizeof err);
     if (!rc && s.n == 0) {
         snprintf(err, sizeof err, "no data rows in the given CSV file%s", argc - a.first > 1 ? "s" : "");
         rc = KB_EXIT_USAGE;

@@ -144,6 +144,7 @@ static int run_report(kbr_report *R, report_args *a, int argc, char **argv)
     char err[1200];
     int rc = 0;
     for (int i = a->first; i < argc && !rc; i++) rc = kb_rows_load(&R->s, argv[i], NULL, err, sizeof err);
+    if (!rc) rc = kb_rows_check_enums(&R->s, err, sizeof err);
     if (rc) { fprintf(stderr, "kbench report: %s\n", err); return rc; }
     out_paths(R, a);
     if (kb_mkdirs(a->dir) != 0 || (!a->no_plots && kb_mkdirs(R->plots) != 0)) {

@@ -115,8 +115,11 @@ int csv_table_load(const char *path, csv_table *t, char *err, size_t errlen)
     char buf[65536];
     size_t n;
     int rc = 0;
+    int first = 1;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-        if (csv_parse(&p, buf, n, on_field, on_record, &ps) != n) {
+        size_t skip = first && n >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3) ? 3 : 0; /* UTF-8 BOM */
+        first = 0;
+        if (csv_parse(&p, buf + skip, n - skip, on_field, on_record, &ps) != n - skip) {
             snprintf(err, errlen, "%s: malformed CSV near record %d: %s", path,
                      ps.nrecords + 1, csv_strerror(csv_error(&p)));
             rc = KB_EXIT_USAGE;
@@ -196,15 +199,58 @@ static kb_row *append(kb_rowset *set)
     return x;
 }
 
-/* One CSV record into x, column by column through the schema. */
+/* The closed sets of the enum-like columns ("" allowed where listed). */
+static const struct enum_col {
+    const char *name, *hint;
+    const char *const vals[5];
+} enum_cols[] = {
+    {"source", "measured or projected", {"measured", "projected", NULL}},
+    {"verified", "pass, fail or skip", {"pass", "fail", "skip", NULL}},
+    {"impl_kind", "hand, lib, model or empty", {"hand", "lib", "model", "", NULL}},
+    {"bound", "compute, memory, network or empty", {"compute", "memory", "network", "", NULL}},
+};
+
+static int check_enums(const kb_row *x, const char *path, char *err, size_t errlen)
+{
+    for (size_t e = 0; e < sizeof enum_cols / sizeof enum_cols[0]; e++) {
+        const char *v = (const char *)x + kb_col_find(enum_cols[e].name)->off;
+        int ok = 0;
+        for (const char *const *a = enum_cols[e].vals; *a && !ok; a++) ok = !strcmp(v, *a);
+        if (ok) continue;
+        snprintf(err, errlen, "%s: row %d: column '%s': unknown value '%.40s' (%s)", path, x->line,
+                 enum_cols[e].name, v, enum_cols[e].hint);
+        return KB_EXIT_USAGE;
+    }
+    return 0;
+}
+
+int kb_rows_check_enums(const kb_rowset *set, char *err, size_t errlen)
+{
+    for (int i = 0; i < set->n; i++) {
+        const kb_row *x = &set->r[i];
+        int rc = check_enums(x, x->file >= 0 && x->file < set->nfiles ? set->files[x->file] : "?", err, errlen);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* One CSV record into x, column by column through the schema.  A text value
+ * wider than its column is refused, never cut. */
 static int read_row(kb_row *x, const csv_table *t, int r, const int *idx, const char *path, char *err,
                     size_t errlen)
 {
     for (int i = 0; i < kb_ncols; i++) {
         const char *cell = csv_table_cell(t, r, idx[i]);
+        size_t len = strlen(cell);
+        if (kb_cols[i].type == KB_COL_TEXT && len >= kb_cols[i].size) {
+            snprintf(err, errlen, "%s: row %d: column '%s': value of %zu characters is longer than the column's "
+                     "%zu ('%.40s...')", path, r + 1, kb_cols[i].name, len, kb_cols[i].size - 1, cell);
+            return KB_EXIT_USAGE;
+        }
         if (kb_row_set(&kb_cols[i], x, cell) == 0) continue;
         snprintf(err, errlen, "%s: row %d: column '%s': bad %s '%.40s'", path, r + 1, kb_cols[i].name,
-                 kb_cols[i].type == KB_COL_SAMPLES ? "sample list" : "number", cell);
+                 kb_cols[i].type == KB_COL_SAMPLES ? "sample list" : kb_cols[i].type == KB_COL_TEXT ? "value" : "number",
+                 cell);
         return KB_EXIT_USAGE;
     }
     if (!x->op[0] || !x->impl[0] || !x->gpu[0]) {
@@ -233,11 +279,11 @@ int kb_rows_load(kb_rowset *set, const char *path, const char *const *extra_requ
         csv_table_free(&t);
         return rc;
     }
-    int idx[64];
-    for (int i = 0; i < kb_ncols && i < 64; i++) idx[i] = csv_table_col(&t, kb_cols[i].name);
+    int *idx = malloc((size_t)kb_ncols * sizeof *idx);
+    for (int i = 0; idx && i < kb_ncols; i++) idx[i] = csv_table_col(&t, kb_cols[i].name);
     set->has_impl_kind |= csv_table_col(&t, "impl_kind") >= 0;
     set->has_samples |= csv_table_col(&t, "samples_us") >= 0;
-    int fidx = add_file(set, path);
+    int fidx = idx ? add_file(set, path) : -1;
     for (int r = 0; r < t.nrows && !rc && fidx >= 0; r++) {
         kb_row *x = append(set);
         if (!x) {
@@ -252,6 +298,7 @@ int kb_rows_load(kb_rowset *set, const char *path, const char *const *extra_requ
         else set->n++;
     }
     csv_table_free(&t);
+    free(idx);
     if (fidx < 0) {
         snprintf(err, errlen, "%s: out of memory", path);
         rc = KB_EXIT_IO;

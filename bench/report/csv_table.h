@@ -42,6 +42,12 @@ typedef struct kb_rowset {
 int kb_rows_load(kb_rowset *set, const char *path, const char *const *extra_required,
                  char *err, size_t errlen);
 void kb_rows_free(kb_rowset *set);
+/* The enum-like columns hold known values: source measured|projected,
+ * verified pass|fail|skip, impl_kind hand|lib|model|"", bound
+ * compute|memory|network|"".  0, or KB_EXIT_USAGE and "FILE: row N: column
+ * 'verified': unknown value 'passed' (...)" in err.  plot, compare and report
+ * call it after loading. */
+int kb_rows_check_enums(const kb_rowset *set, char *err, size_t errlen);
 
 /* Helpers on rows. */
 int kb_row_is_measured(const kb_row *r);
