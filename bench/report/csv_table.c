@@ -1,5 +1,6 @@
 /* csv_table.c - result CSV reader (libcsv), see csv_table.h. */
 #include "bench/report/csv_table.h"
+#include "bench/report/kbr_index.h"
 
 #include <csv.h>
 #include <errno.h>
@@ -269,10 +270,29 @@ static int add_file(kb_rowset *set, const char *path)
     return set->nfiles++;
 }
 
+static void rows_unindex(kb_rowset *set)
+{
+    if (set->osg) kbr_index_free(set->osg);
+    free(set->osg);
+    set->osg = NULL;
+}
+
+/* (Re)build set->osg; 0 / -1 out of memory. */
+static int rows_index(kb_rowset *set)
+{
+    rows_unindex(set);
+    if (!(set->osg = malloc(sizeof *set->osg))) return -1;
+    if (kbr_index_build(set->osg, set, kbr_key_osg) == 0) return 0;
+    free(set->osg);
+    set->osg = NULL;
+    return -1;
+}
+
 int kb_rows_load(kb_rowset *set, const char *path, const char *const *extra_required,
                  char *err, size_t errlen)
 {
     csv_table t;
+    rows_unindex(set); /* its pointers go stale as rows are appended */
     int rc = csv_table_load(path, &t, err, errlen);
     if (rc) return rc;
     if ((rc = check_columns(&t, path, extra_required, err, errlen))) {
@@ -299,7 +319,7 @@ int kb_rows_load(kb_rowset *set, const char *path, const char *const *extra_requ
     }
     csv_table_free(&t);
     free(idx);
-    if (fidx < 0) {
+    if (fidx < 0 || (!rc && rows_index(set))) {
         snprintf(err, errlen, "%s: out of memory", path);
         rc = KB_EXIT_IO;
     }
@@ -308,6 +328,7 @@ int kb_rows_load(kb_rowset *set, const char *path, const char *const *extra_requ
 
 void kb_rows_free(kb_rowset *set)
 {
+    rows_unindex(set);
     for (int i = 0; i < set->n; i++) free(set->r[i].samples_us);
     for (int i = 0; i < set->nfiles; i++) free(set->files[i]);
     free(set->r);

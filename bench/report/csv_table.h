@@ -34,6 +34,9 @@ typedef struct kb_rowset {
     int nfiles;
     /* Optional columns present in at least one loaded file. */
     int has_impl_kind, has_samples;
+    /* The rows by (op, shape, gpu) (kbr_index.h, kbr_rows_of), rebuilt by
+     * each kb_rows_load; NULL when none was built. */
+    struct kbr_index *osg;
 } kb_rowset;
 
 /* Append the rows of `path` to `set`.  Columns flagged KB_COL_REQUIRED must
