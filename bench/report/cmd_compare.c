@@ -1,23 +1,30 @@
 /* cmd_compare.c - `kbench compare BASE.csv NEW.csv`: the regression gate.
  *
  * Rows are matched by (op, impl, shape, dtype) (plus gpu when the files hold
- * several GPUs).  For each pair with times on both sides:
+ * several GPUs) through sorted indexes (kbr_index.h).  For each pair with
+ * times on both sides:
  *   change = new.time_us / base.time_us - 1
  *   significant =
- *     Mann-Whitney U (two-sided, normal approximation, tie + continuity
- *     correction) on per-repetition samples, p < alpha, when both rows have
- *     >= 2 samples (CSV column samples_us, or Google Benchmark JSON via --json);
- *     else the [time_us_min, time_us_max] intervals do not overlap;
- *     else (no spread recorded at all) the threshold alone decides.
+ *     Mann-Whitney U (two-sided; exact for small samples without ties, else
+ *     normal approximation with tie + continuity correction, kbr_stats.h) on
+ *     per-repetition samples, p < alpha, when both rows have >= 2 samples
+ *     (CSV column samples_us, or Google Benchmark JSON via --json) and their
+ *     counts can reach alpha; else the min/max ranges do not overlap (rows
+ *     whose samples were too few: one warning line); else (no spread
+ *     recorded at all) the threshold alone decides.
  *   REGRESSION = change > threshold AND significant; IMPROVED mirrors it;
  *   NOISE = beyond the threshold but not significant; SAME otherwise.
  * Also flagged: FAIL (NEW row failed verification), MISSING (a baseline row
  * with a time that NEW lacks, or NEW skipped).  NEW rows absent from the
  * baseline are listed as NEW (informational).
+ * Refused as bad input (kbr_gate.h): invalid times, duplicate keys (unless
+ * --duplicates last), measured against projected rows; unknown enum values
+ * and over-wide text (the reader).
  * Exit: 0 nothing flagged, 1 regression / FAIL / MISSING, 2 bad input (incl.
  * GPU mismatch without --allow-gpu-mismatch), 4 I/O error.
- * --update-baseline copies NEW to <baseline-dir>/<gpu>.csv (whole or not at all);
- * with only NEW given it just writes the baseline. */
+ * --update-baseline copies NEW to <baseline-dir>/<gpu>.csv (whole or not at
+ * all) when the comparison passed (or --force) and NEW is fit to be a
+ * baseline; with only NEW given it just writes the baseline. */
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
