@@ -17,8 +17,11 @@ typedef struct parse_state {
     int ncur, capcur;
     int nrecords;
     int capcells;
-    int bad;      /* 1: ragged row, 2: out of memory */
+    int bad;      /* 1: ragged row, 2: out of memory, 3: fn refused a row */
     int bad_row, bad_nf;
+    csv_row_fn fn; /* streaming: rows go to fn, not into t->cells */
+    void *ctx;
+    int fn_rc, nstream; /* rows handed to fn */
 } parse_state;
 
 static char *xstrdup(const char *s, size_t n)
@@ -71,8 +74,14 @@ static void on_record(int c, void *data)
     if (ps->ncur == 1 && ps->cur[0][0] == 0) { drop_cur(ps); return; }
     if (ps->ncur != t->ncols) {
         ps->bad = 1;
-        ps->bad_row = t->nrows + 1;
+        ps->bad_row = t->nrows + ps->nstream + 1;
         ps->bad_nf = ps->ncur;
+        drop_cur(ps);
+        return;
+    }
+    if (ps->fn) { /* streaming: the row is handed over and dropped */
+        ps->fn_rc = ps->fn(ps->ctx, t, ps->cur, ++ps->nstream);
+        if (ps->fn_rc) ps->bad = 3;
         drop_cur(ps);
         return;
     }
@@ -100,6 +109,11 @@ void csv_table_free(csv_table *t)
 
 int csv_table_load(const char *path, csv_table *t, char *err, size_t errlen)
 {
+    return csv_table_stream(path, t, NULL, NULL, err, errlen);
+}
+
+int csv_table_stream(const char *path, csv_table *t, csv_row_fn fn, void *ctx, char *err, size_t errlen)
+{
     memset(t, 0, sizeof *t);
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -112,7 +126,7 @@ int csv_table_load(const char *path, csv_table *t, char *err, size_t errlen)
         snprintf(err, errlen, "%s: csv_init failed", path);
         return KB_EXIT_IO;
     }
-    parse_state ps = {.t = t};
+    parse_state ps = {.t = t, .fn = fn, .ctx = ctx};
     char buf[65536];
     size_t n;
     int rc = 0;
@@ -140,6 +154,7 @@ int csv_table_load(const char *path, csv_table *t, char *err, size_t errlen)
     fclose(f);
     drop_cur(&ps);
     free(ps.cur);
+    if (!rc && ps.bad == 3) rc = ps.fn_rc; /* fn wrote err */
     if (!rc && ps.bad == 2) {
         snprintf(err, errlen, "%s: out of memory", path);
         rc = KB_EXIT_IO;
@@ -237,11 +252,11 @@ int kb_rows_check_enums(const kb_rowset *set, char *err, size_t errlen)
 
 /* One CSV record into x, column by column through the schema.  A text value
  * wider than its column is refused, never cut. */
-static int read_row(kb_row *x, const csv_table *t, int r, const int *idx, const char *path, char *err,
+static int read_row(kb_row *x, char *const *fields, int r, const int *idx, const char *path, char *err,
                     size_t errlen)
 {
     for (int i = 0; i < kb_ncols; i++) {
-        const char *cell = csv_table_cell(t, r, idx[i]);
+        const char *cell = idx[i] >= 0 ? fields[idx[i]] : "";
         size_t len = strlen(cell);
         if (kb_cols[i].type == KB_COL_TEXT && len >= kb_cols[i].size) {
             snprintf(err, errlen, "%s: row %d: column '%s': value of %zu characters is longer than the column's "
@@ -288,38 +303,61 @@ static int rows_index(kb_rowset *set)
     return -1;
 }
 
+/* kb_rows_load's state while rows stream in. */
+typedef struct load_ctx {
+    kb_rowset *set;
+    const char *path;
+    const char *const *extra;
+    char *err;
+    size_t errlen;
+    int *idx; /* column of each kb_cols entry in the file, -1 absent */
+    int fidx;
+} load_ctx;
+
+/* The header is known: check it, map the columns, register the file. */
+static int load_begin(load_ctx *c, const csv_table *t)
+{
+    int rc = check_columns(t, c->path, c->extra, c->err, c->errlen);
+    if (rc) return rc;
+    c->idx = malloc((size_t)kb_ncols * sizeof *c->idx);
+    for (int i = 0; c->idx && i < kb_ncols; i++) c->idx[i] = csv_table_col(t, kb_cols[i].name);
+    c->set->has_impl_kind |= csv_table_col(t, "impl_kind") >= 0;
+    c->set->has_samples |= csv_table_col(t, "samples_us") >= 0;
+    c->fidx = c->idx ? add_file(c->set, c->path) : -1;
+    if (c->fidx >= 0) return 0;
+    snprintf(c->err, c->errlen, "%s: out of memory", c->path);
+    return KB_EXIT_IO;
+}
+
+static int load_row(void *ctx, const csv_table *t, char *const *fields, int row)
+{
+    load_ctx *c = ctx;
+    int rc = c->idx ? 0 : load_begin(c, t);
+    kb_row *x = rc ? NULL : append(c->set);
+    if (rc) return rc;
+    if (!x) {
+        snprintf(c->err, c->errlen, "%s: out of memory", c->path);
+        return KB_EXIT_IO;
+    }
+    x->line = row;
+    x->file = c->fidx;
+    rc = read_row(x, fields, row - 1, c->idx, c->path, c->err, c->errlen);
+    if (rc) free(x->samples_us);
+    else c->set->n++;
+    return rc;
+}
+
 int kb_rows_load(kb_rowset *set, const char *path, const char *const *extra_required,
                  char *err, size_t errlen)
 {
     csv_table t;
+    load_ctx c = {.set = set, .path = path, .extra = extra_required, .err = err, .errlen = errlen};
     rows_unindex(set); /* its pointers go stale as rows are appended */
-    int rc = csv_table_load(path, &t, err, errlen);
-    if (rc) return rc;
-    if ((rc = check_columns(&t, path, extra_required, err, errlen))) {
-        csv_table_free(&t);
-        return rc;
-    }
-    int *idx = malloc((size_t)kb_ncols * sizeof *idx);
-    for (int i = 0; idx && i < kb_ncols; i++) idx[i] = csv_table_col(&t, kb_cols[i].name);
-    set->has_impl_kind |= csv_table_col(&t, "impl_kind") >= 0;
-    set->has_samples |= csv_table_col(&t, "samples_us") >= 0;
-    int fidx = idx ? add_file(set, path) : -1;
-    for (int r = 0; r < t.nrows && !rc && fidx >= 0; r++) {
-        kb_row *x = append(set);
-        if (!x) {
-            snprintf(err, errlen, "%s: out of memory", path);
-            rc = KB_EXIT_IO;
-            break;
-        }
-        x->line = r + 1;
-        x->file = fidx;
-        rc = read_row(x, &t, r, idx, path, err, errlen);
-        if (rc) free(x->samples_us);
-        else set->n++;
-    }
-    csv_table_free(&t);
-    free(idx);
-    if (fidx < 0 || (!rc && rows_index(set))) {
+    int rc = csv_table_stream(path, &t, load_row, &c, err, errlen), loaded = !rc;
+    if (!rc && !c.idx) rc = load_begin(&c, &t); /* a header without rows */
+    if (loaded) csv_table_free(&t);
+    free(c.idx);
+    if (!rc && rows_index(set)) {
         snprintf(err, errlen, "%s: out of memory", path);
         rc = KB_EXIT_IO;
     }

@@ -23,6 +23,11 @@ typedef struct csv_table {
 } csv_table;
 
 int csv_table_load(const char *path, csv_table *t, char *err, size_t errlen);
+/* Streaming: the header into t, then each data row (1-based) to fn as it is
+ * parsed, never kept (t->nrows counts them).  fn returns 0, or an exit code
+ * that stops the load and is returned (fn wrote err). */
+typedef int (*csv_row_fn)(void *ctx, const csv_table *t, char *const *fields, int row);
+int csv_table_stream(const char *path, csv_table *t, csv_row_fn fn, void *ctx, char *err, size_t errlen);
 void csv_table_free(csv_table *t);
 int csv_table_col(const csv_table *t, const char *name); /* -1 if absent */
 const char *csv_table_cell(const csv_table *t, int row, int col); /* "" if col < 0 */
