@@ -34,6 +34,7 @@ static unsigned parse_formats(const char *arg, char *bad, size_t badlen)
         {"png", KBR_FMT_PNG}, {"svg", KBR_FMT_SVG}, {"txt", KBR_FMT_TXT}};
     char buf[128];
     unsigned bits = 0;
+    if (strlen(arg) >= sizeof buf) { snprintf(bad, badlen, "%.40s...", arg); return 0; }
     kb_strlcpy(buf, arg, sizeof buf);
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         unsigned b = 0;

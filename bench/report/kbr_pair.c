@@ -10,7 +10,8 @@ int kbr_pair_parse(const char *arg, kbr_gpu_pair *p, char *err, size_t errlen)
 {
     char a[64], b[64];
     const char *comma = strchr(arg, ',');
-    if (!comma || strchr(comma + 1, ',') || comma == arg || !comma[1] || (size_t)(comma - arg) >= sizeof a) {
+    if (!comma || strchr(comma + 1, ',') || comma == arg || !comma[1] || (size_t)(comma - arg) >= sizeof a ||
+        strlen(comma + 1) >= sizeof b) {
         snprintf(err, errlen, "bad --pair '%s' (two GPU slugs A,B, e.g. %s)", arg, KBR_PAIR_DEFAULT);
         return -1;
     }

@@ -15,12 +15,14 @@
 int kbr_prices_parse(kbr_prices *ps, const char *arg, const char *why)
 {
     char buf[512];
+    if (strlen(arg) >= sizeof buf) return -1; /* refused, never cut */
     kb_strlcpy(buf, arg, sizeof buf);
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(t, '=');
         double v;
         if (!eq || eq == t || kb_parse_num(eq + 1, &v) != 0 || !(v >= 0) || isinf(v)) return -1;
         *eq = 0;
+        if (strlen(t) >= sizeof ps->p[0].gpu) return -1; /* no GPU slug is that long */
         int i;
         for (i = 0; i < ps->n; i++)
             if (!strcmp(ps->p[i].gpu, t)) break;
@@ -99,10 +101,11 @@ static int meta_for(doc *d, const char *csv)
 {
     size_t n = strlen(csv);
     if (n < 5 || strcmp(csv + n - 4, ".csv")) return 0;
-    char path[1200];
-    snprintf(path, sizeof path, "%.*s.meta.json", (int)(n - 4), csv);
+    char *path = malloc(n + 8);
+    if (!path) return 0;
+    snprintf(path, n + 8, "%.*s.meta.json", (int)(n - 4), csv);
     json_t *m = json_load_file(path, 0, NULL);
-    if (!m) return 0;
+    if (!m) { free(path); return 0; }
     json_t *c = json_object_get(m, "ceilings");
     long long drv = json_integer_value(json_object_get(m, "cuda_driver"));
     long long rt = json_integer_value(json_object_get(m, "cuda_runtime"));
@@ -114,6 +117,7 @@ static int meta_for(doc *d, const char *csv)
            json_number_value(json_object_get(c, "bf16_tflops")), json_str(c, "bf16_source"),
            json_number_value(json_object_get(c, "hbm_gbs")), json_str(c, "hbm_source"));
     json_decref(m);
+    free(path);
     return 1;
 }
 
