@@ -205,6 +205,22 @@ int main(void)
     KBT_CHECK(kbt_run(kb_cmd_report, bp) == 2);
     KBT_CHECK(kbt_count_lines(kbt_errbuf) == 1 && strstr(kbt_errbuf, "kbench report: bad --pair 'h100-sxm,b200'"));
 
+    /* a path too long for the report's buffers is refused, never cut */
+    static char longout[1200];
+    memset(longout, 'a', sizeof longout - 4);
+    memcpy(longout + sizeof longout - 4, ".md", 4);
+    const char *lo[] = {"report", FX "plot_results.csv", "--no-plots", "--out", longout, NULL};
+    KBT_CHECK(kbt_run(kb_cmd_report, lo) == 2);
+    KBT_CHECK(kbt_count_lines(kbt_errbuf) == 1 && strstr(kbt_errbuf, "path longer than 1000 characters"));
+    const char *lp[] = {"report", FX "plot_results.csv", "--out", out, "--pair", "h100-sxm,h800-sxm-but-much-longer-than-any-gpu-slug-the-table-holds-x", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_report, lp) == 2);
+    KBT_CHECK(strstr(kbt_errbuf, "bad --pair") != NULL);
+
+    const char *lpr[] = {"report", FX "plot_results.csv", "--no-plots", "--out", out, "--price",
+                         "h100-sxm-with-a-name-longer-than-any-slug=2.5", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_report, lpr) == 2);
+    KBT_CHECK(strstr(kbt_errbuf, "bad --price") != NULL);
+
     /* whole or nothing: when the report cannot be written (its temporary is
      * blocked by a folder), the previous report.md and report.html stay */
     char blk[128], keep[sizeof md];

@@ -1,23 +1,30 @@
 /* cmd_compare.c - `kbench compare BASE.csv NEW.csv`: the regression gate.
  *
  * Rows are matched by (op, impl, shape, dtype) (plus gpu when the files hold
- * several GPUs).  For each pair with times on both sides:
+ * several GPUs) through sorted indexes (kbr_index.h).  For each pair with
+ * times on both sides:
  *   change = new.time_us / base.time_us - 1
  *   significant =
- *     Mann-Whitney U (two-sided, normal approximation, tie + continuity
- *     correction) on per-repetition samples, p < alpha, when both rows have
- *     >= 2 samples (CSV column samples_us, or Google Benchmark JSON via --json);
- *     else the [time_us_min, time_us_max] intervals do not overlap;
- *     else (no spread recorded at all) the threshold alone decides.
+ *     Mann-Whitney U (two-sided; exact for small samples without ties, else
+ *     normal approximation with tie + continuity correction, kbr_stats.h) on
+ *     per-repetition samples, p < alpha, when both rows have >= 2 samples
+ *     (CSV column samples_us, or Google Benchmark JSON via --json) and their
+ *     counts can reach alpha; else the min/max ranges do not overlap (rows
+ *     whose samples were too few: one warning line); else (no spread
+ *     recorded at all) the threshold alone decides.
  *   REGRESSION = change > threshold AND significant; IMPROVED mirrors it;
  *   NOISE = beyond the threshold but not significant; SAME otherwise.
  * Also flagged: FAIL (NEW row failed verification), MISSING (a baseline row
  * with a time that NEW lacks, or NEW skipped).  NEW rows absent from the
  * baseline are listed as NEW (informational).
+ * Refused as bad input (kbr_gate.h): invalid times, duplicate keys (unless
+ * --duplicates last), measured against projected rows; unknown enum values
+ * and over-wide text (the reader).
  * Exit: 0 nothing flagged, 1 regression / FAIL / MISSING, 2 bad input (incl.
  * GPU mismatch without --allow-gpu-mismatch), 4 I/O error.
- * --update-baseline copies NEW to <baseline-dir>/<gpu>.csv (whole or not at all);
- * with only NEW given it just writes the baseline. */
+ * --update-baseline copies NEW to <baseline-dir>/<gpu>.csv (whole or not at
+ * all) when the comparison passed (or --force) and NEW is fit to be a
+ * baseline; with only NEW given it just writes the baseline. */
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -27,6 +34,8 @@
 
 #include "bench/report/csv_table.h"
 #include "bench/report/kb_cmds.h"
+#include "bench/report/kbr_gate.h"
+#include "bench/report/kbr_index.h"
 #include "bench/report/kbr_opts.h"
 #include "bench/report/kbr_stats.h"
 
@@ -42,21 +51,25 @@ typedef struct cmp_line {
 } cmp_line;
 
 static const char usage[] = "usage: kbench compare BASE.csv NEW.csv [--threshold 5%] [--alpha 0.01] "
-                            "[--json NEW.json BASE.json] [--allow-gpu-mismatch] [--update-baseline] "
-                            "[--baseline-dir DIR]";
+                            "[--json NEW.json BASE.json] [--allow-gpu-mismatch] [--duplicates error|last] "
+                            "[--update-baseline [--force]] [--baseline-dir DIR]";
 
-/* "5%" -> 0.05, "0.05" -> 0.05, "5" -> 0.05 (values >= 1 without % are percent). */
+/* "5%" -> 0.05, "0.05" -> 0.05; a bare number >= 1 ("5", "1") is refused:
+ * it could mean a percentage or a fraction. */
 static int parse_threshold(const char *s, void *dst)
 {
     double *out = dst;
-    char buf[64];
-    kb_strlcpy(buf, s, sizeof buf);
-    size_t l = strlen(buf);
-    int pct = l && buf[l - 1] == '%';
+    size_t l = strlen(s);
+    int pct = l && s[l - 1] == '%';
+    char *buf = malloc(l + 1);
+    if (!buf) return -1;
+    memcpy(buf, s, l + 1);
     if (pct) buf[l - 1] = 0;
     double v;
-    if (kb_parse_num(buf, &v) != 0 || !(v >= 0) || isinf(v)) return -1;
-    *out = (pct || v >= 1) ? v / 100 : v;
+    int bad = kb_parse_num(buf, &v) != 0 || !(v >= 0) || isinf(v) || (!pct && v >= 1);
+    free(buf);
+    if (bad) return -1;
+    *out = pct ? v / 100 : v;
     return 0;
 }
 
@@ -137,20 +150,26 @@ static int load_gbench_json(const char *path, kb_rowset *set, char *err, size_t 
 }
 
 /* ---- GPU sets ------------------------------------------------------------ */
-static int gpu_list(const kb_rowset *s, char *buf, size_t n)
+/* The distinct GPUs of s, comma-separated, in a malloc'd string (NULL when
+ * out of memory); *count receives how many. */
+static char *gpu_list(const kb_rowset *s, int *count)
 {
-    buf[0] = 0;
-    int count = 0;
-    for (int i = 0; i < s->n; i++) {
+    size_t len = 0, cap = 64;
+    char *buf = malloc(cap);
+    *count = 0;
+    for (int i = 0; buf && i < s->n; i++) {
         int seen = 0;
-        for (int j = 0; j < i; j++)
-            if (!strcmp(s->r[j].gpu, s->r[i].gpu)) { seen = 1; break; }
+        for (int j = 0; j < i && !seen; j++) seen = !strcmp(s->r[j].gpu, s->r[i].gpu);
         if (seen) continue;
-        size_t l = strlen(buf);
-        snprintf(buf + l, n - l, "%s%s", count ? "," : "", s->r[i].gpu);
-        count++;
+        size_t need = len + strlen(s->r[i].gpu) + 2;
+        char *p = need > cap ? realloc(buf, cap = 2 * need) : buf;
+        if (!p) { free(buf); return NULL; }
+        buf = p;
+        len += (size_t)sprintf(buf + len, "%s%s", *count ? "," : "", s->r[i].gpu);
+        ++*count;
     }
-    return count;
+    if (buf && !*count) buf[0] = 0;
+    return buf;
 }
 
 static int same_gpu_sets(const kb_rowset *a, const kb_rowset *b)
@@ -164,12 +183,6 @@ static int same_gpu_sets(const kb_rowset *a, const kb_rowset *b)
         }
     }
     return 1;
-}
-
-static int same_key(const kb_row *a, const kb_row *b, int with_gpu)
-{
-    return !strcmp(a->op, b->op) && !strcmp(a->impl, b->impl) && !strcmp(a->shape, b->shape) &&
-           !strcmp(a->dtype, b->dtype) && (!with_gpu || !strcmp(a->gpu, b->gpu));
 }
 
 /* ---- baseline update ----------------------------------------------------- */
@@ -188,24 +201,30 @@ static int copy_file(FILE *out, void *src_path)
 
 static int update_baseline(const char *newpath, const kb_rowset *ns, const char *dir)
 {
-    char gpus[256], err[1200], dst[1200];
-    int ng = gpu_list(ns, gpus, sizeof gpus);
-    if (ng != 1) {
+    int ng, rc = 0;
+    char *gpus = gpu_list(ns, &ng), *dst = NULL, *err = NULL;
+    size_t dlen = strlen(dir) + (gpus ? strlen(gpus) : 0) + 8, elen = dlen + 1024;
+    if (!gpus || !(dst = malloc(dlen)) || !(err = malloc(elen))) {
+        fprintf(stderr, "kbench compare: out of memory\n");
+        rc = KB_EXIT_IO;
+    } else if (ng != 1) {
         fprintf(stderr, "kbench compare: %s: --update-baseline needs rows of exactly one GPU (found %s)\n",
                 newpath, ng ? gpus : "none");
-        return KB_EXIT_USAGE;
-    }
-    if (kb_mkdirs(dir) != 0) {
+        rc = KB_EXIT_USAGE;
+    } else if (kb_mkdirs(dir) != 0) {
         fprintf(stderr, "kbench compare: %s: cannot create directory: %s\n", dir, strerror(errno));
-        return KB_EXIT_IO;
+        rc = KB_EXIT_IO;
+    } else {
+        snprintf(dst, dlen, "%s/%s.csv", dir, gpus);
+        if (kb_write_atomic(dst, copy_file, (void *)newpath, err, elen)) {
+            fprintf(stderr, "kbench compare: %s\n", err);
+            rc = KB_EXIT_IO;
+        } else printf("baseline updated: %s\n", dst);
     }
-    snprintf(dst, sizeof dst, "%s/%s.csv", dir, gpus);
-    if (kb_write_atomic(dst, copy_file, (void *)newpath, err, sizeof err)) {
-        fprintf(stderr, "kbench compare: %s\n", err);
-        return KB_EXIT_IO;
-    }
-    printf("baseline updated: %s\n", dst);
-    return 0;
+    free(gpus);
+    free(dst);
+    free(err);
+    return rc;
 }
 
 /* ---- the comparison ------------------------------------------------------ */
@@ -220,24 +239,46 @@ static int cmp_lines(const void *a, const void *b)
     return 0;
 }
 
-static void classify(cmp_line *L, double thr, double alpha)
+/* Min/max of a row: its samples when it has them, else time_us_min/max. */
+static int row_range(const kb_row *r, double *lo, double *hi)
+{
+    *lo = r->time_us_min, *hi = r->time_us_max;
+    for (int i = 0; i < r->n_samples; i++) {
+        if (i == 0 || r->samples_us[i] < *lo) *lo = r->samples_us[i];
+        if (i == 0 || r->samples_us[i] > *hi) *hi = r->samples_us[i];
+    }
+    return isfinite(*lo) && isfinite(*hi);
+}
+
+/* Significance: Mann-Whitney U when both rows have >= 2 samples and the
+ * sample sizes can reach alpha; else the min/max ranges must not overlap;
+ * else (no spread recorded) the threshold alone.  *few counts the rows whose
+ * samples were too few for alpha. */
+static int significant(cmp_line *L, double alpha, int *few)
 {
     const kb_row *b = L->b, *n = L->n;
-    L->change = n->time_us / b->time_us - 1;
-    L->p = NAN;
-    int sig;
-    if (b->n_samples >= 2 && n->n_samples >= 2) {
+    double blo, bhi, nlo, nhi;
+    int mwu = b->n_samples >= 2 && n->n_samples >= 2;
+    if (mwu && kbr_mwu_min_p(b->n_samples, n->n_samples) >= alpha) mwu = 0, ++*few;
+    if (mwu) {
         L->p = kbr_mwu_p(b->samples_us, b->n_samples, n->samples_us, n->n_samples, NULL);
-        sig = L->p < alpha;
         snprintf(L->test, sizeof L->test, "mwu p=%.1e", L->p);
-    } else if (isfinite(b->time_us_min) && isfinite(b->time_us_max) &&
-               isfinite(n->time_us_min) && isfinite(n->time_us_max)) {
-        sig = L->change > 0 ? n->time_us_min > b->time_us_max : n->time_us_max < b->time_us_min;
-        snprintf(L->test, sizeof L->test, "min/max %s", sig ? "apart" : "overlap");
-    } else {
-        sig = 1;
-        snprintf(L->test, sizeof L->test, "threshold only");
+        return L->p < alpha;
     }
+    if (row_range(b, &blo, &bhi) && row_range(n, &nlo, &nhi)) {
+        int sig = L->change > 0 ? nlo > bhi : nhi < blo;
+        snprintf(L->test, sizeof L->test, "min/max %s", sig ? "apart" : "overlap");
+        return sig;
+    }
+    snprintf(L->test, sizeof L->test, "threshold only");
+    return 1;
+}
+
+static void classify(cmp_line *L, double thr, double alpha, int *few)
+{
+    L->change = L->n->time_us / L->b->time_us - 1;
+    L->p = NAN;
+    int sig = significant(L, alpha, few);
     if (L->change > thr) L->st = sig ? ST_REGRESSION : ST_NOISE;
     else if (L->change < -thr) L->st = sig ? ST_IMPROVED : ST_NOISE;
     else L->st = ST_SAME;
@@ -246,9 +287,18 @@ static void classify(cmp_line *L, double thr, double alpha)
 /* ---- the command, in phases ---------------------------------------------- */
 typedef struct cmp_args {
     double thr, alpha;
-    int allow_mismatch, update, first;
+    int allow_mismatch, update, force, dup_last, first;
     const char *json_new, *json_base, *bdir, *bpath, *npath;
 } cmp_args;
+
+static int parse_dups(const char *v, void *dst)
+{
+    int *last = dst;
+    if (!strcmp(v, "error")) *last = 0;
+    else if (!strcmp(v, "last")) *last = 1;
+    else return -1;
+    return 0;
+}
 
 static int parse_alpha(const char *v, void *dst)
 {
@@ -278,15 +328,18 @@ static int pull_json(int argc, char **argv, cmp_args *a, char **av, int *ac)
 static int parse_args(int argc, char **argv, cmp_args *a)
 {
     const kbr_opt opts[] = {
-        {"threshold", 0, KBR_OPT_FN, &a->thr, 0, 0, parse_threshold, "(e.g. 5%)"},
+        {"threshold", 0, KBR_OPT_FN, &a->thr, 0, 0, parse_threshold,
+         "(a fraction below 1, e.g. 0.05, or a percentage with %, e.g. 5%)"},
         {"alpha", 0, KBR_OPT_FN, &a->alpha, 0, 0, parse_alpha, "(0 < alpha < 1)"},
         {"allow-gpu-mismatch", 0, KBR_OPT_FLAG, &a->allow_mismatch, 0, 0, NULL, NULL},
         {"update-baseline", 0, KBR_OPT_FLAG, &a->update, 0, 0, NULL, NULL},
         {"baseline-dir", 0, KBR_OPT_STR, &a->bdir, 0, 0, NULL, NULL},
+        {"force", 0, KBR_OPT_FLAG, &a->force, 0, 0, NULL, NULL},
+        {"duplicates", 0, KBR_OPT_FN, &a->dup_last, 0, 0, parse_dups, "(error or last)"},
     };
     char **av = malloc((size_t)(argc + 1) * sizeof *av);
     int ac, rc = av ? pull_json(argc, argv, a, av, &ac) : KB_EXIT_IO;
-    if (!rc) rc = kbr_opts_parse("compare", ac, av, opts, 5, usage, &a->first);
+    if (!rc) rc = kbr_opts_parse("compare", ac, av, opts, 7, usage, &a->first);
     int npos = ac - a->first;
     if (!rc && npos == 2) { a->bpath = av[a->first]; a->npath = av[a->first + 1]; }
     else if (!rc && npos == 1 && a->update) a->npath = av[a->first];
@@ -303,6 +356,8 @@ static int load_inputs(const cmp_args *a, kb_rowset *bs, kb_rowset *ns)
     char err[1200];
     int rc = kb_rows_load(ns, a->npath, NULL, err, sizeof err);
     if (!rc && a->bpath) rc = kb_rows_load(bs, a->bpath, NULL, err, sizeof err);
+    if (!rc) rc = kb_rows_check_enums(ns, err, sizeof err);
+    if (!rc) rc = kb_rows_check_enums(bs, err, sizeof err);
     if (!rc && a->json_new) rc = load_gbench_json(a->json_new, ns, err, sizeof err);
     if (!rc && a->json_base && a->bpath) rc = load_gbench_json(a->json_base, bs, err, sizeof err);
     if (rc) fprintf(stderr, "kbench compare: %s\n", err);
@@ -313,35 +368,71 @@ static int load_inputs(const cmp_args *a, kb_rowset *bs, kb_rowset *ns)
     return rc;
 }
 
-/* One line per NEW row (FAIL, NEW, MISSING, INFO or classified), then the
- * baseline keys NEW lacks (each once).  Returns the count. */
-static int match_rows(const kb_rowset *bs, const kb_rowset *ns, int with_gpu, const cmp_args *a, cmp_line *L)
+/* What matching needs besides the rows: the BASE index by the matching key,
+ * the rows a later one of their key supersedes (--duplicates last), and
+ * the count of rows whose samples were too few for alpha. */
+typedef struct match_ctx {
+    const kb_rowset *bs, *ns;
+    kbr_index bx;
+    const char *bsup, *nsup;
+    int few;
+} match_ctx;
+
+/* The BASE row matching n (the last of its key), or NULL. */
+static const kb_row *base_for(const match_ctx *m, const kb_row *n)
 {
+    int count, at = kbr_index_find(&m->bx, n, &count);
+    return at < 0 ? NULL : m->bx.r[at + count - 1];
+}
+
+/* A measured row against a projected one compares a measurement with a model. */
+static int mixed_sources(const cmp_args *a, const kb_row *b, const kb_row *n)
+{
+    if (!b || !strcmp(b->source, n->source)) return 0;
+    char k[400];
+    fprintf(stderr, "kbench compare: %s: BASE %s row %d is %s, NEW %s row %d is %s: compare like with like\n",
+            kbr_gate_key(n, k, sizeof k), a->bpath, b->line, b->source, a->npath, n->line, n->source);
+    return 1;
+}
+
+static void match_new(match_ctx *m, const cmp_args *a, const kb_row *n, cmp_line *x)
+{
+    const kb_row *b = base_for(m, n);
+    *x = (cmp_line){.b = b, .n = n, .change = NAN, .p = NAN};
+    if (!strcmp(n->verified, "fail")) x->st = ST_FAIL, snprintf(x->test, sizeof x->test, "verification failed");
+    else if (!b) x->st = ST_NEW, snprintf(x->test, sizeof x->test, "not in baseline");
+    else if (kb_row_has_time(b) && !kb_row_has_time(n))
+        x->st = ST_MISSING, snprintf(x->test, sizeof x->test, "no time in NEW (%s)", n->verified);
+    else if (!kb_row_has_time(b) || !kb_row_has_time(n))
+        x->st = ST_INFO, snprintf(x->test, sizeof x->test, "no time in BASE (%s)", b->verified);
+    else classify(x, a->thr, a->alpha, &m->few);
+}
+
+/* One line per NEW row (FAIL, NEW, MISSING, INFO or classified), then the
+ * baseline keys NEW lacks (each once).  Returns the count, or -1 (mixed
+ * sources, reported) or -2 (out of memory). */
+static int match_rows(match_ctx *m, int with_gpu, const cmp_args *a, cmp_line *L)
+{
+    const kb_rowset *bs = m->bs, *ns = m->ns;
+    kbr_index nx;
+    kbr_key_cmp key = with_gpu ? kbr_key_gate_gpu : kbr_key_gate;
+    if (kbr_index_build(&m->bx, bs, key)) return -2;
+    if (kbr_index_build(&nx, ns, key)) { kbr_index_free(&m->bx); return -2; }
     int nl = 0;
-    for (int i = 0; i < ns->n; i++) {
-        const kb_row *n = &ns->r[i], *b = NULL;
-        for (int j = 0; j < bs->n; j++) /* last match wins (duplicate rows: newest) */
-            if (same_key(&bs->r[j], n, with_gpu)) b = &bs->r[j];
-        cmp_line *x = &L[nl++];
-        *x = (cmp_line){.b = b, .n = n, .change = NAN, .p = NAN};
-        if (!strcmp(n->verified, "fail")) x->st = ST_FAIL, snprintf(x->test, sizeof x->test, "verification failed");
-        else if (!b) x->st = ST_NEW, snprintf(x->test, sizeof x->test, "not in baseline");
-        else if (kb_row_has_time(b) && !kb_row_has_time(n))
-            x->st = ST_MISSING, snprintf(x->test, sizeof x->test, "no time in NEW (%s)", n->verified);
-        else if (!kb_row_has_time(b) || !kb_row_has_time(n))
-            x->st = ST_INFO, snprintf(x->test, sizeof x->test, "no time in BASE (%s)", b->verified);
-        else classify(x, a->thr, a->alpha);
+    for (int i = 0; i < ns->n && nl >= 0; i++) {
+        if (m->nsup && m->nsup[i]) continue;
+        if (mixed_sources(a, base_for(m, &ns->r[i]), &ns->r[i])) nl = -1;
+        else match_new(m, a, &ns->r[i], &L[nl++]);
     }
-    for (int j = 0; j < bs->n; j++) {
+    for (int j = 0; j < bs->n && nl >= 0; j++) {
         const kb_row *b = &bs->r[j];
-        int seen = 0;
-        for (int i = 0; i < ns->n && !seen; i++) seen = same_key(b, &ns->r[i], with_gpu);
-        for (int k = j + 1; k < bs->n && !seen; k++) seen = same_key(b, &bs->r[k], with_gpu);
-        if (seen) continue;
+        if ((m->bsup && m->bsup[j]) || base_for(m, b) != b || kbr_index_find(&nx, b, NULL) >= 0) continue;
         cmp_line *x = &L[nl++];
         *x = (cmp_line){.b = b, .change = NAN, .p = NAN, .st = kb_row_has_time(b) ? ST_MISSING : ST_INFO};
         snprintf(x->test, sizeof x->test, "%s", kb_row_has_time(b) ? "row missing in NEW" : "gone (baseline had no time)");
     }
+    kbr_index_free(&m->bx);
+    kbr_index_free(&nx);
     return nl;
 }
 
@@ -388,33 +479,86 @@ static void print_lines(const cmp_line *L, int nl, int with_gpu, int *counts)
            counts[ST_SAME], counts[ST_NEW]);
 }
 
-/* GPU sets must agree (unless allowed); rows match per GPU when several. */
-static int check_gpus(const cmp_args *a, const kb_rowset *bs, const kb_rowset *ns, char *bg, char *ng, int *with_gpu)
+/* GPU sets must agree (unless allowed); rows match per GPU when several.
+ * -1 refused (reported), -2 out of memory, else whether they are equal. */
+static int check_gpus(const cmp_args *a, const kb_rowset *bs, const kb_rowset *ns, char **bg, char **ng,
+                      int *with_gpu)
 {
-    int nbg = gpu_list(bs, bg, 256), nng = gpu_list(ns, ng, 256), equal = same_gpu_sets(bs, ns);
+    int nbg, nng, equal = same_gpu_sets(bs, ns);
+    *bg = gpu_list(bs, &nbg);
+    *ng = gpu_list(ns, &nng);
+    if (!*bg || !*ng) return -2;
     if (!equal && !a->allow_mismatch) {
         fprintf(stderr, "kbench compare: GPU mismatch: %s is %s, %s is %s (use --allow-gpu-mismatch)\n", a->bpath,
-                bg, a->npath, ng);
+                *bg, a->npath, *ng);
         return -1;
     }
     *with_gpu = equal && (nbg > 1 || nng > 1);
     return equal;
 }
 
-static int compare(const cmp_args *a, const kb_rowset *bs, const kb_rowset *ns)
+static void print_head(const cmp_args *a, const match_ctx *m, const char *bg, const char *ng, int equal)
 {
-    char bg[256], ng[256];
-    int with_gpu, equal = check_gpus(a, bs, ns, bg, ng, &with_gpu);
-    if (equal < 0) return KB_EXIT_USAGE;
-    cmp_line *L = calloc((size_t)(bs->n + ns->n), sizeof *L);
-    if (!L) return KB_EXIT_IO;
-    int nl = match_rows(bs, ns, with_gpu, a, L), counts[ST_INFO + 1] = {0};
-    qsort(L, (size_t)nl, sizeof *L, cmp_lines);
-    printf("kbench compare: BASE %s (%s, %d rows) vs NEW %s (%s, %d rows)\n", a->bpath, bg, bs->n, a->npath, ng, ns->n);
-    printf("threshold %.1f%%, alpha %g%s\n\n", a->thr * 100, a->alpha, equal ? "" : "  [GPU mismatch allowed]");
-    print_lines(L, nl, with_gpu, counts);
+    printf("kbench compare: BASE %s (%s, %d rows) vs NEW %s (%s, %d rows)\n", a->bpath, bg, m->bs->n, a->npath, ng,
+           m->ns->n);
+    printf("threshold %.1f%%, alpha %g%s\n", a->thr * 100, a->alpha, equal ? "" : "  [GPU mismatch allowed]");
+    if (m->nsup || m->bsup) printf("duplicates: the last row of each key is compared (--duplicates last)\n");
+    printf("\n");
+}
+
+static int compare(const cmp_args *a, match_ctx *m)
+{
+    char *bg = NULL, *ng = NULL;
+    int with_gpu, equal = check_gpus(a, m->bs, m->ns, &bg, &ng, &with_gpu), nl = -2;
+    cmp_line *L = equal >= 0 ? calloc((size_t)(m->bs->n + m->ns->n) + 1, sizeof *L) : NULL;
+    if (L) nl = match_rows(m, with_gpu, a, L);
+    int counts[ST_INFO + 1] = {0}, rc = equal == -1 || nl == -1 ? KB_EXIT_USAGE : nl < 0 ? KB_EXIT_IO : 0;
+    if (rc == KB_EXIT_IO) fprintf(stderr, "kbench compare: out of memory\n");
+    if (!rc) {
+        qsort(L, (size_t)nl, sizeof *L, cmp_lines);
+        print_head(a, m, bg, ng, equal);
+        print_lines(L, nl, with_gpu, counts);
+        if (m->few)
+            fprintf(stderr, "kbench compare: warning: %d row%s had too few samples for alpha %g (the exact "
+                    "Mann-Whitney U cannot reach it): judged by their min/max ranges\n", m->few,
+                    m->few == 1 ? "" : "s", a->alpha);
+        rc = (counts[ST_REGRESSION] || counts[ST_FAIL] || counts[ST_MISSING]) ? KB_EXIT_FAIL : 0;
+    }
     free(L);
-    return (counts[ST_REGRESSION] || counts[ST_FAIL] || counts[ST_MISSING]) ? KB_EXIT_FAIL : 0;
+    free(bg);
+    free(ng);
+    return rc;
+}
+
+/* The input checks of kbr_gate.h on both files; the superseded flags into m. */
+static int check_inputs(const cmp_args *a, kb_rowset *bs, kb_rowset *ns, match_ctx *m, char **bsup, char **nsup)
+{
+    int nb = 0, nn = 0, rc = kbr_gate_check_times(ns, a->npath);
+    if (!rc && a->bpath) rc = kbr_gate_check_times(bs, a->bpath);
+    if (!rc) rc = kbr_gate_duplicates(ns, a->npath, a->dup_last, nsup, &nn);
+    if (!rc && a->bpath) rc = kbr_gate_duplicates(bs, a->bpath, a->dup_last, bsup, &nb);
+    if (rc == KB_EXIT_IO) fprintf(stderr, "kbench compare: out of memory\n");
+    *m = (match_ctx){.bs = bs, .ns = ns, .bsup = *bsup, .nsup = *nsup};
+    return rc;
+}
+
+/* --update-baseline: only after a clean comparison (or --force), and only
+ * with a file fit to be a baseline. */
+static int maybe_update(const cmp_args *a, const kb_rowset *ns, const char *nsup, int rc)
+{
+    if (rc == KB_EXIT_FAIL && !a->force) {
+        fprintf(stderr, "kbench compare: baseline not updated: NEW has regressions, failures or missing rows "
+                "(--force updates anyway)\n");
+        return rc;
+    }
+    if (rc != 0 && rc != KB_EXIT_FAIL) return rc;
+    if (nsup) {
+        fprintf(stderr, "kbench compare: %s: not a baseline: it holds duplicate rows\n", a->npath);
+        return KB_EXIT_USAGE;
+    }
+    int urc = kbr_gate_baseline_ok(ns, a->npath);
+    if (!urc) urc = update_baseline(a->npath, ns, a->bdir);
+    return urc ? urc : rc;
 }
 
 int kb_cmd_compare(int argc, char **argv)
@@ -423,12 +567,14 @@ int kb_cmd_compare(int argc, char **argv)
     int rc = parse_args(argc, argv, &a);
     if (rc) return rc == KBR_OPTS_HELP ? 0 : rc;
     kb_rowset bs = {0}, ns = {0};
+    char *bsup = NULL, *nsup = NULL;
+    match_ctx m;
     rc = load_inputs(&a, &bs, &ns);
-    if (!rc && a.bpath) rc = compare(&a, &bs, &ns);
-    if (a.update && (rc == 0 || rc == KB_EXIT_FAIL)) { /* a regression still updates, as asked */
-        int urc = update_baseline(a.npath, &ns, a.bdir);
-        if (urc) rc = urc;
-    }
+    if (!rc) rc = check_inputs(&a, &bs, &ns, &m, &bsup, &nsup);
+    if (!rc && a.bpath) rc = compare(&a, &m);
+    if (a.update) rc = maybe_update(&a, &ns, nsup, rc);
+    free(bsup);
+    free(nsup);
     kb_rows_free(&bs);
     kb_rows_free(&ns);
     return rc;

@@ -34,6 +34,7 @@ static unsigned parse_formats(const char *arg, char *bad, size_t badlen)
         {"png", KBR_FMT_PNG}, {"svg", KBR_FMT_SVG}, {"txt", KBR_FMT_TXT}};
     char buf[128];
     unsigned bits = 0;
+    if (strlen(arg) >= sizeof buf) { snprintf(bad, badlen, "%.40s...", arg); return 0; }
     kb_strlcpy(buf, arg, sizeof buf);
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         unsigned b = 0;
@@ -84,6 +85,7 @@ int kb_cmd_plot(int argc, char **argv)
     kb_rowset s = {0};
     char err[1500];
     for (int i = a.first; i < argc && !rc; i++) rc = kb_rows_load(&s, argv[i], need, err, sizeof err);
+    if (!rc) rc = kb_rows_check_enums(&s, err, sizeof err);
     if (!rc && s.n == 0) {
         snprintf(err, sizeof err, "no data rows in the given CSV file%s", argc - a.first > 1 ? "s" : "");
         rc = KB_EXIT_USAGE;

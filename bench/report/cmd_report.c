@@ -32,6 +32,9 @@ static const struct section {
     {"plots", kbr_sec_plots},
 };
 
+#define KB_STR_(x) #x
+#define KB_STR(x) KB_STR_(x)
+
 static const char usage[] =
     "usage: kbench report RESULTS.csv... [--price GPU=USD_PER_HOUR,...] [--out results/report.md] [--no-plots] "
     "[--plots DIR] [--pair " KBR_PAIR_DEFAULT "] [--ep-prefill N] [--ep-decode N] [--tokens N] [--batch N] [--ctx N]";
@@ -76,6 +79,8 @@ static int parse_args(int argc, char **argv, kbr_report *R, report_args *a)
     if (256 % R->cfg.ep_prefill || 256 % R->cfg.ep_decode) bad = "--ep-prefill/--ep-decode must divide the 256 experts";
     else if (a->first >= argc) bad = "no RESULTS.csv given";
     else if (ol < 4 || strcmp(a->out + ol - 3, ".md")) bad = "--out must name a .md file";
+    else if (ol > KBR_MAX_DIR || (a->plots && strlen(a->plots) > KBR_MAX_DIR))
+        bad = "--out or --plots path longer than " KB_STR(KBR_MAX_DIR) " characters";
     else if (kbr_pair_parse(a->pair, &R->pair, err, sizeof err)) bad = err;
     if (bad) fprintf(stderr, "kbench report: %s\n", bad);
     return bad ? KB_EXIT_USAGE : 0;
@@ -105,9 +110,11 @@ static void plots_link(kbr_report *R, const char *dir)
     while (ra[i] && ra[i] == rb[i]) { if (ra[i] == '/') cut = i; i++; }
     if (!ra[i] && (rb[i] == '/' || !rb[i])) cut = i; /* plots inside dir (or equal) */
     R->relp[0] = 0;
-    for (const char *q = ra + cut; *q; q++)
+    for (const char *q = ra + cut; *q && l < sizeof R->relp; q++)
         if (*q == '/') l += (size_t)snprintf(R->relp + l, sizeof R->relp - l, "../");
-    snprintf(R->relp + l, sizeof R->relp - l, "%s", rb[cut] == '/' ? rb + cut + 1 : rb + cut);
+    if (l < sizeof R->relp)
+        l += (size_t)snprintf(R->relp + l, sizeof R->relp - l, "%s", rb[cut] == '/' ? rb + cut + 1 : rb + cut);
+    if (l >= sizeof R->relp) kb_strlcpy(R->relp, R->plots, sizeof R->relp); /* too deep to link relatively: as given */
     if (!R->relp[0]) snprintf(R->relp, sizeof R->relp, ".");
 }
 
@@ -144,6 +151,7 @@ static int run_report(kbr_report *R, report_args *a, int argc, char **argv)
     char err[1200];
     int rc = 0;
     for (int i = a->first; i < argc && !rc; i++) rc = kb_rows_load(&R->s, argv[i], NULL, err, sizeof err);
+    if (!rc) rc = kb_rows_check_enums(&R->s, err, sizeof err);
     if (rc) { fprintf(stderr, "kbench report: %s\n", err); return rc; }
     out_paths(R, a);
     if (kb_mkdirs(a->dir) != 0 || (!a->no_plots && kb_mkdirs(R->plots) != 0)) {

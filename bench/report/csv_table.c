@@ -1,5 +1,6 @@
 /* csv_table.c - result CSV reader (libcsv), see csv_table.h. */
 #include "bench/report/csv_table.h"
+#include "bench/report/kbr_index.h"
 
 #include <csv.h>
 #include <errno.h>
@@ -16,8 +17,11 @@ typedef struct parse_state {
     int ncur, capcur;
     int nrecords;
     int capcells;
-    int bad;      /* 1: ragged row, 2: out of memory */
+    int bad;      /* 1: ragged row, 2: out of memory, 3: fn refused a row */
     int bad_row, bad_nf;
+    csv_row_fn fn; /* streaming: rows go to fn, not into t->cells */
+    void *ctx;
+    int fn_rc, nstream; /* rows handed to fn */
 } parse_state;
 
 static char *xstrdup(const char *s, size_t n)
@@ -70,8 +74,14 @@ static void on_record(int c, void *data)
     if (ps->ncur == 1 && ps->cur[0][0] == 0) { drop_cur(ps); return; }
     if (ps->ncur != t->ncols) {
         ps->bad = 1;
-        ps->bad_row = t->nrows + 1;
+        ps->bad_row = t->nrows + ps->nstream + 1;
         ps->bad_nf = ps->ncur;
+        drop_cur(ps);
+        return;
+    }
+    if (ps->fn) { /* streaming: the row is handed over and dropped */
+        ps->fn_rc = ps->fn(ps->ctx, t, ps->cur, ++ps->nstream);
+        if (ps->fn_rc) ps->bad = 3;
         drop_cur(ps);
         return;
     }
@@ -99,6 +109,11 @@ void csv_table_free(csv_table *t)
 
 int csv_table_load(const char *path, csv_table *t, char *err, size_t errlen)
 {
+    return csv_table_stream(path, t, NULL, NULL, err, errlen);
+}
+
+int csv_table_stream(const char *path, csv_table *t, csv_row_fn fn, void *ctx, char *err, size_t errlen)
+{
     memset(t, 0, sizeof *t);
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -111,12 +126,15 @@ int csv_table_load(const char *path, csv_table *t, char *err, size_t errlen)
         snprintf(err, errlen, "%s: csv_init failed", path);
         return KB_EXIT_IO;
     }
-    parse_state ps = {.t = t};
+    parse_state ps = {.t = t, .fn = fn, .ctx = ctx};
     char buf[65536];
     size_t n;
     int rc = 0;
+    int first = 1;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-        if (csv_parse(&p, buf, n, on_field, on_record, &ps) != n) {
+        size_t skip = first && n >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3) ? 3 : 0; /* UTF-8 BOM */
+        first = 0;
+        if (csv_parse(&p, buf + skip, n - skip, on_field, on_record, &ps) != n - skip) {
             snprintf(err, errlen, "%s: malformed CSV near record %d: %s", path,
                      ps.nrecords + 1, csv_strerror(csv_error(&p)));
             rc = KB_EXIT_USAGE;
@@ -136,6 +154,7 @@ int csv_table_load(const char *path, csv_table *t, char *err, size_t errlen)
     fclose(f);
     drop_cur(&ps);
     free(ps.cur);
+    if (!rc && ps.bad == 3) rc = ps.fn_rc; /* fn wrote err */
     if (!rc && ps.bad == 2) {
         snprintf(err, errlen, "%s: out of memory", path);
         rc = KB_EXIT_IO;
@@ -196,15 +215,58 @@ static kb_row *append(kb_rowset *set)
     return x;
 }
 
-/* One CSV record into x, column by column through the schema. */
-static int read_row(kb_row *x, const csv_table *t, int r, const int *idx, const char *path, char *err,
+/* The closed sets of the enum-like columns ("" allowed where listed). */
+static const struct enum_col {
+    const char *name, *hint;
+    const char *const vals[5];
+} enum_cols[] = {
+    {"source", "measured or projected", {"measured", "projected", NULL}},
+    {"verified", "pass, fail or skip", {"pass", "fail", "skip", NULL}},
+    {"impl_kind", "hand, lib, model or empty", {"hand", "lib", "model", "", NULL}},
+    {"bound", "compute, memory, network or empty", {"compute", "memory", "network", "", NULL}},
+};
+
+static int check_enums(const kb_row *x, const char *path, char *err, size_t errlen)
+{
+    for (size_t e = 0; e < sizeof enum_cols / sizeof enum_cols[0]; e++) {
+        const char *v = (const char *)x + kb_col_find(enum_cols[e].name)->off;
+        int ok = 0;
+        for (const char *const *a = enum_cols[e].vals; *a && !ok; a++) ok = !strcmp(v, *a);
+        if (ok) continue;
+        snprintf(err, errlen, "%s: row %d: column '%s': unknown value '%.40s' (%s)", path, x->line,
+                 enum_cols[e].name, v, enum_cols[e].hint);
+        return KB_EXIT_USAGE;
+    }
+    return 0;
+}
+
+int kb_rows_check_enums(const kb_rowset *set, char *err, size_t errlen)
+{
+    for (int i = 0; i < set->n; i++) {
+        const kb_row *x = &set->r[i];
+        int rc = check_enums(x, x->file >= 0 && x->file < set->nfiles ? set->files[x->file] : "?", err, errlen);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* One CSV record into x, column by column through the schema.  A text value
+ * wider than its column is refused, never cut. */
+static int read_row(kb_row *x, char *const *fields, int r, const int *idx, const char *path, char *err,
                     size_t errlen)
 {
     for (int i = 0; i < kb_ncols; i++) {
-        const char *cell = csv_table_cell(t, r, idx[i]);
+        const char *cell = idx[i] >= 0 ? fields[idx[i]] : "";
+        size_t len = strlen(cell);
+        if (kb_cols[i].type == KB_COL_TEXT && len >= kb_cols[i].size) {
+            snprintf(err, errlen, "%s: row %d: column '%s': value of %zu characters is longer than the column's "
+                     "%zu ('%.40s...')", path, r + 1, kb_cols[i].name, len, kb_cols[i].size - 1, cell);
+            return KB_EXIT_USAGE;
+        }
         if (kb_row_set(&kb_cols[i], x, cell) == 0) continue;
         snprintf(err, errlen, "%s: row %d: column '%s': bad %s '%.40s'", path, r + 1, kb_cols[i].name,
-                 kb_cols[i].type == KB_COL_SAMPLES ? "sample list" : "number", cell);
+                 kb_cols[i].type == KB_COL_SAMPLES ? "sample list" : kb_cols[i].type == KB_COL_TEXT ? "value" : "number",
+                 cell);
         return KB_EXIT_USAGE;
     }
     if (!x->op[0] || !x->impl[0] || !x->gpu[0]) {
@@ -223,36 +285,79 @@ static int add_file(kb_rowset *set, const char *path)
     return set->nfiles++;
 }
 
+static void rows_unindex(kb_rowset *set)
+{
+    if (set->osg) kbr_index_free(set->osg);
+    free(set->osg);
+    set->osg = NULL;
+}
+
+/* (Re)build set->osg; 0 / -1 out of memory. */
+static int rows_index(kb_rowset *set)
+{
+    rows_unindex(set);
+    if (!(set->osg = malloc(sizeof *set->osg))) return -1;
+    if (kbr_index_build(set->osg, set, kbr_key_osg) == 0) return 0;
+    free(set->osg);
+    set->osg = NULL;
+    return -1;
+}
+
+/* kb_rows_load's state while rows stream in. */
+typedef struct load_ctx {
+    kb_rowset *set;
+    const char *path;
+    const char *const *extra;
+    char *err;
+    size_t errlen;
+    int *idx; /* column of each kb_cols entry in the file, -1 absent */
+    int fidx;
+} load_ctx;
+
+/* The header is known: check it, map the columns, register the file. */
+static int load_begin(load_ctx *c, const csv_table *t)
+{
+    int rc = check_columns(t, c->path, c->extra, c->err, c->errlen);
+    if (rc) return rc;
+    c->idx = malloc((size_t)kb_ncols * sizeof *c->idx);
+    for (int i = 0; c->idx && i < kb_ncols; i++) c->idx[i] = csv_table_col(t, kb_cols[i].name);
+    c->set->has_impl_kind |= csv_table_col(t, "impl_kind") >= 0;
+    c->set->has_samples |= csv_table_col(t, "samples_us") >= 0;
+    c->fidx = c->idx ? add_file(c->set, c->path) : -1;
+    if (c->fidx >= 0) return 0;
+    snprintf(c->err, c->errlen, "%s: out of memory", c->path);
+    return KB_EXIT_IO;
+}
+
+static int load_row(void *ctx, const csv_table *t, char *const *fields, int row)
+{
+    load_ctx *c = ctx;
+    int rc = c->idx ? 0 : load_begin(c, t);
+    kb_row *x = rc ? NULL : append(c->set);
+    if (rc) return rc;
+    if (!x) {
+        snprintf(c->err, c->errlen, "%s: out of memory", c->path);
+        return KB_EXIT_IO;
+    }
+    x->line = row;
+    x->file = c->fidx;
+    rc = read_row(x, fields, row - 1, c->idx, c->path, c->err, c->errlen);
+    if (rc) free(x->samples_us);
+    else c->set->n++;
+    return rc;
+}
+
 int kb_rows_load(kb_rowset *set, const char *path, const char *const *extra_required,
                  char *err, size_t errlen)
 {
     csv_table t;
-    int rc = csv_table_load(path, &t, err, errlen);
-    if (rc) return rc;
-    if ((rc = check_columns(&t, path, extra_required, err, errlen))) {
-        csv_table_free(&t);
-        return rc;
-    }
-    int idx[64];
-    for (int i = 0; i < kb_ncols && i < 64; i++) idx[i] = csv_table_col(&t, kb_cols[i].name);
-    set->has_impl_kind |= csv_table_col(&t, "impl_kind") >= 0;
-    set->has_samples |= csv_table_col(&t, "samples_us") >= 0;
-    int fidx = add_file(set, path);
-    for (int r = 0; r < t.nrows && !rc && fidx >= 0; r++) {
-        kb_row *x = append(set);
-        if (!x) {
-            snprintf(err, errlen, "%s: out of memory", path);
-            rc = KB_EXIT_IO;
-            break;
-        }
-        x->line = r + 1;
-        x->file = fidx;
-        rc = read_row(x, &t, r, idx, path, err, errlen);
-        if (rc) free(x->samples_us);
-        else set->n++;
-    }
-    csv_table_free(&t);
-    if (fidx < 0) {
+    load_ctx c = {.set = set, .path = path, .extra = extra_required, .err = err, .errlen = errlen};
+    rows_unindex(set); /* its pointers go stale as rows are appended */
+    int rc = csv_table_stream(path, &t, load_row, &c, err, errlen), loaded = !rc;
+    if (!rc && !c.idx) rc = load_begin(&c, &t); /* a header without rows */
+    if (loaded) csv_table_free(&t);
+    free(c.idx);
+    if (!rc && rows_index(set)) {
         snprintf(err, errlen, "%s: out of memory", path);
         rc = KB_EXIT_IO;
     }
@@ -261,6 +366,7 @@ int kb_rows_load(kb_rowset *set, const char *path, const char *const *extra_requ
 
 void kb_rows_free(kb_rowset *set)
 {
+    rows_unindex(set);
     for (int i = 0; i < set->n; i++) free(set->r[i].samples_us);
     for (int i = 0; i < set->nfiles; i++) free(set->files[i]);
     free(set->r);

@@ -23,6 +23,11 @@ typedef struct csv_table {
 } csv_table;
 
 int csv_table_load(const char *path, csv_table *t, char *err, size_t errlen);
+/* Streaming: the header into t, then each data row (1-based) to fn as it is
+ * parsed, never kept (t->nrows counts them).  fn returns 0, or an exit code
+ * that stops the load and is returned (fn wrote err). */
+typedef int (*csv_row_fn)(void *ctx, const csv_table *t, char *const *fields, int row);
+int csv_table_stream(const char *path, csv_table *t, csv_row_fn fn, void *ctx, char *err, size_t errlen);
 void csv_table_free(csv_table *t);
 int csv_table_col(const csv_table *t, const char *name); /* -1 if absent */
 const char *csv_table_cell(const csv_table *t, int row, int col); /* "" if col < 0 */
@@ -34,6 +39,9 @@ typedef struct kb_rowset {
     int nfiles;
     /* Optional columns present in at least one loaded file. */
     int has_impl_kind, has_samples;
+    /* The rows by (op, shape, gpu) (kbr_index.h, kbr_rows_of), rebuilt by
+     * each kb_rows_load; NULL when none was built. */
+    struct kbr_index *osg;
 } kb_rowset;
 
 /* Append the rows of `path` to `set`.  Columns flagged KB_COL_REQUIRED must
@@ -42,6 +50,12 @@ typedef struct kb_rowset {
 int kb_rows_load(kb_rowset *set, const char *path, const char *const *extra_required,
                  char *err, size_t errlen);
 void kb_rows_free(kb_rowset *set);
+/* The enum-like columns hold known values: source measured|projected,
+ * verified pass|fail|skip, impl_kind hand|lib|model|"", bound
+ * compute|memory|network|"".  0, or KB_EXIT_USAGE and "FILE: row N: column
+ * 'verified': unknown value 'passed' (...)" in err.  plot, compare and report
+ * call it after loading. */
+int kb_rows_check_enums(const kb_rowset *set, char *err, size_t errlen);
 
 /* Helpers on rows. */
 int kb_row_is_measured(const kb_row *r);

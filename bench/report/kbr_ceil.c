@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "bench/report/kbr_index.h"
 #include "bench/report/kbr_plot.h"
 
 /* The rate a ceiling-measuring row achieved: GB/s for HBM, TFLOP/s for peaks
@@ -20,15 +21,21 @@ int kbr_ceilings(const kb_rowset *s, const char *gpu, kbr_ceils *c)
     c->has_datasheet = g != NULL;
     if (g) c->datasheet = kb_ceil_from_gpu(g, 0);
     c->measured = c->datasheet;
-    for (int i = 0; i < s->n; i++) {
-        const kb_row *r = &s->r[i];
-        if (strcmp(r->gpu, gpu) || !kb_row_is_measured(r) || !strcmp(r->verified, "fail") ||
-            !kb_row_has_time(r))
-            continue;
-        /* L2-resident copies measure the cache, not HBM: kb_ceil_kind refuses them */
-        int hot = !strncmp(r->shape, "l2", 2);
-        unsigned kind = kb_ceil_kind(r->op, r->shape, kb_peak_for_dtype(r->dtype), hot);
-        if (kind) kb_ceil_measured(&c->measured, kind, measured_rate(r, kind));
+    /* only the ceiling ops measure ceilings (kb_ceil_kind); the best value wins, in any order */
+    static const char *const ceiling_ops[] = {"hbm", "peak"};
+    for (int o = 0; o < 2; o++) {
+        int n;
+        const kb_row *const *v = kbr_rows_of(s, ceiling_ops[o], NULL, NULL, &n);
+        for (int i = 0; i < n; i++) {
+            const kb_row *r = v[i];
+            if (strcmp(r->gpu, gpu) || !kb_row_is_measured(r) || !strcmp(r->verified, "fail") ||
+                !kb_row_has_time(r))
+                continue;
+            /* L2-resident copies measure the cache, not HBM: kb_ceil_kind refuses them */
+            int hot = !strncmp(r->shape, "l2", 2);
+            unsigned kind = kb_ceil_kind(r->op, r->shape, kb_peak_for_dtype(r->dtype), hot);
+            if (kind) kb_ceil_measured(&c->measured, kind, measured_rate(r, kind));
+        }
     }
     return c->has_datasheet || c->measured.measured ? 0 : -1;
 }

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void html_esc(FILE *f, const char *s)
@@ -78,36 +79,50 @@ static void put_text(doc *d, const char *md_pre, const char *md_post, const char
     fprintf(d->html, "</%s>\n", tag);
 }
 
+/* The text of fmt, ... in a malloc'd string (never cut); NULL when out of
+ * memory, which the writers below print as an empty block. */
+static char *doc_vformat(const char *fmt, va_list ap)
+{
+    va_list aq;
+    va_copy(aq, ap);
+    int n = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
+    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (buf) vsnprintf(buf, (size_t)n + 1, fmt, ap);
+    return buf;
+}
+
 #define DOC_FORMAT(buf, fmt)                                                                                 \
     va_list ap;                                                                                            \
     va_start(ap, fmt);                                                                                     \
-    vsnprintf(buf, sizeof buf, fmt, ap);                                                                   \
+    char *buf = doc_vformat(fmt, ap);                                                                      \
     va_end(ap)
 
 void doc_h(doc *d, int level, const char *fmt, ...)
 {
-    char buf[512], pre[16], tag[4];
+    char pre[16], tag[4];
     DOC_FORMAT(buf, fmt);
     end_list(d);
     snprintf(pre, sizeof pre, "%.*s ", level, "######");
     snprintf(tag, sizeof tag, "h%d", level);
-    put_text(d, pre, "\n\n", tag, buf);
+    put_text(d, pre, "\n\n", tag, buf ? buf : "");
+    free(buf);
 }
 
 void doc_p(doc *d, const char *fmt, ...)
 {
-    char buf[4096];
     DOC_FORMAT(buf, fmt);
     end_list(d);
-    put_text(d, "", "\n\n", "p", buf);
+    put_text(d, "", "\n\n", "p", buf ? buf : "");
+    free(buf);
 }
 
 void doc_li(doc *d, const char *fmt, ...)
 {
-    char buf[4096];
     DOC_FORMAT(buf, fmt);
     if (!d->in_list) { fputs("<ul>\n", d->html); d->in_list = 1; }
-    put_text(d, "- ", "\n", "li", buf);
+    put_text(d, "- ", "\n", "li", buf ? buf : "");
+    free(buf);
 }
 
 /* One table line in both languages; cell = "th" or "td". */

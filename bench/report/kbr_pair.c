@@ -3,13 +3,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bench/report/kbr_index.h"
 #include "bench/report/kbr_plot.h"
 
 int kbr_pair_parse(const char *arg, kbr_gpu_pair *p, char *err, size_t errlen)
 {
     char a[64], b[64];
     const char *comma = strchr(arg, ',');
-    if (!comma || strchr(comma + 1, ',') || comma == arg || !comma[1] || (size_t)(comma - arg) >= sizeof a) {
+    if (!comma || strchr(comma + 1, ',') || comma == arg || !comma[1] || (size_t)(comma - arg) >= sizeof a ||
+        strlen(comma + 1) >= sizeof b) {
         snprintf(err, errlen, "bad --pair '%s' (two GPU slugs A,B, e.g. %s)", arg, KBR_PAIR_DEFAULT);
         return -1;
     }
@@ -33,10 +35,11 @@ static const kb_row *best_row(const kb_rowset *s, const char *op, const char *sh
                               int want_measured)
 {
     const kb_row *best = NULL;
-    for (int i = 0; i < s->n; i++) {
-        const kb_row *r = &s->r[i];
-        if (strcmp(r->op, op) || strcmp(r->shape, shape) || strcmp(r->gpu, gpu) || !kb_row_has_time(r))
-            continue;
+    int n;
+    const kb_row *const *v = kbr_rows_of(s, op, shape, gpu, &n);
+    for (int i = 0; i < n; i++) {
+        const kb_row *r = v[i];
+        if (!kb_row_has_time(r)) continue;
         if (want_measured ? !(kb_row_is_measured(r) && kb_row_is_pass(r)) : kb_row_is_measured(r)) continue;
         if (!best || r->time_us < best->time_us) best = r;
     }
@@ -56,14 +59,16 @@ double kbr_best_time(const kb_rowset *s, const char *op, const char *shape, cons
 static const kb_row *scale_source(const kb_rowset *s, const char *op, const char *shape, const kb_gpu *g,
                                   const kb_gpu *other)
 {
-    const kb_row *m = best_row(s, op, shape, other->slug, 1);
-    for (int i = 0; i < s->n && !m; i++) {
-        const kb_row *r = &s->r[i];
-        if (!strcmp(r->op, op) && !strcmp(r->shape, shape) && strcmp(r->gpu, g->slug) && kb_row_is_measured(r) &&
-            kb_row_is_pass(r) && kb_row_has_time(r) && kb_gpu_find(r->gpu))
-            m = best_row(s, op, shape, r->gpu, 1);
+    const kb_row *m = best_row(s, op, shape, other->slug, 1), *first = NULL;
+    int n;
+    const kb_row *const *v = kbr_rows_of(s, op, shape, NULL, &n);
+    for (int i = 0; i < n && !m; i++) {
+        const kb_row *r = v[i];
+        if ((!first || r < first) && strcmp(r->gpu, g->slug) && kb_row_is_measured(r) && kb_row_is_pass(r) &&
+            kb_row_has_time(r) && kb_gpu_find(r->gpu))
+            first = r;
     }
-    return m;
+    return m ? m : first ? best_row(s, op, shape, first->gpu, 1) : NULL;
 }
 
 /* One side of a pair cell: measured, else projected from a measured GPU, else the model row. */
@@ -93,21 +98,13 @@ int kbr_pair_shape(const kb_rowset *s, const char *op, const char *shape, const 
     return isfinite(out->a_us) && isfinite(out->b_us) ? 0 : -1;
 }
 
-/* Is row i the first of its (op, shape)? */
-static int first_of_shape(const kb_rowset *s, int i)
-{
-    for (int j = 0; j < i; j++)
-        if (!strcmp(s->r[j].op, s->r[i].op) && !strcmp(s->r[j].shape, s->r[i].shape)) return 0;
-    return 1;
-}
-
 int kbr_pair_op(const kb_rowset *s, const char *op, const kbr_gpu_pair *p, kbr_pair_sum *out)
 {
     memset(out, 0, sizeof *out);
     for (int i = 0; i < s->n; i++) {
         const kb_row *r = &s->r[i];
         kbr_pair_cell c;
-        if (strcmp(r->op, op) || !first_of_shape(s, i) || kbr_pair_shape(s, op, r->shape, p, &c)) continue;
+        if (strcmp(r->op, op) || !kbr_first_of_shape(s, r) || kbr_pair_shape(s, op, r->shape, p, &c)) continue;
         out->n_a_meas += c.a_src == KBR_SRC_MEASURED;
         out->n_a_scaled += c.a_src == KBR_SRC_SCALED;
         out->n_a_proj += c.a_src == KBR_SRC_PROJECTED;

@@ -49,7 +49,11 @@ int kbr_is_ceiling_op(const char *op) { return !strcmp(op, "hbm") || !strcmp(op,
 int kbr_plot_file(plotctx *P, const char *file, kb_write_fn fn, void *arg)
 {
     char path[1200];
-    snprintf(path, sizeof path, "%s/%s", P->o->out_dir, file);
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", P->o->out_dir, file) >= sizeof path) {
+        snprintf(P->err, sizeof P->err, "%.60s.../%s: path longer than %zu characters", P->o->out_dir, file,
+                 sizeof path - 1);
+        return KB_EXIT_USAGE;
+    }
     return kb_write_atomic(path, fn, arg, P->err, sizeof P->err) ? KB_EXIT_IO : 0;
 }
 
@@ -63,8 +67,8 @@ const char *kbr_gnuplot_path(void)
     while (*path) {
         const char *colon = strchr(path, ':');
         size_t len = colon ? (size_t)(colon - path) : strlen(path);
-        snprintf(found, sizeof found, "%.*s/gnuplot", (int)len, path);
-        if (len && access(found, X_OK) == 0) return found;
+        int w = snprintf(found, sizeof found, "%.*s/gnuplot", (int)len, path);
+        if (len && (size_t)w < sizeof found && access(found, X_OK) == 0) return found; /* a cut entry is no match */
         path += len + (colon ? 1 : 0);
     }
     return NULL;
@@ -377,6 +381,10 @@ int kbr_plot_render(const kb_rowset *s, const kbr_plot_opts *o, kbr_chart_list *
     if (!gp) {
         snprintf(err, errlen, "gnuplot not found (install gnuplot-nox, or set KBENCH_GNUPLOT)");
         return KB_EXIT_IO;
+    }
+    if (strlen(o->out_dir) > KBR_MAX_DIR) { /* the chart paths below are built in fixed buffers */
+        snprintf(err, errlen, "%.60s...: output directory path longer than %d characters", o->out_dir, KBR_MAX_DIR);
+        return KB_EXIT_USAGE;
     }
     if (kb_mkdirs(o->out_dir) != 0) {
         snprintf(err, errlen, "%s: cannot create directory: %s", o->out_dir, strerror(errno));

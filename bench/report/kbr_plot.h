@@ -7,6 +7,9 @@
  * Pure C over kb_rowset; no CUDA. */
 #ifndef KBR_PLOT_H
 #define KBR_PLOT_H
+/* The longest output directory path the plot and report commands accept
+ * (their file paths are built in fixed buffers: refused, never cut). */
+#define KBR_MAX_DIR 1000
 #include <stddef.h>
 #include "bench/kb_roofline.h"
 #include "bench/report/csv_table.h"
@@ -91,7 +94,7 @@ typedef struct kbr_chart {
 #define KBR_MAX_CHARTS 256
 
 typedef struct kbr_plot_opts {
-    const char *out_dir;
+    const char *out_dir; /* at most KBR_MAX_DIR characters: longer is refused */
     unsigned formats;     /* KBR_FMT_* */
     kbr_gpu_pair pair;    /* its chart "<B>_vs_<A>" when both are in the data */
 } kbr_plot_opts;

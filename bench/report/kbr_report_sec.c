@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/report/kbr_index.h"
 #include "bench/report/kbr_report.h"
 #include "bench/report/kbr_stats.h"
 
@@ -14,12 +15,14 @@
 int kbr_prices_parse(kbr_prices *ps, const char *arg, const char *why)
 {
     char buf[512];
+    if (strlen(arg) >= sizeof buf) return -1; /* refused, never cut */
     kb_strlcpy(buf, arg, sizeof buf);
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(t, '=');
         double v;
         if (!eq || eq == t || kb_parse_num(eq + 1, &v) != 0 || !(v >= 0) || isinf(v)) return -1;
         *eq = 0;
+        if (strlen(t) >= sizeof ps->p[0].gpu) return -1; /* no GPU slug is that long */
         int i;
         for (i = 0; i < ps->n; i++)
             if (!strcmp(ps->p[i].gpu, t)) break;
@@ -98,10 +101,11 @@ static int meta_for(doc *d, const char *csv)
 {
     size_t n = strlen(csv);
     if (n < 5 || strcmp(csv + n - 4, ".csv")) return 0;
-    char path[1200];
-    snprintf(path, sizeof path, "%.*s.meta.json", (int)(n - 4), csv);
+    char *path = malloc(n + 8);
+    if (!path) return 0;
+    snprintf(path, n + 8, "%.*s.meta.json", (int)(n - 4), csv);
     json_t *m = json_load_file(path, 0, NULL);
-    if (!m) return 0;
+    if (!m) { free(path); return 0; }
     json_t *c = json_object_get(m, "ceilings");
     long long drv = json_integer_value(json_object_get(m, "cuda_driver"));
     long long rt = json_integer_value(json_object_get(m, "cuda_runtime"));
@@ -113,6 +117,7 @@ static int meta_for(doc *d, const char *csv)
            json_number_value(json_object_get(c, "bf16_tflops")), json_str(c, "bf16_source"),
            json_number_value(json_object_get(c, "hbm_gbs")), json_str(c, "hbm_source"));
     json_decref(m);
+    free(path);
     return 1;
 }
 
@@ -167,27 +172,23 @@ void kbr_sec_metadata(kbr_report *R)
 
 /* ---- best implementation -------------------------------------------------------------- */
 static int timed_pass(const kb_row *q) { return kb_row_is_measured(q) && kb_row_is_pass(q) && kb_row_has_time(q); }
-static int same_case(const kb_row *a, const kb_row *b)
-{
-    return !strcmp(a->op, b->op) && !strcmp(a->shape, b->shape) && !strcmp(a->gpu, b->gpu);
-}
-
 /* Row i is the first timed, passing row of its (op, shape, gpu): the fastest
  * of them and the fastest library reference in *best and *lib. */
 static int best_of_case(const kb_rowset *s, int i, const kb_row **best, const kb_row **lib)
 {
     const kb_row *r = &s->r[i];
     if (!timed_pass(r) || kbr_is_ceiling_op(r->op)) return 0;
-    for (int j = 0; j < i; j++)
-        if (timed_pass(&s->r[j]) && same_case(&s->r[j], r)) return 0;
+    int n;
+    const kb_row *const *v = kbr_rows_of(s, r->op, r->shape, r->gpu, &n); /* in file order */
     *best = *lib = NULL;
-    for (int j = i; j < s->n; j++) {
-        const kb_row *q = &s->r[j];
-        if (!timed_pass(q) || !same_case(q, r)) continue;
+    for (int j = 0; j < n; j++) {
+        const kb_row *q = v[j];
+        if (!timed_pass(q)) continue;
+        if (!*best && q != r) return 0; /* an earlier row of the case */
         if (!*best || q->time_us < (*best)->time_us) *best = q;
         if (kb_row_is_lib(q, s->has_impl_kind) && (!*lib || q->time_us < (*lib)->time_us)) *lib = q;
     }
-    return 1;
+    return *best != NULL;
 }
 
 static void best_row(doc *d, const kb_rowset *s, const kb_row *best, const kb_row *lib)
@@ -243,18 +244,11 @@ static void pair_intro(kbr_report *R)
 static const char *pair_bound(const kb_rowset *s, const kb_row *r, const char *b)
 {
     const char *bound = "";
-    for (int j = 0; j < s->n; j++)
-        if (!strcmp(s->r[j].op, r->op) && !strcmp(s->r[j].shape, r->shape) && s->r[j].bound[0] &&
-            !strcmp(s->r[j].gpu, b))
-            bound = s->r[j].bound;
+    int n;
+    const kb_row *const *v = kbr_rows_of(s, r->op, r->shape, b, &n);
+    for (int j = 0; j < n; j++)
+        if (v[j]->bound[0]) bound = v[j]->bound;
     return bound[0] ? bound : r->bound;
-}
-
-static int first_of_shape(const kb_rowset *s, int i)
-{
-    for (int j = 0; j < i; j++)
-        if (!strcmp(s->r[j].op, s->r[i].op) && !strcmp(s->r[j].shape, s->r[i].shape)) return 0;
-    return 1;
 }
 
 /* "measured", "<gpu> measured x floor ratio" or "projected". */
@@ -279,7 +273,7 @@ void kbr_sec_pair(kbr_report *R)
     for (int i = 0; i < R->s.n; i++) {
         const kb_row *r = &R->s.r[i];
         kbr_pair_cell c;
-        if (kbr_is_ceiling_op(r->op) || !first_of_shape(&R->s, i) || kbr_pair_shape(&R->s, r->op, r->shape, &R->pair, &c))
+        if (kbr_is_ceiling_op(r->op) || !kbr_first_of_shape(&R->s, r) || kbr_pair_shape(&R->s, r->op, r->shape, &R->pair, &c))
             continue;
         char x[32], y[32], q[32], sa[72], sb[72];
         pair_src(sa, sizeof sa, c.a_src, c.a_from);
