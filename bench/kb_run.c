@@ -631,15 +631,17 @@ static int open_outputs(run_state *rs)
     if (rs->wfd >= 0) {
         kb_ceil m = {0};
         if (rs->o->worker_ceil && !kb_wk_parse_ceil(rs->o->worker_ceil, ',', &m)) kb_wk_apply_ceil(&rs->ceil, &m);
-        if (kb_gb_out_path()) kb_strlcpy(rs->out.json_path, kb_gb_out_path(), sizeof rs->out.json_path);
+        const char *gb = kb_gb_out_path();
+        if (gb && strlen(gb) >= sizeof rs->out.json_path) {
+            fprintf(stderr, "kbench run: --benchmark_out: path of %zu characters is too long\n", strlen(gb));
+            return KB_EXIT_USAGE;
+        }
+        if (gb) memcpy(rs->out.json_path, gb, strlen(gb) + 1);
         return KB_EXIT_OK;
     }
-    char dir[512];
-    if (rs->o->out) snprintf(dir, sizeof dir, "%s", rs->o->out);
-    else snprintf(dir, sizeof dir, "results/%s", rs->gpu.slug);
-    int rc = kb_mpi_rank() ? 0 : kb_out_open(&rs->out, dir, rs->o->resume);
-    if (kb_gb_out_path()) kb_strlcpy(rs->out.json_path, kb_gb_out_path(), sizeof rs->out.json_path);
-    return rc;
+    char dflt[64];
+    snprintf(dflt, sizeof dflt, "results/%s", rs->gpu.slug); /* slug: 32 characters at most */
+    return kb_mpi_rank() ? 0 : kb_out_open(&rs->out, rs->o->out ? rs->o->out : dflt, rs->o->resume, kb_gb_out_path());
 }
 
 /* Timer, flush buffer, stream: what open_timer and open_buffers took. */
