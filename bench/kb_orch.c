@@ -124,7 +124,7 @@ static void fail_row(orch *O, int ci, const char *note)
     kb_row r;
     kb_case_row(&r, c->op, c->s, c->im, O->slug);
     kb_strlcpy(r.verified, "fail", sizeof r.verified);
-    kb_strlcpy(r.note, note, sizeof r.note);
+    kb_row_note(r.note, sizeof r.note, note);
     put_row(O, &r);
     c->done = 1;
 }

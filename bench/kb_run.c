@@ -82,8 +82,8 @@ static int check_names(const char *ops, const char *names, kb_knows_fn knows, co
                        const char *see)
 {
     if (!names) return 0;
-    char buf[1024];
-    kb_strlcpy(buf, names, sizeof buf);
+    char *buf = strdup(names); /* any length: never cut */
+    if (!buf) return -1;
     int nops;
     const kb_op *const *all = kb_ops(&nops);
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
@@ -91,9 +91,11 @@ static int check_names(const char *ops, const char *names, kb_knows_fn knows, co
         for (int i = 0; i < nops && !found; i++) found = kb_in_list(ops, all[i]->name) && knows(all[i], t);
         if (!found) {
             fprintf(stderr, "kbench: unknown %s '%s'%s (see `%s`)\n", what, t, scope, see);
+            free(buf);
             return -1;
         }
     }
+    free(buf);
     return 0;
 }
 
@@ -309,8 +311,10 @@ static void emit(run_state *rs, kb_row *r)
 static void not_passed(run_state *rs, kb_row *r, kb_status st, const char *verified, const char *prefix)
 {
     if (verified) kb_strlcpy(r->verified, verified, sizeof r->verified);
-    snprintf(r->note, sizeof r->note, "%s%s%s%s", prefix, kb_last_message(), lost_error ? "; CUDA context lost: " : "",
-             lost_error ? lost_error : "");
+    char *note = kb_strdupf("%s%s%s%s", prefix, kb_last_message(), lost_error ? "; CUDA context lost: " : "",
+                            lost_error ? lost_error : "");
+    kb_row_note(r->note, sizeof r->note, note ? note : prefix); /* cut: ends in "..." */
+    free(note);
     if (st == KB_SKIP) rs->n_skip++;
     else rs->n_fail++;
     emit(rs, r);
@@ -399,7 +403,9 @@ static kb_status use_graph(run_state *rs, const kb_impl *im, void *ctx, tcase *c
         c->ctx = *exec;
         return KB_OK;
     }
-    snprintf(r->note, sizeof r->note, "timed without a graph: %s", kb_last_message());
+    char *note = kb_strdupf("timed without a graph: %s", kb_last_message());
+    kb_row_note(r->note, sizeof r->note, note ? note : "timed without a graph");
+    free(note);
     return context_lost() ? kb_error("graph capture broke the context") : KB_OK;
 }
 
