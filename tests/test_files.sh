@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# test_files.sh KBENCH - how `kbench model --out` writes its file: a device
+# test_files.sh KBENCH [FAKE_WORKER] - how `kbench model --out` writes its file: a device
 # node, a FIFO or a symbolic link is never replaced by a regular file; ten
 # writers of one path leave one complete run and all exit 0; an empty or
 # over-long path is refused (exit 2, one line, nothing written); the whole
-# file is fsync'd once, not once per row.
+# file is fsync'd once, not once per row.  With FAKE_WORKER (no GPU needed):
+# `kbench run --out` naming a file or a device is refused (exit 2), untouched.
 set -u
 kb=$1
+fw=${2:-}
 pass=0 fail=0
 ok() { pass=$((pass+1)); }
 no() { fail=$((fail+1)); echo "FAIL: $*"; }
@@ -66,6 +68,16 @@ if command -v strace >/dev/null && strace -f -qq -e trace=none true 2>/dev/null;
   [ "$n" -ge 1 ] && [ "$n" -le 2 ] && ok || no "fsync count $n for $rows rows (want 1-2)"
 else
   echo "note: strace not usable: the fsync count is not checked"
+fi
+
+# kbench run writes a folder of files: a regular file or a device as --out is refused
+if [ -n "$fw" ]; then
+  echo keep >afile
+  for o in afile /dev/null; do
+    err=$(KBENCH_WORKER=$fw "$kb" run --op hbm --impl v1 --shapes small --out $o 2>&1 >/dev/null); rc=$?
+    [ $rc -eq 2 ] && grep -q "^kbench run: --out $o: not a folder" <<<"$err" && ok || no "run --out $o: rc $rc, '$err'"
+  done
+  [ "$(cat afile)" = keep ] && [ -c /dev/null ] && ok || no "run --out: the file or device was changed"
 fi
 
 echo "test_files: $pass passed, $fail failed"
