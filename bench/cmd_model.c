@@ -1,14 +1,16 @@
 /* cmd_model.c - `kbench model` (analytic roofline of every op x shape x GPU,
  * no GPU needed), `kbench list` and `kbench specs`. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "bench/kb_row.h"
 #include "bench/kb_roofline.h"
 #include "bench/kb_run.h"
 #include "bench/kb_specs.h"
 
-static void model_row(kb_csv *csv, const kb_op *op, const kb_shape *s, const kb_gpu *g, int practical,
+static int model_row(kb_csv *csv, const kb_op *op, const kb_shape *s, const kb_gpu *g, int practical,
                       int has_link)
 {
     kb_row r;
@@ -39,30 +41,38 @@ static void model_row(kb_csv *csv, const kb_op *op, const kb_shape *s, const kb_
     r.pct_roof = 100;
     snprintf(r.note, sizeof r.note, "roofline floor on datasheet ceilings%s%s", has_link ? "; link " : "",
              has_link ? (practical ? "practical per-direction bandwidth" : "nominal per-direction bandwidth") : "");
-    kb_csv_write(csv, &r);
+    return kb_csv_write(csv, &r);
+}
+
+/* --gpu A,B into sel[]: the count, or -1 after one line. */
+static int pick_gpus(const char *gpus, const kb_gpu **sel, int max)
+{
+    char *buf = strdup(gpus);
+    int ng = buf ? 0 : -1;
+    for (char *save = NULL, *t = buf ? strtok_r(buf, ",", &save) : NULL; t && ng >= 0;
+         t = strtok_r(NULL, ",", &save)) {
+        const kb_gpu *g = kb_gpu_find(t);
+        if (!g) fprintf(stderr, "kbench model: unknown GPU '%s' (see `kbench specs`)\n", t);
+        else if (ng == max) fprintf(stderr, "kbench model: --gpu: more than %d GPUs\n", max);
+        if (!g || ng == max) ng = -1;
+        else sel[ng++] = g;
+    }
+    free(buf);
+    return ng;
 }
 
 int kb_model(const char *gpus, const char *ops, unsigned sets, const char *out)
 {
-    if (!gpus) gpus = "h100-sxm,h800-sxm";
-    char buf[512];
     const kb_gpu *sel[32];
-    int ng = 0;
-    snprintf(buf, sizeof buf, "%s", gpus);
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        const kb_gpu *g = kb_gpu_find(t);
-        if (!g) {
-            fprintf(stderr, "kbench model: unknown GPU '%s' (see `kbench specs`)\n", t);
-            return KB_EXIT_USAGE;
-        }
-        if (ng < 32) sel[ng++] = g;
-    }
+    int ng = pick_gpus(gpus ? gpus : "h100-sxm,h800-sxm", sel, 32);
+    if (ng < 0) return KB_EXIT_USAGE;
+    if (!out) out = "-";
     kb_csv csv;
-    if (kb_csv_open(&csv, out ? out : "-", 0)) {
-        fprintf(stderr, "kbench model: cannot write %s\n", out);
+    if (kb_csv_open(&csv, out, 0)) { /* rebuilt whole: a unique temporary, one fsync at the end */
+        fprintf(stderr, "kbench model: cannot write %s: %s\n", out, strerror(errno));
         return KB_EXIT_IO;
     }
-    int nops, rows = 0;
+    int nops, rows = 0, bad = 0;
     const kb_op *const *all = kb_ops(&nops);
     for (int i = 0; i < nops; i++) {
         if (!kb_in_list(ops, all[i]->name)) continue;
@@ -72,20 +82,25 @@ int kb_model(const char *gpus, const char *ops, unsigned sets, const char *out)
             if (!(sh[k].sets & sets)) continue;
             int has_link = all[i]->link_bytes && all[i]->link_bytes(&sh[k]) > 0;
             for (int g = 0; g < ng; g++) {
-                model_row(&csv, all[i], &sh[k], sel[g], 0, has_link);
+                bad |= model_row(&csv, all[i], &sh[k], sel[g], 0, has_link);
                 rows++;
                 if (has_link) {
-                    model_row(&csv, all[i], &sh[k], sel[g], 1, has_link);
+                    bad |= model_row(&csv, all[i], &sh[k], sel[g], 1, has_link);
                     rows++;
                 }
             }
         }
     }
-    if (kb_csv_close(&csv)) {
-        fprintf(stderr, "kbench model: cannot finish %s\n", out);
+    if (bad) {
+        fprintf(stderr, "kbench model: writing %s failed: %s\n", out, strerror(errno));
+        kb_afile_abort(&csv.af);
         return KB_EXIT_IO;
     }
-    if (out && strcmp(out, "-")) fprintf(stderr, "kbench model: %d projected rows -> %s\n", rows, out);
+    if (kb_csv_close(&csv)) {
+        fprintf(stderr, "kbench model: cannot finish %s: %s\n", out, strerror(errno));
+        return KB_EXIT_IO;
+    }
+    if (strcmp(out, "-")) fprintf(stderr, "kbench model: %d projected rows -> %s\n", rows, out);
     return KB_EXIT_OK;
 }
 

@@ -124,7 +124,7 @@ static void fail_row(orch *O, int ci, const char *note)
     kb_row r;
     kb_case_row(&r, c->op, c->s, c->im, O->slug);
     kb_strlcpy(r.verified, "fail", sizeof r.verified);
-    kb_strlcpy(r.note, note, sizeof r.note);
+    kb_row_note(r.note, sizeof r.note, note);
     put_row(O, &r);
     c->done = 1;
 }
@@ -462,7 +462,7 @@ static int run_group_once(orch *O, int g)
     if (!w.cases) abort();
     for (int i = 0; i < O->n; i++)
         if (O->c[i].group == g && !O->c[i].done) w.cases[w.ncases++] = i;
-    char *cases = case_list(O, &w), json[1100];
+    char *cases = case_list(O, &w), json[sizeof O->out.json_path + 32];
     snprintf(json, sizeof json, "--benchmark_out=%s.w%d", O->out.json_path, O->n_json++);
     argvb b = {.n = 0};
     worker_argv(O, &b, cases, json);
@@ -508,11 +508,9 @@ static int open_orch(orch *O)
         fprintf(stderr, "kbench: the device probe failed (%s)\n", rc ? O->why : "no device facts");
         return KB_EXIT_DEVICE_LOST;
     }
-    char dir[512];
-    if (O->o->out) snprintf(dir, sizeof dir, "%s", O->o->out);
-    else snprintf(dir, sizeof dir, "results/%s", O->slug);
-    if ((rc = kb_out_open(&O->out, dir, O->o->resume))) return rc;
-    if (kb_gb_out_path()) kb_strlcpy(O->out.json_path, kb_gb_out_path(), sizeof O->out.json_path);
+    char dflt[64];
+    snprintf(dflt, sizeof dflt, "results/%s", O->slug); /* slug: 32 characters at most */
+    if ((rc = kb_out_open(&O->out, O->o->out ? O->o->out : dflt, O->o->resume, kb_gb_out_path()))) return rc;
     collect_cases(O);
     static const char *iso[] = {"impl", "none", "op", "case"};
     json_t *m = O->meta;
@@ -529,7 +527,7 @@ static json_t *merge_json(const orch *O)
 {
     json_t *all = NULL;
     for (int k = 0; k < O->n_json; k++) {
-        char part[1100];
+        char part[sizeof O->out.json_path + 16];
         snprintf(part, sizeof part, "%s.w%d", O->out.json_path, k);
         json_t *j = json_load_file(part, 0, NULL);
         remove(part);

@@ -42,14 +42,18 @@ int kb_orch_run(const kb_run_opts *o);
  * rewritten (old rows, then the new ones) through FILE.csv.partial; both are
  * renamed to FILE.csv at the end.  The rows already there are `old`. */
 typedef struct kb_out {
-    char csv_path[1024], json_path[1024], meta_path[1024];
+    /* room for a KB_PATH_MAX folder or --resume file and the names kbench
+     * adds; a name that would not fit is refused, never cut */
+    char csv_path[KB_PATH_MAX + 128], json_path[KB_PATH_MAX + 128], meta_path[KB_PATH_MAX + 128];
     kb_csv csv;
     kb_rowset old;
     int old_fail; /* old rows with verified=fail */
 } kb_out;
-/* dir: the output folder (new runs); resume: NULL or the file.  KB_EXIT_OK,
- * or KB_EXIT_USAGE / KB_EXIT_IO after one line on stderr. */
-int kb_out_open(kb_out *out, const char *dir, const char *resume);
+/* dir: the output folder (new runs; something there that is not a folder,
+ * or a name too long, is a usage error); resume: NULL or the file; json:
+ * NULL or the --benchmark_out path that replaces the .json name.
+ * KB_EXIT_OK, or KB_EXIT_USAGE / KB_EXIT_IO after one line on stderr. */
+int kb_out_open(kb_out *out, const char *dir, const char *resume, const char *json);
 /* Is (op, impl, shape) among the resumed rows? */
 int kb_out_has(const kb_out *out, const char *op, const char *impl, const char *shape);
 /* Commit the CSV (rename into place) and free the old rows.  0 / -1. */

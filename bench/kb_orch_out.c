@@ -19,12 +19,17 @@ static int exists(const char *path)
  * .csv.partial this process creates (O_EXCL).  Fills out's three paths. */
 static int reserve_name(kb_out *out, const char *dir)
 {
-    char stamp[32], stem[900], part[1100];
+    char stamp[32], stem[sizeof out->csv_path], part[sizeof out->csv_path + 16];
     kb_utc_stamp(stamp, sizeof stamp, 1);
     if (kb_mkdirs(dir)) return -1;
     for (int k = 1; k < 1000; k++) {
         if (k == 1) snprintf(stem, sizeof stem, "%s/%s-%ld", dir, stamp, (long)getpid());
         else snprintf(stem, sizeof stem, "%s/%s-%ld-%d", dir, stamp, (long)getpid(), k);
+        size_t n = strlen(stem); /* + ".meta.json" (the longest) must fit every buffer */
+        if (n + sizeof ".csv.partial" > sizeof out->csv_path || n + sizeof ".meta.json" > sizeof out->meta_path) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
         snprintf(out->csv_path, sizeof out->csv_path, "%s.csv", stem);
         snprintf(part, sizeof part, "%s.partial", out->csv_path);
         if (exists(out->csv_path)) continue;
@@ -54,17 +59,20 @@ static int trim_partial(const char *path)
     return keep == pos ? 0 : truncate(path, keep);
 }
 
-/* The resumed file's names: FILE.csv(.partial) -> FILE.csv, FILE.json, FILE.meta.json. */
-static void resume_names(kb_out *out, const char *resume)
+/* The resumed file's names: FILE.csv(.partial) -> FILE.csv, FILE.json,
+ * FILE.meta.json.  0, or -1 when they would not fit (never cut). */
+static int resume_names(kb_out *out, const char *resume)
 {
-    kb_strlcpy(out->csv_path, resume, sizeof out->csv_path);
-    size_t n = strlen(out->csv_path);
+    size_t n = strlen(resume);
+    if (n + sizeof ".meta.json" > sizeof out->meta_path) return -1;
+    memcpy(out->csv_path, resume, n + 1);
     if (n > 8 && !strcmp(out->csv_path + n - 8, ".partial")) out->csv_path[n -= 8] = 0;
-    char stem[1000];
-    kb_strlcpy(stem, out->csv_path, sizeof stem);
-    if (n < sizeof stem && n > 4 && !strcmp(stem + n - 4, ".csv")) stem[n - 4] = 0;
+    char stem[sizeof out->csv_path];
+    memcpy(stem, out->csv_path, n + 1);
+    if (n > 4 && !strcmp(stem + n - 4, ".csv")) stem[n - 4] = 0;
     snprintf(out->json_path, sizeof out->json_path, "%s.json", stem);
     snprintf(out->meta_path, sizeof out->meta_path, "%s.meta.json", stem);
+    return 0;
 }
 
 /* --resume FILE: load its rows; append to a .partial, rewrite a finished CSV. */
@@ -81,7 +89,10 @@ static int open_resume(kb_out *out, const char *resume)
         fprintf(stderr, "kbench run: --resume: %s\n", err);
         return KB_EXIT_USAGE;
     }
-    resume_names(out, resume);
+    if (resume_names(out, resume)) {
+        fprintf(stderr, "kbench run: --resume: path of %zu characters is too long\n", strlen(resume));
+        return KB_EXIT_USAGE;
+    }
     if (partial ? kb_afile_append(&out->csv.af, out->csv_path) : kb_csv_open(&out->csv, out->csv_path, 1)) {
         fprintf(stderr, "kbench: cannot write %s.partial: %s\n", out->csv_path, strerror(errno));
         return KB_EXIT_IO;
@@ -97,16 +108,31 @@ static int open_resume(kb_out *out, const char *resume)
     return KB_EXIT_OK;
 }
 
-int kb_out_open(kb_out *out, const char *dir, const char *resume)
+static int open_new(kb_out *out, const char *dir)
 {
-    memset(out, 0, sizeof *out);
-    if (resume) return open_resume(out, resume);
+    struct stat st;
+    if (!stat(dir, &st) && !S_ISDIR(st.st_mode)) { /* a device or a file: never write beside it */
+        fprintf(stderr, "kbench run: --out %s: not a folder (run writes a folder of files)\n", dir);
+        return KB_EXIT_USAGE;
+    }
     if (reserve_name(out, dir) || kb_csv_open(&out->csv, out->csv_path, 1)) {
         fprintf(stderr, "kbench: cannot write %s.partial: %s\n", *out->csv_path ? out->csv_path : dir,
                 strerror(errno));
         return KB_EXIT_IO;
     }
     return KB_EXIT_OK;
+}
+
+int kb_out_open(kb_out *out, const char *dir, const char *resume, const char *json)
+{
+    memset(out, 0, sizeof *out);
+    if (json && strlen(json) >= sizeof out->json_path - 16) { /* room for the workers' ".wN" */
+        fprintf(stderr, "kbench run: --benchmark_out: path of %zu characters is too long\n", strlen(json));
+        return KB_EXIT_USAGE;
+    }
+    int rc = resume ? open_resume(out, resume) : open_new(out, dir);
+    if (!rc && json) snprintf(out->json_path, sizeof out->json_path, "%s", json);
+    return rc;
 }
 
 int kb_out_has(const kb_out *out, const char *op, const char *impl, const char *shape)

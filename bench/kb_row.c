@@ -76,6 +76,23 @@ void kb_row_init(kb_row *r)
     kb_utc_stamp(r->timestamp, sizeof r->timestamp, 0);
 }
 
+void kb_row_note(char *dst, size_t n, const char *src)
+{
+    if (!n) return;
+    if (!src) src = "";
+    size_t len = strlen(src);
+    if (len < n) {
+        memcpy(dst, src, len + 1);
+        return;
+    }
+    if (n < 4) { /* no room for the mark: nothing rather than a silent cut */
+        dst[0] = 0;
+        return;
+    }
+    memcpy(dst, src, n - 4);
+    memcpy(dst + n - 4, "...", 4);
+}
+
 /* ---- numbers as text ------------------------------------------------------ */
 /* The fewest significant digits that strtod reads back to the same double. */
 static int fmt_real(char *buf, size_t n, double v)
@@ -163,7 +180,10 @@ static int parse_samples(const char *s, double **out)
 int kb_row_set(const kb_col *c, kb_row *r, const char *text)
 {
     switch (c->type) {
-    case KB_COL_TEXT: kb_strlcpy(kb_col_text(c, r), text, c->size); return 0;
+    case KB_COL_TEXT:
+        if (strlen(text) >= c->size) return KB_ROW_SET_TOO_LONG; /* never cut a key silently */
+        memcpy(kb_col_text(c, r), text, strlen(text) + 1);
+        return 0;
     case KB_COL_COUNT:
     case KB_COL_REAL: return kb_parse_num(text, kb_col_num(c, r));
     case KB_COL_INT: {
@@ -224,7 +244,7 @@ int kb_csv_open(kb_csv *c, const char *path, int durable)
 {
     memset(c, 0, sizeof *c);
     c->durable = durable;
-    if (kb_afile_open(&c->af, path)) return -1;
+    if (durable ? kb_afile_open_partial(&c->af, path) : kb_afile_open(&c->af, path)) return -1;
     if (kb_row_write_header(c->af.f) || fflush(c->af.f)) {
         kb_afile_abort(&c->af);
         return -1;
@@ -234,8 +254,10 @@ int kb_csv_open(kb_csv *c, const char *path, int durable)
 
 int kb_csv_write(kb_csv *c, const kb_row *r)
 {
-    if (kb_row_write(c->af.f, r) || fflush(c->af.f)) return -1;
-    if (c->durable && !c->af.is_stdout) fsync(fileno(c->af.f));
+    if (kb_row_write(c->af.f, r)) return -1;
+    if (!c->durable) return 0; /* rebuilt whole: one fsync at close */
+    if (fflush(c->af.f)) return -1;
+    if (!c->af.is_stdout && !c->af.direct) fsync(fileno(c->af.f));
     return 0;
 }
 

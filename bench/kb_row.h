@@ -81,18 +81,29 @@ static inline double *kb_col_num(const kb_col *c, kb_row *r) { return (double *)
  * large enough (kb_row_cell_len tells). */
 size_t kb_row_cell_len(const kb_col *c, const kb_row *r);
 char *kb_row_cell(const kb_col *c, const kb_row *r, char *buf, size_t n);
-/* Parse `text` into column c of r (samples are malloc'd).  0, or -1 for a
- * bad number (NaN/Inf in a sample list is bad too). */
+/* Parse `text` into column c of r (samples are malloc'd).  0, -1 for a bad
+ * number (NaN/Inf in a sample list is bad too), or KB_ROW_SET_TOO_LONG for
+ * text that does not fit the column's field (c->size - 1 characters): it is
+ * never cut, since two long keys cut alike would read as one row. */
+enum { KB_ROW_SET_TOO_LONG = -2 };
 int kb_row_set(const kb_col *c, kb_row *r, const char *text);
+/* Copy a free-text field (note) into dst[n]: text that does not fit is cut
+ * and then ends in "...", never cut silently.  The key fields (op, impl,
+ * shape, dtype, ...) are never cut: every registered name fits its field
+ * (tests/test_ops.c checks). */
+void kb_row_note(char *dst, size_t n, const char *src);
 
 /* Write the header line / one row (RFC 4180 quoting).  0 / -1. */
 int kb_row_write_header(FILE *f);
 int kb_row_write(FILE *f, const kb_row *r);
 void kb_csv_field(FILE *f, const char *s);
 
-/* The results CSV of a run or a model: header at open, rows appended and
- * flushed (fsync'd when durable: a crash keeps every finished row in
- * PATH.partial), renamed to PATH at close.  "-" writes to stdout. */
+/* The results CSV of a run or a model: header at open, rows appended,
+ * renamed to PATH at close (kb_afile).  durable (`kbench run`): the
+ * temporary is PATH.partial and every row is flushed and fsync'd, so a
+ * crash keeps every finished row there for --resume.  Not durable (the
+ * model, rebuilt whole): a unique temporary, fsync'd once at close.  "-"
+ * writes to stdout. */
 typedef struct kb_csv {
     kb_afile af;
     int durable;

@@ -82,8 +82,8 @@ static int check_names(const char *ops, const char *names, kb_knows_fn knows, co
                        const char *see)
 {
     if (!names) return 0;
-    char buf[1024];
-    kb_strlcpy(buf, names, sizeof buf);
+    char *buf = strdup(names); /* any length: never cut */
+    if (!buf) return -1;
     int nops;
     const kb_op *const *all = kb_ops(&nops);
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
@@ -91,9 +91,11 @@ static int check_names(const char *ops, const char *names, kb_knows_fn knows, co
         for (int i = 0; i < nops && !found; i++) found = kb_in_list(ops, all[i]->name) && knows(all[i], t);
         if (!found) {
             fprintf(stderr, "kbench: unknown %s '%s'%s (see `%s`)\n", what, t, scope, see);
+            free(buf);
             return -1;
         }
     }
+    free(buf);
     return 0;
 }
 
@@ -309,8 +311,10 @@ static void emit(run_state *rs, kb_row *r)
 static void not_passed(run_state *rs, kb_row *r, kb_status st, const char *verified, const char *prefix)
 {
     if (verified) kb_strlcpy(r->verified, verified, sizeof r->verified);
-    snprintf(r->note, sizeof r->note, "%s%s%s%s", prefix, kb_last_message(), lost_error ? "; CUDA context lost: " : "",
-             lost_error ? lost_error : "");
+    char *note = kb_strdupf("%s%s%s%s", prefix, kb_last_message(), lost_error ? "; CUDA context lost: " : "",
+                            lost_error ? lost_error : "");
+    kb_row_note(r->note, sizeof r->note, note ? note : prefix); /* cut: ends in "..." */
+    free(note);
     if (st == KB_SKIP) rs->n_skip++;
     else rs->n_fail++;
     emit(rs, r);
@@ -399,7 +403,9 @@ static kb_status use_graph(run_state *rs, const kb_impl *im, void *ctx, tcase *c
         c->ctx = *exec;
         return KB_OK;
     }
-    snprintf(r->note, sizeof r->note, "timed without a graph: %s", kb_last_message());
+    char *note = kb_strdupf("timed without a graph: %s", kb_last_message());
+    kb_row_note(r->note, sizeof r->note, note ? note : "timed without a graph");
+    free(note);
     return context_lost() ? kb_error("graph capture broke the context") : KB_OK;
 }
 
@@ -632,15 +638,17 @@ static int open_outputs(run_state *rs)
     if (rs->wfd >= 0) {
         kb_ceil m = {0};
         if (rs->o->worker_ceil && !kb_wk_parse_ceil(rs->o->worker_ceil, ',', &m)) kb_wk_apply_ceil(&rs->ceil, &m);
-        if (kb_gb_out_path()) kb_strlcpy(rs->out.json_path, kb_gb_out_path(), sizeof rs->out.json_path);
+        const char *gb = kb_gb_out_path();
+        if (gb && strlen(gb) >= sizeof rs->out.json_path) {
+            fprintf(stderr, "kbench run: --benchmark_out: path of %zu characters is too long\n", strlen(gb));
+            return KB_EXIT_USAGE;
+        }
+        if (gb) memcpy(rs->out.json_path, gb, strlen(gb) + 1);
         return KB_EXIT_OK;
     }
-    char dir[512];
-    if (rs->o->out) snprintf(dir, sizeof dir, "%s", rs->o->out);
-    else snprintf(dir, sizeof dir, "results/%s", rs->gpu.slug);
-    int rc = kb_mpi_rank() ? 0 : kb_out_open(&rs->out, dir, rs->o->resume);
-    if (kb_gb_out_path()) kb_strlcpy(rs->out.json_path, kb_gb_out_path(), sizeof rs->out.json_path);
-    return rc;
+    char dflt[64];
+    snprintf(dflt, sizeof dflt, "results/%s", rs->gpu.slug); /* slug: 32 characters at most */
+    return kb_mpi_rank() ? 0 : kb_out_open(&rs->out, rs->o->out ? rs->o->out : dflt, rs->o->resume, kb_gb_out_path());
 }
 
 /* Timer, flush buffer, stream: what open_timer and open_buffers took. */

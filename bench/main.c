@@ -132,6 +132,22 @@ static int keyword(const char *arg, const kw *k, int *out)
     return -1;
 }
 
+/* A path option (--out, --resume): never empty, never longer than kbench
+ * keeps (it is refused, not cut).  0, or the usage exit code after one line. */
+static int check_path(const char *cmd, const char *opt, const char *arg)
+{
+    if (!*arg) {
+        fprintf(stderr, "kbench %s: %s: empty path\n", cmd, opt);
+        return KB_EXIT_USAGE;
+    }
+    if (strlen(arg) > KB_PATH_MAX) {
+        fprintf(stderr, "kbench %s: %s: path of %zu characters (at most %d)\n", cmd, opt, strlen(arg),
+                (int)KB_PATH_MAX);
+        return KB_EXIT_USAGE;
+    }
+    return 0;
+}
+
 static int take_run_option(cli *a, int c, const char *arg)
 {
     long long n;
@@ -146,7 +162,10 @@ static int take_run_option(cli *a, int c, const char *arg)
             return bad(a->cmd, "--case-timeout: expected whole seconds in 1..86400, got '%s'", arg);
         a->ro.case_timeout = (double)n;
         break;
-    case O_RESUME: a->ro.resume = arg; break;
+    case O_RESUME:
+        if (check_path(a->cmd, "--resume", arg)) return KB_EXIT_USAGE;
+        a->ro.resume = arg;
+        break;
     case O_WORKER_FD:
         if (kb_parse_int(arg, 3, 1023, &n)) return bad(a->cmd, "--worker-fd: expected a descriptor, got '%s'", arg);
         a->ro.worker_fd = (int)n;
@@ -168,7 +187,10 @@ static int take_option(cli *a, int c, const char *arg)
     case O_IMPL: a->ro.impls = arg; break;
     case O_SHAPES: a->shapes = arg; break;
     case O_QUICK: a->quick = 1; break;
-    case O_OUT: a->ro.out = arg; break;
+    case O_OUT:
+        if (check_path(a->cmd, "--out", arg)) return KB_EXIT_USAGE;
+        a->ro.out = arg;
+        break;
     case O_REPS:
         if (kb_parse_int(arg, 1, 1000000, &n)) return bad(a->cmd, "--reps: expected a positive integer, got '%s'", arg);
         a->ro.reps = (int)n;

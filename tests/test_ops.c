@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "bench/kb.h"
+#include "bench/kb_row.h"
 #include "kbtest.h"
 
 static const kb_shape *find(const kb_op *op, const char *label)
@@ -36,6 +37,30 @@ static int check_dims_and_labels(const kb_op *op)
                 printf("  op %s: label %s twice\n", op->name, s[i].label);
                 bad++;
             }
+    }
+    return bad;
+}
+
+/* Every name that becomes a row key fits its kb_row field (the writers
+ * copy them with snprintf: a longer one would be cut, and two long shapes
+ * cut alike would read back as one row).  Returns the number of problems. */
+static int check_widths(const kb_op *op)
+{
+    kb_row r;
+    int n = 0, bad = 0;
+    char dims[1024];
+    if (strlen(op->name) >= sizeof r.op) bad++, printf("  op %s: name wider than kb_row.op\n", op->name);
+    for (int j = 0; j < op->n_impls; j++)
+        if (strlen(op->impls[j].name) >= sizeof r.impl)
+            bad++, printf("  op %s impl %s: wider than kb_row.impl\n", op->name, op->impls[j].name);
+    const kb_shape *s = op->shapes(&n);
+    for (int i = 0; i < n; i++) {
+        if (strlen(s[i].label) >= sizeof r.shape)
+            bad++, printf("  op %s shape %s: wider than kb_row.shape\n", op->name, s[i].label);
+        if (strlen(s[i].dtype) >= sizeof r.dtype)
+            bad++, printf("  op %s shape %s: dtype %s wider than kb_row.dtype\n", op->name, s[i].label, s[i].dtype);
+        if (strlen(kb_shape_dims(op, &s[i], dims, sizeof dims)) >= sizeof r.dims)
+            bad++, printf("  op %s shape %s: dims wider than kb_row.dims\n", op->name, s[i].label);
     }
     return bad;
 }
@@ -109,6 +134,7 @@ int main(void)
     }
 
     for (int i = 0; i < nops; i++) KBT_CHECK(check_dims_and_labels(kb_ops(&nops)[i]) == 0);
+    for (int i = 0; i < nops; i++) KBT_CHECK(check_widths(kb_ops(&nops)[i]) == 0);
     test_shape_add();
 
     const kb_op *hbm = kb_find_op("hbm");
