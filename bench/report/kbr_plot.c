@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench/report/kbr_index.h"
 #include "bench/report/kbr_plot_int.h"
 
 const char *const kbr_op_colors[10] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -128,21 +129,20 @@ static int op_row(const opchart *C, const kb_row *r)
 static const kb_row *op_hit(const opchart *C, const char *shape, const char *impl)
 {
     const kb_row *hit = NULL;
-    for (int i = 0; i < C->P->s->n; i++) {
-        const kb_row *r = &C->P->s->r[i];
-        if (op_row(C, r) && !strcmp(r->shape, shape) && !strcmp(r->impl, impl)) hit = r;
-    }
+    int n;
+    const kb_row *const *v = kbr_rows_of(C->P->s, C->op, shape, C->gpu, &n); /* in file order */
+    for (int i = 0; i < n; i++)
+        if (op_row(C, v[i]) && !strcmp(v[i]->impl, impl)) hit = v[i];
     return hit;
 }
 
 static double op_best_lib(const opchart *C, const char *shape)
 {
     double best = INFINITY;
-    for (int i = 0; i < C->P->s->n; i++) {
-        const kb_row *r = &C->P->s->r[i];
-        if (op_row(C, r) && !strcmp(r->shape, shape) && kb_row_is_lib(r, C->P->s->has_impl_kind))
-            best = fmin(best, r->time_us);
-    }
+    int n;
+    const kb_row *const *v = kbr_rows_of(C->P->s, C->op, shape, C->gpu, &n);
+    for (int i = 0; i < n; i++)
+        if (op_row(C, v[i]) && kb_row_is_lib(v[i], C->P->s->has_impl_kind)) best = fmin(best, v[i]->time_us);
     return best;
 }
 
