@@ -47,7 +47,7 @@ const kb_col kb_cols[] = {
     TEXT(git_sha, 0, "git commit kbench was built from"),
     TEXT(timestamp, 0, "UTC time the row was written (ISO 8601)"),
     NUM(link_bytes, KB_COL_COUNT, 0, "bytes one rank sends over the GPU links (communication ops, exact integer)"),
-    TEXT(roof_source, 0, "datasheet or measured: where the ceiling of the bound term came from"),
+    TEXT(roof_source, 0, "datasheet, user (--specs file) or measured: where the ceiling of the bound term came from"),
     TEXT(flush, 0, "L2 between samples: l2 (flushed), none, n/a"),
     TEXT(impl_kind, 0, "hand (kernels/), lib (reference/) or model"),
     TEXT(err_metric, 0, "name of the error metric: diff, cos_diff, wrong, ..."),
