@@ -551,9 +551,9 @@ static json_t *meta_json(const orch *O)
     json_object_set_new(m, "ceilings",
                         json_pack("{s:f, s:f, s:f, s:s, s:s, s:s}", "fp8_tflops", c->fp8_tflops, "bf16_tflops",
                                   c->bf16_tflops, "hbm_gbs", c->hbm_gbs, "fp8_source",
-                                  c->measured & KB_CEIL_FP8 ? "measured" : "datasheet", "bf16_source",
-                                  c->measured & KB_CEIL_BF16 ? "measured" : "datasheet", "hbm_source",
-                                  c->measured & KB_CEIL_HBM ? "measured" : "datasheet"));
+                                  kb_ceil_source(c, KB_CEIL_FP8), "bf16_source",
+                                  kb_ceil_source(c, KB_CEIL_BF16), "hbm_source",
+                                  kb_ceil_source(c, KB_CEIL_HBM)));
     json_object_set_new(m, "isolate", json_string(iso[O->o->isolate]));
     json_object_set_new(m, "workers", json_integer(O->n_workers));
     json_object_set_new(m, "case_timeout_s", O->o->case_timeout > 0 ? json_real(O->o->case_timeout) : json_string("model"));

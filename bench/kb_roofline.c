@@ -107,7 +107,12 @@ const char *kb_roof_source(const kb_ceil *c, const kb_roof *r, kb_peak pk)
     unsigned peak = pk == KB_PEAK_FP8 ? KB_CEIL_FP8 : pk == KB_PEAK_BF16 ? KB_CEIL_BF16
                   : pk == KB_PEAK_FP32 ? KB_CEIL_FP32 : 0;
     unsigned need = r->bound == KB_BOUND_MEMORY ? KB_CEIL_HBM : r->bound == KB_BOUND_COMPUTE ? peak : KB_CEIL_LINK;
-    return c->measured & need ? "measured" : c->user & need ? "user" : "datasheet";
+    return kb_ceil_source(c, need);
+}
+
+const char *kb_ceil_source(const kb_ceil *c, unsigned kind)
+{
+    return kind && (c->measured & kind) ? "measured" : kind && (c->user & kind) ? "user" : "datasheet";
 }
 
 kb_roof kb_roofline_row(kb_row *r, const kb_ceil *c, kb_peak pk, int count_link)

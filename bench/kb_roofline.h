@@ -72,6 +72,8 @@ double kb_roof_pct(const kb_roof *r, double time_us);
 /* Where the ceiling of the bound term came from: "measured" (a measurement
  * replaced it), else "user" (a --specs file gave it), else "datasheet". */
 const char *kb_roof_source(const kb_ceil *c, const kb_roof *r, kb_peak pk);
+/* Where one ceiling (a KB_CEIL_* bit) came from: "measured", "user" (--specs) or "datasheet". */
+const char *kb_ceil_source(const kb_ceil *c, unsigned kind);
 
 /* Fill a row's roofline columns from its flops, bytes, link_bytes (counted
  * only when count_link) and time_us: bound, roof_tflops, roof_source and,

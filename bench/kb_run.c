@@ -709,9 +709,9 @@ static json_t *meta_json(const run_state *rs)
                           rs->o->flush == KB_FLUSH_NONE ? "none" : "l2", "reps", rs->o->reps);
     json_t *c = json_pack("{s:f, s:f, s:f, s:s, s:s, s:s}", "fp8_tflops", rs->ceil.fp8_tflops, "bf16_tflops",
                           rs->ceil.bf16_tflops, "hbm_gbs", rs->ceil.hbm_gbs, "fp8_source",
-                          rs->ceil.measured & KB_CEIL_FP8 ? "measured" : "datasheet", "bf16_source",
-                          rs->ceil.measured & KB_CEIL_BF16 ? "measured" : "datasheet", "hbm_source",
-                          rs->ceil.measured & KB_CEIL_HBM ? "measured" : "datasheet");
+                          kb_ceil_source(&rs->ceil, KB_CEIL_FP8), "bf16_source",
+                          kb_ceil_source(&rs->ceil, KB_CEIL_BF16), "hbm_source",
+                          kb_ceil_source(&rs->ceil, KB_CEIL_HBM));
     json_object_set_new(m, "graph", json_boolean(rs->o->graph));
     if (kb_mpi_active()) json_object_set_new(m, "mpi_ranks", json_integer(kb_mpi_size()));
     if (rs->count > 1) json_object_set_new(m, "topology", topology());
