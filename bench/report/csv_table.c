@@ -16,12 +16,11 @@ typedef struct parse_state {
     char **cur;   /* fields of the current record */
     int ncur, capcur;
     int nrecords;
-    int capcells;
     int bad;      /* 1: ragged row, 2: out of memory, 3: fn refused a row */
     int bad_row, bad_nf;
-    csv_row_fn fn; /* streaming: rows go to fn, not into t->cells */
+    csv_row_fn fn; /* every data row goes to fn, then is dropped */
     void *ctx;
-    int fn_rc, nstream; /* rows handed to fn */
+    int fn_rc;
 } parse_state;
 
 static char *xstrdup(const char *s, size_t n)
@@ -74,42 +73,22 @@ static void on_record(int c, void *data)
     if (ps->ncur == 1 && ps->cur[0][0] == 0) { drop_cur(ps); return; }
     if (ps->ncur != t->ncols) {
         ps->bad = 1;
-        ps->bad_row = t->nrows + ps->nstream + 1;
+        ps->bad_row = t->nrows + 1;
         ps->bad_nf = ps->ncur;
         drop_cur(ps);
         return;
     }
-    if (ps->fn) { /* streaming: the row is handed over and dropped */
-        ps->fn_rc = ps->fn(ps->ctx, t, ps->cur, ++ps->nstream);
-        if (ps->fn_rc) ps->bad = 3;
-        drop_cur(ps);
-        return;
-    }
-    if ((t->nrows + 1) * t->ncols > ps->capcells) {
-        int cap = ps->capcells ? 2 * ps->capcells : 64 * t->ncols;
-        char **p = realloc(t->cells, (size_t)cap * sizeof *p);
-        if (!p) { ps->bad = 2; drop_cur(ps); return; }
-        t->cells = p;
-        ps->capcells = cap;
-    }
-    memcpy(t->cells + (size_t)t->nrows * t->ncols, ps->cur, (size_t)t->ncols * sizeof(char *));
-    ps->ncur = 0;
-    t->nrows++;
+    ps->fn_rc = ps->fn(ps->ctx, t, ps->cur, ++t->nrows);
+    if (ps->fn_rc) ps->bad = 3;
+    drop_cur(ps);
 }
 
 void csv_table_free(csv_table *t)
 {
     if (!t) return;
     for (int i = 0; i < t->ncols; i++) free(t->cols[i]);
-    for (long i = 0; i < (long)t->nrows * t->ncols; i++) free(t->cells[i]);
     free(t->cols);
-    free(t->cells);
     memset(t, 0, sizeof *t);
-}
-
-int csv_table_load(const char *path, csv_table *t, char *err, size_t errlen)
-{
-    return csv_table_stream(path, t, NULL, NULL, err, errlen);
 }
 
 int csv_table_stream(const char *path, csv_table *t, csv_row_fn fn, void *ctx, char *err, size_t errlen)
@@ -177,12 +156,6 @@ int csv_table_col(const csv_table *t, const char *name)
     for (int i = 0; i < t->ncols; i++)
         if (strcmp(t->cols[i], name) == 0) return i;
     return -1;
-}
-
-const char *csv_table_cell(const csv_table *t, int row, int col)
-{
-    if (col < 0 || row < 0 || row >= t->nrows) return "";
-    return t->cells[(size_t)row * t->ncols + col];
 }
 
 /* ---- typed rows --------------------------------------------------------- */

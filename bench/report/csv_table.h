@@ -1,8 +1,9 @@
 /* csv_table.h - reading kbench result CSVs back (plot, compare, report).
  *
  * Two layers:
- *   csv_table  - a generic table parsed with libcsv: header row + cells, columns
- *                looked up by name (extra columns are tolerated);
+ *   csv_table  - a CSV streamed through libcsv: the header kept (columns looked
+ *                up by name, extra columns tolerated), each data row handed
+ *                to a callback and dropped;
  *   kb_rowset  - the rows of one or more results CSVs as kb_row (the one row
  *                schema, bench/kb_row.h): every column of kb_cols is read when
  *                the file has it; absent optional columns read as "" / NaN / 0.
@@ -17,12 +18,10 @@
 #include "bench/kb_row.h"
 
 typedef struct csv_table {
-    int ncols, nrows;
-    char **cols;  /* header names                            */
-    char **cells; /* nrows * ncols, row-major; never NULL    */
+    int ncols, nrows; /* nrows: data rows seen so far */
+    char **cols;      /* header names                 */
 } csv_table;
 
-int csv_table_load(const char *path, csv_table *t, char *err, size_t errlen);
 /* Streaming: the header into t, then each data row (1-based) to fn as it is
  * parsed, never kept (t->nrows counts them).  fn returns 0, or an exit code
  * that stops the load and is returned (fn wrote err). */
@@ -30,7 +29,6 @@ typedef int (*csv_row_fn)(void *ctx, const csv_table *t, char *const *fields, in
 int csv_table_stream(const char *path, csv_table *t, csv_row_fn fn, void *ctx, char *err, size_t errlen);
 void csv_table_free(csv_table *t);
 int csv_table_col(const csv_table *t, const char *name); /* -1 if absent */
-const char *csv_table_cell(const csv_table *t, int row, int col); /* "" if col < 0 */
 
 typedef struct kb_rowset {
     kb_row *r;
