@@ -182,13 +182,19 @@ int kb_specs_print(const char *gpu)
     if (kb_have_device(why, sizeof why)) {
         struct cudaDeviceProp p;
         if (cudaGetDeviceProperties(&p, 0) == cudaSuccess) {
-            const char *slug = kb_gpu_slug_for_name(p.name, p.totalGlobalMem / 1e9);
             int sm_khz = 0, mem_khz = 0;
             cudaDeviceGetAttribute(&sm_khz, cudaDevAttrClockRate, 0);
             cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, 0);
-            printf("current GPU: %s, %d SMs, max SM clock %d MHz, memory clock %d MHz, %.0f MB L2, %.1f GB -> %s\n",
+            /* the run's own detection rule (name, SM count, memory) */
+            kb_gpu row;
+            char misfit[256] = "";
+            int known = kb_gpu_from_props(p.name, p.multiProcessorCount, p.totalGlobalMem / 1e9,
+                                          p.l2CacheSize / 1048576.0, 0, &row, misfit, sizeof misfit);
+            printf("current GPU: %s, %d SMs, max SM clock %d MHz, memory clock %d MHz, %.0f MB L2, %.1f GB -> ",
                    p.name, p.multiProcessorCount, sm_khz / 1000, mem_khz / 1000, p.l2CacheSize / 1048576.0,
-                   p.totalGlobalMem / 1e9, slug ? slug : "not in the table (derived row at run time)");
+                   p.totalGlobalMem / 1e9);
+            if (known) printf("%s\n", row.slug);
+            else printf("a row derived at run time: it %s\n", misfit);
         }
     } else {
         printf("current GPU: none (no CUDA device: %s)\n", why);
