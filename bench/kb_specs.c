@@ -19,6 +19,7 @@ static const kb_fig_key fig_keys[] = {
     KB_FIG_KEY(hbm_gbs),     KB_FIG_KEY(mem_gb),           KB_FIG_KEY(l2_mb),
     KB_FIG_KEY(nvlink_bidir_gbs), KB_FIG_KEY(link_gbs_nominal), KB_FIG_KEY(link_gbs_practical),
     KB_FIG_KEY(tdp_w),
+    KB_FIG_KEY(ib_gbs_nominal), KB_FIG_KEY(ib_gbs_practical),
 };
 #define N_FIGS ((int)(sizeof fig_keys / sizeof fig_keys[0]))
 
@@ -58,12 +59,19 @@ static const kb_fig unknown = {0, '-', "unknown"};
  * off the H100 SXM row, a GH200 (132 SMs, ~102 or ~154 GB; `unlike` for the
  * latter) off the H200 row, and the H200 off the H20 row. */
 #define MEM_80GIB .mem_gb_min = 79, .mem_gb_max = 90
+/* One ConnectX-7 (400 Gb/s InfiniBand) per GPU, as in DeepSeek's H800 cluster;
+ * the practical figure is DeepEP's measured bottleneck bandwidth (its EP32/64
+ * figures, 58/51 GB/s, are "logical" and count node-local traffic too). */
+#define IB_CX7 \
+    .ib_gbs_nominal = S(50, "ConnectX-7 400 Gb/s per GPU (V3 report: IB 50 GB/s)"), \
+    .ib_gbs_practical = S(43, "DeepEP docs/legacy.md: H800 + CX7, internode EP16 normal kernels 43 GB/s RDMA")
 static const kb_gpu builtin[] = {
     {.slug = "h100-sxm", .name = "NVIDIA H100 SXM5 80GB", .match = "*h100*", .unlike = "*nvl*", MEM_80GIB,
      .sms = P(132), .fp8_tflops = P(1979), .bf16_tflops = P(989), .tf32_tflops = P(495), .fp32_tflops = P(67),
      .fp64_tflops = P(34), .hbm_gbs = P(3350), .mem_gb = P(80), .l2_mb = P(50), .nvlink_bidir_gbs = P(900),
      .link_gbs_nominal = S(450, "half of 900 GB/s bidirectional NVLink"),
-     .link_gbs_practical = S(370, "NCCL maintainers: effective all-to-all per direction"), .tdp_w = P(700)},
+     .link_gbs_practical = S(370, "NCCL maintainers: effective all-to-all per direction"), .tdp_w = P(700),
+     IB_CX7},
     {.slug = "h100-pcie", .name = "NVIDIA H100 PCIe 80GB", .match = "*h100*pcie*", MEM_80GIB,
      .sms = P(114), .fp8_tflops = P(1513), .bf16_tflops = P(756), .tf32_tflops = P(378), .fp32_tflops = P(51),
      .fp64_tflops = P(26), .hbm_gbs = P(2000), .mem_gb = P(80), .l2_mb = P(50), .nvlink_bidir_gbs = P(600),
@@ -75,7 +83,8 @@ static const kb_gpu builtin[] = {
      .hbm_gbs = S(3350, "= H100 SXM5 HBM3"), .mem_gb = S(80, "= H100 SXM5"), .l2_mb = S(50, "= H100 SXM5"),
      .nvlink_bidir_gbs = S(400, "NVLink cut from 900 to 400 GB/s"),
      .link_gbs_nominal = S(200, "half of 400 GB/s bidirectional"),
-     .link_gbs_practical = S(160, "DeepSeek V3 report: NVLink 160 GB/s achievable"), .tdp_w = S(700, "= H100 SXM5")},
+     .link_gbs_practical = S(160, "DeepSeek V3 report: NVLink 160 GB/s achievable"), .tdp_w = S(700, "= H100 SXM5"),
+     IB_CX7},
     {.slug = "h800-pcie", .name = "NVIDIA H800 PCIe 80GB", .match = "*h800*pcie*", MEM_80GIB,
      .sms = S(114, "= H100 PCIe"), .fp8_tflops = S(1513, "= H100 PCIe"), .bf16_tflops = S(756, "= H100 PCIe"),
      .tf32_tflops = S(378, "= H100 PCIe"), .fp32_tflops = S(51, "= H100 PCIe"), .fp64_tflops = S(0.8, "FP64 cut"),
@@ -88,7 +97,8 @@ static const kb_gpu builtin[] = {
      .tf32_tflops = P(495), .fp32_tflops = P(67), .fp64_tflops = P(34), .hbm_gbs = P(4800), .mem_gb = P(141),
      .l2_mb = M(60, "torch reports 60 MB"), .nvlink_bidir_gbs = P(900),
      .link_gbs_nominal = S(450, "half of 900 GB/s bidirectional NVLink"),
-     .link_gbs_practical = S(370, "as H100 SXM5 (same NVLink 4)"), .tdp_w = P(700)},
+     .link_gbs_practical = S(370, "as H100 SXM5 (same NVLink 4)"), .tdp_w = P(700),
+     IB_CX7},
     {.slug = "h20", .name = "NVIDIA H20 96GB", .match = "*h20*", .mem_gb_min = 98, .mem_gb_max = 106,
      .sms = S(78, "secondary sources"), .fp8_tflops = S(296, "secondary sources"),
      .bf16_tflops = S(148, "secondary sources"), .tf32_tflops = S(74, "secondary sources"),

@@ -49,6 +49,8 @@ typedef struct kb_gpu {
     kb_fig link_gbs_nominal;   /* GB/s per direction */
     kb_fig link_gbs_practical; /* GB/s per direction, achievable all-to-all */
     kb_fig tdp_w;
+    kb_fig ib_gbs_nominal;     /* GB/s per GPU per direction, the node's NIC (InfiniBand) */
+    kb_fig ib_gbs_practical;   /* GB/s per GPU per direction, achievable expert-parallel all-to-all */
 } kb_gpu;
 
 /* The figures as data, in print order: JSON / table key = member name, and

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bench/kb.h"
+#include "bench/claim_model.h"
 #include "bench/report/kb_cmds.h"
 #include "bench/kb_gbench.h"
 #include "bench/kb_mpi.h"
@@ -30,6 +31,7 @@ static const char usage[] =
     "  compare BASE.csv NEW.csv [...]                   regression gate (see README)\n"
     "  plot    RESULTS.csv... [...]                     gnuplot roofline and comparison charts\n"
     "  report  RESULTS.csv... [...]                     markdown/HTML report with cost roll-up\n"
+    "  claim   [RESULTS.csv...] --out FILE.csv [...]    DeepSeek-V3 cost per GPU type, no GPU needed (README)\n"
     "common: --specs FILE (or $KBENCH_SPECS) adds or overrides GPUs from a JSON file\n"
     "SET: full (default) | quick | small | all, comma-separated\n"
     "exit codes: 0 ok, 1 failure or regression, 2 usage/bad input, 3 no CUDA device, 4 I/O error,\n"
@@ -103,6 +105,7 @@ static int simple_command(const char *cmd, int argc, char **argv)
     if (!strcmp(cmd, "compare")) return kb_cmd_compare(argc - 1, argv + 1);
     if (!strcmp(cmd, "plot")) return kb_cmd_plot(argc - 1, argv + 1);
     if (!strcmp(cmd, "report")) return kb_cmd_report(argc - 1, argv + 1);
+    if (!strcmp(cmd, "claim")) return kb_claim_main(argc - 1, argv + 1);
     return -1;
 }
 

@@ -22,7 +22,7 @@ static void check_table(void)
     int n, nk;
     const kb_gpu *g = kb_gpus(&n);
     const kb_fig_key *k = kb_fig_keys(&nk);
-    KBT_CHECK(n >= 6 && nk == 13); /* the six of gpus.md, and any row added since */
+    KBT_CHECK(n >= 6 && nk == 15); /* the six of gpus.md, and any row added since */
     const char *want[] = {"h100-sxm", "h100-pcie", "h800-sxm", "h800-pcie", "h200-sxm", "h20"};
     for (int i = 0; i < 6; i++) KBT_CHECK(kb_gpu_find(want[i]) != NULL);
     for (int i = 0; i < n; i++) {
@@ -41,6 +41,9 @@ static void check_table(void)
         /* per-direction nominal link = half the bidirectional figure */
         KBT_NEAR(g[i].link_gbs_nominal.v, g[i].nvlink_bidir_gbs.v / 2, 1e-9);
         if (g[i].link_gbs_practical.v > 0) KBT_CHECK(g[i].link_gbs_practical.v < g[i].link_gbs_nominal.v);
+        /* the NIC: practical below nominal; CX7 400 Gb/s = 50 GB/s per direction where known */
+        if (g[i].ib_gbs_practical.v > 0) KBT_CHECK(g[i].ib_gbs_practical.v < g[i].ib_gbs_nominal.v);
+        if (g[i].ib_gbs_nominal.v > 0) KBT_NEAR(g[i].ib_gbs_nominal.v, 400.0 / 8, 1e-12);
     }
     /* the key table names the members: the JSON key "hbm_gbs" is g->hbm_gbs */
     KBT_STREQ(k[6].name, "hbm_gbs");
