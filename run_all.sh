@@ -68,6 +68,15 @@ else
   "$kb" model --gpu "$gpus" --out results/model/h100_vs_h800.csv || exit $?
   inputs=(results/model/h100_vs_h800.csv)
 fi
+# the DeepSeek-V3 cost model (README "kbench claim"): every measured CSV under
+# results/*/ (not model rows, not CI baselines) times the layer terms it
+# matches exactly; the rest come from roofline floors over published efficiencies
+claim_csvs=()
+for f in results/*/*.csv; do
+  case $f in results/model/*|results/baselines/*) ;; *) [ -f "$f" ] && claim_csvs+=("$f") ;; esac
+done
+"$kb" claim ${claim_csvs[@]+"${claim_csvs[@]}"} --out results/model/claim.csv --sweep results/model/claim_sweep.csv ||
+  rc=$((rc ? rc : $?))
 # newest committed or just-measured run (not model rows, not CI baselines)
 measured=$(ls -t results/*/*.csv 2>/dev/null | grep -vE '^results/(model|baselines)/' | head -1 || true)
 [ -n "$measured" ] && inputs+=("$measured") && echo "kbench: measured rows from $measured"

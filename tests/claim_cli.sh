@@ -69,5 +69,18 @@ awk -v r="$c" 'BEGIN { exit !(r > 2.3 && r < 2.32) }' && ok || no "ep8 h800 comm
 grep -q '^ep8-intranode,h800-sxm,link.nvlink_gbs,80,GB/s,--nvlink' "$o" && ok || no "--nvlink not in the output"
 grep -q '^all,all,assume.micro_tokens,2048,tokens,--assume override' "$o" && ok || no "--assume not in the output"
 "$kb" claim --scenario v3-train --gpu h800-sxm --out - 2>/dev/null | head -1 | grep -q '^scenario,gpu,metric' && ok || no "--out - did not write the CSV to stdout"
+# a measured row (made from a projected one): it times its term on its GPU and,
+# scaled by the floor ratio, on the others; its FP8-KV twin (another dtype) is never taken
+m=$tmp/measured.csv
+awk -F, -v OFS=, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; print; next }
+  $c["gpu"] == "h100-sxm" && $c["op"] == "fp8_gemm" && $c["shape"] == "m4096_n2112_k7168" {
+    $c["source"] = "measured"; $c["verified"] = "pass"; $c["time_us"] = 100; print
+    $c["dtype"] = "e4m3kv"; $c["time_us"] = 50; print }' "$(dirname "$0")/../results/model/h100_vs_h800.csv" >"$m"
+[ "$(grep -c . "$m")" -eq 3 ] && ok || no "could not make the measured fixture"
+"$kb" claim "$m" --scenario v3-train --out "$o" >/dev/null 2>&1 && ok || no "run with a measured CSV failed"
+grep -q '^v3-train,h100-sxm,term.attn.q_a_kv_a.time_s,0.0001,s,"measured: h100-sxm fp8_gemm/roofline m4096_n2112_k7168 e4m3' "$o" &&
+  ok || no "measured row not used: $(grep 'h100-sxm,term.attn.q_a_kv_a' "$o")"
+grep -q '^v3-train,h800-sxm,term.attn.q_a_kv_a.time_s,0.0001,s,"scaled: h100-sxm measured' "$o" &&
+  ok || no "scaled row not used: $(grep 'h800-sxm,term.attn.q_a_kv_a' "$o")"
 echo "claim_cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]
