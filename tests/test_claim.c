@@ -127,6 +127,39 @@ static void test_bottlenecks(void)
     KBT_NEAR(small_step(h100, &nvl_bound), 3.0810810810810814e-3, 1e-12);
 }
 
+/* The whole scenario: in v3-train the exchange is IB-bound, so NVLink 160 vs
+ * 370 GB/s leaves it and the step (less the ZeRO-1 sync, whose in-node part
+ * rides NVLink) unchanged; in ep8-intranode all of it is NVLink: 370/160 x. */
+static void test_evaluate_links(void)
+{
+    claim_cfg c;
+    claim_cfg_default(&c);
+    const kb_gpu *h800 = kb_gpu_find("h800-sxm");
+    static claim_eval a, b;
+    char err[256];
+    c.nvlink_gbs = 160;
+    KBT_CHECK(claim_evaluate(&c, NULL, CLAIM_V3_TRAIN, h800, &a, err, sizeof err) == 0);
+    c.nvlink_gbs = 370;
+    KBT_CHECK(claim_evaluate(&c, NULL, CLAIM_V3_TRAIN, h800, &b, err, sizeof err) == 0);
+    KBT_CHECK(a.hops.target_nodes <= 4 && a.breakeven_gbps < 160);
+    KBT_NEAR(a.in.disp_s + a.in.comb_s, b.in.disp_s + b.in.comb_s, 1e-12);
+    KBT_NEAR(a.out.step_s - a.out.zero1_s, b.out.step_s - b.out.zero1_s, 1e-12);
+    KBT_CHECK(a.out.zero1_s > b.out.zero1_s);
+    c.nvlink_gbs = 160;
+    KBT_CHECK(claim_evaluate(&c, NULL, CLAIM_EP8_INTRANODE, h800, &a, err, sizeof err) == 0);
+    c.nvlink_gbs = 370;
+    KBT_CHECK(claim_evaluate(&c, NULL, CLAIM_EP8_INTRANODE, h800, &b, err, sizeof err) == 0);
+    KBT_NEAR((a.in.disp_s + a.in.comb_s) / (b.in.disp_s + b.in.comb_s), 370.0 / 160, 1e-12);
+    c.overlap = 0; /* exposed: the step moves by the exchange difference, n_micro x 58+1 layers x 2 / PP */
+    KBT_CHECK(claim_evaluate(&c, NULL, CLAIM_EP8_INTRANODE, h800, &b, err, sizeof err) == 0);
+    c.nvlink_gbs = 160;
+    KBT_CHECK(claim_evaluate(&c, NULL, CLAIM_EP8_INTRANODE, h800, &a, err, sizeof err) == 0);
+    double n_micro = 15360.0 * 4096 / (2048 / 16) / 4096, dx = (a.in.disp_s + a.in.comb_s) - (b.in.disp_s + b.in.comb_s);
+    /* bubble: (PP/2-1)(F&B + B - 3W) grows by 7 x (2 dx + dx) x 59/16 per stage */
+    double want = n_micro * 59 * 2 * dx / 16 + 7 * 3 * dx * 59 / 16 + (a.out.zero1_s - b.out.zero1_s);
+    KBT_NEAR(a.out.step_s - b.out.step_s, want, 1e-9);
+}
+
 static kb_row mla_row(const char *gpu, const char *dtype, const char *dims, double us)
 {
     kb_row r;
@@ -213,6 +246,7 @@ int main(void)
     test_gate_node_limited();
     test_bubble();
     test_bottlenecks();
+    test_evaluate_links();
     test_term_match();
     test_efficiency();
     test_cfg();
