@@ -285,6 +285,12 @@ static int put_scenario(ctx *C, claim_scn s, const kb_gpu *const *g, int ng, cla
         put_terms(C, sn, g[i]->slug, e);
     }
     print_scenario(C->tab, &C->a->ps, s, g, ng, ev, have_ref ? &ref : &ev[0]);
+    for (int i = 0; i < ng && s == CLAIM_V3_TRAIN; i++)
+        if (!strcmp(g[i]->slug, "h800-sxm"))
+            fprintf(C->tab, "  calibration: V3 report %.0f H800 GPU-hours per 1e12 tokens, model %.0f: factor %.2f "
+                            "not modelled (imbalance, recomputation, optimizer, I/O, failures; never fitted)\n",
+                    C->a->cfg.a[CA_REPORT_GPU_HOURS_PER_TTOK], ev[i].out.gpu_hours_per_ttok,
+                    C->a->cfg.a[CA_REPORT_GPU_HOURS_PER_TTOK] / ev[i].out.gpu_hours_per_ttok);
     return 0;
 }
 
