@@ -117,6 +117,10 @@ typedef struct kb_op {
      * "name=value;name=value" from the measured median time (e.g. the
      * all-to-all's algbw/busbw, DeepEP's logical bandwidth). */
     void (*metrics)(const kb_shape *s, double seconds, char *buf, size_t n);
+    /* Optional: a note for a row that passed verification, about the launch
+     * just verified (e.g. which library algorithm or tile configuration ran);
+     * written to the CSV `note` column.  Called right after verify(). */
+    void (*note)(void *ctx, char *buf, size_t n);
     /* Names of the shape dimensions d[i], indexed by the op's dimension
      * enum ({[MLA_D_B] = "b", [MLA_D_SK] = "sk", ...}); NULL ends/skips. */
     const char *dims[KB_MAX_DIMS];

@@ -51,7 +51,7 @@ const kb_col kb_cols[] = {
     TEXT(flush, 0, "L2 between samples: l2 (flushed), none, n/a"),
     TEXT(impl_kind, 0, "hand (kernels/), lib (reference/) or model"),
     TEXT(err_metric, 0, "name of the error metric: diff, cos_diff, wrong, ..."),
-    TEXT(note, 0, "why a row failed or was skipped; model assumptions"),
+    TEXT(note, 0, "why a row failed or was skipped; what ran (library algorithm, tile configuration); model assumptions"),
     TEXT(metrics, 0, "op-specific figures name=value;... (algbw, busbw, ...)"),
     TEXT(dims, 0, "named shape dimensions name=value;... (b=128;sk=4096;...)"),
     NUM(samples_us, KB_COL_SAMPLES, 0, "every timed sample, microseconds, ';'-separated"),

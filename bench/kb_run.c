@@ -470,6 +470,7 @@ static int run_impl(run_state *rs, const kb_op *op, const kb_shape *s, const kb_
         return lost ? -1 : 0;
     }
     kb_strlcpy(r.verified, "pass", sizeof r.verified);
+    if (op->note) op->note(ctx, r.note, sizeof r.note); /* e.g. which cuBLASLt algorithm ran */
     tcase c = {0};
     phase(rs, op, s, im, "warm-up");
     st = warm_up(rs, im, ctx);

@@ -46,7 +46,7 @@ kb_status ensure_handle()
 {
     if (g_handle) return KB_OK;
     cublasStatus_t s = cublasLtCreate(&g_handle);
-    if (s != CUBLAS_STATUS_SUCCESS) return kb_error("cublasLtCreate failed: %d", (int)s);
+    if (s != CUBLAS_STATUS_SUCCESS) return kb_error("cublasLtCreate failed: %s", cublasLtGetStatusName(s));
     return KB_OK;
 }
 
@@ -88,14 +88,28 @@ unsigned grid_for(int64_t n)
 }
 
 // A cuBLASLt setup call's status: on failure record the reason for the mode
-// (unsupported combinations are a skip, anything else a failure).
+// (NOT_SUPPORTED is a skip, anything else a failure: fp8_lib_status_outcome).
 kb_status lt_check(cublasStatus_t s, fp8_gemm_lib_mode *md, int mode, const char *what)
 {
     if (s == CUBLAS_STATUS_SUCCESS) return KB_OK;
-    snprintf(md->why, sizeof md->why, "%s: %s failed (status %d, cuBLASLt %zu)", mode_name[mode], what, (int)s,
-             cublasLtGetVersion());
-    return s == CUBLAS_STATUS_NOT_SUPPORTED || s == CUBLAS_STATUS_INVALID_VALUE ? KB_SKIP : KB_FAIL;
+    snprintf(md->why, sizeof md->why, "%s: %s failed (%s, cuBLASLt %zu)", mode_name[mode], what,
+             cublasLtGetStatusName(s), cublasLtGetVersion());
+    return fp8_lib_status_outcome((int)s);
 }
+
+// The algorithm the heuristic picked, read back from its configuration.
+void read_algo(const cublasLtMatmulAlgo_t *algo, int nres, fp8_lib_algo *out)
+{
+    int32_t id = -1, splitk = -1;
+    uint32_t tile = 0, stages = 0;
+    size_t got = 0;
+    cublasLtMatmulAlgoConfigGetAttribute(algo, CUBLASLT_ALGO_CONFIG_ID, &id, sizeof id, &got);
+    cublasLtMatmulAlgoConfigGetAttribute(algo, CUBLASLT_ALGO_CONFIG_TILE_ID, &tile, sizeof tile, &got);
+    cublasLtMatmulAlgoConfigGetAttribute(algo, CUBLASLT_ALGO_CONFIG_STAGES_ID, &stages, sizeof stages, &got);
+    cublasLtMatmulAlgoConfigGetAttribute(algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM, &splitk, sizeof splitk, &got);
+    *out = fp8_lib_algo{(int)id, (int)tile, (int)stages, (int)splitk, 0, nres};
+}
+
 // The operands of group g in this mode: FP8 bytes, or the dequantised BF16 copies.
 void bind_operands(const fp8_gemm_lib_args *l, int mode, int g, plan *pl)
 {
@@ -158,12 +172,18 @@ kb_status build_plan(const fp8_gemm_lib_args *l, fp8_gemm_lib_mode *md, int mode
     if (s == CUBLAS_STATUS_SUCCESS)
         s = cublasLtMatmulAlgoGetHeuristic(g_handle, pl->op, pl->la, pl->lb, pl->lc, pl->lc, pref, 1, &res, &nres);
     cublasLtMatmulPreferenceDestroy(pref);
-    if (s != CUBLAS_STATUS_SUCCESS || nres < 1) {
-        snprintf(md->why, sizeof md->why, "%s: no cuBLASLt algorithm for m=%d n=%d k=%d (heuristic status %d, %d results, cuBLASLt %zu)",
-                 mode_name[mode], n, rows, k, (int)s, nres, cublasLtGetVersion());
-        return KB_SKIP;
+    const kb_status out = fp8_lib_heuristic_outcome((int)s, nres);
+    if (out != KB_OK) {
+        snprintf(md->why, sizeof md->why, "%s: no cuBLASLt algorithm for m=%d n=%d k=%d (heuristic: %s, %d results, cuBLASLt %zu)",
+                 mode_name[mode], n, rows, k, cublasLtGetStatusName(s), nres, cublasLtGetVersion());
+        return out;
     }
     pl->algo = res.algo;
+    if (md->algo[0] == 0) { // the first group's plan names the row's algorithm
+        fp8_lib_algo info;
+        read_algo(&pl->algo, nres, &info);
+        fp8_lib_algo_note(md->algo, sizeof md->algo, &info);
+    }
     return KB_OK;
 }
 
@@ -184,6 +204,7 @@ kb_status build_mode(fp8_gemm_lib_args *l, int mode)
     KB_TRY(ensure_handle());
     md->built = 1;
     md->status = KB_OK;
+    md->algo[0] = 0;
     for (int g = 0; g < l->groups; g++) {
         if (l->seg_rows[g] == 0) continue;
         kb_status s = build_plan(l, md, mode, g, &plans[md->nplans++]);
@@ -191,6 +212,10 @@ kb_status build_mode(fp8_gemm_lib_args *l, int mode)
             md->status = s;
             break;
         }
+    }
+    if (md->status == KB_OK && md->nplans > 1) { // grouped: one call per group, each with its own heuristic pick
+        const size_t used = strlen(md->algo);
+        snprintf(md->algo + used, sizeof md->algo - used, " for group 0 of %d calls", md->nplans);
     }
     return KB_OK;
 }
@@ -208,13 +233,13 @@ kb_status run_mode(void *lib, cudaStream_t stream, int mode)
         plan *pl = &((lib_plans *)l->plans)->p[mode][i];
         cublasStatus_t s = cublasLtMatmul(g_handle, pl->op, &alpha, pl->A, pl->la, pl->B, pl->lb, &beta, pl->D, pl->lc,
                                           pl->D, pl->lc, &pl->algo, l->workspace, l->workspace_bytes, stream);
-        if (s == CUBLAS_STATUS_NOT_SUPPORTED) {   // unsupported combination: remember, report as skip
-            md->status = KB_SKIP;
-            snprintf(md->why, sizeof md->why, "%s: cublasLtMatmul: not supported for m=%d k=%d (cuBLASLt %zu)",
-                     mode_name[mode], l->n, l->k, cublasLtGetVersion());
-            return kb_skip("%s", md->why);
-        }
-        if (s != CUBLAS_STATUS_SUCCESS) return kb_error("%s: cublasLtMatmul failed (status %d)", mode_name[mode], (int)s);
+        if (s == CUBLAS_STATUS_SUCCESS) continue;
+        // NOT_SUPPORTED: remembered, a skip; anything else fails the row (and later launches)
+        md->status = fp8_lib_status_outcome((int)s);
+        snprintf(md->why, sizeof md->why, "%s: cublasLtMatmul: %s for m=%d k=%d (%s, cuBLASLt %zu)", mode_name[mode],
+                 md->status == KB_SKIP ? "not supported" : "failed", l->n, l->k, cublasLtGetStatusName(s),
+                 cublasLtGetVersion());
+        return md->status == KB_SKIP ? kb_skip("%s", md->why) : kb_error("%s", md->why);
     }
     return KB_OK;
 }
@@ -249,6 +274,26 @@ kb_status pad_scales(fp8_gemm_lib_args *l, cudaStream_t stream)
 extern "C" kb_status fp8_gemm_cublaslt_run(fp8_gemm_lib_args *lib, int mode, cudaStream_t stream)
 {
     return run_mode(lib, stream, mode);
+}
+
+extern "C" kb_status fp8_lib_status_outcome(int cublas_status)
+{
+    return cublas_status == CUBLAS_STATUS_SUCCESS ? KB_OK
+           : cublas_status == CUBLAS_STATUS_NOT_SUPPORTED ? KB_SKIP
+                                                          : KB_FAIL;
+}
+
+extern "C" kb_status fp8_lib_heuristic_outcome(int cublas_status, int n_results)
+{
+    const kb_status s = fp8_lib_status_outcome(cublas_status);
+    return s == KB_OK && n_results < 1 ? KB_FAIL : s;
+}
+
+extern "C" const char *fp8_lib_algo_note(char *buf, size_t n, const fp8_lib_algo *a)
+{
+    snprintf(buf, n, "cuBLASLt algo %d tile %d stages %d splitK %d (heuristic #%d of %d)", a->id, a->tile, a->stages,
+             a->splitk, a->heur_index, a->heur_results);
+    return buf;
 }
 
 extern "C" size_t fp8_lib_sa_layout(int groups, const int *rows, int kb, size_t *off)

@@ -4,7 +4,8 @@
  * operator's context.  Grouped layouts: one cuBLASLt call per group over its
  * valid rows (seg_start / seg_rows).  Algorithms come from
  * cublasLtMatmulAlgoGetHeuristic, once per (shape, group), on the first launch
- * (the harness's verification run), never inside the timed repetitions. */
+ * (the harness's verification run), never inside the timed repetitions; the
+ * one that ran is named in mode[].algo (the row note). */
 #ifndef FP8_GEMM_CUBLASLT_H
 #define FP8_GEMM_CUBLASLT_H
 #include <stddef.h>
@@ -21,13 +22,38 @@ extern "C" {
 enum { FP8_LIB_BLOCK = 0, FP8_LIB_TENSOR = 1, FP8_LIB_BF16 = 2, FP8_LIB_NMODES = 3 };
 
 /* Per-baseline state: plans are built on the first launch; a combination
- * cuBLASLt refuses is remembered as KB_SKIP with its reason. */
+ * cuBLASLt refuses (CUBLAS_STATUS_NOT_SUPPORTED) is remembered as KB_SKIP with
+ * its reason, any other error as KB_FAIL with the status name. */
 typedef struct fp8_gemm_lib_mode {
     int built;                   /* first launch done (plans + heuristic)      */
     kb_status status;            /* KB_OK, else KB_SKIP / KB_FAIL with `why`   */
     char why[256];
+    char algo[160];              /* which algorithm ran (fp8_lib_algo_note), for the row note */
     int nplans;                  /* one per group with valid rows              */
 } fp8_gemm_lib_mode;
+
+/* What a cuBLASLt status means for the row: CUBLAS_STATUS_SUCCESS -> KB_OK;
+ * CUBLAS_STATUS_NOT_SUPPORTED (this cuBLASLt / GPU cannot do the combination)
+ * -> KB_SKIP; anything else (INVALID_VALUE: a misconfigured call, ...) ->
+ * KB_FAIL, so a broken baseline never disappears from the tables as a skip. */
+kb_status fp8_lib_status_outcome(int cublas_status);
+/* The outcome of cublasLtMatmulAlgoGetHeuristic: its status as above, and a
+ * successful call that returned no algorithm is a failure too (the
+ * combination is not refused, the request found nothing to run). */
+kb_status fp8_lib_heuristic_outcome(int cublas_status, int n_results);
+
+/* The algorithm a plan runs, read back with cublasLtMatmulAlgoConfigGetAttribute. */
+typedef struct fp8_lib_algo {
+    int id;                      /* CUBLASLT_ALGO_CONFIG_ID                      */
+    int tile;                    /* CUBLASLT_ALGO_CONFIG_TILE_ID (cublasLtMatmulTile_t) */
+    int stages;                  /* CUBLASLT_ALGO_CONFIG_STAGES_ID (cublasLtMatmulStages_t) */
+    int splitk;                  /* CUBLASLT_ALGO_CONFIG_SPLITK_NUM              */
+    int heur_index;              /* index in the heuristic's answer (0 = its first choice) */
+    int heur_results;            /* how many results the heuristic returned     */
+} fp8_lib_algo;
+/* "cuBLASLt algo 66 tile 30 stages 22 splitK 1 (heuristic #0 of 1)" into buf;
+ * returns buf. */
+const char *fp8_lib_algo_note(char *buf, size_t n, const fp8_lib_algo *a);
 
 typedef struct fp8_gemm_lib_args {
     /* ---- filled by the operator before fp8_gemm_lib_prepare ------------- */

@@ -18,4 +18,4 @@ echo "$log" | awk '
     if (big && (n * 384 < 128 * 40 + 256 * 232 || n > 232)) { print "FAIL: " fn ": " n " registers x 384 threads"; bad++ }
     else if (!big && n > 255) { print "FAIL: " fn ": " n " registers"; bad++ }
     else print "ok: " fn ": " n " registers" }
-  END { if (checked != 8) { print "FAIL: expected 8 fp8_gemm_v3 kernels, saw " checked; bad++ } exit bad > 0 }'
+  END { if (checked != 12) { print "FAIL: expected 12 fp8_gemm_v3 kernels (2 BLOCK_M x 6 BLOCK_N), saw " checked; bad++ } exit bad > 0 }'

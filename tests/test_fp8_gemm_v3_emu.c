@@ -31,7 +31,10 @@
  * sa indexing for N = 576, 2112 (partial last sb block) and tiles straddling
  * two 128-blocks; and end to end: a whole GEMM (dense, contiguous, masked) is
  * emulated tile by tile through the modelled TMA, smem, wgmma and the kernel's
- * promotion/epilogue code and compared with the DeepGEMM definition. */
+ * promotion/epilogue code and compared with the DeepGEMM definition, for
+ * every compiled tile (the decode widths 16 and 32 included) and, dense, with
+ * split-K: FP32 partials per split (each written exactly once) summed by the
+ * reduce pass's own indexing (fp8_v3_reduce_src). */
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
@@ -39,8 +42,12 @@
 #include "bench/kb.h"
 #include "kernels/fp8_gemm/fp8_gemm_v3_map.h"
 
-static const int BMS[2] = {64, 128};
-static const int BNS[4] = {64, 96, 128, 160};
+/* every compiled tile size (fp8_gemm_v3_sched.c); main() checks the list
+ * still holds the decode widths 16 and 32 */
+#define BMS fp8_gemm_v3_block_ms
+#define BNS fp8_gemm_v3_block_ns
+#define NBM FP8_GEMM_V3_N_BM
+#define NBN FP8_GEMM_V3_N_BN
 static float lut[256];
 
 /* ------------------------------------------------------------------ models ---- */
@@ -115,8 +122,8 @@ static void test_config(void)
     ok_regs &= 128 * FP8_V3_PRODUCER_REGS + 256 * FP8_V3_MATH_REGS <= 65536;
     ok_regs &= fp8_v3_threads(128) == 384 && fp8_v3_threads(64) == 256;
     KBT_CHECK(ok_regs);
-    for (int a = 0; a < 2; a++)
-        for (int b = 0; b < 4; b++) {
+    for (int a = 0; a < NBM; a++)
+        for (int b = 0; b < NBN; b++) {
             const int bm = BMS[a], bn = BNS[b], st = fp8_v3_stages(bm, bn), bytes = fp8_v3_smem_bytes(bm, bn);
             ok_layout &= st >= 3 && st <= FP8_V3_MAX_STAGES && bytes <= 232448;
             ok_layout &= fp8_v3_bn_ok(bn);
@@ -168,8 +175,8 @@ static void test_smem_map(void)
     static uint8_t seen[SMEM_WINDOW];
     const uint32_t raw = 0x210; /* arbitrary 16-aligned start of dynamic smem */
     const uint32_t base = raw + fp8_v3_smem_pad(raw);
-    for (int a = 0; a < 2; a++)
-        for (int b = 0; b < 4; b++) {
+    for (int a = 0; a < NBM; a++)
+        for (int b = 0; b < NBN; b++) {
             const int bm = BMS[a], bn = BNS[b], st = fp8_v3_stages(bm, bn);
             memset(seen, 0, sizeof seen);
             for (int s = 0; s < st; s++) {
@@ -202,8 +209,8 @@ static void test_smem_map(void)
 static void test_fragment(void)
 {
     int same = 1, once = 1;
-    for (int a = 0; a < 2; a++)
-        for (int b = 0; b < 4; b++) {
+    for (int a = 0; a < NBM; a++)
+        for (int b = 0; b < NBN; b++) {
             const int bm = BMS[a], bn = BNS[b];
             int *cnt = calloc((size_t)bm * bn, sizeof(int));
             for (int mt = 0; mt < fp8_v3_math_threads(bm); mt++)
@@ -233,7 +240,7 @@ static void test_scales(void)
     const int ns[5] = {576, 2112, 7168, 1536, 320};
     int right = 1, inb = 1, straddled = 0;
     for (int ni = 0; ni < 5; ni++)
-        for (int b = 0; b < 4; b++) {
+        for (int b = 0; b < NBN; b++) {
             const int n = ns[ni], bn = BNS[b], groups = 3, kblocks = 2;
             fp8_gemm_v3_params p;
             memset(&p, 0, sizeof p);
@@ -295,11 +302,11 @@ static uint64_t tag_of(const fp8_gemm_v3_tile *t, int kb)
 static int agent_pos(const fp8_gemm_v3_params *p, pstate *s, int cta, int grid)
 {
     if (s->done) return 0;
-    if (s->have && s->kb == p->kblocks) s->have = 0;
+    if (s->have && s->kb == s->t.kb1) s->have = 0;
     if (!s->have) {
         if (!fp8_gemm_v3_next(p, &s->w, cta, grid, &s->t)) { s->done = 1; return 0; }
         s->have = 1;
-        s->kb = 0;
+        s->kb = s->t.kb0; /* split-K: this unit's K blocks only */
         s->tiles++;
     }
     return 1;
@@ -387,8 +394,8 @@ static void test_pipeline(void)
     const int32_t mm[4] = {130, 0, 64, 1};
     int32_t gi[512];
     for (int r = 0; r < 512; r++) gi[r] = r < 130 ? 0 : r < 256 ? -1 : r < 316 ? 1 : r < 384 ? -1 : 2;
-    for (int a = 0; a < 2; a++)
-        for (int b = 0; b < 4; b++)
+    for (int a = 0; a < NBM; a++)
+        for (int b = 0; b < NBN; b++)
             for (int lay = 0; lay < 3; lay++) {
                 fp8_gemm_args args;
                 fp8_gemm_v3_params p;
@@ -396,7 +403,7 @@ static void test_pipeline(void)
                 args.layout = (fp8_gemm_layout)lay;
                 args.m = lay == FP8_GEMM_MASKED ? 192 : 512;
                 args.n = 576;
-                args.k = lay == FP8_GEMM_DENSE ? 128 * 7 : 128 * 3; /* kblocks coprime to the stage count */
+                args.k = lay == FP8_GEMM_DENSE ? 128 * 13 : 128 * 3; /* kblocks coprime to the stage count */
                 args.num_groups = lay == FP8_GEMM_DENSE ? 1 : lay == FP8_GEMM_MASKED ? 4 : 3;
                 args.group_idx = gi;
                 args.masked_m = mm;
@@ -405,6 +412,12 @@ static void test_pipeline(void)
                 for (int rep = 0; rep < 2; rep++) ok &= sim_cta(&p, 0, 1, &rng, &steps);
                 for (int cta = 0; cta < 3; cta++)
                     for (int rep = 0; rep < 2; rep++) ok &= sim_cta(&p, cta, 3, &rng, &steps);
+                if (lay != FP8_GEMM_DENSE) continue;
+                /* split-K: 13 K blocks in 4 splits of 4, 4, 4, 1 (units of unequal depth) */
+                static float ws_dummy[2];
+                KBT_CHECK(fp8_gemm_v3_params_split(&p, 4, ws_dummy) == 0 && p.splits == 4 && p.kb_per_split == 4);
+                ok &= sim_cta(&p, 0, 1, &rng, &steps);
+                for (int cta = 0; cta < 5; cta++) ok &= sim_cta(&p, cta, 5, &rng, &steps);
             }
     KBT_CHECK(ok);
     printf("pipeline: %d simulated steps\n", steps);
@@ -484,12 +497,29 @@ static double gemm_ref(const gemm *G, int row, int col, double *mag)
     return s;
 }
 
-/* Emulate the whole persistent grid for tile (bm, bn); returns wrong outputs. */
-static int gemm_emulate(gemm *G, int bm, int bn, int grid, int *errs)
+/* The reduce kernel, element by element: D[e] = sum over splits of ws. */
+static void reduce_emulate(gemm *G, const fp8_gemm_v3_params *p, const float *ws)
+{
+    for (size_t e = 0; e < (size_t)p->m * p->n; e++) {
+        float acc = 0.f; /* FP32, in split order, as the kernel adds */
+        for (int sp = 0; sp < p->splits; sp++) acc += ws[fp8_v3_reduce_src(sp, p->m, p->n, e)];
+        G->D[e] = acc;
+    }
+}
+
+/* Emulate the whole persistent grid for tile (bm, bn) and `splits` K splits
+ * (1: none); returns wrong outputs. */
+static int gemm_emulate(gemm *G, int bm, int bn, int splits, int grid, int *errs)
 {
     fp8_gemm_v3_params p;
     const fp8_gemm_args *a = &G->a;
-    if (fp8_gemm_v3_params_init(a, bm, bn, &p) != 0) { (*errs)++; return 1; }
+    float *ws = splits > 1 ? malloc(fp8_v3_ws_bytes(splits, a->m, a->n)) : NULL;
+    if (fp8_gemm_v3_params_init(a, bm, bn, &p) != 0 || fp8_gemm_v3_params_split(&p, splits, ws) != 0) {
+        (*errs)++;
+        free(ws);
+        return 1;
+    }
+    if (ws) for (size_t e = 0; e < (size_t)p.splits * a->m * a->n; e++) ws[e] = NAN; /* every partial must be written */
     const uint32_t raw = 0x390, base = raw + fp8_v3_smem_pad(raw);
     const int st = fp8_v3_stages(bm, bn), R = bn / 2, nthr = fp8_v3_math_threads(bm);
     const uint64_t rows_a = fp8_v3_rows_a(a->layout, a->m, p.num_groups), rows_b = fp8_v3_rows_b(a->n, p.num_groups);
@@ -504,7 +534,7 @@ static int gemm_emulate(gemm *G, int bm, int bn, int grid, int *errs)
         fp8_gemm_v3_walk_init(&w);
         while (fp8_gemm_v3_next(&p, &w, cta, grid, &t)) {
             memset(acc, 0, (size_t)nthr * R * sizeof(double));
-            for (int kb = 0; kb < p.kblocks; kb++) {
+            for (int kb = t.kb0; kb < t.kb1; kb++) {
                 /* producer: the stage's two boxes */
                 int ca0, ca1, cb0, cb1;
                 fp8_v3_tma_a_coord(&t, kb, &ca0, &ca1);
@@ -565,6 +595,14 @@ static int gemm_emulate(gemm *G, int bm, int bn, int grid, int *errs)
                 for (int i = 0; i < R; i += 2) {
                     const int r = fp8_v3_frag_row0(mt) + fp8_v3_reg_row(i), c = fp8_v3_frag_col0(mt) + fp8_v3_reg_col(i);
                     if (!fp8_v3_store_ok(&p, &t, r, c)) continue;
+                    if (p.splits > 1) { /* FP32 pair into the split's plane */
+                        const size_t wi = fp8_v3_ws_index(&p, &t, r, c);
+                        if (wi + 1 >= (size_t)p.splits * a->m * a->n || wi % 2) { (*errs)++; continue; }
+                        *errs += !isnan(ws[wi]) || !isnan(ws[wi + 1]); /* written once */
+                        ws[wi] = (float)acc[(size_t)mt * R + i];
+                        ws[wi + 1] = (float)acc[(size_t)mt * R + i + 1];
+                        continue;
+                    }
                     const size_t di = fp8_v3_d_index(&p, &t, r, c);
                     if (di + 1 >= (size_t)G->rows_a * a->n) { (*errs)++; continue; }
                     G->D[di] = acc[(size_t)mt * R + i];
@@ -576,6 +614,13 @@ static int gemm_emulate(gemm *G, int bm, int bn, int grid, int *errs)
     }
     free(part);
     free(acc);
+    if (ws) { /* the reduce pass writes every element of D once */
+        reduce_emulate(G, &p, ws);
+        for (size_t e = 0; e < (size_t)a->m * a->n; e++) G->writes[e] = 1;
+        free(ws);
+    }
+    /* FP32 partials: compare at FP32 precision (sum of |terms| scaled) */
+    const double rel = p.splits > 1 ? 1e-6 : 1e-12;
     /* compare */
     int wrong = 0;
     for (int row = 0; row < G->rows_a; row++) {
@@ -587,7 +632,7 @@ static int gemm_emulate(gemm *G, int bm, int bn, int grid, int *errs)
             if (dontcare) { wrong += G->writes[di] > 1; continue; }
             if (!valid) { wrong += G->writes[di] != 0; continue; }
             double mag, ref = gemm_ref(G, row, col, &mag);
-            wrong += G->writes[di] != 1 || fabs(G->D[di] - ref) > 1e-12 * mag + 1e-30;
+            wrong += G->writes[di] != 1 || !(fabs(G->D[di] - ref) <= rel * mag + 1e-30);
         }
     }
     return wrong;
@@ -600,30 +645,66 @@ static void test_gemm(void)
     int32_t gi[512];
     for (int r = 0; r < 512; r++) gi[r] = r < 130 ? 0 : r < 256 ? -1 : r < 320 ? 1 : r < 384 ? -1 : 2;
     const int32_t mm[3] = {130, 0, 64};
-    gemm G[6];
+    gemm G[7];
     gemm_alloc(&G[0], FP8_GEMM_DENSE, 200, 576, 256, 1, NULL, NULL, &rng);        /* partial M tile, N = 4.5 sb blocks */
     gemm_alloc(&G[1], FP8_GEMM_DENSE, 65, 2112, 128, 1, NULL, NULL, &rng);        /* N = 16.5 sb blocks */
     gemm_alloc(&G[2], FP8_GEMM_CONTIGUOUS, 512, 320, 256, 3, gi, NULL, &rng);     /* padding rows, skipped tiles */
     gemm_alloc(&G[3], FP8_GEMM_MASKED, 192, 576, 256, 3, NULL, mm, &rng);         /* empty group, partial groups */
     gemm_alloc(&G[4], FP8_GEMM_DENSE, 1, 8, 128, 1, NULL, NULL, &rng);            /* decode: one row, one 8-col chunk */
     gemm_alloc(&G[5], FP8_GEMM_DENSE, 77, 200, 384, 1, NULL, NULL, &rng);         /* N % 32 != 0, 3 K blocks */
-    for (int c = 0; c < 6; c++) {
+    gemm_alloc(&G[6], FP8_GEMM_DENSE, 33, 576, 1152, 1, NULL, NULL, &rng);        /* decode-like, 9 K blocks */
+    /* split-K on the dense cases: (requested splits -> effective) kb=2: 2 -> 2;
+     * kb=3: 2 -> 2 (2+1), 3 -> 3; kb=9: 2 -> 2 (5+4), 4 -> 3 (3+3+3: ceil(9/4)=3
+     * per split), 9 -> 9 (one block each); decode tiles and two wide ones */
+    static const int split_bm[4] = {64, 64, 128, 64}, split_bn[4] = {16, 32, 64, 160};
+    static const int split_req[4] = {2, 3, 4, 9};
+    int split_runs = 0;
+    for (int c = 0; c < 7; c++) {
         int wrong = 0, errs = 0;
-        for (int a = 0; a < 2; a++)
-            for (int b = 0; b < 4; b++) {
-                int w = gemm_emulate(&G[c], BMS[a], BNS[b], 5, &errs);
+        for (int a = 0; a < NBM; a++)
+            for (int b = 0; b < NBN; b++) {
+                int w = gemm_emulate(&G[c], BMS[a], BNS[b], 1, 5, &errs);
                 if (w) printf("  gemm case %d, %dx%d: %d wrong outputs\n", c, BMS[a], BNS[b], w);
                 wrong += w;
+            }
+        for (int t = 0; G[c].a.layout == FP8_GEMM_DENSE && t < 4; t++)
+            for (int q = 0; q < 4; q++) {
+                if (split_req[q] > G[c].a.k / 128) continue;
+                int w = gemm_emulate(&G[c], split_bm[t], split_bn[t], split_req[q], 7, &errs);
+                if (w) printf("  gemm case %d, %dx%d, %d splits: %d wrong outputs\n", c, split_bm[t], split_bn[t],
+                              split_req[q], w);
+                wrong += w;
+                split_runs++;
             }
         KBT_CHECK(errs == 0);
         KBT_CHECK(wrong == 0);
         gemm_free(&G[c]);
     }
+    /* requested splits <= kb: G0 (kb=2) {2}, G1 and G4 (kb=1) none, G5 (kb=3)
+     * {2,3}, G6 (kb=9) {2,3,4,9}: 7 counts x 4 tiles = 28 runs */
+    KBT_CHECK(split_runs == 28);
+    /* effective split counts, by hand (see above) */
+    fp8_gemm_v3_params p;
+    fp8_gemm_args a;
+    memset(&a, 0, sizeof a);
+    a.layout = FP8_GEMM_DENSE; a.m = 33; a.n = 576; a.k = 1152; a.num_groups = 1;
+    static float ws[1];
+    KBT_CHECK(fp8_gemm_v3_params_init(&a, 64, 32, &p) == 0 && fp8_gemm_v3_params_split(&p, 4, ws) == 0);
+    KBT_CHECK(p.splits == 3 && p.kb_per_split == 3);
+    KBT_CHECK(fp8_gemm_v3_params_init(&a, 64, 32, &p) == 0 && fp8_gemm_v3_params_split(&p, 2, ws) == 0);
+    KBT_CHECK(p.splits == 2 && p.kb_per_split == 5);
+    KBT_CHECK(fp8_gemm_v3_params_split(&p, 2, NULL) == -1);  /* no workspace */
+    a.layout = FP8_GEMM_MASKED;
+    KBT_CHECK(fp8_gemm_v3_params_init(&a, 64, 32, &p) == 0 && fp8_gemm_v3_params_split(&p, 2, ws) == -1); /* dense only */
+    KBT_CHECK(fp8_gemm_v3_params_split(&p, 1, NULL) == 0 && p.splits == 1);
 }
 
 int main(void)
 {
     for (int i = 0; i < 256; i++) lut[i] = kb_e4m3_to_f32((uint8_t)i);
+    int has16 = 0, has32 = 0; /* the decode widths are among the emulated tiles */
+    for (int b = 0; b < NBN; b++) has16 |= BNS[b] == 16, has32 |= BNS[b] == 32;
+    KBT_CHECK(has16 && has32);
     test_config();
     test_smem_map();
     test_fragment();

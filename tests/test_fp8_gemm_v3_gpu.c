@@ -7,14 +7,19 @@
  * Small shapes (K <= 384, <= 20 tiles) check edges and tails but never wrap
  * the stage ring nor give a CTA a second tile; the pipeline cases
  * (M=2048, N=4096, K=2560: 20 K blocks, dense, contiguous, masked) do both for
- * every tile configuration: K/128 > stages (at most 8) and every CTA of the
+ * every tile configuration: K/128 > stages (at most 16) and every CTA of the
  * persistent grid walks >= 2 tiles, so a stage is refilled within a tile and
  * the ring's phase carries from one tile into the next.  Their reference is
  * computed on a seeded sample of rows (one per 16-row block, all columns:
  * every tile is checked).  Those two properties are asserted first, on the
  * host, with the kernel's own stage count (fp8_v3_stages) and tile walk
  * (fp8_gemm_v3_next) at 132 SMs, so they are checked without a GPU too;
- * then SKIP (77) without a Hopper GPU. */
+ * then SKIP (77) without a Hopper GPU.
+ *
+ * Split-K (decode shapes): forced splits on the narrow and a wide tile, the
+ * last split shorter than the others, and the automatic choice for
+ * M=64, N=576, K=7168 (64x32 x 7 splits on 132 SMs: test_fp8_gemm_v3_sched.c),
+ * with the FP32 partials in a workspace and the reduce kernel after. */
 #include <stdlib.h>
 #include <cuda_runtime_api.h>
 #include "kbtest_gpu.h"
@@ -157,14 +162,14 @@ static void prob_free(prob *p)
     free(p->ha); free(p->hb); free(p->hsa); free(p->hsb); free(p->hgi); free(p->hmm); free(p->ref); free(p->dead);
 }
 
-/* Run with one tile config (bm = bn = 0: automatic) and check.  Returns
- * KB_SKIP if the launcher skipped. */
-static kb_status run_check(prob *p, int bm, int bn, const char *what)
+/* Run with one tile config (bm = bn = 0: automatic) and `splits` K splits
+ * (1: none) and check.  Returns KB_SKIP if the launcher skipped. */
+static kb_status run_check_split(prob *p, int bm, int bn, int splits, const char *what)
 {
     uint16_t *h = malloc(p->n_d * 2);
     double *got = malloc(p->n_d * sizeof(double)), *want = malloc(p->n_d * sizeof(double));
     cudaMemset(p->a.d, 0xFF, p->n_d * 2);
-    kb_status st = fp8_gemm_v3_run(&p->a, 0, bm, bn);
+    kb_status st = splits > 1 ? fp8_gemm_v3_run_split(&p->a, 0, bm, bn, splits) : fp8_gemm_v3_run(&p->a, 0, bm, bn);
     if (st == KB_SKIP) { printf("skip %s: %s\n", what, kb_last_message()); goto out; }
     if (st != KB_OK) { printf("FAIL %s %dx%d: %s\n", what, bm, bn, kb_last_message()); KBT_CHECK(st == KB_OK); goto out; }
     cudaError_t e = cudaDeviceSynchronize();
@@ -184,8 +189,8 @@ static kb_status run_check(prob *p, int bm, int bn, const char *what)
     double diff = kb_diff_deepgemm(got, want, nc);
     double mae = kb_max_abs_err(got, want, nc), amax = 0;
     for (size_t i = 0; i < nc; i++) amax = fabs(want[i]) > amax ? fabs(want[i]) : amax;
-    printf("%-8s block %3dx%-3d: diff %.3e max_abs_err %.3e (|ref| max %.3e), %zu masked rows written\n", what, bm,
-           bn, diff, mae, amax, untouched_bad);
+    printf("%-8s block %3dx%-3d split %2d: diff %.3e max_abs_err %.3e (|ref| max %.3e), %zu masked rows written\n",
+           what, bm, bn, splits, diff, mae, amax, untouched_bad);
     KBT_CHECK(diff < 1e-4);            /* NaN (poison left in a checked element) fails */
     KBT_CHECK(mae <= 1e-2 * amax);     /* BF16 rounding is 2^-9 relative */
     KBT_CHECK(untouched_bad == 0);
@@ -193,6 +198,8 @@ out:
     free(h); free(got); free(want);
     return st;
 }
+
+static kb_status run_check(prob *p, int bm, int bn, const char *what) { return run_check_split(p, bm, bn, 1, what); }
 
 static int run_all(prob *p, const char *what)
 {
@@ -315,6 +322,46 @@ static void case_dense_decode(void)
     prob_free(&p);
 }
 
+static void case_split(void)
+{
+    /* split-K: M = 33, N = 576, 20 K blocks; splits 2 (10+10), 3 (7+7+6),
+     * 7 (3 x 6 + 2), 20 (one block each); partials in a 32 MB workspace */
+    prob p;
+    prob_init(&p, FP8_GEMM_DENSE, 33, 576, 2560, 1, NULL, NULL, 1);
+    const size_t ws_bytes = (size_t)32 << 20;
+    KBT_CHECK(cudaMalloc(&p.a.workspace, ws_bytes) == cudaSuccess);
+    p.a.workspace_bytes = ws_bytes;
+    static const int bms[4] = {64, 64, 128, 64}, bns[4] = {16, 32, 64, 160}, sp[4] = {2, 3, 7, 20};
+    for (int t = 0; t < 4; t++)
+        for (int q = 0; q < 4; q++)
+            if (run_check_split(&p, bms[t], bns[t], sp[q], "split") == KB_SKIP) kbt_child_skip();
+    cudaFree(p.a.workspace);
+    prob_free(&p);
+}
+
+static void case_split_auto(void)
+{
+    /* the decode shape M=64, N=576, K=7168 with the automatic choice (on 132
+     * SMs: 64x32 x 7 splits), and the same without a workspace (no split) */
+    prob p;
+    prob_init(&p, FP8_GEMM_DENSE, 64, 576, 7168, 1, NULL, NULL, 1);
+    const size_t ws_bytes = (size_t)32 << 20;
+    KBT_CHECK(cudaMalloc(&p.a.workspace, ws_bytes) == cudaSuccess);
+    p.a.workspace_bytes = ws_bytes;
+    fp8_gemm_args *a = &p.a;
+    a->chosen = (fp8_gemm_choice){0};
+    KBT_CHECK(fp8_gemm_v3(a, 0) == KB_OK && cudaDeviceSynchronize() == cudaSuccess);
+    printf("auto M=64 N=576 K=7168: %dx%d, %d stages, split-K %d, %d CTAs\n", a->chosen.block_m, a->chosen.block_n,
+           a->chosen.stages, a->chosen.splits, a->chosen.ctas);
+    KBT_CHECK(a->chosen.splits > 1);
+    run_check(&p, 0, 0, "decode");
+    cudaFree(p.a.workspace);
+    p.a.workspace = NULL;
+    p.a.workspace_bytes = 0;
+    run_check(&p, 0, 0, "decode-nows");
+    prob_free(&p);
+}
+
 static void case_contig(void)
 {
     /* contiguous: 3 experts, segments of 130, 60, 128 rows padded to 256, 128, 128 */
@@ -351,13 +398,14 @@ static void gpu_item(void *arg, int i)
 {
     (void)arg;
     kb_rng_seed(&rng, 20261124 + (uint64_t)i);
-    static void (*const small[])(void) = {case_dense_tails, case_dense_decode, case_contig, case_masked};
+    static void (*const small[])(void) = {case_dense_tails, case_dense_decode, case_contig, case_masked, case_split,
+                                          case_split_auto};
     const int n_small = (int)(sizeof small / sizeof small[0]);
     if (i < n_small) small[i]();
     else if (i < n_small + N_PIPE) run_pipe_case(&pipe_cases[i - n_small]);
     else case_entry_point();
 }
-#define N_GPU_ITEMS (4 + N_PIPE + 1)
+#define N_GPU_ITEMS (6 + N_PIPE + 1)
 
 int main(void)
 {

@@ -3,7 +3,8 @@
  * reference, full comparison).  Skips (77) without a GPU.  Library rows may
  * skip (unsupported scale mode) but must never fail.  Each shape runs in a
  * forked child, its implementations in order; one that hangs or crashes
- * fails alone and a fresh child goes on with the next (tests/kbtest_gpu.h). */
+ * fails alone and a fresh child goes on with the next (tests/kbtest_gpu.h).
+ * A passing cuBLASLt row's note names the algorithm, a v3 row's its tile. */
 #include <cuda_runtime_api.h>
 #include "kbtest_gpu.h"
 #include "bench/kb.h"
@@ -35,6 +36,12 @@ static void impl(void *arg, int j)
     printf("%-18s %-34s %-16s %s %s=%.3g %s\n", c->op->name, c->s->label, im->name,
            st == KB_OK ? "ok  " : st == KB_SKIP ? "skip" : "FAIL", metric, err, st == KB_OK ? "" : kb_last_message());
     KBT_CHECK(st == KB_OK || (st == KB_SKIP && im->kind == KB_IMPL_LIB));
+    /* a passing row's note says what ran: the cuBLASLt algorithm, v3's tile */
+    char note[256] = "";
+    if (st == KB_OK && c->op->note) c->op->note(c->ctx, note, sizeof note);
+    if (st == KB_OK && c->op->note) printf("    note: %s\n", note);
+    if (st == KB_OK && im->kind == KB_IMPL_LIB && c->op->note) KBT_CHECK(strncmp(note, "cuBLASLt algo ", 14) == 0);
+    if (st == KB_OK && !strcmp(im->name, "v3")) KBT_CHECK(strncmp(note, "tile ", 5) == 0);
 }
 
 static void finish(void *arg)

@@ -295,6 +295,7 @@ kb_status fp8_gemm_setup(const char *op, const kb_shape *s, void **out)
     if (!c) return kb_error("fp8_gemm setup: out of host memory");
     c->shape = *s;
     c->op_name = op;
+    c->lib_last = -1;
     kb_status st = build(c);
     if (st != KB_OK) {
         fp8_gemm_teardown(c);
@@ -308,25 +309,38 @@ kb_status fp8_gemm_poison(void *ctx, cudaStream_t stream)
 {
     fp8_gemm_ctx *c = ctx;
     c->ref_mode = FP8_REF_BLOCK;
+    c->lib_last = -1;
+    memset(&c->args.chosen, 0, sizeof c->args.chosen);
     return kb_dev_poison(c->d_d, (size_t)c->rows_total * c->args.n * sizeof(uint16_t), stream);
 }
 
-kb_status fp8_gemm_lib_blk(void *ctx, cudaStream_t stream)
+static kb_status lib_run(fp8_gemm_ctx *c, int mode, cudaStream_t stream)
 {
-    return fp8_gemm_cublaslt_run(&((fp8_gemm_ctx *)ctx)->lib, FP8_LIB_BLOCK, stream);
+    c->lib_last = mode;
+    return fp8_gemm_cublaslt_run(&c->lib, mode, stream);
 }
+
+kb_status fp8_gemm_lib_blk(void *ctx, cudaStream_t stream) { return lib_run(ctx, FP8_LIB_BLOCK, stream); }
 
 kb_status fp8_gemm_lib_tensor(void *ctx, cudaStream_t stream)
 {
     fp8_gemm_ctx *c = ctx;
-    KB_TRY(fp8_gemm_cublaslt_run(&c->lib, FP8_LIB_TENSOR, stream));
+    KB_TRY(lib_run(c, FP8_LIB_TENSOR, stream));
     c->ref_mode = FP8_REF_TENSOR;
     return KB_OK;
 }
 
-kb_status fp8_gemm_lib_bf16(void *ctx, cudaStream_t stream)
+kb_status fp8_gemm_lib_bf16(void *ctx, cudaStream_t stream) { return lib_run(ctx, FP8_LIB_BF16, stream); }
+
+void fp8_gemm_note(void *ctx, char *buf, size_t n)
 {
-    return fp8_gemm_cublaslt_run(&((fp8_gemm_ctx *)ctx)->lib, FP8_LIB_BF16, stream);
+    const fp8_gemm_ctx *c = ctx;
+    const fp8_gemm_choice *ch = &c->args.chosen;
+    if (c->lib_last >= 0 && c->lib_last < FP8_LIB_NMODES && c->lib.mode[c->lib_last].algo[0])
+        snprintf(buf, n, "%s", c->lib.mode[c->lib_last].algo);
+    else if (ch->block_m > 0)
+        snprintf(buf, n, "tile %dx%d, %d stages, split-K %d, %d CTAs", ch->block_m, ch->block_n, ch->stages,
+                 ch->splits, ch->ctas);
 }
 
 void fp8_gemm_teardown(void *ctx)

@@ -49,6 +49,7 @@ typedef struct fp8_gemm_ctx {
     int rows_total;              /* rows of A and D (contig: padded sum; masked: G*m_max) */
     /* group segments (first row, valid rows): lib.seg_start, lib.seg_rows */
     int ref_mode;
+    int lib_last;                /* FP8_LIB_* mode of the last launch, -1: not a cuBLASLt one */
     /* host copies for the CPU reference */
     uint8_t *h_a, *h_b;
     float *h_sa, *h_sb;
@@ -107,13 +108,16 @@ void fp8_gemm_shape_add(kb_shape_table *t, const char *label, unsigned sets, int
     static kb_status setup(const kb_shape *s, void **ctx) { return fp8_gemm_setup(op, s, ctx); }
 #define FP8_GEMM_OP_FIELDS                                                                                     \
     .peak = KB_PEAK_FP8, .shapes = shapes, .flops = flops, .bytes = bytes, .setup = setup,                    \
-    .poison = fp8_gemm_poison, .verify = fp8_gemm_verify, .teardown = fp8_gemm_teardown, .dims = FP8_GEMM_DIMS
+    .poison = fp8_gemm_poison, .verify = fp8_gemm_verify, .teardown = fp8_gemm_teardown, .note = fp8_gemm_note, .dims = FP8_GEMM_DIMS
 
 /* ---- GPU side, shared by op_fp8_gemm.c and op_fp8_gemm_grouped.c --------- */
 kb_status fp8_gemm_setup(const char *op, const kb_shape *s, void **ctx);
 kb_status fp8_gemm_poison(void *ctx, cudaStream_t stream);
 kb_status fp8_gemm_verify(void *ctx, double *err, const char **metric);
 void fp8_gemm_teardown(void *ctx);
+/* kb_op.note: the cuBLASLt algorithm, or the tile configuration, that the
+ * verified launch ran. */
+void fp8_gemm_note(void *ctx, char *buf, size_t n);
 
 /* Device helpers (bench/fp8_dev.cu). */
 /* x[r, c] = U(-1, 1) * 2^e(r/grp_rows, c/grp_cols), e in [-4, 3] per group, so

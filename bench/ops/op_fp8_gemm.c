@@ -64,7 +64,7 @@ static const kb_impl impls[] = {
     {"cublas_bf16", KB_IMPL_LIB, fp8_gemm_lib_bf16, "cuBLASLt BF16 on dequantised inputs: no FP8"},
     {"v1", KB_IMPL_HAND, fp8_gemm_v1, "one thread per output, CUDA cores, promotion per 128-K block"},
     {"v2", KB_IMPL_HAND, fp8_gemm_v2, "mma.sync m16n8k32 E4M3, 128x128x128 tiles, 4-stage cp.async"},
-    {"v3", KB_IMPL_HAND, fp8_gemm_v3, "Hopper: TMA + mbarrier pipeline, wgmma m64nNk32 E4M3, persistent, wave-aware tiles"},
+    {"v3", KB_IMPL_HAND, fp8_gemm_v3, "Hopper: TMA + mbarrier pipeline, wgmma m64nNk32 E4M3, persistent, wave-aware tiles, split-K"},
 };
 
 const kb_op kb_op_fp8_gemm = {

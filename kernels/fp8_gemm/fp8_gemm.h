@@ -34,6 +34,14 @@ typedef enum fp8_gemm_layout {
     FP8_GEMM_MASKED = 2
 } fp8_gemm_layout;
 
+/* What a tiled implementation chose for its last launch (0 = not reported). */
+typedef struct fp8_gemm_choice {
+    int block_m, block_n; /* output tile                                     */
+    int stages;          /* shared-memory pipeline depth                      */
+    int splits;          /* K splits (1: none)                                */
+    int ctas;            /* persistent grid                                   */
+} fp8_gemm_choice;
+
 typedef struct fp8_gemm_args {
     fp8_gemm_layout layout;
     int m;               /* dense/contiguous: rows of A and D; masked: m_max  */
@@ -49,6 +57,7 @@ typedef struct fp8_gemm_args {
     const int32_t *masked_m_host; /* masked only, host copy (for per-group library calls) */
     void *workspace;     /* device scratch an implementation may use          */
     size_t workspace_bytes;
+    fp8_gemm_choice chosen; /* out: written by the launcher, for the row note */
 } fp8_gemm_args;
 
 #ifdef __cplusplus

@@ -22,6 +22,15 @@
  *     are read on the device while walking the tile index.
  *   - sb has ceil(N/128) rows per group (N = 576 and 2112 are not multiples
  *     of 128).  Needs K % 128 == 0 and N % 8 == 0 (else the launcher skips).
+ *   - decode shapes (M <= 128): BLOCK_N 16 / 32 tiles (wgmma m64n16k32,
+ *     m64n32k32) with up to 16 stages, and split-K (dense): the persistent
+ *     CTAs walk (tile, split) units, split slowest; each unit multiplies its
+ *     own 128-K blocks [kb0, kb1) with their own scales and stores FP32 pairs
+ *     into the split's plane of the workspace [splits, M, N]; then
+ *     fp8_gemm_v3_reduce (same stream) sums the planes into BF16 D.  Chosen
+ *     by the wave-aware cost model (fp8_gemm_v3_sched.c) when the operator
+ *     gives a workspace; M=64, N=576, K=7168: 64x32 x 7 splits = 126 CTAs
+ *     instead of 9 64x64 tiles.
  *
  * Status: compiled for sm_90a, PTX and ptxas-checked (tests/fp8_gemm_v3.cmake:
  * instructions, no spills, setmaxnreg register pool), tile walk simulated on
@@ -29,8 +38,11 @@
  * descriptor / pipeline computation lives in fp8_gemm_v3_map.h and is
  * emulated on the host against models of TMA, wgmma and mbarrier written from
  * the PTX ISA (tests/test_fp8_gemm_v3_emu.c: whole GEMMs, dense / contiguous /
- * masked, every tile size).  Written without a GPU and never run on one -
- * tests/test_fp8_gemm_v3_gpu.c is the first thing to run on one.
+ * masked, every tile size, split-K).  Written without a GPU and never run on
+ * one - tests/test_fp8_gemm_v3_gpu.c is the first thing to run on one.  The
+ * decode target of issue 14 (>= 2,400 GB/s at M <= 128 on an H100; DeepGEMM
+ * reaches 2,100-2,700) is unmeasured, and so are the split-K cost constants
+ * (FP8_GEMM_V3_REDUCE_FIXED): both need a GPU run.
  *
  * NOTES:
  *   - BLOCK_K = 128 = one scale block = one 128-byte E4M3 row: TMA's 128B
@@ -43,13 +55,16 @@
  *     producer 40 and the math threads 232 registers (2x80 accumulators at
  *     BLOCK_N = 160).  With 1 math warpgroup (256 threads) every thread already
  *     has plenty, so no setmaxnreg.
- *   - stages: as many as fit in 227 KB (H100 opt-in shared memory), at most 8.
+ *   - stages: as many as fit in 227 KB (H100 opt-in shared memory), at most
+ *     16 (fp8_gemm_v3_map.h: the narrow decode tiles need deep rings to keep
+ *     ~25 KB of B in flight per SM).
  *   - B tiles whose BLOCK_N is not a multiple of 128 straddle two sb blocks:
  *     the promotion picks sb[nb0] for columns before the 128 boundary and
- *     sb[nb0+1] after it (boundary is a multiple of 32, so per 8-col chunk).
+ *     sb[nb0+1] after it (boundary is a multiple of 16, so per 8-col chunk).
  *   - tensor maps are built on the host with cuTensorMapEncodeTiled fetched
  *     through cudaGetDriverEntryPointByVersion (no libcuda link) and cached per
- *     (pointer, dims, box), then passed as __grid_constant__ parameters.
+ *     (device, pointer, dims, box) (fp8_gemm_v3_tmap.h), then passed as
+ *     __grid_constant__ parameters.
  */
 #include <cuda.h>
 #include <cudaTypedefs.h>
@@ -60,6 +75,7 @@
 #include "kernels/common/hopper.cuh"
 #include "kernels/fp8_gemm/fp8_gemm_v3.h"
 #include "kernels/fp8_gemm/fp8_gemm_v3_map.h"
+#include "kernels/fp8_gemm/fp8_gemm_v3_tmap.h"
 #include "kernels/fp8_gemm/fp8_gemm_v3_wgmma.cuh"
 
 namespace {
@@ -73,7 +89,7 @@ constexpr int kMathRegs = FP8_V3_MATH_REGS; // 40*128 + 232*256 = 64512 <= 65536
 
 template <int BM, int BN> struct v3_cfg {
     static_assert(BM == 64 || BM == 128, "BLOCK_M is one or two 64-row warpgroups");
-    static_assert(BN % 32 == 0 && BN >= 32 && BN <= 256, "wgmma N");
+    static_assert(BN % 16 == 0 && BN >= 16 && BN <= 256, "wgmma N (E4M3: multiples of 8 up to 256)");
     static constexpr int kMathWGs = fp8_v3_math_wgs(BM);
     static constexpr int kMathThreads = fp8_v3_math_threads(BM);
     static constexpr int kThreads = fp8_v3_threads(BM);
@@ -154,7 +170,7 @@ fp8_gemm_v3_kernel(const __grid_constant__ CUtensorMap tm_a, const __grid_consta
             int stage = 0;
             uint32_t phase = 0;
             while (fp8_gemm_v3_next(&p, &walk, blockIdx.x, gridDim.x, &t)) {
-                for (int kb = 0; kb < p.kblocks; kb++) {
+                for (int kb = t.kb0; kb < t.kb1; kb++) { // all K blocks, or this split's
                     int ca0, ca1, cb0, cb1;
                     fp8_v3_tma_a_coord(&t, kb, &ca0, &ca1);
                     fp8_v3_tma_b_coord(&p, &t, kb, &cb0, &cb1);
@@ -189,15 +205,15 @@ fp8_gemm_v3_kernel(const __grid_constant__ CUtensorMap tm_a, const __grid_consta
 
 #pragma unroll
         for (int i = 0; i < R; i++) acc[i] = 0.f;
-        float nsa0 = __ldg(p.sa + fp8_v3_sa_index(&p, t.g, 0, ra));
-        float nsa1 = __ldg(p.sa + fp8_v3_sa_index(&p, t.g, 0, rb));
-        float nsb0 = __ldg(p.sb + fp8_v3_sb_index(&p, t.g, nb0, 0));
-        float nsb1 = __ldg(p.sb + fp8_v3_sb_index(&p, t.g, nb0 + 1, 0));
+        float nsa0 = __ldg(p.sa + fp8_v3_sa_index(&p, t.g, t.kb0, ra));
+        float nsa1 = __ldg(p.sa + fp8_v3_sa_index(&p, t.g, t.kb0, rb));
+        float nsb0 = __ldg(p.sb + fp8_v3_sb_index(&p, t.g, nb0, t.kb0));
+        float nsb1 = __ldg(p.sb + fp8_v3_sb_index(&p, t.g, nb0 + 1, t.kb0));
 
-        for (int kb = 0; kb < p.kblocks; kb++) {
+        for (int kb = t.kb0; kb < t.kb1; kb++) { // split-K: each split promotes with its own blocks' scales
             // -- scales of this K block; prefetch the next block's
             const float sa0 = nsa0, sa1 = nsa1, sbA = nsb0, sbB = nsb1;
-            if (kb + 1 < p.kblocks) {
+            if (kb + 1 < t.kb1) {
                 nsa0 = __ldg(p.sa + fp8_v3_sa_index(&p, t.g, kb + 1, ra));
                 nsa1 = __ldg(p.sa + fp8_v3_sa_index(&p, t.g, kb + 1, rb));
                 nsb0 = __ldg(p.sb + fp8_v3_sb_index(&p, t.g, nb0, kb + 1));
@@ -230,11 +246,15 @@ fp8_gemm_v3_kernel(const __grid_constant__ CUtensorMap tm_a, const __grid_consta
             }
         }
 
-        // -- epilogue: BF16 pairs (registers 2q, 2q+1), rows < row_lim, cols < N
+        // -- epilogue: BF16 pairs (registers 2q, 2q+1), rows < row_lim, cols < N;
+        //    split-K: FP32 pairs into the split's partial plane (the reduce kernel sums them)
 #pragma unroll
         for (int i = 0; i < R; i += 2) {
             const int r = r0 + fp8_v3_reg_row(i), c = c0 + fp8_v3_reg_col(i);
-            if (fp8_v3_store_ok(&p, &t, r, c)) {
+            if (!fp8_v3_store_ok(&p, &t, r, c)) continue;
+            if (p.splits > 1) {
+                *reinterpret_cast<float2 *>(p.ws + fp8_v3_ws_index(&p, &t, r, c)) = make_float2(acc[i], acc[i + 1]);
+            } else {
                 __nv_bfloat162 v = __floats2bfloat162_rn(acc[i], acc[i + 1]);
                 *reinterpret_cast<__nv_bfloat162 *>(p.d + fp8_v3_d_index(&p, &t, r, c)) = v;
             }
@@ -242,26 +262,32 @@ fp8_gemm_v3_kernel(const __grid_constant__ CUtensorMap tm_a, const __grid_consta
     }
 }
 
-// ---- host: tensor maps ------------------------------------------------------------
-struct v3_tmap_entry {
-    const void *ptr;
-    uint64_t rows, cols;
-    uint32_t box_rows;
-    CUtensorMap map;
-};
-v3_tmap_entry v3_tmap_cache[32];
-int v3_tmap_used, v3_tmap_next;
-
-// 2D E4M3 (bytes) tensor [rows, cols] row-major; box = [box_rows, 128], 128B swizzle.
-kb_status v3_tmap(const void *ptr, uint64_t rows, uint64_t cols, uint32_t box_rows, CUtensorMap *out)
+// ---- split-K reduce: D[e] = bf16(sum_s ws[s, e]), two elements per thread ----------
+__global__ void __launch_bounds__(256) fp8_gemm_v3_reduce(const float *__restrict__ ws, uint16_t *__restrict__ d,
+                                                          int m, int n, int splits)
 {
-    for (int i = 0; i < v3_tmap_used; i++) {
-        const v3_tmap_entry &e = v3_tmap_cache[i];
-        if (e.ptr == ptr && e.rows == rows && e.cols == cols && e.box_rows == box_rows) {
-            *out = e.map;
-            return KB_OK;
+    const size_t pairs = (size_t)m * n / 2; // N % 8 == 0: pairs never straddle rows
+    for (size_t q = blockIdx.x * (size_t)blockDim.x + threadIdx.x; q < pairs; q += (size_t)gridDim.x * blockDim.x) {
+        float2 acc = make_float2(0.f, 0.f);
+        for (int sp = 0; sp < splits; sp++) {
+            const float2 v = __ldg(reinterpret_cast<const float2 *>(ws + fp8_v3_reduce_src(sp, m, n, 2 * q)));
+            acc.x += v.x;
+            acc.y += v.y;
         }
+        *reinterpret_cast<__nv_bfloat162 *>(d + 2 * q) = __floats2bfloat162_rn(acc.x, acc.y);
     }
+}
+
+// ---- host: tensor maps ------------------------------------------------------------
+// Cached per (device, pointer, dims, box): fp8_gemm_v3_tmap.h.
+static_assert(sizeof(CUtensorMap) == FP8_V3_TMAP_BYTES, "tensor map size");
+fp8_v3_tmap_cache v3_tmaps;
+
+// 2D E4M3 (bytes) tensor [rows, cols] row-major on device dev; box = [box_rows, 128], 128B swizzle.
+kb_status v3_tmap(int dev, const void *ptr, uint64_t rows, uint64_t cols, uint32_t box_rows, CUtensorMap *out)
+{
+    const fp8_v3_tmap_key key = {dev, ptr, rows, cols, box_rows};
+    if (fp8_v3_tmap_find(&v3_tmaps, &key, out)) return KB_OK;
     PFN_cuTensorMapEncodeTiled_v12000 enc = kb_tensor_map_encoder();
     if (!enc) return kb_skip("fp8_gemm_v3: cuTensorMapEncodeTiled not available from the driver");
     if (((uintptr_t)ptr & 15) || (cols & 15)) return kb_error("fp8_gemm_v3: TMA needs 16-byte aligned rows");
@@ -277,28 +303,33 @@ kb_status v3_tmap(const void *ptr, uint64_t rows, uint64_t cols, uint32_t box_ro
     if (r != CUDA_SUCCESS)
         return kb_error("fp8_gemm_v3: cuTensorMapEncodeTiled failed (%d) for [%llu, %llu] box %u", (int)r,
                         (unsigned long long)rows, (unsigned long long)cols, box_rows);
-    int slot = v3_tmap_used < 32 ? v3_tmap_used++ : (v3_tmap_next++ & 31);
-    v3_tmap_cache[slot] = v3_tmap_entry{ptr, rows, cols, box_rows, m};
+    fp8_v3_tmap_put(&v3_tmaps, &key, &m);
     *out = m;
     return KB_OK;
 }
 
 // ---- host: launch -----------------------------------------------------------------
 template <int BM, int BN>
-kb_status v3_launch(const CUtensorMap &ta, const CUtensorMap &tb, const v3_params &p, int grid, int max_smem,
-                    cudaStream_t s)
+kb_status v3_launch(const CUtensorMap &ta, const CUtensorMap &tb, const v3_params &p, int grid, int dev,
+                    int max_smem, cudaStream_t s)
 {
     using C = v3_cfg<BM, BN>;
-    static int attr_done = 0;
+    static fp8_v3_dev_flags attr_done; // the attribute is per device (fp8_gemm_v3_tmap.h)
     if (C::kSmemBytes > max_smem)
         return kb_skip("fp8_gemm_v3: needs %d B shared memory per block, device has %d", C::kSmemBytes, max_smem);
-    if (!attr_done) {
+    if (!fp8_v3_dev_flag(&attr_done, dev)) {
         KB_CUDA_TRY(cudaFuncSetAttribute(fp8_gemm_v3_kernel<BM, BN>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                          C::kSmemBytes));
-        attr_done = 1;
+        fp8_v3_dev_flag_set(&attr_done, dev);
     }
     fp8_gemm_v3_kernel<BM, BN><<<grid, C::kThreads, C::kSmemBytes, s>>>(ta, tb, p);
     KB_CUDA_TRY(cudaGetLastError());
+    if (p.splits > 1) { // partials -> D, on the same stream
+        const size_t pairs = (size_t)p.m * p.n / 2;
+        const int blocks = (int)(pairs / 256 + 1 < 4u * 132 ? pairs / 256 + 1 : 4u * 132);
+        fp8_gemm_v3_reduce<<<blocks, 256, 0, s>>>(p.ws, p.d, p.m, p.n, p.splits);
+        KB_CUDA_TRY(cudaGetLastError());
+    }
     return KB_OK;
 }
 
@@ -333,7 +364,11 @@ bool v3_compiled(int bm, int bn)
 
 } // namespace
 
-extern "C" kb_status fp8_gemm_v3_run(const fp8_gemm_args *a, cudaStream_t s, int block_m, int block_n)
+// The launch: block_m = block_n = 0: tile and splits chosen (splits ignored);
+// else that tile with `splits` K splits (< 1: 1).  *chosen (may be NULL)
+// receives the configuration it runs.
+static kb_status v3_run(const fp8_gemm_args *a, cudaStream_t s, int block_m, int block_n, int splits,
+                        fp8_gemm_choice *chosen)
 {
     // -- arguments
     if (!a || !a->a || !a->sa || !a->b || !a->sb || !a->d) return kb_error("fp8_gemm_v3: null pointer");
@@ -352,38 +387,56 @@ extern "C" kb_status fp8_gemm_v3_run(const fp8_gemm_args *a, cudaStream_t s, int
     // -- tile size: wave-quantisation choice, or forced
     fp8_gemm_v3_cfg cfg;
     const int32_t *mm_host = a->layout == FP8_GEMM_MASKED ? a->masked_m_host : nullptr;
+    const size_t ws_bytes = a->workspace ? a->workspace_bytes : 0;
     int rc = (block_m == 0 && block_n == 0)
-                 ? fp8_gemm_v3_choose(a->layout, a->m, a->n, groups, mm_host, dev.sms, &cfg)
+                 ? fp8_gemm_v3_choose_k(a->layout, a->m, a->n, a->k, groups, mm_host, dev.sms, ws_bytes, &cfg)
                  : (v3_compiled(block_m, block_n)
-                        ? fp8_gemm_v3_eval(a->layout, a->m, a->n, groups, mm_host, dev.sms, block_m, block_n, &cfg)
+                        ? fp8_gemm_v3_eval_k(a->layout, a->m, a->n, a->k, groups, mm_host, dev.sms, block_m, block_n,
+                                             splits < 1 ? 1 : splits, &cfg)
                         : -1);
-    if (rc != 0) return kb_error("fp8_gemm_v3: no tile config for block %dx%d", block_m, block_n);
+    if (rc != 0) return kb_error("fp8_gemm_v3: no tile config for block %dx%d, %d splits", block_m, block_n, splits);
+    if (cfg.ws_bytes > ws_bytes)
+        return kb_error("fp8_gemm_v3: %d splits need %zu B of workspace, have %zu", cfg.splits, cfg.ws_bytes, ws_bytes);
 
     // -- tensor maps: A [rows_a, K], B [groups * N, K]
     const uint64_t rows_a = fp8_v3_rows_a(a->layout, a->m, groups);
     CUtensorMap ta, tb;
-    KB_TRY(v3_tmap(a->a, rows_a, (uint64_t)a->k, fp8_v3_box_rows_a(cfg.block_m), &ta));
-    KB_TRY(v3_tmap(a->b, fp8_v3_rows_b(a->n, groups), (uint64_t)a->k, fp8_v3_box_rows_b(cfg.block_n), &tb));
+    KB_TRY(v3_tmap(dev.dev, a->a, rows_a, (uint64_t)a->k, fp8_v3_box_rows_a(cfg.block_m), &ta));
+    KB_TRY(v3_tmap(dev.dev, a->b, fp8_v3_rows_b(a->n, groups), (uint64_t)a->k, fp8_v3_box_rows_b(cfg.block_n), &tb));
 
     v3_params p;
-    if (fp8_gemm_v3_params_init(a, cfg.block_m, cfg.block_n, &p) != 0)
+    if (fp8_gemm_v3_params_init(a, cfg.block_m, cfg.block_n, &p) != 0 ||
+        fp8_gemm_v3_params_split(&p, cfg.splits, static_cast<float *>(a->workspace)) != 0)
         return kb_error("fp8_gemm_v3: bad arguments");
+
+    if (chosen) *chosen = fp8_gemm_choice{cfg.block_m, cfg.block_n, fp8_v3_stages(cfg.block_m, cfg.block_n), p.splits, cfg.grid};
 
     // -- dispatch (pairs listed in fp8_gemm_v3_block_ms / _ns)
 #define V3_CASE(BM_, BN_) \
-    if (cfg.block_m == BM_ && cfg.block_n == BN_) return v3_launch<BM_, BN_>(ta, tb, p, cfg.grid, dev.max_smem, s);
-    V3_CASE(64, 64) V3_CASE(64, 96) V3_CASE(64, 128) V3_CASE(64, 160)
-    V3_CASE(128, 64) V3_CASE(128, 96) V3_CASE(128, 128) V3_CASE(128, 160)
+    if (cfg.block_m == BM_ && cfg.block_n == BN_) return v3_launch<BM_, BN_>(ta, tb, p, cfg.grid, dev.dev, dev.max_smem, s);
+    V3_CASE(64, 16) V3_CASE(64, 32) V3_CASE(64, 64) V3_CASE(64, 96) V3_CASE(64, 128) V3_CASE(64, 160)
+    V3_CASE(128, 16) V3_CASE(128, 32) V3_CASE(128, 64) V3_CASE(128, 96) V3_CASE(128, 128) V3_CASE(128, 160)
 #undef V3_CASE
     return kb_error("fp8_gemm_v3: block %dx%d not compiled", cfg.block_m, cfg.block_n);
 }
 
+extern "C" kb_status fp8_gemm_v3_run(const fp8_gemm_args *a, cudaStream_t s, int block_m, int block_n)
+{
+    return v3_run(a, s, block_m, block_n, 1, nullptr);
+}
+
+extern "C" kb_status fp8_gemm_v3_run_split(const fp8_gemm_args *a, cudaStream_t s, int block_m, int block_n,
+                                           int splits)
+{
+    return v3_run(a, s, block_m, block_n, splits, nullptr);
+}
+
 static kb_status v3_entry(void *ctx, cudaStream_t s, fp8_gemm_layout want, const char *name)
 {
-    const fp8_gemm_args *a = static_cast<const fp8_gemm_args *>(ctx);
+    fp8_gemm_args *a = static_cast<fp8_gemm_args *>(ctx);
     if (!a) return kb_error("%s: null ctx", name);
     if (a->layout != want) return kb_skip("%s: wrong layout %d", name, (int)a->layout);
-    return fp8_gemm_v3_run(a, s, 0, 0);
+    return v3_run(a, s, 0, 0, 0, &a->chosen);
 }
 
 extern "C" kb_status fp8_gemm_v3(void *ctx, cudaStream_t s)
@@ -401,7 +454,8 @@ extern "C" kb_status fp8_gemm_v3_masked(void *ctx, cudaStream_t s)
 // The grouped operator's one entry: contiguous or masked, by args.layout.
 extern "C" kb_status fp8_gemm_v3_grouped(void *ctx, cudaStream_t s)
 {
-    const fp8_gemm_args *a = (const fp8_gemm_args *)ctx;
+    fp8_gemm_args *a = static_cast<fp8_gemm_args *>(ctx);
+    if (!a) return kb_error("fp8_gemm_v3_grouped: null ctx");
     if (a->layout == FP8_GEMM_DENSE) return kb_skip("fp8_gemm_v3_grouped: dense layout (use fp8_gemm_v3)");
-    return fp8_gemm_v3_run(a, s, 0, 0);
+    return v3_run(a, s, 0, 0, 0, &a->chosen);
 }

@@ -24,7 +24,11 @@
 
 /* ---- configuration ------------------------------------------------------------ */
 #define FP8_V3_BK 128               /* K per stage (bytes per tile row)               */
-#define FP8_V3_MAX_STAGES 8
+/* NOTES: deep rings for the narrow decode tiles: at M <= 64 only B streams
+ * from HBM, and one SM needs ~25 KB in flight (3.35 TB/s x ~1 us latency / 132
+ * SMs, Little's law): 6 stages of a 64x32 tile's 4 KB B box, 12 of 64x16.
+ * Wide tiles are bound by the 227 KB first (128x160: 6 stages). */
+#define FP8_V3_MAX_STAGES 16
 #define FP8_V3_SMEM_BUDGET (227 * 1024) /* H100: 232448 B opt-in dynamic smem per block */
 #define FP8_V3_SMEM_ALIGN 1024      /* 128B swizzle pattern repeats every 8 x 128 B   */
 #define FP8_V3_PRODUCER_THREADS 128
@@ -139,9 +143,9 @@ FP8_V3_CE int fp8_v3_reg_col(int i) { return (i >> 2) * 8 + (i & 1); }
 
 /* ---- scales ------------------------------------------------------------------------
  * A tile of BLOCK_N columns from n0 covers at most two 128-column sb blocks
- * (n0 is a multiple of 32 and n0 % 128 + BLOCK_N <= 256 for every compiled
+ * (n0 is a multiple of 16 and n0 % 128 + BLOCK_N <= 256 for every compiled
  * BLOCK_N): tile columns < fp8_v3_sb_split(n0) use block n0/128, the rest
- * block n0/128 + 1.  The split is a multiple of 32, so it is decided per
+ * block n0/128 + 1.  The split is a multiple of 16, so it is decided per
  * 8-column chunk. */
 /* n0 runs over multiples of BLOCK_N, so n0 % 128 takes every multiple of
  * gcd(BLOCK_N, 128) below 128: two blocks suffice iff BLOCK_N <= 128 + gcd. */
@@ -149,7 +153,10 @@ FP8_V3_CE int fp8_v3_gcd128(int bn)
 {
     return bn % 128 == 0 ? 128 : bn % 64 == 0 ? 64 : bn % 32 == 0 ? 32 : bn % 16 == 0 ? 16 : 8;
 }
-FP8_V3_CE int fp8_v3_bn_ok(int bn) { return bn % 32 == 0 && bn <= 256 && bn <= 128 + fp8_v3_gcd128(bn); }
+/* bn % 16: the B box is bn 128-byte rows, a multiple of the 1024-byte swizzle
+ * atom (8 rows, the descriptor's SBO) from bn % 8 on; wgmma E4M3 takes any N
+ * that is a multiple of 8; 16 keeps the sb split on 16-column chunks. */
+FP8_V3_CE int fp8_v3_bn_ok(int bn) { return bn % 16 == 0 && bn <= 256 && bn <= 128 + fp8_v3_gcd128(bn); }
 FP8_V3_CE int fp8_v3_sb_split(int n0) { return FP8_V3_BK - n0 % FP8_V3_BK; }
 FP8_V3_CE int fp8_v3_reg_second(int i, int split) { return (i >> 2) * 8 >= split; }
 /* sa element (row, kb) of group g (dense/contiguous: sa [K/128, M]; masked:
@@ -179,6 +186,16 @@ FP8_V3_HD size_t fp8_v3_d_index(const fp8_gemm_v3_params *p, const fp8_gemm_v3_t
     const size_t row = (p->layout == FP8_GEMM_MASKED ? (size_t)t->g * p->m : 0) + (size_t)(t->m0 + r);
     return row * p->n + (size_t)(t->n0 + c);
 }
+
+/* ---- split-K: FP32 partials [splits, m, n], then D = bf16(sum over splits) ---------- */
+FP8_V3_CE size_t fp8_v3_ws_bytes(int splits, int m, int n) { return (size_t)splits * (size_t)m * (size_t)n * 4u; }
+/* partial of (tile row r, tile col c) of a dense unit in split t->split */
+FP8_V3_HD size_t fp8_v3_ws_index(const fp8_gemm_v3_params *p, const fp8_gemm_v3_tile *t, int r, int c)
+{
+    return ((size_t)t->split * p->m + (size_t)(t->m0 + r)) * p->n + (size_t)(t->n0 + c);
+}
+/* the reduce pass: element e of D [m, n] (row-major) sums ws[s * m * n + e] */
+FP8_V3_CE size_t fp8_v3_reduce_src(int split, int m, int n, size_t e) { return (size_t)split * m * n + e; }
 
 #undef FP8_V3_CE
 #endif
