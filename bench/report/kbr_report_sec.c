@@ -290,18 +290,24 @@ void kbr_sec_pair(kbr_report *R)
 }
 
 /* ---- plots ------------------------------------------------------------------------------ */
+void kbr_report_charts(kbr_report *R, kbr_chart_kind kind)
+{
+    if (!R->plotted) return;
+    for (int i = 0; i < R->charts.n; i++) {
+        const kbr_chart *c = &R->charts.c[i];
+        if (c->kind != kind) continue;
+        char rel[1300], abs[1300];
+        snprintf(rel, sizeof rel, "%s/%s.png", R->relp, c->name);
+        snprintf(abs, sizeof abs, "%s/%s.png", R->plots, c->name);
+        doc_img(&R->d, c->name, rel, abs);
+    }
+}
+
+/* The claim charts are in the first section; the rest here. */
 void kbr_sec_plots(kbr_report *R)
 {
-    static const kbr_chart_kind order[] = {KBR_CHART_ROOFLINE, KBR_CHART_PAIR, KBR_CHART_OP};
+    static const kbr_chart_kind order[] = {KBR_CHART_ROOFLINE, KBR_CHART_COMM, KBR_CHART_PAIR, KBR_CHART_OP};
     doc_h(&R->d, 2, "Plots");
     if (!R->plotted) { doc_p(&R->d, "%s", R->plot_note); return; }
-    for (size_t k = 0; k < sizeof order / sizeof order[0]; k++)
-        for (int i = 0; i < R->charts.n; i++) {
-            const kbr_chart *c = &R->charts.c[i];
-            if (c->kind != order[k]) continue;
-            char rel[1300], abs[1300];
-            snprintf(rel, sizeof rel, "%s/%s.png", R->relp, c->name);
-            snprintf(abs, sizeof abs, "%s/%s.png", R->plots, c->name);
-            doc_img(&R->d, c->name, rel, abs);
-        }
+    for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) kbr_report_charts(R, order[k]);
 }
