@@ -9,6 +9,7 @@
 #include "cmdtest.h"
 #include "bench/report/kb_cmds.h"
 #include "bench/report/kbr_claim.h"
+#include "bench/report/kbr_plot.h"
 #include "kbtest.h"
 
 #define FX "tests/fixtures/"
@@ -135,6 +136,11 @@ static void check_section(void)
     snprintf(bad, sizeof bad, "%s/bad_claim.csv", dir);
     const char *b[] = {"report", FX "plot_results.csv", "--claim", bad, "--no-plots", "--out", out, NULL};
     KBT_CHECK(kbt_run(kb_cmd_report, b) == 2 && kbt_count_lines(kbt_errbuf) == 1);
+    KBT_CHECK(has(md, "## h800-sxm vs h100-sxm\n")); /* the H100 side is measured */
+    /* a pair of projections only: the heading says so */
+    const char *pp[] = {"report", FX "pair_projected.csv", "--no-plots", "--out", out, NULL};
+    KBT_CHECK(kbt_run(kb_cmd_report, pp) == 0);
+    KBT_CHECK(has(slurp("report.md"), "## h800-sxm vs h100-sxm (projected: nothing measured)\n"));
     /* no --claim: the hint */
     const char *h[] = {"report", FX "plot_results.csv", "--no-plots", "--out", out, NULL};
     KBT_CHECK(kbt_run(kb_cmd_report, h) == 0);
@@ -203,11 +209,34 @@ static void check_report_charts(void)
     KBT_CHECK(has(md, "![comm_h100-sxm](plots/comm_h100-sxm.png)"));
 }
 
+/* The pair: projected link rows at the practical rate (as the roll-up), configurations apart. */
+static void check_pair(void)
+{
+    kb_rowset s = {0};
+    char err[256], cf[48];
+    KBT_CHECK(kb_rows_load(&s, FX "pair_links.csv", NULL, err, sizeof err) == 0);
+    kbr_gpu_pair p = {kb_gpu_find("h100-sxm"), kb_gpu_find("h800-sxm")};
+    kbr_pair_cell c;
+    /* kbench model's practical rows: link bytes 97430016 at 370 and 160 GB/s/dir (not 450 / 200) */
+    KBT_CHECK(kbr_pair_shape(&s, "ep_dispatch", "t4096_h7168_ep8", &p, &c) == 0);
+    KBT_NEAR(c.a_us, 97430016 / 370e3, 1e-9);
+    KBT_NEAR(c.b_us, 97430016 / 160e3, 1e-9);
+    kbr_pair_sum ps;
+    KBT_CHECK(kbr_pair_op(&s, "ep_dispatch", "EP8 intra-node", &p, &ps) == 0 && ps.nshapes == 1);
+    KBT_NEAR(ps.b_us / ps.a_us, 370.0 / 160, 1e-9);
+    KBT_CHECK(kbr_pair_op(&s, "ep_dispatch", "loopback", &p, &ps) == 0 && ps.nshapes == 1);
+    KBT_NEAR(ps.b_us / ps.a_us, 1, 1e-12); /* one HBM, the same on both */
+    KBT_STREQ(kbr_row_config(&s.r[0], cf, sizeof cf), "loopback");
+    KBT_STREQ(kbr_row_config(&s.r[2], cf, sizeof cf), "EP8 intra-node");
+    kb_rows_free(&s);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/kbclaim.XXXXXX");
     if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
     check_loader();
+    check_pair();
     check_section();
     check_plots();
     check_report_charts();

@@ -225,15 +225,30 @@ void kbr_sec_best(kbr_report *R)
 }
 
 /* ---- the pair side by side ------------------------------------------------------------ */
+/* Measured sides over every (op, shape) of the pair: the heading says "projected" when none. */
+static int pair_measured(const kbr_report *R)
+{
+    int n = 0;
+    for (int i = 0; i < R->s.n; i++) {
+        const kb_row *r = &R->s.r[i];
+        kbr_pair_cell c;
+        if (kbr_is_ceiling_op(r->op) || !kbr_first_of_shape(&R->s, r) || kbr_pair_shape(&R->s, r->op, r->shape, &R->pair, &c))
+            continue;
+        n += (c.a_src == KBR_SRC_MEASURED) + (c.b_src == KBR_SRC_MEASURED);
+    }
+    return n;
+}
+
 static void pair_intro(kbr_report *R)
 {
     const kb_gpu *a = R->pair.a, *b = R->pair.b;
     kb_ceil ca = kb_ceil_from_gpu(a, 0), cb = kb_ceil_from_gpu(b, 0);
-    doc_h(&R->d, 2, "%s vs %s", b->slug, a->slug);
+    doc_h(&R->d, 2, "%s vs %s%s", b->slug, a->slug, pair_measured(R) ? "" : " (projected: nothing measured)");
     doc_p(&R->d, "Per (op, shape), on each GPU: its best measured time that passed; else another GPU's best "
                  "measured row projected onto it, t x floor(this GPU) / floor(measured GPU), both floors the "
                  "roofline floor of that row's own FLOPs, bytes and link bytes at the two GPUs' datasheet "
-                 "ceilings (practical link rate); else its projected floor (`kbench model`). Datasheet ceilings "
+                 "ceilings (practical link rate); else its projected floor (`kbench model`, practical link rate, "
+                 "as in the roll-up). Loopback rows (one GPU) and link rows are separate shapes. Datasheet ceilings "
                  "%s / %s: FP8 %.0f / %.0f TFLOP/s, HBM %.0f / %.0f GB/s, link %.0f / %.0f GB/s per direction; "
                  "an operator bound by a ceiling the two share does not move.",
           a->slug, b->slug, ca.fp8_tflops, cb.fp8_tflops, ca.hbm_gbs,
