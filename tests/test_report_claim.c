@@ -137,6 +137,7 @@ static void check_section(void)
     const char *b[] = {"report", FX "plot_results.csv", "--claim", bad, "--no-plots", "--out", out, NULL};
     KBT_CHECK(kbt_run(kb_cmd_report, b) == 2 && kbt_count_lines(kbt_errbuf) == 1);
     KBT_CHECK(has(md, "## h800-sxm vs h100-sxm\n")); /* the H100 side is measured */
+    KBT_CHECK(has(md, "link (practical) 370 / 160 GB/s per direction")); /* the rate the pair uses */
     /* a pair of projections only: the heading says so */
     const char *pp[] = {"report", FX "pair_projected.csv", "--no-plots", "--out", out, NULL};
     KBT_CHECK(kbt_run(kb_cmd_report, pp) == 0);

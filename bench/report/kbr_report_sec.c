@@ -242,14 +242,14 @@ static int pair_measured(const kbr_report *R)
 static void pair_intro(kbr_report *R)
 {
     const kb_gpu *a = R->pair.a, *b = R->pair.b;
-    kb_ceil ca = kb_ceil_from_gpu(a, 0), cb = kb_ceil_from_gpu(b, 0);
+    kb_ceil ca = kb_ceil_from_gpu(a, 1), cb = kb_ceil_from_gpu(b, 1); /* practical link: the rate used */
     doc_h(&R->d, 2, "%s vs %s%s", b->slug, a->slug, pair_measured(R) ? "" : " (projected: nothing measured)");
     doc_p(&R->d, "Per (op, shape), on each GPU: its best measured time that passed; else another GPU's best "
                  "measured row projected onto it, t x floor(this GPU) / floor(measured GPU), both floors the "
                  "roofline floor of that row's own FLOPs, bytes and link bytes at the two GPUs' datasheet "
                  "ceilings (practical link rate); else its projected floor (`kbench model`, practical link rate, "
                  "as in the roll-up). Loopback rows (one GPU) and link rows are separate shapes. Datasheet ceilings "
-                 "%s / %s: FP8 %.0f / %.0f TFLOP/s, HBM %.0f / %.0f GB/s, link %.0f / %.0f GB/s per direction; "
+                 "%s / %s: FP8 %.0f / %.0f TFLOP/s, HBM %.0f / %.0f GB/s, link (practical) %.0f / %.0f GB/s per direction; "
                  "an operator bound by a ceiling the two share does not move.",
           a->slug, b->slug, ca.fp8_tflops, cb.fp8_tflops, ca.hbm_gbs,
           cb.hbm_gbs, ca.link_gbs, cb.link_gbs);
