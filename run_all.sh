@@ -81,11 +81,15 @@ done
 measured=$(ls -t results/*/*.csv 2>/dev/null | grep -vE '^results/(model|baselines)/' | head -1 || true)
 [ -n "$measured" ] && inputs+=("$measured") && echo "kbench: measured rows from $measured"
 
+# the DeepSeek-V3 cost model's CSVs (kbench claim), when written: the report's first section and its charts
+claim=()
+[ -f results/model/claim.csv ] && claim+=(--claim results/model/claim.csv)
+[ -f results/model/claim_sweep.csv ] && claim+=(--sweep results/model/claim_sweep.csv)
 # plots (gnuplot scripts, data and images in plots/) and the report (results/report.md + .html)
 if ! command -v gnuplot >/dev/null; then
-  echo "kbench: gnuplot not installed: plots skipped (render them elsewhere: kbench plot ${inputs[*]} --out plots/)"
-  "$kb" report "${inputs[@]}" --no-plots --out results/report.md || rc=$((rc ? rc : $?))
+  echo "kbench: gnuplot not installed: plots skipped (render them elsewhere: kbench plot ${inputs[*]} ${claim[*]:-} --out plots/)"
+  "$kb" report "${inputs[@]}" ${claim[@]+"${claim[@]}"} --no-plots --out results/report.md || rc=$((rc ? rc : $?))
 else
-  "$kb" report "${inputs[@]}" --plots plots --out results/report.md || rc=$((rc ? rc : $?))
+  "$kb" report "${inputs[@]}" ${claim[@]+"${claim[@]}"} --plots plots --out results/report.md || rc=$((rc ? rc : $?))
 fi
 exit $rc

@@ -70,8 +70,9 @@ static void check_rule(const kb_rowset *s)
     KBT_CHECK(c.a_src == KBR_SRC_MEASURED && c.b_src == KBR_SRC_SCALED);
     KBT_NEAR(c.b_us / c.a_us, HBM_RATIO, 1e-12);
     kbr_pair_sum ps;
-    KBT_CHECK(kbr_pair_op(s, "moe_combine", &p, &ps) == 0);
+    KBT_CHECK(kbr_pair_op(s, "moe_combine", "", &p, &ps) == 0); /* no ranks dim: the single-GPU configuration */
     KBT_CHECK(ps.nshapes == 1 && ps.n_a_scaled == 1 && ps.n_b_scaled == 1); /* e8: no H800 row */
+    KBT_CHECK(kbr_pair_op(s, "moe_combine", "loopback", &p, &ps) == -1);
 }
 
 /* The report: pair section and roll-up terms on h100, h800 and h200. */
@@ -91,18 +92,22 @@ static void check_report(void)
                          "214.93 | h200-sxm measured x floor ratio | 1.00x |") != NULL);
     KBT_CHECK(strstr(md, "| fp8_gemm | m4096_n2112_k7168 | compute | 90.00 | h200-sxm measured x floor ratio | "
                          "90.00 | h200-sxm measured x floor ratio | 1.00x |") != NULL);
-    /* roll-up columns: h100 (4, 5), h800 (6, 7), h200 (8, 9); the H100's projected
-     * row of another shape (e8) no longer sets its floor */
+    /* roll-up columns: h100 (5, 6), h800 (7, 8), h200 (9, 10).  The prefill (EP32)
+     * weighted combine is moe_combine with 8 local experts (t=4096;e=8;skew=0): the
+     * H100's projected e8 row (15.78 us) is that term exactly; the H200's measured
+     * e256 row is another shape and stands for it nowhere; the H800 and H200 take
+     * the formula: max(2*4096*8*7168 / 989e12, (4096*8*14336 + 2*4096*7168) / 3350e9) */
     const char *sec = "### prefill, one MoE layer", *wc = "| weighted combine (local) |";
     double v100, v800, v200, g100, g800;
-    KBT_CHECK(cells(md, sec, wc, 3, &v100) == 0 && cells(md, sec, wc, 5, &v800) == 0 && cells(md, sec, wc, 7, &v200) == 0);
-    KBT_NEAR(v200, 150, 1e-9);
-    KBT_NEAR(v100, 150 * HBM_RATIO, 0.05 / 215);
-    KBT_NEAR(v800, 150 * HBM_RATIO, 0.05 / 215);
-    KBT_CHECK(strstr(md, "| 214.9 | h200-sxm measured (v2) x floor ratio | 214.9 | h200-sxm measured (v2) x floor ratio "
-                         "| 150.0 | measured (v2) |") != NULL);
+    double fl = 1e6 * fmax(2.0 * 4096 * 8 * 7168 / 989e12, (4096.0 * 8 * 14336 + 2.0 * 4096 * 7168) / 3350e9);
+    KBT_CHECK(cells(md, sec, wc, 4, &v100) == 0 && cells(md, sec, wc, 6, &v800) == 0 && cells(md, sec, wc, 8, &v200) == 0);
+    KBT_NEAR(v100, 15.8, 1e-9);
+    KBT_NEAR(v800, fl, 0.05 / fl);
+    KBT_NEAR(v200, fl * 3350 / 4800, 0.05 / fl);
+    KBT_CHECK(strstr(md, "| 15.8 | projected row: t4096_e8_uniform, bf16, 0.0 GFLOP |") != NULL);
+    KBT_CHECK(strstr(md, "measured v2: t4096_e256_uniform") == NULL);
     const char *qa = "| q_a + kv_a projection |";
-    KBT_CHECK(cells(md, sec, qa, 3, &g100) == 0 && cells(md, sec, qa, 5, &g800) == 0);
+    KBT_CHECK(cells(md, sec, qa, 4, &g100) == 0 && cells(md, sec, qa, 6, &g800) == 0);
     KBT_NEAR(g100, 90, 1e-9);
     KBT_NEAR(g800, 90, 1e-9);
     char rm[128];

@@ -1,5 +1,5 @@
-/* cmd_plot.c - `kbench plot RESULTS.csv... [--out plots/] [--format png,svg,txt]
- *               [--pair A,B]`
+/* cmd_plot.c - `kbench plot [RESULTS.csv...] [--out plots/] [--format png,svg,txt]
+ *               [--pair A,B] [--claim CLAIM.csv] [--sweep SWEEP.csv]`
  *
  * Reads result CSVs only (measured and/or projected rows) and writes, into the
  * --out directory, one gnuplot script (NAME.gp) plus its data files (NAME*.dat)
@@ -11,8 +11,14 @@
  *                          solid) and a point per (op, impl, shape)
  *   op_<op>_<gpu>.gp       measured rows of one op: speedup of each hand-written
  *                          impl over the best library reference, % of roofline
- *   <B>_vs_<A>.gp          per op, GPU B's time relative to GPU A's (--pair A,B,
- *                          default KBR_PAIR_DEFAULT: h800-sxm_vs_h100-sxm)
+ *   <B>_vs_<A>.gp          per op and configuration (loopback, EP<n> intra-node,
+ *                          EP<n> across nodes), GPU B's time relative to GPU A's
+ *                          (--pair A,B, default KBR_PAIR_DEFAULT: h800-sxm_vs_h100-sxm)
+ *   comm_<gpu>.gp          communication ops: link GB/s vs message size with the
+ *                          nominal and practical link ceilings (not on the roofline)
+ *   claim.gp               --claim: GPU-hours per 1e12 tokens per scenario and GPU
+ *   claim_sweep.gp         --sweep: step time vs NVLink (and IB) GB/s, GPUs marked
+ * RESULTS.csv may be left out when --claim or --sweep is given.
  *
  * --format txt renders with gnuplot's dumb terminal to stdout.
  * Exit: 0 ok, 2 bad input/usage, 4 I/O error or gnuplot missing. */
@@ -25,7 +31,8 @@
 #include "bench/report/kbr_plot.h"
 
 static const char usage[] =
-    "usage: kbench plot RESULTS.csv... [--out plots/] [--format png,svg,txt] [--pair " KBR_PAIR_DEFAULT "]";
+    "usage: kbench plot [RESULTS.csv...] [--out plots/] [--format png,svg,txt] [--pair " KBR_PAIR_DEFAULT "] "
+    "[--claim CLAIM.csv] [--sweep SWEEP.csv]";
 
 /* "png,svg" -> KBR_FMT_PNG | KBR_FMT_SVG; 0 for an unknown name. */
 static unsigned parse_formats(const char *arg, char *bad, size_t badlen)
@@ -46,7 +53,7 @@ static unsigned parse_formats(const char *arg, char *bad, size_t badlen)
     return bits;
 }
 
-typedef struct plot_args { const char *out, *formats, *pair; int first; } plot_args;
+typedef struct plot_args { const char *out, *formats, *pair, *claim, *sweep; int first; } plot_args;
 
 /* Options into a and o.  0, KBR_OPTS_HELP or KB_EXIT_USAGE (line printed). */
 static int parse_args(int argc, char **argv, plot_args *a, kbr_plot_opts *o)
@@ -55,8 +62,10 @@ static int parse_args(int argc, char **argv, plot_args *a, kbr_plot_opts *o)
         {"out", 'o', KBR_OPT_STR, &a->out, 0, 0, NULL, NULL},
         {"format", 'f', KBR_OPT_STR, &a->formats, 0, 0, NULL, NULL},
         {"pair", 0, KBR_OPT_STR, &a->pair, 0, 0, NULL, NULL},
+        {"claim", 0, KBR_OPT_STR, &a->claim, 0, 0, NULL, NULL},
+        {"sweep", 0, KBR_OPT_STR, &a->sweep, 0, 0, NULL, NULL},
     };
-    int rc = kbr_opts_parse("plot", argc, argv, opts, 3, usage, &a->first);
+    int rc = kbr_opts_parse("plot", argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), usage, &a->first);
     if (rc) return rc;
     char bad[128] = "", err[256];
     if (!(o->formats = parse_formats(a->formats, bad, sizeof bad))) {
@@ -67,12 +76,29 @@ static int parse_args(int argc, char **argv, plot_args *a, kbr_plot_opts *o)
         fprintf(stderr, "kbench plot: %s\n", err);
         return KB_EXIT_USAGE;
     }
-    if (a->first >= argc) {
-        fprintf(stderr, "kbench plot: no RESULTS.csv given\n");
+    if (a->first >= argc && !a->claim && !a->sweep) {
+        fprintf(stderr, "kbench plot: no RESULTS.csv (or --claim / --sweep) given\n");
         return KB_EXIT_USAGE;
     }
     o->out_dir = a->out;
     return 0;
+}
+
+/* The rows, then the claim CSVs; 0 or an exit code with err. */
+static int load_all(int argc, char **argv, const plot_args *a, kb_rowset *s, kbr_claim *c, kbr_sweep *w, char *err,
+                    size_t errlen)
+{
+    static const char *const need[] = {"flops", "bytes", NULL};
+    int rc = 0;
+    for (int i = a->first; i < argc && !rc; i++) rc = kb_rows_load(s, argv[i], need, err, errlen);
+    if (!rc) rc = kb_rows_check_enums(s, err, errlen);
+    if (!rc && a->first < argc && s->n == 0) {
+        snprintf(err, errlen, "no data rows in the given CSV file%s", argc - a->first > 1 ? "s" : "");
+        rc = KB_EXIT_USAGE;
+    }
+    if (!rc && a->claim) rc = kbr_claim_load(c, a->claim, err, errlen);
+    if (!rc && a->sweep) rc = kbr_sweep_load(w, a->sweep, err, errlen);
+    return rc;
 }
 
 int kb_cmd_plot(int argc, char **argv)
@@ -81,17 +107,17 @@ int kb_cmd_plot(int argc, char **argv)
     kbr_plot_opts o = {0};
     int rc = parse_args(argc, argv, &a, &o);
     if (rc) return rc == KBR_OPTS_HELP ? 0 : rc;
-    static const char *const need[] = {"flops", "bytes", NULL};
     kb_rowset s = {0};
+    kbr_claim c = {0};
+    kbr_sweep w = {0};
     char err[1500];
-    for (int i = a.first; i < argc && !rc; i++) rc = kb_rows_load(&s, argv[i], need, err, sizeof err);
-    if (!rc) rc = kb_rows_check_enums(&s, err, sizeof err);
-    if (!rc && s.n == 0) {
-        snprintf(err, sizeof err, "no data rows in the given CSV file%s", argc - a.first > 1 ? "s" : "");
-        rc = KB_EXIT_USAGE;
-    }
+    rc = load_all(argc, argv, &a, &s, &c, &w, err, sizeof err);
+    o.claim = a.claim ? &c : NULL;
+    o.sweep = a.sweep ? &w : NULL;
     if (!rc) rc = kbr_plot_render(&s, &o, NULL, err, sizeof err);
     if (rc) fprintf(stderr, "kbench plot: %s\n", err);
     kb_rows_free(&s);
+    kbr_claim_free(&c);
+    kbr_sweep_free(&w);
     return rc;
 }

@@ -1,14 +1,16 @@
-/* cmd_report.c - `kbench report RESULTS.csv... [--price GPU=USD,...]
+/* cmd_report.c - `kbench report RESULTS.csv... [--claim CLAIM.csv] [--sweep SWEEP.csv]
  *                 [--out results/report.md] [--no-plots] [--plots DIR] [--pair A,B]
  *                 [--ep-prefill 32] [--ep-decode 64] [--tokens 4096] [--batch 128] [--ctx 4096]`
  *
  * Writes a Markdown report and an HTML twin (same name, .html) with the plots
  * (rendered by the plot library, kbr_plot_render, into <out dir>/plots/ or
  * --plots) embedded as data: URIs.  The sections are a table (below), each a
- * function of the loaded state (kbr_report.h): verification failures (first);
+ * function of the loaded state (kbr_report.h): what DeepSeek-V3 costs on
+ * H800, H100 and H200 (first; from `kbench claim`'s CSV, --claim, with its
+ * charts, --sweep; without --claim it says how to make one); verification failures;
  * run metadata; best implementation per (op, shape, GPU) with TFLOP/s, GB/s,
  * % of roof and speedup over the best library reference; the --pair GPUs side
- * by side; the DeepSeek-V3 roll-up (kbr_rollup.h) per GPU; the plots.  Both
+ * by side; the DeepSeek-V3 kernel roll-up (kbr_rollup.h) per GPU; the plots.  Both
  * files are written whole or not at all: a failure leaves the previous report.
  * Exit: 0 ok, 2 bad input/usage, 4 I/O error. */
 #define _XOPEN_SOURCE 700 /* realpath */
@@ -27,7 +29,8 @@ static const struct section {
     const char *name;
     void (*fn)(kbr_report *R);
 } sections[] = {
-    {"title", kbr_sec_title},       {"failures", kbr_sec_failures}, {"metadata", kbr_sec_metadata},
+    {"title", kbr_sec_title},       {"claim", kbr_sec_claim},
+    {"failures", kbr_sec_failures}, {"metadata", kbr_sec_metadata},
     {"best", kbr_sec_best},         {"pair", kbr_sec_pair},         {"rollup", kbr_sec_rollup},
     {"plots", kbr_sec_plots},
 };
@@ -36,7 +39,7 @@ static const struct section {
 #define KB_STR(x) KB_STR_(x)
 
 static const char usage[] =
-    "usage: kbench report RESULTS.csv... [--price GPU=USD_PER_HOUR,...] [--out results/report.md] [--no-plots] "
+    "usage: kbench report RESULTS.csv... [--claim CLAIM.csv] [--sweep SWEEP.csv] [--out results/report.md] [--no-plots] "
     "[--plots DIR] [--pair " KBR_PAIR_DEFAULT "] [--ep-prefill N] [--ep-decode N] [--tokens N] [--batch N] [--ctx N]";
 
 typedef struct report_args {
@@ -45,15 +48,10 @@ typedef struct report_args {
     char md[1100], html[1100], dir[1024];
 } report_args;
 
-static int price_opt(const char *v, void *ps) { return kbr_prices_parse(ps, v, "given with --price"); }
-
 static void defaults(kbr_report *R, report_args *a)
 {
     *a = (report_args){.out = "results/report.md", .pair = KBR_PAIR_DEFAULT};
     kbr_cfg_default(&R->cfg);
-    kbr_prices_parse(&R->ps, KBR_PRICES_DEFAULT, "default: an assumption (typical cloud rate), not a quote");
-    for (int i = 0; i < R->ps.n; i++)
-        if (!strcmp(R->ps.p[i].gpu, KBR_ANCHOR_GPU)) R->ps.p[i].why = "default: the V3 report's rental assumption";
 }
 
 /* Options, then what they must satisfy together.  0 / KBR_OPTS_HELP / 2. */
@@ -61,7 +59,8 @@ static int parse_args(int argc, char **argv, kbr_report *R, report_args *a)
 {
     const kbr_opt opts[] = {
         {"out", 'o', KBR_OPT_STR, &a->out, 0, 0, NULL, NULL},
-        {"price", 0, KBR_OPT_FN, &R->ps, 0, 0, price_opt, "(GPU=USD_PER_HOUR,..., e.g. " KBR_PRICES_DEFAULT ")"},
+        {"claim", 0, KBR_OPT_STR, &R->claim_path, 0, 0, NULL, NULL},
+        {"sweep", 0, KBR_OPT_STR, &R->sweep_path, 0, 0, NULL, NULL},
         {"no-plots", 0, KBR_OPT_FLAG, &a->no_plots, 0, 0, NULL, NULL},
         {"plots", 0, KBR_OPT_STR, &a->plots, 0, 0, NULL, NULL},
         {"pair", 0, KBR_OPT_STR, &a->pair, 0, 0, NULL, NULL},
@@ -122,7 +121,8 @@ static void plots_link(kbr_report *R, const char *dir)
 static void render_plots(kbr_report *R, const report_args *a)
 {
     char err[1400];
-    kbr_plot_opts o = {.out_dir = R->plots, .formats = KBR_FMT_PNG | KBR_FMT_SVG, .pair = R->pair};
+    kbr_plot_opts o = {.out_dir = R->plots, .formats = KBR_FMT_PNG | KBR_FMT_SVG, .pair = R->pair,
+                       .claim = R->claim_path ? &R->claim : NULL, .sweep = R->sweep_path ? &R->sweep : NULL};
     if (a->no_plots) { snprintf(R->plot_note, sizeof R->plot_note, "Plots not rendered (--no-plots)."); return; }
     if (!kbr_gnuplot_path()) { snprintf(R->plot_note, sizeof R->plot_note, "Plots not rendered: gnuplot not found."); return; }
     if (kbr_plot_render(&R->s, &o, &R->charts, err, sizeof err) == 0) { R->plotted = 1; return; }
@@ -146,12 +146,24 @@ static int write_report(kbr_report *R, const report_args *a)
     return 0;
 }
 
+/* --claim and --sweep; a file that cannot be read gets the command that writes it. */
+static int load_claim(kbr_report *R, char *err, size_t errlen)
+{
+    int rc = 0;
+    if (R->claim_path) rc = kbr_claim_load(&R->claim, R->claim_path, err, errlen);
+    if (!rc && R->sweep_path) rc = kbr_sweep_load(&R->sweep, R->sweep_path, err, errlen);
+    if (rc == KB_EXIT_IO && strlen(err) + 48 < errlen)
+        strcat(err, " (`kbench claim --out FILE` writes it)");
+    return rc;
+}
+
 static int run_report(kbr_report *R, report_args *a, int argc, char **argv)
 {
     char err[1200];
     int rc = 0;
     for (int i = a->first; i < argc && !rc; i++) rc = kb_rows_load(&R->s, argv[i], NULL, err, sizeof err);
     if (!rc) rc = kb_rows_check_enums(&R->s, err, sizeof err);
+    if (!rc) rc = load_claim(R, err, sizeof err);
     if (rc) { fprintf(stderr, "kbench report: %s\n", err); return rc; }
     out_paths(R, a);
     if (kb_mkdirs(a->dir) != 0 || (!a->no_plots && kb_mkdirs(R->plots) != 0)) {
@@ -173,6 +185,8 @@ int kb_cmd_report(int argc, char **argv)
     if (rc == KBR_OPTS_HELP) rc = 0;
     else if (!rc) rc = run_report(R, &a, argc, argv);
     kb_rows_free(&R->s);
+    kbr_claim_free(&R->claim);
+    kbr_sweep_free(&R->sweep);
     free(R);
     return rc;
 }

@@ -1,6 +1,7 @@
 /* kbr_pair.c - the two GPUs compared side by side (see kbr_plot.h). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bench/report/kbr_index.h"
@@ -41,6 +42,7 @@ static const kb_row *best_row(const kb_rowset *s, const char *op, const char *sh
         const kb_row *r = v[i];
         if (!kb_row_has_time(r)) continue;
         if (want_measured ? !(kb_row_is_measured(r) && kb_row_is_pass(r)) : kb_row_is_measured(r)) continue;
+        if (!want_measured && !strcmp(r->impl, KBR_NOMINAL_LINK_IMPL)) continue; /* practical link, as the roll-up */
         if (!best || r->time_us < best->time_us) best = r;
     }
     return best;
@@ -98,13 +100,34 @@ int kbr_pair_shape(const kb_rowset *s, const char *op, const char *shape, const 
     return isfinite(out->a_us) && isfinite(out->b_us) ? 0 : -1;
 }
 
-int kbr_pair_op(const kb_rowset *s, const char *op, const kbr_gpu_pair *p, kbr_pair_sum *out)
+/* The number after "name=" in a dims string, NaN when absent. */
+static double dim_num(const char *dims, const char *name)
+{
+    size_t l = strlen(name);
+    for (const char *p = dims; p && *p; p = strchr(p, ';') ? strchr(p, ';') + 1 : NULL)
+        if (!strncmp(p, name, l) && p[l] == '=') return strtod(p + l + 1, NULL);
+    return NAN;
+}
+
+const char *kbr_row_config(const kb_row *r, char *buf, size_t n)
+{
+    double ranks = dim_num(r->dims, "ranks"), loop = dim_num(r->dims, "loopback");
+    if (loop == 1) snprintf(buf, n, "loopback");
+    else if (!isfinite(ranks)) snprintf(buf, n, "%s", "");
+    else snprintf(buf, n, "EP%.0f %s", ranks, ranks <= 8 ? "intra-node" : "across nodes");
+    return buf;
+}
+
+int kbr_pair_op(const kb_rowset *s, const char *op, const char *config, const kbr_gpu_pair *p, kbr_pair_sum *out)
 {
     memset(out, 0, sizeof *out);
     for (int i = 0; i < s->n; i++) {
         const kb_row *r = &s->r[i];
         kbr_pair_cell c;
-        if (strcmp(r->op, op) || !kbr_first_of_shape(s, r) || kbr_pair_shape(s, op, r->shape, p, &c)) continue;
+        char cf[48];
+        if (strcmp(r->op, op) || strcmp(kbr_row_config(r, cf, sizeof cf), config) || !kbr_first_of_shape(s, r) ||
+            kbr_pair_shape(s, op, r->shape, p, &c))
+            continue;
         out->n_a_meas += c.a_src == KBR_SRC_MEASURED;
         out->n_a_scaled += c.a_src == KBR_SRC_SCALED;
         out->n_a_proj += c.a_src == KBR_SRC_PROJECTED;

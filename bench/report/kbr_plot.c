@@ -250,23 +250,55 @@ static int write_op_chart(plotctx *P, const char *op, const char *gpu, char *nam
     return rc;
 }
 
-/* ---- the pair: B relative to A per operator ------------------------------------- */
-typedef struct pairchart { const plotctx *P; const char *name; } pairchart;
+/* ---- the pair: B relative to A per operator and configuration ---------------------- */
+typedef struct pairchart {
+    const plotctx *P;
+    const char *name;
+    strlist bars;     /* "op\tconfig" per bar (kbr_row_config: loopback never sums with link rows) */
+    int nmeas, nsides; /* measured sides of all bars, of 2 x bars */
+} pairchart;
+
+/* Each (op, configuration) both GPUs have, in row order. */
+static int pair_bars(pairchart *C)
+{
+    const kb_rowset *s = C->P->s;
+    for (int i = 0; i < s->n; i++) {
+        const kb_row *r = &s->r[i];
+        char cf[48], key[160];
+        kbr_pair_sum ps;
+        if (kbr_is_ceiling_op(r->op)) continue;
+        kbr_row_config(r, cf, sizeof cf);
+        snprintf(key, sizeof key, "%s\t%s", r->op, cf);
+        if (kbr_sl_find(&C->bars, key) >= 0 || kbr_pair_op(s, r->op, cf, &C->P->o->pair, &ps) != 0) continue;
+        if (kbr_sl_add(&C->bars, key) < 0) return -1;
+        C->nmeas += ps.n_a_meas + ps.n_b_meas;
+        C->nsides += 2 * ps.nshapes;
+    }
+    return 0;
+}
 
 static int put_pair_data(FILE *f, void *arg)
 {
     const pairchart *C = arg;
     const char *a = C->P->o->pair.a->slug, *b = C->P->o->pair.b->slug;
-    fprintf(f, "# per op, summed over the shapes both GPUs have; each side:\n"
+    fprintf(f, "# per op and configuration (loopback, EP<n> intra-node, EP<n> across nodes; never mixed),\n"
+               "# summed over the shapes both GPUs have; each side:\n"
                "# measured (passed) if present, else another GPU's measured row x (floor here / floor there),\n"
-               "# floors of that row's counts at both datasheet ceilings (kbr_project_us), else projected floor\n"
-               "# op a_rel b_rel a_us b_us ratio nshapes a_measured b_scaled  (a = %s, b = %s)\n",
+               "# floors of that row's counts at both datasheet ceilings, practical link (kbr_project_us),\n"
+               "# else the projected floor at the practical link rate\n"
+               "# bar a_rel b_rel a_us b_us ratio nshapes a_measured b_scaled b_measured  (a = %s, b = %s)\n",
             a, b);
-    for (int o = 0; o < C->P->ops.n; o++) {
+    for (int i = 0; i < C->bars.n; i++) {
+        char op[96], *cf;
         kbr_pair_sum ps;
-        if (kbr_pair_op(C->P->s, C->P->ops.s[o], &C->P->o->pair, &ps) != 0) continue;
-        fprintf(f, "%s 1 %.4f %.6g %.6g %.4f %d %d %d\n", C->P->ops.s[o], ps.b_us / ps.a_us, ps.a_us, ps.b_us,
-                ps.b_us / ps.a_us, ps.nshapes, ps.n_a_meas, ps.n_b_scaled);
+        kb_strlcpy(op, C->bars.s[i], sizeof op);
+        cf = strchr(op, '\t');
+        *cf++ = 0;
+        if (kbr_pair_op(C->P->s, op, cf, &C->P->o->pair, &ps) != 0) continue;
+        if (*cf) fprintf(f, "\"%s (%s)\"", op, cf);
+        else fprintf(f, "%s", op);
+        fprintf(f, " 1 %.4f %.6g %.6g %.4f %d %d %d %d\n", ps.b_us / ps.a_us, ps.a_us, ps.b_us, ps.b_us / ps.a_us,
+                ps.nshapes, ps.n_a_meas, ps.n_b_scaled, ps.n_b_meas);
     }
     return ferror(f) ? -1 : 0;
 }
@@ -275,14 +307,17 @@ static int put_pair_script(FILE *f, void *arg)
 {
     const pairchart *C = arg;
     const kb_gpu *a = C->P->o->pair.a, *b = C->P->o->pair.b;
-    kbr_gp_preamble(f, C->name, 1300, 750, "time per operator, one GPU relative to another");
-    fprintf(f, "set title \"%s vs %s: time per operator relative to %s (sum over shapes)\\n"
-               "measured where available, else projected from a measured GPU by the roofline-floor ratio\"\n"
+    char how[160];
+    if (!C->nmeas) snprintf(how, sizeof how, "projected: no bar is measured (roofline floors, practical link rate)");
+    else snprintf(how, sizeof how, "%d of %d sides measured, the rest projected from a measured GPU by the "
+                                   "roofline-floor ratio or by the model", C->nmeas, C->nsides);
+    kbr_gp_preamble(f, C->name, 1300, 750, "time per operator and configuration, one GPU relative to another");
+    fprintf(f, "set title \"%s vs %s: time per operator and configuration relative to %s (sum over shapes)\\n%s\"\n"
                "set style data histograms\nset style histogram clustered gap 1\n"
                "set style fill solid 0.85 border -1\nset boxwidth 0.9\nset yrange [0:*]\n"
                "set ylabel \"time relative to %s (1 = same)\"\nset xtics rotate by -25 left\n"
                "set key outside right top\n",
-            b->name, a->name, a->slug, a->slug);
+            b->name, a->name, a->slug, how, a->slug);
     fprintf(f, "plot \"%s.dat\" using 2:xtic(1) title \"%s\" lc rgb \"#1e5aa8\", \\\n"
                "     \"%s.dat\" using 3 title \"%s\" lc rgb \"#b22222\", \\\n"
                "     \"%s.dat\" using ($0+0.17):($3):(sprintf(\"x%%.2f\", $6)) with labels offset 0,0.8 font \",10\" notitle\n",
@@ -290,20 +325,19 @@ static int put_pair_script(FILE *f, void *arg)
     return ferror(f) ? -1 : 0;
 }
 
-/* "<B>_vs_<A>": 0 written, -1 no op on both GPUs, KB_EXIT_IO. */
+/* "<B>_vs_<A>": 0 written, -1 no (op, configuration) on both GPUs, KB_EXIT_IO. */
 static int write_pair_chart(plotctx *P, char *name, size_t namelen)
 {
     snprintf(name, namelen, "%s_vs_%s", P->o->pair.b->slug, P->o->pair.a->slug);
-    pairchart C = {P, name};
-    kbr_pair_sum probe;
-    int any = 0;
-    for (int o = 0; o < P->ops.n && !any; o++) any = kbr_pair_op(P->s, P->ops.s[o], &P->o->pair, &probe) == 0;
-    if (!any) return -1;
+    pairchart C = {.P = P, .name = name};
+    int rc = pair_bars(&C) ? KB_EXIT_IO : C.bars.n ? 0 : -1;
     char fn[256];
     snprintf(fn, sizeof fn, "%s.dat", name);
-    int rc = kbr_plot_file(P, fn, put_pair_data, &C);
+    if (!rc) rc = kbr_plot_file(P, fn, put_pair_data, &C);
     snprintf(fn, sizeof fn, "%s.gp", name);
-    return rc ? rc : kbr_plot_file(P, fn, put_pair_script, &C);
+    if (!rc) rc = kbr_plot_file(P, fn, put_pair_script, &C);
+    kbr_sl_free(&C.bars);
+    return rc;
 }
 
 /* ---- the driver ----------------------------------------------------------------- */
@@ -322,7 +356,8 @@ static int take(int rc, kbr_chart_list *L, const char *name, kbr_chart_kind kind
 }
 
 /* Roofline overlay (only with several GPUs) and one per GPU; per-op charts;
- * the pair when both of its GPUs are in the data. */
+ * the pair when both of its GPUs are in the data; communication per GPU; the
+ * claim charts when their CSVs were given. */
 static int write_charts(plotctx *P, kbr_chart_list *L)
 {
     char nm[96];
@@ -336,6 +371,10 @@ static int write_charts(plotctx *P, kbr_chart_list *L)
     const kbr_gpu_pair *pr = &P->o->pair;
     if (!rc && pr->a && pr->b && kbr_sl_find(&P->gpus, pr->a->slug) >= 0 && kbr_sl_find(&P->gpus, pr->b->slug) >= 0)
         rc = take(write_pair_chart(P, nm, sizeof nm), L, nm, KBR_CHART_PAIR);
+    for (int g = 0; g < P->gpus.n && !rc && P->comm.n; g++)
+        rc = take(kbr_write_comm(P, P->gpus.s[g], nm, sizeof nm), L, nm, KBR_CHART_COMM);
+    if (!rc && P->o->claim) rc = take(kbr_write_claim(P, nm, sizeof nm), L, nm, KBR_CHART_CLAIM);
+    if (!rc && P->o->sweep) rc = take(kbr_write_sweep(P, nm, sizeof nm), L, nm, KBR_CHART_SWEEP);
     return rc;
 }
 
@@ -369,6 +408,8 @@ static void collect_lists(plotctx *P)
         }
         kbr_sl_add(&P->gpus, r->gpu);
     }
+    for (int o = 0; o < P->ops.n; o++)
+        if (kbr_is_comm_op(P->s, P->ops.s[o])) kbr_sl_add(&P->comm, P->ops.s[o]);
 }
 
 int kbr_plot_render(const kb_rowset *s, const kbr_plot_opts *o, kbr_chart_list *out, char *err, size_t errlen)
@@ -376,7 +417,8 @@ int kbr_plot_render(const kb_rowset *s, const kbr_plot_opts *o, kbr_chart_list *
     static kbr_chart_list scratch;
     kbr_chart_list *L = out ? out : &scratch;
     L->n = 0;
-    if (s->n == 0) { snprintf(err, errlen, "no data rows"); return KB_EXIT_USAGE; }
+    int claim = (o->claim && o->claim->n) || (o->sweep && o->sweep->n);
+    if (s->n == 0 && !claim) { snprintf(err, errlen, "no data rows"); return KB_EXIT_USAGE; }
     const char *gp = kbr_gnuplot_path();
     if (!gp) {
         snprintf(err, errlen, "gnuplot not found (install gnuplot-nox, or set KBENCH_GNUPLOT)");
@@ -398,5 +440,6 @@ int kbr_plot_render(const kb_rowset *s, const kbr_plot_opts *o, kbr_chart_list *
     kbr_sl_free(&P.ops);
     kbr_sl_free(&P.impls);
     kbr_sl_free(&P.gpus);
+    kbr_sl_free(&P.comm);
     return rc;
 }

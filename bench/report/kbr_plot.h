@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include "bench/kb_roofline.h"
 #include "bench/report/csv_table.h"
+#include "bench/report/kbr_claim.h"
 
 /* ---- ceilings -------------------------------------------------------------- */
 /* datasheet: kb_ceil_from_gpu(g, 0) (nominal link); measured: a copy of it to
@@ -23,6 +24,18 @@ typedef struct kbr_ceils {
     kb_ceil datasheet, measured;
 } kbr_ceils;
 int kbr_ceilings(const kb_rowset *s, const char *gpu, kbr_ceils *c); /* -1: nothing known */
+
+/* Communication ops: ep_dispatch, ep_combine, alltoall, and any op with a row
+ * that moves link bytes (link_bytes > 0) or is network-bound.  They are drawn
+ * on the communication chart (GB/s vs message size), not on the roofline. */
+int kbr_is_comm_op(const kb_rowset *s, const char *op);
+/* The configuration a row measures, from its dims: "loopback" (one GPU,
+ * loopback=1), "EP<n> intra-node" (ranks <= 8), "EP<n> across nodes"
+ * (ranks > 8), or "" (no ranks: a single-GPU kernel).  Sums never mix two. */
+const char *kbr_row_config(const kb_row *r, char *buf, size_t n);
+/* kbench model's row of a link-bound op at the nominal link rate: the pair
+ * and the roll-up use the practical one ("roofline-practical-link"). */
+#define KBR_NOMINAL_LINK_IMPL "roofline-nominal-link"
 
 /* Rows of op hbm / peak measure ceilings: no point, no per-op chart, no pair line. */
 int kbr_is_ceiling_op(const char *op);
@@ -39,6 +52,8 @@ double kbr_row_pct_roof(const kb_row *r, const kbr_ceils *c);
  * rental rate there; the other default price is an assumption, not a quote. */
 #define KBR_ANCHOR_GPU "h800-sxm"
 #define KBR_PRICES_DEFAULT KBR_ANCHOR_GPU "=2.0,h100-sxm=2.5"
+/* The GPU the claim CSV's ratio_vs_h100 and comm_ratio_vs_h100 divide by. */
+#define KBR_CLAIM_REF_GPU "h100-sxm"
 
 /* ---- the pair ---------------------------------------------------------------- */
 typedef struct kbr_gpu_pair { const kb_gpu *a, *b; } kbr_gpu_pair;
@@ -77,16 +92,23 @@ typedef struct kbr_pair_cell {
 int kbr_pair_shape(const kb_rowset *s, const char *op, const char *shape, const kbr_gpu_pair *p,
                    kbr_pair_cell *out);
 
-/* The same summed over the shapes of one op that both sides have. */
+/* The same summed over the shapes of one op and one configuration
+ * (kbr_row_config: loopback rows never add to link rows) that both sides have. */
 typedef struct kbr_pair_sum {
     double a_us, b_us;
     int nshapes, n_a_meas, n_a_scaled, n_a_proj, n_b_meas, n_b_scaled, n_b_proj;
 } kbr_pair_sum;
-int kbr_pair_op(const kb_rowset *s, const char *op, const kbr_gpu_pair *p, kbr_pair_sum *out); /* -1: none */
+int kbr_pair_op(const kb_rowset *s, const char *op, const char *config, const kbr_gpu_pair *p,
+                kbr_pair_sum *out); /* -1: none */
 
 /* ---- charts ------------------------------------------------------------------ */
 enum { KBR_FMT_PNG = 1u << 0, KBR_FMT_SVG = 1u << 1, KBR_FMT_TXT = 1u << 2 };
-typedef enum kbr_chart_kind { KBR_CHART_ROOFLINE = 0, KBR_CHART_OP, KBR_CHART_PAIR } kbr_chart_kind;
+typedef enum kbr_chart_kind {
+    KBR_CHART_ROOFLINE = 0, KBR_CHART_OP, KBR_CHART_PAIR,
+    KBR_CHART_CLAIM, /* "claim": GPU-hours per 1e12 tokens per scenario and GPU (kbr_plot_claim.c)  */
+    KBR_CHART_SWEEP, /* "claim_sweep": step time vs NVLink / IB GB/s, the GPUs marked            */
+    KBR_CHART_COMM   /* "comm_<gpu>": comm ops, achieved GB/s vs message size (kbr_plot_comm.c) */
+} kbr_chart_kind;
 typedef struct kbr_chart {
     char name[96]; /* file stem in out_dir: "roofline_h100-sxm", "h800-sxm_vs_h100-sxm" */
     kbr_chart_kind kind;
@@ -97,13 +119,15 @@ typedef struct kbr_plot_opts {
     const char *out_dir; /* at most KBR_MAX_DIR characters: longer is refused */
     unsigned formats;     /* KBR_FMT_* */
     kbr_gpu_pair pair;    /* its chart "<B>_vs_<A>" when both are in the data */
+    const kbr_claim *claim; /* optional: `kbench claim`'s CSV -> the claim chart  */
+    const kbr_sweep *sweep; /* optional: its sweep CSV -> the sensitivity chart   */
 } kbr_plot_opts;
 typedef struct kbr_chart_list { kbr_chart c[KBR_MAX_CHARTS]; int n; } kbr_chart_list;
 
 /* Write every chart's NAME.gp and NAME*.dat into o->out_dir (each whole or
  * not at all) and render them with gnuplot.  `out` (optional) lists the
- * charts rendered.  0, or KB_EXIT_USAGE (no rows) / KB_EXIT_IO (gnuplot
- * missing or failing, cannot write) with one line in err. */
+ * charts rendered.  0, or KB_EXIT_USAGE (no rows, no claim, no sweep) /
+ * KB_EXIT_IO (gnuplot missing or failing, cannot write) with one line in err. */
 int kbr_plot_render(const kb_rowset *s, const kbr_plot_opts *o, kbr_chart_list *out, char *err, size_t errlen);
 
 const char *kbr_gnuplot_path(void); /* $KBENCH_GNUPLOT or gnuplot on PATH; NULL if missing */

@@ -1,6 +1,6 @@
 /* kbr_plot_int.h - internals shared by the chart writers of the plot library
  * (kbr_plot.c: the driver, per-op and pair charts; kbr_plot_roof.c: the
- * roofline).  Not for other callers: they use kbr_plot.h. */
+ * roofline; kbr_plot_comm.c: communication; kbr_plot_claim.c: claim charts).  Not for other callers: they use kbr_plot.h. */
 #ifndef KBR_PLOT_INT_H
 #define KBR_PLOT_INT_H
 #include <stdio.h>
@@ -18,6 +18,7 @@ typedef struct plotctx {
     const kb_rowset *s;
     const kbr_plot_opts *o;
     strlist ops, impls, gpus; /* ops and impls leave out the ceiling rows (hbm, peak) */
+    strlist comm;             /* the communication ops (kbr_is_comm_op): not on the roofline */
     char err[1400];
 } plotctx;
 
@@ -30,4 +31,11 @@ void kbr_gp_preamble(FILE *f, const char *name, int w, int h, const char *what);
 /* The roofline chart of one GPU, or of every GPU overlaid (gpu == NULL):
  * NAME_points.dat, NAME_ceilings.dat, NAME.gp.  0 / KB_EXIT_IO. */
 int kbr_write_roofline(plotctx *P, const char *gpu, char *name, size_t namelen);
+/* The communication chart of one GPU (kbr_plot_comm.c): comm_<gpu>.dat,
+ * comm_<gpu>_ceilings.dat, comm_<gpu>.gp.  0 / -1 nothing to draw / KB_EXIT_IO. */
+int kbr_write_comm(plotctx *P, const char *gpu, char *name, size_t namelen);
+/* The claim charts (kbr_plot_claim.c), from P->o->claim / P->o->sweep:
+ * claim.{dat,gp}; claim_sweep.dat, claim_sweep_marks.dat, claim_sweep.gp. */
+int kbr_write_claim(plotctx *P, char *name, size_t namelen);
+int kbr_write_sweep(plotctx *P, char *name, size_t namelen);
 #endif

@@ -43,7 +43,11 @@ static int is_point(const kb_row *r)
     return isfinite(x) && x > 0 && isfinite(y) && y > 0;
 }
 
-static int in_chart(const roof *R, const kb_row *r) { return (!R->gpu || !strcmp(r->gpu, R->gpu)) && is_point(r); }
+/* Communication ops have their own chart (kbr_plot_comm.c): not on FLOP per HBM byte. */
+static int in_chart(const roof *R, const kb_row *r)
+{
+    return (!R->gpu || !strcmp(r->gpu, R->gpu)) && is_point(r) && kbr_sl_find(&R->P->comm, r->op) < 0;
+}
 
 /* ---- phase 1: ceilings of the chart's GPUs and the axes' range ---------------- */
 static void roof_ceilings(roof *R, const plotctx *P)

@@ -20,8 +20,11 @@ typedef struct kbr_report {
     doc d;
     kb_rowset s;
     kbr_cfg cfg;
-    kbr_prices ps;
     kbr_gpu_pair pair;
+    /* `kbench claim`'s CSVs (--claim, --sweep); NULL path: not given */
+    const char *claim_path, *sweep_path;
+    kbr_claim claim;
+    kbr_sweep sweep;
     /* plots: where they went, how the report links them, which were rendered */
     char plots[1100], relp[1100], plot_note[1500];
     int plotted;
@@ -31,7 +34,11 @@ typedef struct kbr_report {
 /* Distinct GPUs of the rows, in order of first appearance. */
 int kbr_gpus_in(const kb_rowset *s, const char **out, int max);
 
+/* Embed every rendered chart of one kind (nothing when plots were not rendered). */
+void kbr_report_charts(kbr_report *R, kbr_chart_kind kind);
+
 void kbr_sec_title(kbr_report *R);
+void kbr_sec_claim(kbr_report *R); /* kbr_report_claim.c: the first section */
 void kbr_sec_failures(kbr_report *R);
 void kbr_sec_metadata(kbr_report *R);
 void kbr_sec_best(kbr_report *R);

@@ -225,16 +225,31 @@ void kbr_sec_best(kbr_report *R)
 }
 
 /* ---- the pair side by side ------------------------------------------------------------ */
+/* Measured sides over every (op, shape) of the pair: the heading says "projected" when none. */
+static int pair_measured(const kbr_report *R)
+{
+    int n = 0;
+    for (int i = 0; i < R->s.n; i++) {
+        const kb_row *r = &R->s.r[i];
+        kbr_pair_cell c;
+        if (kbr_is_ceiling_op(r->op) || !kbr_first_of_shape(&R->s, r) || kbr_pair_shape(&R->s, r->op, r->shape, &R->pair, &c))
+            continue;
+        n += (c.a_src == KBR_SRC_MEASURED) + (c.b_src == KBR_SRC_MEASURED);
+    }
+    return n;
+}
+
 static void pair_intro(kbr_report *R)
 {
     const kb_gpu *a = R->pair.a, *b = R->pair.b;
-    kb_ceil ca = kb_ceil_from_gpu(a, 0), cb = kb_ceil_from_gpu(b, 0);
-    doc_h(&R->d, 2, "%s vs %s", b->slug, a->slug);
+    kb_ceil ca = kb_ceil_from_gpu(a, 1), cb = kb_ceil_from_gpu(b, 1); /* practical link: the rate used */
+    doc_h(&R->d, 2, "%s vs %s%s", b->slug, a->slug, pair_measured(R) ? "" : " (projected: nothing measured)");
     doc_p(&R->d, "Per (op, shape), on each GPU: its best measured time that passed; else another GPU's best "
                  "measured row projected onto it, t x floor(this GPU) / floor(measured GPU), both floors the "
                  "roofline floor of that row's own FLOPs, bytes and link bytes at the two GPUs' datasheet "
-                 "ceilings (practical link rate); else its projected floor (`kbench model`). Datasheet ceilings "
-                 "%s / %s: FP8 %.0f / %.0f TFLOP/s, HBM %.0f / %.0f GB/s, link %.0f / %.0f GB/s per direction; "
+                 "ceilings (practical link rate); else its projected floor (`kbench model`, practical link rate, "
+                 "as in the roll-up). Loopback rows (one GPU) and link rows are separate shapes. Datasheet ceilings "
+                 "%s / %s: FP8 %.0f / %.0f TFLOP/s, HBM %.0f / %.0f GB/s, link (practical) %.0f / %.0f GB/s per direction; "
                  "an operator bound by a ceiling the two share does not move.",
           a->slug, b->slug, ca.fp8_tflops, cb.fp8_tflops, ca.hbm_gbs,
           cb.hbm_gbs, ca.link_gbs, cb.link_gbs);
@@ -290,18 +305,24 @@ void kbr_sec_pair(kbr_report *R)
 }
 
 /* ---- plots ------------------------------------------------------------------------------ */
+void kbr_report_charts(kbr_report *R, kbr_chart_kind kind)
+{
+    if (!R->plotted) return;
+    for (int i = 0; i < R->charts.n; i++) {
+        const kbr_chart *c = &R->charts.c[i];
+        if (c->kind != kind) continue;
+        char rel[1300], abs[1300];
+        snprintf(rel, sizeof rel, "%s/%s.png", R->relp, c->name);
+        snprintf(abs, sizeof abs, "%s/%s.png", R->plots, c->name);
+        doc_img(&R->d, c->name, rel, abs);
+    }
+}
+
+/* The claim charts are in the first section; the rest here. */
 void kbr_sec_plots(kbr_report *R)
 {
-    static const kbr_chart_kind order[] = {KBR_CHART_ROOFLINE, KBR_CHART_PAIR, KBR_CHART_OP};
+    static const kbr_chart_kind order[] = {KBR_CHART_ROOFLINE, KBR_CHART_COMM, KBR_CHART_PAIR, KBR_CHART_OP};
     doc_h(&R->d, 2, "Plots");
     if (!R->plotted) { doc_p(&R->d, "%s", R->plot_note); return; }
-    for (size_t k = 0; k < sizeof order / sizeof order[0]; k++)
-        for (int i = 0; i < R->charts.n; i++) {
-            const kbr_chart *c = &R->charts.c[i];
-            if (c->kind != order[k]) continue;
-            char rel[1300], abs[1300];
-            snprintf(rel, sizeof rel, "%s/%s.png", R->relp, c->name);
-            snprintf(abs, sizeof abs, "%s/%s.png", R->plots, c->name);
-            doc_img(&R->d, c->name, rel, abs);
-        }
+    for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) kbr_report_charts(R, order[k]);
 }

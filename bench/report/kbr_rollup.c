@@ -42,23 +42,36 @@ static kbr_term *add(kbr_term *out, int *n, int max, const char *name, const cha
     return t;
 }
 
-/* FP8 GEMM D[M,N] = A[M,K] B[N,K]^T: 2MNK FLOPs; bytes MK + NK (FP8) + 2MN (BF16 out). */
+/* FP8 GEMM D[M,N] = A[M,K] B[N,K]^T: 2MNK FLOPs; bytes MK + NK (FP8) + 2MN (BF16 out).
+ * Dims as op fp8_gemm names them: layout 0 (plain), one group, equal rows. */
 static void gemm(kbr_term *t, double m, double n, double k)
 {
     if (!t) return;
     t->peak = KB_PEAK_FP8;
+    t->dtype = "e4m3";
     t->flops = 2 * m * n * k;
     t->bytes = m * k + n * k + 2 * m * n;
-    snprintf(t->dims, sizeof t->dims, "m=%.0f;n=%.0f;k=%.0f", m, n, k);
+    snprintf(t->dims, sizeof t->dims, "layout=0;m=%.0f;n=%.0f;k=%.0f;g=1;dist=0", m, n, k);
 }
 
-static void grouped(kbr_term *t, double g, double m, double n, double k)
+/* Grouped expert GEMM: layout 1 contiguous (prefill) or 2 masked (decode),
+ * dist 0: every one of the g x m rows valid (balanced experts).  A masked row
+ * with drawn valid counts (dist=1) computes fewer rows: it is not this term. */
+static void grouped(kbr_term *t, int layout, double g, double m, double n, double k)
 {
     if (!t) return;
     t->peak = KB_PEAK_FP8;
+    t->dtype = "e4m3";
     t->flops = 2 * g * m * n * k;
     t->bytes = g * (m * k + n * k + 2 * m * n);
-    snprintf(t->dims, sizeof t->dims, "g=%.0f;m=%.0f;n=%.0f;k=%.0f", g, m, n, k);
+    snprintf(t->dims, sizeof t->dims, "layout=%d;m=%.0f;n=%.0f;k=%.0f;g=%.0f;dist=0", layout, m, n, k, g);
+}
+
+/* The dims op ep_dispatch / ep_combine name: V3's gate, E ranks, no loopback. */
+static void ep_dims(kbr_term *t, double T, double E)
+{
+    snprintf(t->dims, sizeof t->dims, "t=%.0f;hidden=%.0f;e=%.0f;k=%.0f;ranks=%.0f;loopback=0;ngroup=8;topkgroup=4", T,
+             HID, N_EXPERTS, TOPK, E);
 }
 
 /* Attention (MLA) of one layer for T tokens: projections, then the core. */
@@ -74,6 +87,7 @@ static void attention_terms(const kbr_cfg *c, kbr_phase ph, double T, kbr_term *
          * QK^T over 192 dims + PV over 128 dims; BF16 Q, K, V in, O out */
         if ((t = add(out, &n, max, "attention core (causal prefill)", "-"))) {
             t->peak = KB_PEAK_BF16;
+            t->dtype = "bf16";
             t->flops = 2 * (T * T / 2) * HEADS * ((NOPE + ROPE) + VDIM);
             t->bytes = 2 * T * HEADS * (2 * (NOPE + ROPE) + 2 * VDIM);
             snprintf(t->dims, sizeof t->dims, "t=%.0f;h=%.0f", T, HEADS);
@@ -83,20 +97,24 @@ static void attention_terms(const kbr_cfg *c, kbr_phase ph, double T, kbr_term *
         /* absorbed MLA: q_nope x W_UK -> latent (BF16 batched GEMM per head) */
         if ((t = add(out, &n, max, "q absorb (W_UK, BF16)", "-"))) {
             t->peak = KB_PEAK_BF16;
+            t->dtype = "bf16";
             t->flops = 2 * T * HEADS * NOPE * KV_LORA;
             t->bytes = 2 * (HEADS * NOPE * KV_LORA + T * HEADS * (NOPE + KV_LORA));
             snprintf(t->dims, sizeof t->dims, "t=%.0f", T);
         }
-        /* FlashMLA semantics: s_q = 1, h_q = 128, every sequence at length L */
+        /* FlashMLA semantics: s_q = 1, h_q = 128, every sequence at length L,
+         * a BF16 KV cache: an FP8 KV row (dtype fp8kv, fp8kv=1) is another term */
         if ((t = add(out, &n, max, "MLA decode", "mla_decode"))) {
             double sk = T * L, d = KV_LORA + ROPE;
             t->peak = KB_PEAK_BF16;
+            t->dtype = "bf16";
             t->flops = 2 * 1 * HEADS * sk * (d + KV_LORA);
             t->bytes = 2 * (sk * d + T * HEADS * d + T * HEADS * KV_LORA);
-            snprintf(t->dims, sizeof t->dims, "b=%.0f;sk=%d;hq=%.0f;sq=1", T, c->decode_ctx, HEADS);
+            snprintf(t->dims, sizeof t->dims, "b=%.0f;sk=%d;hq=%.0f;sq=1;pattern=0;fp8kv=0", T, c->decode_ctx, HEADS);
         }
         if ((t = add(out, &n, max, "o absorb (W_UV, BF16)", "-"))) {
             t->peak = KB_PEAK_BF16;
+            t->dtype = "bf16";
             t->flops = 2 * T * HEADS * KV_LORA * VDIM;
             t->bytes = 2 * (HEADS * KV_LORA * VDIM + T * HEADS * (KV_LORA + VDIM));
             snprintf(t->dims, sizeof t->dims, "t=%.0f", T);
@@ -117,33 +135,40 @@ static void moe_terms(kbr_phase ph, double T, double E, kbr_term *out, int *np, 
     double disp_b = ph == KBR_PREFILL ? DISPATCH_FP8_B : DISPATCH_LL_B;
     if ((t = add(out, &n, max, "routing (gate + group top-k)", "moe_route"))) {
         t->peak = KB_PEAK_BF16;
+        t->dtype = "bf16";
         t->flops = 2 * T * HID * N_EXPERTS;
         t->bytes = 2 * T * HID + 2 * N_EXPERTS * HID + T * TOPK * 8;
-        snprintf(t->dims, sizeof t->dims, "t=%.0f", T);
+        snprintf(t->dims, sizeof t->dims, "t=%.0f;skew=0", T);
     }
+    /* moe_dispatch fmt 0: E4M3 contiguous (prefill), 2: E4M3 masked (decode); e = local experts */
     if ((t = add(out, &n, max, "permute tokens (local dispatch)", "moe_dispatch"))) {
+        t->dtype = ph == KBR_PREFILL ? "e4m3" : "e4m3masked";
         t->bytes = 2 * T * TOPK * disp_b; /* read + write each copy */
-        snprintf(t->dims, sizeof t->dims, "t=%.0f", T);
+        snprintf(t->dims, sizeof t->dims, "t=%.0f;e=%.0f;skew=0;fmt=%d", T, g, ph == KBR_PREFILL ? 0 : 2);
     }
     if ((t = add(out, &n, max, "EP dispatch all-to-all", "ep_dispatch"))) {
+        t->dtype = "e4m3";
         t->bytes = 2 * T * TOPK * disp_b;
         t->link_bytes = T * TOPK * disp_b * remote;
-        snprintf(t->dims, sizeof t->dims, "t=%.0f;ranks=%.0f", T, E);
+        ep_dims(t, T, E);
     }
-    grouped(add(out, &n, max, "experts gate+up (grouped)", "fp8_gemm_grouped"), g, m, 2 * MOE_FFN, HID);
-    grouped(add(out, &n, max, "experts down (grouped)", "fp8_gemm_grouped"), g, m, HID, MOE_FFN);
+    int layout = ph == KBR_PREFILL ? 1 : 2;
+    grouped(add(out, &n, max, "experts gate+up (grouped)", "fp8_gemm_grouped"), layout, g, m, 2 * MOE_FFN, HID);
+    grouped(add(out, &n, max, "experts down (grouped)", "fp8_gemm_grouped"), layout, g, m, HID, MOE_FFN);
     gemm(add(out, &n, max, "shared expert gate+up", "fp8_gemm"), T, 2 * MOE_FFN, HID);
     gemm(add(out, &n, max, "shared expert down", "fp8_gemm"), T, HID, MOE_FFN);
     if ((t = add(out, &n, max, "EP combine all-to-all", "ep_combine"))) {
+        t->dtype = "bf16";
         t->bytes = 2 * T * TOPK * COMBINE_B;
         t->link_bytes = T * TOPK * COMBINE_B * remote;
-        snprintf(t->dims, sizeof t->dims, "t=%.0f;ranks=%.0f", T, E);
+        ep_dims(t, T, E);
     }
     if ((t = add(out, &n, max, "weighted combine (local)", "moe_combine"))) {
+        t->dtype = "bf16";
         t->bytes = T * TOPK * COMBINE_B + 2 * T * HID;
         t->flops = 2 * T * TOPK * HID;
         t->peak = KB_PEAK_BF16; /* as before: its FLOPs counted at the BF16 peak */
-        snprintf(t->dims, sizeof t->dims, "t=%.0f", T);
+        snprintf(t->dims, sizeof t->dims, "t=%.0f;e=%.0f;skew=0", T, g);
     }
     *np = n;
 }
@@ -189,6 +214,12 @@ static int same_value(const char *a, size_t alen, const char *b, size_t blen)
     return !strcmp(x, y);
 }
 
+int kbr_term_matches(const kbr_term *t, const char *op, const char *dtype, const char *dims)
+{
+    return !strcmp(t->op, op) && t->dtype && !strcmp(t->dtype, dtype) && kbr_dims_match(t->dims, dims) &&
+           kbr_dims_match(dims, t->dims);
+}
+
 int kbr_dims_match(const char *want, const char *have)
 {
     for (const char *p = want; *p;) {
@@ -201,16 +232,4 @@ int kbr_dims_match(const char *want, const char *have)
         p = *end ? end + 1 : end;
     }
     return 1;
-}
-
-void kbr_model_totals(double dense_layer_us, double moe_layer_us, double tokens_per_step,
-                      double usd_per_gpu_hour, kbr_totals *o)
-{
-    o->step_us = KBR_LAYERS_DENSE * dense_layer_us + KBR_LAYERS_MOE * moe_layer_us;
-    o->tokens_per_step = tokens_per_step;
-    double step_s = o->step_us * 1e-6;
-    o->tokens_per_s = tokens_per_step / step_s;
-    o->usd_per_mtok = usd_per_gpu_hour / 3600.0 / o->tokens_per_s * 1e6;
-    o->train_gpu_h_per_ttok = KBR_TRAIN_FWD_MULT * step_s / tokens_per_step * 1e12 / 3600.0;
-    o->train_usd_per_ttok = o->train_gpu_h_per_ttok * usd_per_gpu_hour;
 }

@@ -7,13 +7,16 @@
  * kv_lora 512, 128 heads, qk 128+64, v 128; 256 routed experts (top-8, FFN
  * 2048) + 1 shared expert; dense FFN 18432.
  *
- * Per GPU, no overlap of communication with compute (a pessimistic sum):
+ * Per GPU, one layer's kernels (no cluster: the GPU-hours, cost and the
+ * H800-vs-H100 verdict come from `kbench claim`, the report's first section):
  *   prefill: a chunk of T tokens per GPU (default 4096), attention data-
  *     parallel with all 128 heads, causal over the chunk, non-absorbed MLA
  *     (q_b / kv_b projections as FP8 GEMMs); experts spread over EP GPUs
  *     (default 32: 8 experts per GPU, 4096 tokens per expert, the DeepGEMM
  *     contiguous grouped shapes); FP8 dispatch 7392 B per (token, expert),
- *     BF16 combine 14336 B; the (EP-1)/EP remote share crosses the links.
+ *     BF16 combine 14336 B; the (EP-1)/EP remote share crosses the links
+ *     (the roll-up takes these two terms from measured rows only and leaves
+ *     them out of the kernel total: their cost is the claim model's).
  *   decode: B sequences (default 128) at context L (default 4096), one token
  *     each, absorbed MLA (MLA decode kernel + two BF16 absorb GEMMs); EP 64
  *     (4 experts per GPU, 256 tokens per expert: the masked grouped shapes);
@@ -45,7 +48,8 @@ void kbr_cfg_default(kbr_cfg *c);
 typedef struct kbr_term {
     const char *name;   /* "q_a+kv_a proj"                           */
     const char *op;     /* kbench op, or "-" when no op measures it   */
-    char dims[96];      /* the dims a row must hold, "m=4096;n=2112;k=7168" */
+    const char *dtype;  /* the row's dtype column: "e4m3", "bf16", ... */
+    char dims[128];     /* every dim of the op's rows, "layout=0;m=4096;n=2112;k=7168;g=1;dist=0" */
     kb_peak peak;       /* floor: kb_roof_of(ceilings, peak, flops, bytes, link_bytes) */
     double count;       /* calls per layer                           */
     double flops, bytes, link_bytes; /* per call                     */
@@ -57,15 +61,9 @@ int kbr_layer_terms(const kbr_cfg *c, kbr_phase ph, kbr_layer ly, kbr_term *out,
 /* Does `have` (a row's dims column, "name=value;...") hold every name=value
  * pair of `want`?  Values compare as numbers when both read as numbers. */
 int kbr_dims_match(const char *want, const char *have);
-
-typedef struct kbr_totals {
-    double step_us;          /* 3 x dense + 58 x MoE layer           */
-    double tokens_per_step;  /* per GPU                              */
-    double tokens_per_s;     /* per GPU                              */
-    double usd_per_mtok;     /* at usd_per_gpu_hour                  */
-    double train_gpu_h_per_ttok; /* GPU-hours per 1e12 training tokens (3 x forward) */
-    double train_usd_per_ttok;
-} kbr_totals;
-void kbr_model_totals(double dense_layer_us, double moe_layer_us, double tokens_per_step,
-                      double usd_per_gpu_hour, kbr_totals *out);
+/* May a row (op, dtype, dims) stand for term t?  Exact: the same op, the
+ * same dtype and the same set of dims with the same values (an FP8-KV MLA row
+ * is not the BF16 term; a masked row with drawn valid counts is not the
+ * full-rows term). */
+int kbr_term_matches(const kbr_term *t, const char *op, const char *dtype, const char *dims);
 #endif
