@@ -75,7 +75,9 @@ void mla_sched_pack(const mla_sched *s, int32_t *out);
  * and reproducible).  pattern 0: ~Normal(mean, mean/2) clipped to
  * [max(s_q, 32), 2*mean] (b == 1: exactly mean); pattern 1 ("skew"): sequence
  * 0 is 16*mean long, the others ~Normal(mean/4, mean/8) clipped to
- * [max(s_q, 32), mean/2]. */
+ * [max(s_q, 32), mean/2]; pattern 2 ("empty"): as pattern 0 (b >= 2, own
+ * seed) with sequence 1 of length 0: its rows see no key, o = 0 and lse =
+ * -inf (the defined result), and it has no page and no segment. */
 void mla_decode_gen_seqlens(int b, int mean_sk, int s_q, int pattern, int32_t *out);
 
 typedef struct mla_decode_args {

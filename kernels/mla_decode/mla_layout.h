@@ -36,6 +36,14 @@ MLA_FN int mla_row_limit(int R, int nrows, int h_q, int s_q, int len, int end)
     return end < vis ? end : vis;
 }
 
+/* Keys a kernel may bring into shared memory as cache data: t < end (the
+ * segment's end, <= seqlen).  A tile or page is loaded whole, so the slots
+ * past seqlen in the last page arrive too; they hold whatever the cache holds
+ * there (NaN/Inf is normal in real serving), and although their P is 0, 0 *
+ * NaN = NaN in P V.  So every kernel zero-fills keys t >= end in shared
+ * memory instead (as FlashMLA does), never multiplies them. */
+MLA_FN int mla_key_loaded(int t, int end) { return t < end; }
+
 /* Masked, scaled score in the log2 domain. */
 MLA_FN float mla_masked_score(float s, int t, int limit, float scale_log2)
 {
@@ -144,6 +152,11 @@ MLA_FN int mla_v2_s_row(int rt, int lane, int e) { return rt * 16 + mla_mma_c_ro
 MLA_FN int mla_v2_s_key(int kh, int lane, int n, int e) { return kh * 16 + n * 8 + mla_mma_c_col(lane, e); }
 /* O fragment acc[n][e] of warp (rt, kh): output column (row as mla_v2_s_row). */
 MLA_FN int mla_v2_o_col(int kh, int lane, int n, int e) { return kh * 256 + n * 8 + mla_mma_c_col(lane, e); }
+/* Row tile rt (16 rows) of head group grp holds at least one real query row
+ * (rows >= nrows are padding).  A warp whose row tile is all padding (s_q*h_q
+ * = 16: 3 of the 4 row tiles) skips its MMAs and ldmatrix loads. */
+MLA_FN int mla_v2_tile_live(int rt, int grp, int nrows) { return grp * MLA_V2_ROWS + rt * 16 < nrows; }
+
 /* Element offset of P[row][key] in the P tile (the store of two BF16 at a
  * time starts at an even key). */
 MLA_FN int mla_v2_p_off(int row, int key) { return row * MLA_V2_PSTR + key; }
@@ -188,6 +201,22 @@ MLA_FN int mla_fp8_chunk_scale(int c) { return MLA_FP8_SCALE_OFF + 4 * (c * 8 / 
 /* TMA: box c of a tile covers columns [64c, 64c + 64) and lands at c*BOX. */
 MLA_FN int mla_v3_box_dst(int c) { return c * MLA_V3_BOX; }
 MLA_FN int mla_v3_box_col(int c) { return c * MLA_V3_BOX_COLS; }
+
+/* Tail zero-fill of a page tile that starts at key t0 when the segment ends
+ * at end < t0 + 64 (mla_key_loaded): rows r0 = end - t0 .. 63 of every box
+ * are cleared, (64 - r0) * 8 chunks of 16 B per box, NBOX boxes.  The 128-B
+ * swizzle only permutes the chunks inside a row, so clearing whole rows is
+ * layout-independent.  Byte offset (in the tile) of chunk i. */
+MLA_FN int mla_v3_tail_rows(int t0, int end)
+{
+    const int r0 = end - t0;
+    return r0 >= MLA_PAGE ? 0 : MLA_PAGE - (r0 < 0 ? 0 : r0);
+}
+MLA_FN int mla_v3_tail_chunk_off(int t0, int end, int i)
+{
+    const int n = mla_v3_tail_rows(t0, end) * 8, r0 = MLA_PAGE - mla_v3_tail_rows(t0, end);
+    return mla_v3_box_dst(i / n) + (r0 + (i % n) / 8) * MLA_V3_SW128_SPAN + (i % 8) * 16;
+}
 
 /* wgmma descriptor start offsets (bytes, relative to the tile) per k-step. */
 /* A = Q [64 x 576], K-major, k-step kk of 36. */
