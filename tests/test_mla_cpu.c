@@ -2,11 +2,13 @@
  * cases, paged vs contiguous addressing, the split-KV combine, FP8 token
  * dequantisation, FLOP/byte counts, the shape table and the scheduler. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "bench/kb.h"
 #include "kbtest.h"
 #include "kernels/mla_decode/mla_decode.h"
+#include "kernels/mla_decode/mla_layout.h"
 #include "reference/mla_decode_cpu.h"
 
 extern const kb_op kb_op_mla_decode;
@@ -233,6 +235,39 @@ static void test_visible_and_lse_err(void)
     KBT_CHECK(mla_lse_err(10.001, 10.0) <= MLA_LSE_TOL && mla_lse_err(10.002, 10.0) > MLA_LSE_TOL);
 }
 
+/* The work the cuBLAS baselines execute (mla_cublas_work), by hand:
+ * lengths {100, 0, 64}, 2 query rows, BF16 cache (1152 B per token). */
+static void test_cublas_work(void)
+{
+    const int32_t lens[3] = {100, 0, 64};
+    double f, by;
+    /* padded: every sequence at 128 keys (100 rounded to a page).  Per
+     * sequence: FLOPs 2*2*128*1088 = 557056; QK^T K 128*1152 + q 2*2*576 + S
+     * FP32 2*128*4 = 150784; softmax 2*128*(4+2) = 1536; PV V 128*1024 + P
+     * 2*128*2 + o 2*2*512 = 133632.  Gather: pages of seq 0 (128 rows) and
+     * seq 2 (64), read 1152 + written 1152 B each: 294912 + 147456. */
+    mla_cublas_work(lens, 3, 2, 1, 1, 1152, &f, &by);
+    KBT_NEAR(f, 3 * 557056.0, 0);
+    KBT_NEAR(by, 294912.0 + 147456.0 + 3 * (150784.0 + 1536.0 + 133632.0), 0);
+    /* varlen: seq 0 at 100 keys: FLOPs 435200; QK^T 115200 + 2304 + S BF16
+     * 400; softmax 2*100*4 = 800; PV 102400 + 400 + 2048.  seq 1 empty: o
+     * zeros 2048 only.  seq 2 at 64: FLOPs 278528; 73728 + 2304 + 256; 512;
+     * 65536 + 256 + 2048.  Gather as above. */
+    mla_cublas_work(lens, 3, 2, 0, 1, 1152, &f, &by);
+    KBT_NEAR(f, 435200.0 + 278528.0, 0);
+    KBT_NEAR(by, 812608.0, 0);
+    /* varlen FLOPs = the op's FLOPs (2*rows*S*1088, S = 164) */
+    KBT_NEAR(f, 2.0 * 2 * 164 * 1088, 0);
+    /* no gather: minus the gather's 442368 */
+    mla_cublas_work(lens, 3, 2, 0, 0, 1152, &f, &by);
+    KBT_NEAR(by, 812608.0 - 442368.0, 0);
+    /* the GEMM parameters of one varlen sequence (len 100, ld 128, 2 rows) */
+    const mla_gemm qk = mla_cublas_qk_var(2, 100, mla_cublas_ld(100)), pv = mla_cublas_pv_var(2, 100, 128);
+    KBT_CHECK(qk.trans_a == 1 && qk.m == 100 && qk.n == 2 && qk.k == 576 && qk.lda == 576 && qk.ldc == 128);
+    KBT_CHECK(pv.trans_a == 0 && pv.m == 512 && pv.n == 2 && pv.k == 100 && pv.lda == 576 && pv.ldb == 128);
+    KBT_CHECK(mla_cublas_ld(0) == 0 && mla_cublas_ld(1) == 64 && mla_cublas_ld(64) == 64 && mla_cublas_ld(65) == 128);
+}
+
 static kb_shape mk(int b, int sk, int h, int sq, int pattern, int fp8)
 {
     kb_shape s;
@@ -285,6 +320,26 @@ static void test_flops_bytes(void)
     s = mk(3, 200, 16, 2, 2, 0);
     KBT_NEAR(op->flops(&s), 2.0 * 2 * 16 * (len[0] + len[2]) * 1088, 0);
     KBT_NEAR(op->bytes(&s), 2.0 * ((len[0] + len[2]) * 576.0 + 3 * 32 * 1088), 0);
+    /* metrics: the baselines' work against the op's.  b = 1, s_k = 4096 (a
+     * page multiple): padded = varlen = the op's FLOPs. */
+    char buf[160];
+    s = mk(1, 4096, 16, 1, 0, 0);
+    op->metrics(&s, 1e-3, buf, sizeof buf);
+    KBT_CHECK(strstr(buf, "padded_flops_x=1.000;") != NULL && strstr(buf, "varlen_flops_x=1.000;") != NULL);
+    /* skew, b = 64, s_k = 4096: padded computes 64 * 65536 keys against
+     * 65536 + sum(others); by the generated lengths */
+    int32_t sl[64];
+    mla_decode_gen_seqlens(64, 4096, 1, 1, sl);
+    double skew_sum = 0;
+    for (int i = 0; i < 64; i++) skew_sum += sl[i];
+    s = mk(64, 4096, 16, 1, 1, 0);
+    op->metrics(&s, 1e-3, buf, sizeof buf);
+    double px = 0, vx = 0;
+    KBT_CHECK(sscanf(buf, "padded_flops_x=%lf;padded_bytes_x=%*f;varlen_flops_x=%lf", &px, &vx) == 2);
+    KBT_NEAR(px, 64.0 * 65536 / skew_sum, 1e-3);
+    KBT_NEAR(vx, 1.0, 1e-3);
+    KBT_CHECK(px > 25); /* the skewed batch: tens of times the useful work */
+    printf("skew b64 s_k 4096: padded cuBLAS computes %.1fx the useful FLOPs (%s)\n", px, buf);
 }
 
 static void test_shapes(void)
@@ -439,6 +494,7 @@ int main(void)
     test_fp8_token();
     test_poisoned_tail_and_empty();
     test_visible_and_lse_err();
+    test_cublas_work();
     test_flops_bytes();
     test_shapes();
     test_sched();

@@ -15,8 +15,9 @@
  *      the packed schedule exactly as the kernels read it, against the CPU
  *      reference (s_q = 1 and 2, split and unsplit, an empty sequence, NaN in
  *      the cache slots past seqlen);
- *   4. the cuBLAS baseline's column-major GEMM parameters compute S = Q K^T
- *      and O = P V on row-major buffers. */
+ *   4. the cuBLAS baselines' column-major GEMM parameters compute S = Q K^T
+ *      and O = P V on row-major buffers (padded strided batched; varlen per
+ *      sequence at compact offsets, never reading the rows past a length). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -844,6 +845,56 @@ static void test_cublas_params(void)
     free(K); free(Q); free(S); free(P); free(O);
 }
 
+/* Varlen baseline: one GEMM per sequence over its real length, at the
+ * compact offsets (koff = prefix of the page-rounded lengths).  The K rows
+ * past each length hold NaN: the GEMMs must never read them. */
+static void test_cublas_varlen_params(void)
+{
+    enum { B = 3, ROWS = 3 };
+    const int lens[B] = {100, 37, 64};
+    int koff[B], tot = 0;
+    for (int i = 0; i < B; i++) koff[i] = tot, tot += mla_cublas_ld(lens[i]);
+    KBT_CHECK(tot == 128 + 64 + 64);
+    kb_rng rng;
+    kb_rng_seed(&rng, 11);
+    float *K = malloc(sizeof(float) * tot * MLA_D_QK), *Q = malloc(sizeof(float) * B * ROWS * MLA_D_QK);
+    float *S = malloc(sizeof(float) * tot * ROWS), *O = malloc(sizeof(float) * B * ROWS * MLA_D_V);
+    for (int i = 0; i < B; i++)
+        for (int t = 0; t < mla_cublas_ld(lens[i]); t++)
+            for (int d = 0; d < MLA_D_QK; d++)
+                K[((size_t)koff[i] + t) * MLA_D_QK + d] = t < lens[i] ? small_int(&rng) : NAN;
+    for (int i = 0; i < B * ROWS * MLA_D_QK; i++) Q[i] = small_int(&rng);
+    for (int i = 0; i < tot * ROWS; i++) S[i] = NAN;
+    int bad_s = 0, bad_o = 0, nonfinite = 0;
+    for (int i = 0; i < B; i++) {
+        const int ld = mla_cublas_ld(lens[i]);
+        const mla_gemm qk = mla_cublas_qk_var(ROWS, lens[i], ld), pv = mla_cublas_pv_var(ROWS, lens[i], ld);
+        float *Ki = K + (size_t)koff[i] * MLA_D_QK, *Si = S + (size_t)koff[i] * ROWS;
+        KBT_CHECK(emu_gemm(&qk, 1, Ki, Q + (size_t)i * ROWS * MLA_D_QK, Si));
+        for (int r = 0; r < ROWS; r++)
+            for (int t = 0; t < lens[i]; t++) {
+                double x = 0;
+                for (int d = 0; d < MLA_D_QK; d++)
+                    x += (double)Q[((size_t)i * ROWS + r) * MLA_D_QK + d] * Ki[(size_t)t * MLA_D_QK + d];
+                bad_s += Si[(size_t)r * ld + t] != (float)x;
+                Si[(size_t)r * ld + t] = small_int(&rng); /* P, in place */
+            }
+        KBT_CHECK(emu_gemm(&pv, 1, Ki, Si, O + (size_t)i * ROWS * MLA_D_V));
+        for (int r = 0; r < ROWS; r++)
+            for (int d = 0; d < MLA_D_V; d++) {
+                double x = 0;
+                for (int t = 0; t < lens[i]; t++) x += (double)Si[(size_t)r * ld + t] * Ki[(size_t)t * MLA_D_QK + d];
+                const float got = O[((size_t)i * ROWS + r) * MLA_D_V + d];
+                nonfinite += !isfinite(got);
+                bad_o += got != (float)x;
+            }
+    }
+    KBT_CHECK(bad_s == 0);
+    KBT_CHECK(bad_o == 0);
+    KBT_CHECK(nonfinite == 0);
+    free(K); free(Q); free(S); free(O);
+}
+
 int main(void)
 {
     test_v2_tile();
@@ -853,5 +904,6 @@ int main(void)
     test_v2_live_tiles();
     test_split_flash();
     test_cublas_params();
+    test_cublas_varlen_params();
     return kbt_done("test_mla_emu");
 }

@@ -134,6 +134,28 @@ static double bytes(const kb_shape *s)
     return kv + 2.0 * rows * (MLA_D_QK + MLA_D_V);
 }
 
+/* The work the cuBLAS baselines really execute, as multiples of the op's
+ * FLOPs and bytes (mla_cublas_work: GEMM FLOPs, modelled HBM bytes of gather
+ * + GEMMs + softmax), written into every row's metrics column:
+ * padded_flops_x, padded_bytes_x (cublas_padded), varlen_flops_x,
+ * varlen_bytes_x (cublas_varlen; 1.0 FLOPs: the real lengths). */
+static void metrics(const kb_shape *s, double seconds, char *buf, size_t n)
+{
+    (void)seconds;
+    const int b = (int)s->d[MLA_D_B], rows = (int)(s->d[MLA_D_SQ] * s->d[MLA_D_HQ]);
+    const int tok = s->d[MLA_D_FP8KV] ? MLA_FP8_TOKEN_BYTES : 2 * MLA_D_QK;
+    int32_t *len = malloc((size_t)b * sizeof(int32_t));
+    if (!len) return;
+    mla_decode_gen_seqlens(b, (int)s->d[MLA_D_SK], (int)s->d[MLA_D_SQ], (int)s->d[MLA_D_PATTERN], len);
+    double pf, pb, vf, vb;
+    mla_cublas_work(len, b, rows, 1, 1, tok, &pf, &pb);
+    mla_cublas_work(len, b, rows, 0, 1, tok, &vf, &vb);
+    free(len);
+    const double f = flops(s), by = bytes(s);
+    snprintf(buf, n, "padded_flops_x=%.3f;padded_bytes_x=%.3f;varlen_flops_x=%.3f;varlen_bytes_x=%.3f", pf / f, pb / by,
+             vf / f, vb / by);
+}
+
 /* ---- GPU side -------------------------------------------------------------- */
 typedef struct mla_ctx {
     mla_decode_args a;    /* first member: launchers cast ctx to it */
@@ -469,8 +491,9 @@ static const kb_impl impls[] = {
     {"v1", KB_IMPL_HAND, mla_decode_v1, "fused, one CTA per (sequence, 8 query rows), online softmax, FP32 CUDA cores"},
     {"v2", KB_IMPL_HAND, mla_decode_v2, "mma.sync BF16, split-KV (balanced scheduler) + lse combine; bf16 and fp8kv"},
     {"v3", KB_IMPL_HAND, mla_decode_v3, "Hopper wgmma BF16, TMA page tiles, double buffering, same scheduler (bf16 only)"},
-    {"cublas_unfused", KB_IMPL_LIB, mla_decode_cublas_unfused, "gather pages + cuBLAS QK^T + softmax kernel + cuBLAS PV"},
-    {"cublas_unfused_nogather", KB_IMPL_LIB, mla_decode_cublas_unfused_nogather, "as cublas_unfused, pages gathered at setup (not timed)"},
+    {"cublas_varlen", KB_IMPL_LIB, mla_decode_cublas_varlen, "gather pages + cuBLAS grouped QK^T over the real lengths + softmax kernel + grouped PV (BF16 scores)"},
+    {"cublas_varlen_nogather", KB_IMPL_LIB, mla_decode_cublas_varlen_nogather, "as cublas_varlen, pages gathered at setup (not timed)"},
+    {"cublas_padded", KB_IMPL_LIB, mla_decode_cublas_padded, "PADDED: every sequence at the longest length (b*max_s keys, metrics padded_flops_x), FP32 scores; naive baseline"},
 };
 
 const kb_op kb_op_mla_decode = {
@@ -479,6 +502,7 @@ const kb_op kb_op_mla_decode = {
     .peak = KB_PEAK_BF16,
     KB_OP_FUNCS,
     KB_IMPLS(impls),
+    .metrics = metrics,
     .dims = {[MLA_D_B] = "b", [MLA_D_SK] = "sk", [MLA_D_HQ] = "hq", [MLA_D_SQ] = "sq", [MLA_D_PATTERN] = "pattern",
              [MLA_D_FP8KV] = "fp8kv"},
 };

@@ -112,11 +112,15 @@ typedef struct mla_decode_args {
 kb_status mla_decode_v1(void *ctx, cudaStream_t stream);
 kb_status mla_decode_v2(void *ctx, cudaStream_t stream);
 kb_status mla_decode_v3(void *ctx, cudaStream_t stream);
-/* Library references (reference/mla_decode_cublas.cu). */
-kb_status mla_decode_cublas_unfused(void *ctx, cudaStream_t stream);
-kb_status mla_decode_cublas_unfused_nogather(void *ctx, cudaStream_t stream);
-/* Allocate the cuBLAS reference's buffers (gathered K/V, S, P) and gather the
- * pages once for the _nogather variant; free them. */
+/* Library references (reference/mla_decode_cublas.cu): unfused cuBLAS, each
+ * sequence at its real length (grouped GEMMs; with / without the timed page
+ * gather), and padded to the longest sequence (strided batched, labelled). */
+kb_status mla_decode_cublas_varlen(void *ctx, cudaStream_t stream);
+kb_status mla_decode_cublas_varlen_nogather(void *ctx, cudaStream_t stream);
+kb_status mla_decode_cublas_padded(void *ctx, cudaStream_t stream);
+/* Allocate the cuBLAS references' buffers (gathered K/V, S, P, the grouped
+ * GEMM arguments) and gather the pages once for the _nogather variant and the
+ * padded one's zero rows; free them. */
 kb_status mla_cublas_init(mla_decode_args *a, cudaStream_t stream);
 void mla_cublas_free(mla_decode_args *a);
 
