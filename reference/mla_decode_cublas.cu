@@ -86,14 +86,15 @@ __global__ void gather_kernel(const mla_decode_args a, const int64_t *koff, __nv
     for (int i = threadIdx.x; i < MLA_PAGE * MLA_D_QK; i += blockDim.x) {
         int r = i / MLA_D_QK, c = i % MLA_D_QK;
         const uint8_t *tok = a.kv_fp8 + ((size_t)page * MLA_PAGE + r) * MLA_FP8_TOKEN_BYTES;
-        float v = 0.f;
-        if (!mla_key_loaded(r, live)) {
-        } else if (c < MLA_D_V) {
-            __nv_fp8_e4m3 e;
-            e.__x = tok[c];
-            v = float(e) * reinterpret_cast<const float *>(tok + MLA_FP8_SCALE_OFF)[c / 128];
-        } else {
-            v = __bfloat162float(reinterpret_cast<const __nv_bfloat16 *>(tok + MLA_FP8_ROPE_OFF)[c - MLA_D_V]);
+        float v = 0.f; // slots past seqlen stay 0
+        if (mla_key_loaded(r, live)) {
+            if (c < MLA_D_V) {
+                __nv_fp8_e4m3 e;
+                e.__x = tok[c];
+                v = float(e) * reinterpret_cast<const float *>(tok + MLA_FP8_SCALE_OFF)[c / 128];
+            } else {
+                v = __bfloat162float(reinterpret_cast<const __nv_bfloat16 *>(tok + MLA_FP8_ROPE_OFF)[c - MLA_D_V]);
+            }
         }
         dst[i] = __float2bfloat16(v);
     }

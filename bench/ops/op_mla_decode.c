@@ -27,8 +27,8 @@
  *          b=128, s_k=1024, h_q 64, s_q 2 (3); (d) fp8kv: b=128 x s_k {4096,
  *          8192} x h_q {16, 64, 128} x s_q {1, 2} (12).  Every listed value of
  *          b, s_k, h_q, s_q and both dtypes appear.
- *   QUICK: 8 of the above (memory-bound, compute-bound, the 3x-vs-cuBLAS
- *          case b=128 s_k=8192, skew, b=1, fp8kv).
+ *   QUICK: 8 of the above (memory-bound, compute-bound, b=128 s_k=8192
+ *          against the cuBLAS baselines, skew, b=1, fp8kv).
  *   SMALL: b=2 s_k=200 h_q=16 s_q {1, 2} (bf16, fp8kv), b=3 s_k=300 h_q=128
  *          s_q=2 bf16, b=4 s_k=64 skew h_q=32 s_q=1, and pattern 2 ("empty":
  *          sequence 1 has seqlen 0, o = 0 and lse = -inf there) b=3 s_k=200
