@@ -49,6 +49,20 @@ struct nccl_state {
     ep_tab *comb_tab[EP_MAX_RANKS];       // v1 table with comb_stage / comb_slot_tab swapped
 };
 
+// One grouped exchange: ncclGroupStart, post() (the calls of the group),
+// ncclGroupEnd.  The group is ended on every path, also when a call inside it
+// failed (a return from inside the group would leave it open, and the next
+// NCCL call of the process would join it); the first error is returned.
+template <class F> kb_status nccl_group(F &&post)
+{
+    KB_NCCL_TRY(ncclGroupStart());
+    const kb_status st = post();
+    const ncclResult_t end = ncclGroupEnd();
+    if (st != KB_OK) return st; // its message is kept
+    if (end != ncclSuccess) return kb_error("ncclGroupEnd: %s", ncclGetErrorString(end));
+    return KB_OK;
+}
+
 void state_free(void *p)
 {
     nccl_state *s = (nccl_state *)p;
@@ -234,11 +248,12 @@ extern "C" kb_status ep_nccl_dispatch(void *ctx, cudaStream_t st)
         KB_CUDA_TRY(cudaSetDevice(a->dev[r]));
         KB_TRY(ep_v1_layout(a, r, 1, 0, 0, a->stream[r]));
     }
-    KB_NCCL_TRY(ncclGroupStart());
-    for (int r = ep_r_lo(a); r < ep_r_hi(a); r++)
-        KB_NCCL_TRY(ncclAllGather(a->tab.cnt_all[r] + (size_t)r * E, a->tab.cnt_all[r], (size_t)E, ncclInt32,
-                               s->comm[r], a->stream[r]));
-    KB_NCCL_TRY(ncclGroupEnd());
+    KB_TRY(nccl_group([&]() -> kb_status {
+        for (int r = ep_r_lo(a); r < ep_r_hi(a); r++)
+            KB_NCCL_TRY(ncclAllGather(a->tab.cnt_all[r] + (size_t)r * E, a->tab.cnt_all[r], (size_t)E, ncclInt32,
+                                      s->comm[r], a->stream[r]));
+        return KB_OK;
+    }));
     // 2. the counts size the receives: bring them to the host
     const int r0 = ep_r_lo(a); // every rank's table holds all N rows after the all-gather
     KB_CUDA_TRY(cudaSetDevice(a->dev[r0]));
@@ -269,21 +284,22 @@ extern "C" kb_status ep_nccl_dispatch(void *ctx, cudaStream_t st)
                                                                  s->pack[r], s->rec);
         KB_CUDA_TRY(cudaGetLastError());
     }
-    KB_NCCL_TRY(ncclGroupStart());
-    for (int r = ep_r_lo(a); r < ep_r_hi(a); r++) {
-        long long soff = 0, roff = 0;
-        for (int d = 0; d < N; d++) {
-            if (sc[r][d])
-                KB_NCCL_TRY(ncclSend(s->pack[r] + (size_t)soff * s->rec, (size_t)sc[r][d] * s->rec, ncclUint8, d,
-                                  s->comm[r], a->stream[r]));
-            if (sc[d][r])
-                KB_NCCL_TRY(ncclRecv(s->stage[r] + (size_t)roff * s->rec, (size_t)sc[d][r] * s->rec, ncclUint8, d,
-                                  s->comm[r], a->stream[r]));
-            soff += sc[r][d];
-            roff += sc[d][r];
+    KB_TRY(nccl_group([&]() -> kb_status {
+        for (int r = ep_r_lo(a); r < ep_r_hi(a); r++) {
+            long long soff = 0, roff = 0;
+            for (int d = 0; d < N; d++) {
+                if (sc[r][d])
+                    KB_NCCL_TRY(ncclSend(s->pack[r] + (size_t)soff * s->rec, (size_t)sc[r][d] * s->rec, ncclUint8, d,
+                                         s->comm[r], a->stream[r]));
+                if (sc[d][r])
+                    KB_NCCL_TRY(ncclRecv(s->stage[r] + (size_t)roff * s->rec, (size_t)sc[d][r] * s->rec, ncclUint8,
+                                         d, s->comm[r], a->stream[r]));
+                soff += sc[r][d];
+                roff += sc[d][r];
+            }
         }
-    }
-    KB_NCCL_TRY(ncclGroupEnd());
+        return KB_OK;
+    }));
     for (int d = ep_r_lo(a); d < ep_r_hi(a); d++) {
         long long rows = 0;
         for (int r = 0; r < N; r++) rows += sc[r][d];
@@ -356,24 +372,25 @@ extern "C" kb_status ep_nccl_combine(void *ctx, cudaStream_t st)
                                                                    (long long)pl->recv_count[d], H);
         KB_CUDA_TRY(cudaGetLastError());
     }
-    KB_NCCL_TRY(ncclGroupStart());
-    for (int r = ep_r_lo(a); r < ep_r_hi(a); r++) {
-        // r as expert rank sends to each home h; r as home receives from each d
-        long long soff = 0, roff = 0;
-        for (int h = 0; h < N; h++) {
-            const long long n_send = pl->send_count[(size_t)h * N + r]; // rows r holds for home h
-            const long long n_recv = pl->send_count[(size_t)r * N + h]; // rows home r gets from h
-            if (n_send)
-                KB_NCCL_TRY(ncclSend(s->comb_pack[r] + (size_t)soff * H, (size_t)n_send * H * 2, ncclUint8, h, s->comm[r],
-                                  a->stream[r]));
-            if (n_recv)
-                KB_NCCL_TRY(ncclRecv(s->comb_stage[r] + (size_t)roff * H, (size_t)n_recv * H * 2, ncclUint8, h, s->comm[r],
-                                  a->stream[r]));
-            soff += n_send;
-            roff += n_recv;
+    KB_TRY(nccl_group([&]() -> kb_status {
+        for (int r = ep_r_lo(a); r < ep_r_hi(a); r++) {
+            // r as expert rank sends to each home h; r as home receives from each d
+            long long soff = 0, roff = 0;
+            for (int h = 0; h < N; h++) {
+                const long long n_send = pl->send_count[(size_t)h * N + r]; // rows r holds for home h
+                const long long n_recv = pl->send_count[(size_t)r * N + h]; // rows home r gets from h
+                if (n_send)
+                    KB_NCCL_TRY(ncclSend(s->comb_pack[r] + (size_t)soff * H, (size_t)n_send * H * 2, ncclUint8, h,
+                                         s->comm[r], a->stream[r]));
+                if (n_recv)
+                    KB_NCCL_TRY(ncclRecv(s->comb_stage[r] + (size_t)roff * H, (size_t)n_recv * H * 2, ncclUint8, h,
+                                         s->comm[r], a->stream[r]));
+                soff += n_send;
+                roff += n_recv;
+            }
         }
-    }
-    KB_NCCL_TRY(ncclGroupEnd());
+        return KB_OK;
+    }));
     // home-rank reduction (v1 kernel) over the staged rows, through the slot table
     ep_args *b = (ep_args *)malloc(sizeof(ep_args));
     if (!b) return kb_error("ep_nccl: out of memory");
@@ -397,13 +414,18 @@ extern "C" kb_status ep_nccl_alltoall(void *ctx, cudaStream_t st)
     const int N = a->n_ranks;
     const size_t c = (size_t)a->a2a_chunk;
     KB_TRY(ep_fork(a, st));
-    KB_NCCL_TRY(ncclGroupStart());
-    for (int r = ep_r_lo(a); r < ep_r_hi(a); r++)
-        for (int d = 0; d < N; d++) {
-            KB_NCCL_TRY(ncclSend(a->tab.a2a_send[r] + d * c, c, ncclUint8, d, s->comm[r], a->stream[r]));
-            KB_NCCL_TRY(ncclRecv(a->tab.a2a_recv[r] + d * c, c, ncclUint8, d, s->comm[r], a->stream[r]));
-        }
-    KB_NCCL_TRY(ncclGroupEnd());
+    KB_TRY(nccl_group([&]() -> kb_status {
+        for (int r = ep_r_lo(a); r < ep_r_hi(a); r++)
+            for (int d = 0; d < N; d++) {
+                KB_NCCL_TRY(ncclSend(a->tab.a2a_send[r] + d * c, c, ncclUint8, d, s->comm[r], a->stream[r]));
+                KB_NCCL_TRY(ncclRecv(a->tab.a2a_recv[r] + d * c, c, ncclUint8, d, s->comm[r], a->stream[r]));
+            }
+        return KB_OK;
+    }));
     return ep_join(a, st);
+}
+extern "C" kb_status ep_nccl_group(kb_status (*post)(void *user), void *user)
+{
+    return nccl_group([&]() { return post(user); });
 }
 #endif // KB_HAVE_NCCL

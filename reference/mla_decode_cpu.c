@@ -100,3 +100,16 @@ void mla_cpu_combine(int n, const double *o_parts, const double *lse_parts, int 
         for (int d = 0; d < dv; d++) o[d] += w * o_parts[(size_t)i * dv + d];
     }
 }
+
+int mla_cpu_visible(int len, int s_q, int i)
+{
+    const int v = len - s_q + 1 + i;
+    return v < 0 ? 0 : (v > len ? len : v);
+}
+
+double mla_lse_err(double got, double ref)
+{
+    if (ref == -INFINITY) return got == -INFINITY ? 0.0 : INFINITY;
+    if (!isfinite(got) || !isfinite(ref)) return INFINITY;
+    return fabs(got - ref) / (1.0 + 1e-2 * fabs(ref));
+}

@@ -33,6 +33,21 @@ void mla_decode_cpu(const uint16_t *q, const void *cache, int fp8kv, const int32
 void mla_cpu_combine(int n, const double *o_parts, const double *lse_parts, int dv, double *o,
                      double *lse);
 
+/* Keys query i (0-based, of s_q) of a sequence of len keys sees (causal):
+ * len - s_q + 1 + i, clipped to [0, len].  0: the row's defined result is o =
+ * 0 and lse = -inf (no visible key: an empty sequence, or len < s_q). */
+int mla_cpu_visible(int len, int s_q, int i);
+
+/* lse tolerance of verify: |lse - ref| / (1 + 0.01*|ref|) <= MLA_LSE_TOL
+ * (natural-log units: ~0.1% on the softmax denominator; kernels compute
+ * scores in FP32 from BF16 inputs, the reference in double). */
+#define MLA_LSE_TOL 1e-3
+/* Error of a kernel's lse against the reference's: where the reference says
+ * -inf (no visible key) the only right answer is -inf (error 0, anything
+ * else +inf); otherwise the relative error above, +inf for a non-finite got.
+ * Never NaN. */
+double mla_lse_err(double got, double ref);
+
 #ifdef __cplusplus
 }
 #endif

@@ -207,9 +207,12 @@ void moe_routing_random(uint64_t seed, int T, int E, int skew, int32_t *idx)
  *           selection's ~10k scalar ops per token are not counted).
  * dispatch: read x once (2TK) and topk_idx (4R); write the permuted rows
  *           (R*K bytes E4M3 or 2*R*K BF16), the scales (4*R*K/128, E4M3),
- *           row_of (4R), group_idx of the real rows (4R, contiguous; the -1
- *           entries of padding rows, < 4*127*E bytes, are not counted), counts
- *           (4E) and offsets (4(E+1), contiguous).
+ *           row_of (4R), counts (4E); contiguous also offsets (4(E+1)) and
+ *           group_idx: every one of its m_cap entries is written (the expert
+ *           of a real row, -1 on padding rows and rows >= m_total) and
+ *           verified, so 4*m_cap (m_cap = moe_layout_m_cap(T, 8, E, 128), the
+ *           size the op allocates; at T=128, E=256: 33536 entries, 1.4% of
+ *           the bytes).
  * combine:  read R expert rows (2*R*K) + row_of + topk_w (4R each), write y (2TK). */
 double moe_route_flops(int n_tokens) { return 2.0 * n_tokens * MOE_N_EXPERTS * MOE_HIDDEN; }
 
@@ -226,7 +229,9 @@ double moe_dispatch_bytes(int n_tokens, int n_experts, int fmt)
     double b = 2.0 * t * k + 4.0 * r /* topk_idx */ + 4.0 * r /* row_of */ + 4.0 * e /* counts */;
     if (fmt == MOE_FMT_BF16) b += 2.0 * r * k;
     else b += r * k + 4.0 * r * (k / MOE_QBLOCK);
-    if (fmt != MOE_FMT_E4M3_MASKED) b += 4.0 * r /* group_idx */ + 4.0 * (e + 1) /* offsets */;
+    if (fmt != MOE_FMT_E4M3_MASKED)
+        b += 4.0 * (double)moe_layout_m_cap(n_tokens, MOE_TOPK, n_experts, MOE_ALIGN) /* group_idx */
+           + 4.0 * (e + 1) /* offsets */;
     return b;
 }
 

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # check_kernel.sh - assert what a compiled kernel really contains (no GPU needed).
 #   check_kernel.sh PTX_DIR NAME [--arch sm_90a] [--ptx REGEX]... [--no-spill [KERNEL_REGEX]]
+#   [--no-ptxas REGEX]...
 # NAME is the basename of a CUDA file (kernels/<op>/NAME.cu); its PTX is kept by
 # the build in PTX_DIR/NAME.ptx (nvcc -keep).
 #   --ptx REGEX      the PTX must contain a line matching REGEX (grep -E)
 #   --no-spill [RE]  re-assemble the PTX with ptxas -v; every entry function
 #                    (or those whose mangled name matches RE) must report
 #                    0 bytes stack frame and 0 bytes spill stores/loads.
+#   --no-ptxas REGEX re-assemble the PTX with ptxas -v; no line of its output
+#                    may match REGEX (grep -E), e.g. a performance note "C7519"
 set -euo pipefail
 dir=$1 name=$2; shift 2
 arch=sm_90a
@@ -34,6 +37,13 @@ while [ $# -gt 0 ]; do
         END { if (checked == 0) print "NO_KERNEL_MATCHED" }')
       if [ -n "$bad" ]; then echo "FAIL: spills/local memory in $name:"; echo "$bad"; fails=$((fails+1))
       else echo "ok: $name: no spills, no stack frame (kernels matching /$re/)"; fi ;;
+    --no-ptxas)
+      ptxas_bin=$(command -v ptxas || echo /usr/local/cuda/bin/ptxas)
+      log=$("$ptxas_bin" -arch="$arch" -v "$ptx" -o /dev/null 2>&1) || { echo "FAIL: ptxas failed on $ptx"; echo "$log"; exit 1; }
+      if echo "$log" | grep -Eq -- "$2"; then
+        echo "FAIL: ptxas output for $name matches /$2/:"; echo "$log" | grep -E -- "$2"; fails=$((fails+1))
+      else echo "ok: ptxas output for $name has no line matching /$2/"; fi
+      shift 2 ;;
     *) echo "usage error: unknown argument $1"; exit 2 ;;
   esac
 done

@@ -6,6 +6,9 @@ add_test(NAME ptx_mla_decode_v2 COMMAND ${CMAKE_SOURCE_DIR}/tests/check_kernel.s
          --ptx "cp.async.cg.shared.global" --ptx "cvt.rn.f16x2.e4m3x2" --no-spill mla_v2)
 add_test(NAME ptx_mla_decode_v3 COMMAND ${CMAKE_SOURCE_DIR}/tests/check_kernel.sh ${KB_PTX_DIR} mla_decode_v3
          --ptx "wgmma.mma_async.sync.aligned.m64n.*bf16" --ptx "cp.async.bulk.tensor" --ptx "mbarrier"
-         --no-spill mla_v3)
+         --no-spill mla_v3
+         # C7519: ptxas moved the accumulator rescale past wgmma.fence and injected
+         # a warpgroup.arrive (the accumulators are fenced before it: issue 14)
+         --no-ptxas "C7519")
 add_test(NAME ptx_mla_decode_util COMMAND ${CMAKE_SOURCE_DIR}/tests/check_kernel.sh ${KB_PTX_DIR} mla_decode_util
          --no-spill combine)

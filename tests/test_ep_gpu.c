@@ -4,7 +4,8 @@
  * epoch-counted flags), and a poisoned output that no kernel wrote must FAIL
  * verification.  One GPU: loopback (N virtual ranks); NCCL skips there.
  * Each shape runs in forked children (one hung or crashing implementation
- * fails alone).  SKIP (77) without a GPU. */
+ * fails alone).  With >= 2 GPUs, ep_args_init's peer check (access and
+ * native atomics) is compared with the attributes.  SKIP (77) without a GPU. */
 #include <stdio.h>
 #include <string.h>
 #include <cuda_runtime_api.h>
@@ -92,11 +93,39 @@ static void run_op(const char *name)
     }
 }
 
+/* With >= 2 GPUs: ep_args_init (2 ranks, one node) agrees with the peer
+ * attributes of GPUs 0 and 1: KB_OK only with peer access and native atomics
+ * both ways, else a skip naming the missing one (issue 14). */
+static void peer_item(void *arg, int i)
+{
+    (void)arg;
+    (void)i;
+    int can01 = 0, can10 = 0, at01 = 0, at10 = 0;
+    KBT_CHECK(cudaSetDevice(0) == cudaSuccess);
+    cudaDeviceCanAccessPeer(&can01, 0, 1);
+    cudaDeviceCanAccessPeer(&can10, 1, 0);
+    cudaDeviceGetP2PAttribute(&at01, cudaDevP2PAttrNativeAtomicSupported, 0, 1);
+    cudaDeviceGetP2PAttribute(&at10, cudaDevP2PAttrNativeAtomicSupported, 1, 0);
+    ep_args a;
+    memset(&a, 0, sizeof a);
+    kb_status st = ep_args_init(&a, 2, 0);
+    printf("peer 0<->1: access %d/%d, native atomics %d/%d: ep_args_init %s %s\n", can01, can10, at01, at10,
+           st == KB_OK ? "ok" : st == KB_SKIP ? "skip" : "FAIL", st == KB_OK ? "" : kb_last_message());
+    KBT_CHECK((can01 && can10 && at01 && at10) ? st == KB_OK : st == KB_SKIP);
+    if (st == KB_SKIP) KBT_CHECK(strstr(kb_last_message(), can01 && can10 ? "atomics" : "peer access") != NULL);
+    ep_args_free(&a);
+}
+
 int main(void)
 {
-    if (kbt_gpu_probe().count == 0) {
+    kbt_gpu g = kbt_gpu_probe();
+    if (g.count == 0) {
         printf("SKIP: no GPU\n");
         return KBT_SKIP;
+    }
+    if (g.count >= 2) {
+        const kbt_seq q = {.what = "peer check", .item = peer_item};
+        kbt_isolated_seq(&q, NULL, 1, 30);
     }
     run_op("ep_dispatch");
     run_op("ep_combine");

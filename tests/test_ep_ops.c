@@ -74,8 +74,22 @@ static void check_env(void)
     }
 }
 
+/* The peer check of ep_args_init: peer access and native atomics both
+ * needed (issue 14: PCIe-only peers lack system-scope atomics). */
+static void test_peer_check(void)
+{
+    KBT_CHECK(ep_peer_check(0, 1, 1, 1) == KB_OK);
+    KBT_CHECK(ep_peer_check(0, 1, 1, 0) == KB_SKIP);
+    KBT_CHECK(strstr(kb_last_message(), "cudaDevP2PAttrNativeAtomicSupported") != NULL);
+    KBT_CHECK(strstr(kb_last_message(), "GPU 0 -> GPU 1") != NULL);
+    KBT_CHECK(ep_peer_check(2, 3, 0, 1) == KB_SKIP);
+    KBT_CHECK(strstr(kb_last_message(), "no peer access from GPU 2 to GPU 3") != NULL);
+    KBT_CHECK(ep_peer_check(2, 3, 0, 0) == KB_SKIP);
+}
+
 int main(void)
 {
+    test_peer_check();
     check_env();
     check_op("ep_dispatch", 0);
     check_op("ep_combine", 1);

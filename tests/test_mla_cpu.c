@@ -2,11 +2,13 @@
  * cases, paged vs contiguous addressing, the split-KV combine, FP8 token
  * dequantisation, FLOP/byte counts, the shape table and the scheduler. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "bench/kb.h"
 #include "kbtest.h"
 #include "kernels/mla_decode/mla_decode.h"
+#include "kernels/mla_decode/mla_layout.h"
 #include "reference/mla_decode_cpu.h"
 
 extern const kb_op kb_op_mla_decode;
@@ -174,6 +176,98 @@ static void test_fp8_token(void)
     KBT_CHECK((const uint8_t *)mla_cpu_token_ptr(base, 0, row, 2) == base + (7 * 64 + 2) * 1152);
 }
 
+/* Cache slots past seqlen in the last page hold NaN (normal in serving): the
+ * reference never reads them; an empty sequence gives o = 0, lse = -inf. */
+static void test_poisoned_tail_and_empty(void)
+{
+    enum { B = 3, SQ = 2, H = 2, ROWS = SQ * H };
+    int32_t len[B] = {70, 0, 64 + 1};
+    int32_t bt[B * 2] = {0, 1, 0, 0, 3, 2}; /* seq 1: unused entries (never read) */
+    uint16_t *clean = cache_alloc(4 * MLA_PAGE), *dirty = cache_alloc(4 * MLA_PAGE);
+    uint16_t q[B * ROWS * MLA_D_QK];
+    uint64_t seed = 7;
+    for (int i = 0; i < 4 * MLA_PAGE * MLA_D_QK; i++) clean[i] = bf(((float)(lcg(&seed) % 2001) - 1000.0f) / 1000.0f);
+    for (int i = 0; i < B * ROWS * MLA_D_QK; i++) q[i] = bf(((float)(lcg(&seed) % 2001) - 1000.0f) / 400.0f);
+    memcpy(dirty, clean, (size_t)4 * MLA_PAGE * MLA_D_QK * 2);
+    /* seq 0: page 1 holds keys 64..69, slots 6..63 NaN; seq 2: page 2 holds
+     * key 64 only, slots 1..63 NaN (0x7fc0 = BF16 quiet NaN) */
+    int nan_slots = 0;
+    for (int t = 6; t < MLA_PAGE; t++, nan_slots++)
+        for (int d = 0; d < MLA_D_QK; d++) dirty[((size_t)1 * MLA_PAGE + t) * MLA_D_QK + d] = 0x7fc0;
+    for (int t = 1; t < MLA_PAGE; t++, nan_slots++)
+        for (int d = 0; d < MLA_D_QK; d++) dirty[((size_t)2 * MLA_PAGE + t) * MLA_D_QK + d] = 0x7fc0;
+    KBT_CHECK(nan_slots == 58 + 63);
+    KBT_CHECK(isnan(kb_bf16_to_f32(dirty[((size_t)MLA_PAGE + 6) * MLA_D_QK])));
+    double oc[B * ROWS * MLA_D_V], lc[B * ROWS], od[B * ROWS * MLA_D_V], ld[B * ROWS];
+    mla_decode_cpu(q, clean, 0, bt, 2, len, B, SQ, H, 0.0416, oc, lc);
+    mla_decode_cpu(q, dirty, 0, bt, 2, len, B, SQ, H, 0.0416, od, ld);
+    KBT_CHECK(memcmp(oc, od, sizeof oc) == 0);
+    KBT_CHECK(memcmp(lc, ld, sizeof lc) == 0);
+    KBT_CHECK(kb_count_nonfinite(od, B * ROWS * MLA_D_V) == 0);
+    /* the empty sequence: every row o = 0, lse = -inf (lse [b, h, s_q]) */
+    int empty_ok = 1;
+    for (int r = 0; r < ROWS; r++) {
+        for (int d = 0; d < MLA_D_V; d++) empty_ok &= od[((size_t)1 * ROWS + r) * MLA_D_V + d] == 0.0;
+        empty_ok &= ld[1 * ROWS + r] == -INFINITY;
+    }
+    KBT_CHECK(empty_ok);
+    /* the others are finite: seq 2, query 0 sees 65 - 2 + 1 = 64 keys */
+    KBT_CHECK(isfinite(ld[0]) && isfinite(ld[2 * ROWS]) && isfinite(ld[2 * ROWS + 1]));
+    free(clean);
+    free(dirty);
+}
+
+/* The visibility rule and verify's lse error, by hand. */
+static void test_visible_and_lse_err(void)
+{
+    KBT_CHECK(mla_cpu_visible(200, 1, 0) == 200);
+    KBT_CHECK(mla_cpu_visible(200, 2, 0) == 199 && mla_cpu_visible(200, 2, 1) == 200);
+    KBT_CHECK(mla_cpu_visible(0, 1, 0) == 0 && mla_cpu_visible(0, 2, 1) == 0);
+    KBT_CHECK(mla_cpu_visible(1, 2, 0) == 0 && mla_cpu_visible(1, 2, 1) == 1); /* len < s_q */
+    /* -inf where the reference says -inf is right (error 0, not "non-finite") */
+    KBT_NEAR(mla_lse_err(-INFINITY, -INFINITY), 0.0, 0);
+    KBT_CHECK(mla_lse_err(3.0, -INFINITY) == INFINITY);
+    KBT_CHECK(mla_lse_err(-INFINITY, 3.0) == INFINITY);
+    KBT_CHECK(mla_lse_err(NAN, 3.0) == INFINITY && mla_lse_err(NAN, -INFINITY) == INFINITY);
+    KBT_CHECK(mla_lse_err(INFINITY, 3.0) == INFINITY);
+    /* |10.01 - 10| / (1 + 0.1) = 0.01 / 1.1 */
+    KBT_NEAR(mla_lse_err(10.01, 10.0), 0.01 / 1.1, 1e-15);
+    KBT_CHECK(mla_lse_err(10.001, 10.0) <= MLA_LSE_TOL && mla_lse_err(10.002, 10.0) > MLA_LSE_TOL);
+}
+
+/* The work the cuBLAS baselines execute (mla_cublas_work), by hand:
+ * lengths {100, 0, 64}, 2 query rows, BF16 cache (1152 B per token). */
+static void test_cublas_work(void)
+{
+    const int32_t lens[3] = {100, 0, 64};
+    double f, by;
+    /* padded: every sequence at 128 keys (100 rounded to a page).  Per
+     * sequence: FLOPs 2*2*128*1088 = 557056; QK^T K 128*1152 + q 2*2*576 + S
+     * FP32 2*128*4 = 150784; softmax 2*128*(4+2) = 1536; PV V 128*1024 + P
+     * 2*128*2 + o 2*2*512 = 133632.  Gather: pages of seq 0 (128 rows) and
+     * seq 2 (64), read 1152 + written 1152 B each: 294912 + 147456. */
+    mla_cublas_work(lens, 3, 2, 1, 1, 1152, &f, &by);
+    KBT_NEAR(f, 3 * 557056.0, 0);
+    KBT_NEAR(by, 294912.0 + 147456.0 + 3 * (150784.0 + 1536.0 + 133632.0), 0);
+    /* varlen: seq 0 at 100 keys: FLOPs 435200; QK^T 115200 + 2304 + S BF16
+     * 400; softmax 2*100*4 = 800; PV 102400 + 400 + 2048.  seq 1 empty: o
+     * zeros 2048 only.  seq 2 at 64: FLOPs 278528; 73728 + 2304 + 256; 512;
+     * 65536 + 256 + 2048.  Gather as above. */
+    mla_cublas_work(lens, 3, 2, 0, 1, 1152, &f, &by);
+    KBT_NEAR(f, 435200.0 + 278528.0, 0);
+    KBT_NEAR(by, 812608.0, 0);
+    /* varlen FLOPs = the op's FLOPs (2*rows*S*1088, S = 164) */
+    KBT_NEAR(f, 2.0 * 2 * 164 * 1088, 0);
+    /* no gather: minus the gather's 442368 */
+    mla_cublas_work(lens, 3, 2, 0, 0, 1152, &f, &by);
+    KBT_NEAR(by, 812608.0 - 442368.0, 0);
+    /* the GEMM parameters of one varlen sequence (len 100, ld 128, 2 rows) */
+    const mla_gemm qk = mla_cublas_qk_var(2, 100, mla_cublas_ld(100)), pv = mla_cublas_pv_var(2, 100, 128);
+    KBT_CHECK(qk.trans_a == 1 && qk.m == 100 && qk.n == 2 && qk.k == 576 && qk.lda == 576 && qk.ldc == 128);
+    KBT_CHECK(pv.trans_a == 0 && pv.m == 512 && pv.n == 2 && pv.k == 100 && pv.lda == 576 && pv.ldb == 128);
+    KBT_CHECK(mla_cublas_ld(0) == 0 && mla_cublas_ld(1) == 64 && mla_cublas_ld(64) == 64 && mla_cublas_ld(65) == 128);
+}
+
 static kb_shape mk(int b, int sk, int h, int sq, int pattern, int fp8)
 {
     kb_shape s;
@@ -219,6 +313,33 @@ static void test_flops_bytes(void)
     int shortok = 1;
     for (int i = 1; i < 64; i++) shortok &= len[i] >= 32 && len[i] <= 2048;
     KBT_CHECK(shortok);
+    /* empty (pattern 2): sequence 1 has length 0, the others as pattern 0 */
+    mla_decode_gen_seqlens(3, 200, 2, 2, len);
+    KBT_CHECK(len[1] == 0);
+    KBT_CHECK(len[0] >= 32 && len[0] <= 400 && len[2] >= 32 && len[2] <= 400);
+    s = mk(3, 200, 16, 2, 2, 0);
+    KBT_NEAR(op->flops(&s), 2.0 * 2 * 16 * (len[0] + len[2]) * 1088, 0);
+    KBT_NEAR(op->bytes(&s), 2.0 * ((len[0] + len[2]) * 576.0 + 3 * 32 * 1088), 0);
+    /* metrics: the baselines' work against the op's.  b = 1, s_k = 4096 (a
+     * page multiple): padded = varlen = the op's FLOPs. */
+    char buf[160];
+    s = mk(1, 4096, 16, 1, 0, 0);
+    op->metrics(&s, 1e-3, buf, sizeof buf);
+    KBT_CHECK(strstr(buf, "padded_flops_x=1.000;") != NULL && strstr(buf, "varlen_flops_x=1.000;") != NULL);
+    /* skew, b = 64, s_k = 4096: padded computes 64 * 65536 keys against
+     * 65536 + sum(others); by the generated lengths */
+    int32_t sl[64];
+    mla_decode_gen_seqlens(64, 4096, 1, 1, sl);
+    double skew_sum = 0;
+    for (int i = 0; i < 64; i++) skew_sum += sl[i];
+    s = mk(64, 4096, 16, 1, 1, 0);
+    op->metrics(&s, 1e-3, buf, sizeof buf);
+    double px = 0, vx = 0;
+    KBT_CHECK(sscanf(buf, "padded_flops_x=%lf;padded_bytes_x=%*f;varlen_flops_x=%lf", &px, &vx) == 2);
+    KBT_NEAR(px, 64.0 * 65536 / skew_sum, 1e-3);
+    KBT_NEAR(vx, 1.0, 1e-3);
+    KBT_CHECK(px > 25); /* the skewed batch: tens of times the useful work */
+    printf("skew b64 s_k 4096: padded cuBLAS computes %.1fx the useful FLOPs (%s)\n", px, buf);
 }
 
 static void test_shapes(void)
@@ -241,6 +362,14 @@ static void test_shapes(void)
         for (int k = 0; k < 2; k++) seen_sq[k] |= s[i].d[3] == k + 1;
         skew |= s[i].d[4] == 1;
     }
+    /* the SMALL set has a shape with an empty sequence, bf16 and fp8kv */
+    int empty_bf16 = 0, empty_fp8 = 0;
+    for (int i = 0; i < n; i++)
+        if ((s[i].sets & KB_SET_SMALL) && s[i].d[4] == 2) {
+            empty_bf16 |= s[i].d[5] == 0 && strstr(s[i].label, "_empty") != NULL;
+            empty_fp8 |= s[i].d[5] == 1;
+        }
+    KBT_CHECK(empty_bf16 && empty_fp8);
     KBT_CHECK(uniq);
     KBT_CHECK(inset);
     KBT_CHECK(quick_in_full);
@@ -341,6 +470,14 @@ static void test_sched(void)
     check_sched(len, 2, 132);
     int32_t one[1] = {65536};
     check_sched(one, 1, 132);
+    /* an empty sequence has no segment (n_split 0) */
+    mla_decode_gen_seqlens(3, 200, 2, 2, len);
+    check_sched(len, 3, 132);
+    check_sched(len, 3, 1);
+    memset(&s, 0, sizeof s);
+    KBT_CHECK(mla_sched_build(&s, len, 3, 132) == 0);
+    KBT_CHECK(s.n_split[1] == 0);
+    mla_sched_free(&s);
     /* a single long sequence over 132 parts is cut into many segments, and the
      * biggest part is close to the average */
     memset(&s, 0, sizeof s);
@@ -355,6 +492,9 @@ int main(void)
     test_equal_keys_and_causal();
     test_paged_vs_contiguous_and_split();
     test_fp8_token();
+    test_poisoned_tail_and_empty();
+    test_visible_and_lse_err();
+    test_cublas_work();
     test_flops_bytes();
     test_shapes();
     test_sched();

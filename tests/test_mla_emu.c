@@ -7,13 +7,17 @@
  *   2. v3: TMA SWIZZLE_128B box writes and wgmma SW128 descriptor reads
  *      (K-major Q/K/P, MN-major V) emulated; S = Q K^T and O = P V through the
  *      kernel's descriptors, the swizzled P store and the accumulator map
- *      equal plain matmuls; tensor-map and shared-memory constraints;
+ *      equal plain matmuls; tensor-map and shared-memory constraints; the
+ *      zero-fill of the NaN slots past the end of a last page; v2's skip of
+ *      all-padding row tiles;
  *   3. the split-KV flash loop (tiles of 32 / 64 keys, causal limit,
  *      online-softmax rescaling, lse, partial slots) + the combine, driven by
  *      the packed schedule exactly as the kernels read it, against the CPU
- *      reference (s_q = 1 and 2, split and unsplit, an empty sequence);
- *   4. the cuBLAS baseline's column-major GEMM parameters compute S = Q K^T
- *      and O = P V on row-major buffers. */
+ *      reference (s_q = 1 and 2, split and unsplit, an empty sequence, NaN in
+ *      the cache slots past seqlen);
+ *   4. the cuBLAS baselines' column-major GEMM parameters compute S = Q K^T
+ *      and O = P V on row-major buffers (padded strided batched; varlen per
+ *      sequence at compact offsets, never reading the rows past a length). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -457,6 +461,97 @@ static void test_v3_tile(void)
     g_sm = NULL;
 }
 
+/* v3 tail zero-fill: a page whose slots past the segment's end hold NaN is
+ * TMA'd in, the kernel's chunk offsets clear the tail, then every K element
+ * (K-major descriptors of S = Q K^T) and V element (MN-major descriptors of
+ * O = P V) read through the kernel's descriptors is the cache value for keys
+ * < end and exactly 0 past it. */
+static int v3_tail_case(int t0, int end)
+{
+    const uint16_t NAN_BF16 = 0x7fc0;
+    uint16_t *kv = malloc((size_t)MLA_PAGE * MLA_D_QK * 2);
+    kb_rng rng;
+    kb_rng_seed(&rng, (uint64_t)(end - t0 + 1000));
+    for (int key = 0; key < MLA_PAGE; key++)
+        for (int d = 0; d < MLA_D_QK; d++)
+            kv[key * MLA_D_QK + d] = mla_key_loaded(t0 + key, end) ? bf(small_int(&rng) + 0.5f) : NAN_BF16;
+    memset(g_sm, 0xff, g_sm_len);
+    const uint32_t kvs = SM_BASE + MLA_V3_OFF_KV;
+    for (int c = 0; c < MLA_V3_NBOX; c++) emu_tma_box(kvs + (uint32_t)mla_v3_box_dst(c), kv, MLA_PAGE, mla_v3_box_col(c), 0);
+    /* the kernel's zero-fill: NBOX * tail_rows * 8 chunks of 16 B, each once */
+    const int n = MLA_V3_NBOX * mla_v3_tail_rows(t0, end) * 8;
+    int bad = 0;
+    unsigned char *hit = calloc(MLA_V3_TILE / 16, 1);
+    for (int i = 0; i < n; i++) {
+        const int off = mla_v3_tail_chunk_off(t0, end, i);
+        if (off < 0 || off + 16 > MLA_V3_TILE || off % 16 || hit[off / 16]++) { bad++; continue; }
+        for (int b = 0; b < 16; b += 2) sm_wr16(kvs + (uint32_t)off + (uint32_t)b, 0);
+    }
+    for (int wg = 0; wg < 2; wg++) {
+        for (int kk = 0; kk < MLA_D_QK / 16; kk++) {
+            const uint64_t d = mla_desc_encode(kvs + (uint32_t)mla_v3_k_desc_off(wg, kk), MLA_V3_KMAJ_LBO, MLA_V3_KMAJ_SBO);
+            for (int nn = 0; nn < 32; nn++)
+                for (int k = 0; k < 16; k++) {
+                    const int key = 32 * wg + nn, col = 16 * kk + k;
+                    const uint16_t want = mla_key_loaded(t0 + key, end) ? kv[key * MLA_D_QK + col] : 0;
+                    bad += desc_kmajor(d, nn, k) != want;
+                }
+        }
+        for (int ks = 0; ks < MLA_PAGE / 16; ks++) {
+            const uint64_t d = mla_desc_encode(kvs + (uint32_t)mla_v3_v_desc_off(wg, ks), MLA_V3_MN_LBO, MLA_V3_MN_SBO);
+            for (int k = 0; k < 16; k++)
+                for (int mn = 0; mn < 256; mn++) {
+                    const int key = 16 * ks + k, col = 256 * wg + mn;
+                    const uint16_t want = mla_key_loaded(t0 + key, end) ? kv[key * MLA_D_QK + col] : 0;
+                    bad += desc_mnmajor(d, k, mn) != want;
+                }
+        }
+    }
+    free(hit);
+    free(kv);
+    return bad;
+}
+
+static void test_v3_tail(void)
+{
+    g_sm_len = MLA_V3_SMEM_USED;
+    g_sm = calloc(g_sm_len, 1);
+    g_emu_ok = 1;
+    /* rows to clear: end - t0 = 1 -> 63, 37 -> 27, 63 -> 1, >= 64 -> none */
+    KBT_CHECK(mla_v3_tail_rows(128, 129) == 63 && mla_v3_tail_rows(128, 165) == 27);
+    KBT_CHECK(mla_v3_tail_rows(0, 63) == 1 && mla_v3_tail_rows(0, 64) == 0 && mla_v3_tail_rows(0, 300) == 0);
+    KBT_CHECK(v3_tail_case(128, 129) == 0);
+    KBT_CHECK(v3_tail_case(64, 101) == 0);
+    KBT_CHECK(v3_tail_case(0, 63) == 0);
+    KBT_CHECK(v3_tail_case(192, 256) == 0); /* full page: nothing cleared, nothing NaN */
+    KBT_CHECK(g_emu_ok);
+    free(g_sm);
+    g_sm = NULL;
+}
+
+/* v2: a warp skips its MMAs when its 16-row tile is all padding; every real
+ * row must still be in a live tile, and no padding-only tile may run. */
+static void test_v2_live_tiles(void)
+{
+    static const int nrows_cases[] = {16, 32, 48, 64, 80, 128, 256, 17};
+    int bad = 0, live_total = 0;
+    for (size_t c = 0; c < sizeof nrows_cases / sizeof nrows_cases[0]; c++) {
+        const int nrows = nrows_cases[c], groups = (nrows + MLA_V2_ROWS - 1) / MLA_V2_ROWS;
+        for (int grp = 0; grp < groups; grp++)
+            for (int rt = 0; rt < 4; rt++) {
+                int real = 0;
+                for (int r = 0; r < 16; r++) real += grp * MLA_V2_ROWS + rt * 16 + r < nrows;
+                bad += (real > 0) != mla_v2_tile_live(rt, grp, nrows);
+                live_total += mla_v2_tile_live(rt, grp, nrows);
+            }
+    }
+    KBT_CHECK(bad == 0);
+    /* by hand: 1 + 2 + 3 + 4 + (4 + 1) + 8 + 16 + 2 live tiles */
+    KBT_CHECK(live_total == 41);
+    /* s_q*h_q = 16 (the case): 1 live tile of 4 */
+    KBT_CHECK(mla_v2_tile_live(0, 0, 16) && !mla_v2_tile_live(1, 0, 16) && !mla_v2_tile_live(3, 0, 16));
+}
+
 /* ------------------------------------------------------------------------ */
 /* 3. split-KV flash loop + combine vs the CPU reference                    */
 /* ------------------------------------------------------------------------ */
@@ -476,6 +571,7 @@ static void emu_segment(const uint16_t *q, const uint16_t *cache, const int32_t 
     const int nrows = s_q * h_q;
     const float scale_log2 = scale * 1.4426950408889634f;
     float *acc = malloc(sizeof(float) * MLA_D_V), *s = malloc(sizeof(float) * (size_t)tk);
+    static const uint16_t zero_key[MLA_D_QK]; /* a zero-filled shared-memory row */
     for (int R = 0; R < nrows; R++) {
         const uint16_t *qr = q + ((size_t)bi * nrows + R) * MLA_D_QK;
         const int limit = mla_row_limit(R, nrows, h_q, s_q, len, end);
@@ -485,8 +581,9 @@ static void emu_segment(const uint16_t *q, const uint16_t *cache, const int32_t 
             float mx = -INFINITY;
             for (int j = 0; j < tk; j++) {
                 const int t = t0 + j;
-                /* keys past `end` inside the page are loaded (finite data) and masked */
-                const uint16_t *k = mla_cpu_token_ptr(cache, 0, bt_row, t);
+                /* keys past `end` inside the page (NaN-poisoned slots past
+                 * seqlen in run_split) are zero-filled, as the kernels do */
+                const uint16_t *k = mla_key_loaded(t, end) ? mla_cpu_token_ptr(cache, 0, bt_row, t) : zero_key;
                 float dot = 0.f;
                 for (int d = 0; d < MLA_D_QK; d++) dot += fb(qr[d]) * fb(k[d]);
                 s[j] = mla_masked_score(dot, t, limit, scale_log2);
@@ -500,7 +597,7 @@ static void emu_segment(const uint16_t *q, const uint16_t *cache, const int32_t 
                 const float p = exp2f(s[j] - m_use);
                 sum += p;
                 const float pb = fb(bf(p));
-                const uint16_t *k = mla_cpu_token_ptr(cache, 0, bt_row, t0 + j);
+                const uint16_t *k = mla_key_loaded(t0 + j, end) ? mla_cpu_token_ptr(cache, 0, bt_row, t0 + j) : zero_key;
                 for (int d = 0; d < MLA_D_V; d++) acc[d] += pb * fb(k[d]);
             }
             l = l * alpha + sum;
@@ -569,6 +666,13 @@ static int run_split(const int32_t *lens, int b, int s_q, int h_q, int num_parts
     kb_rng_seed(&rng, (uint64_t)(b * 131 + s_q * 17 + h_q + num_parts * 1009 + tk));
     for (size_t i = 0; i < (size_t)nblocks * MLA_PAGE * MLA_D_QK; i++) cache[i] = bf((float)(2 * kb_rng_uniform(&rng) - 1));
     for (size_t i = 0; i < (size_t)b * rows * MLA_D_QK; i++) q[i] = bf((float)(4 * kb_rng_uniform(&rng) - 2));
+    /* the slots past seqlen in each last page hold NaN (as in serving, and as
+     * the op's setup poisons them): P = 0 there must not meet 0 * NaN */
+    for (int i = 0; i < b; i++)
+        for (int t = lens[i]; t % MLA_PAGE; t++) {
+            uint16_t *k = (uint16_t *)mla_cpu_token_ptr(cache, 0, bt + (size_t)i * max_blocks, t);
+            for (int d = 0; d < MLA_D_QK; d++) k[d] = 0x7fc0;
+        }
 
     mla_sched sc;
     int bad = 0;
@@ -741,12 +845,65 @@ static void test_cublas_params(void)
     free(K); free(Q); free(S); free(P); free(O);
 }
 
+/* Varlen baseline: one GEMM per sequence over its real length, at the
+ * compact offsets (koff = prefix of the page-rounded lengths).  The K rows
+ * past each length hold NaN: the GEMMs must never read them. */
+static void test_cublas_varlen_params(void)
+{
+    enum { B = 3, ROWS = 3 };
+    const int lens[B] = {100, 37, 64};
+    int koff[B], tot = 0;
+    for (int i = 0; i < B; i++) koff[i] = tot, tot += mla_cublas_ld(lens[i]);
+    KBT_CHECK(tot == 128 + 64 + 64);
+    kb_rng rng;
+    kb_rng_seed(&rng, 11);
+    float *K = malloc(sizeof(float) * tot * MLA_D_QK), *Q = malloc(sizeof(float) * B * ROWS * MLA_D_QK);
+    float *S = malloc(sizeof(float) * tot * ROWS), *O = malloc(sizeof(float) * B * ROWS * MLA_D_V);
+    for (int i = 0; i < B; i++)
+        for (int t = 0; t < mla_cublas_ld(lens[i]); t++)
+            for (int d = 0; d < MLA_D_QK; d++)
+                K[((size_t)koff[i] + t) * MLA_D_QK + d] = t < lens[i] ? small_int(&rng) : NAN;
+    for (int i = 0; i < B * ROWS * MLA_D_QK; i++) Q[i] = small_int(&rng);
+    for (int i = 0; i < tot * ROWS; i++) S[i] = NAN;
+    int bad_s = 0, bad_o = 0, nonfinite = 0;
+    for (int i = 0; i < B; i++) {
+        const int ld = mla_cublas_ld(lens[i]);
+        const mla_gemm qk = mla_cublas_qk_var(ROWS, lens[i], ld), pv = mla_cublas_pv_var(ROWS, lens[i], ld);
+        float *Ki = K + (size_t)koff[i] * MLA_D_QK, *Si = S + (size_t)koff[i] * ROWS;
+        KBT_CHECK(emu_gemm(&qk, 1, Ki, Q + (size_t)i * ROWS * MLA_D_QK, Si));
+        for (int r = 0; r < ROWS; r++)
+            for (int t = 0; t < lens[i]; t++) {
+                double x = 0;
+                for (int d = 0; d < MLA_D_QK; d++)
+                    x += (double)Q[((size_t)i * ROWS + r) * MLA_D_QK + d] * Ki[(size_t)t * MLA_D_QK + d];
+                bad_s += Si[(size_t)r * ld + t] != (float)x;
+                Si[(size_t)r * ld + t] = small_int(&rng); /* P, in place */
+            }
+        KBT_CHECK(emu_gemm(&pv, 1, Ki, Si, O + (size_t)i * ROWS * MLA_D_V));
+        for (int r = 0; r < ROWS; r++)
+            for (int d = 0; d < MLA_D_V; d++) {
+                double x = 0;
+                for (int t = 0; t < lens[i]; t++) x += (double)Si[(size_t)r * ld + t] * Ki[(size_t)t * MLA_D_QK + d];
+                const float got = O[((size_t)i * ROWS + r) * MLA_D_V + d];
+                nonfinite += !isfinite(got);
+                bad_o += got != (float)x;
+            }
+    }
+    KBT_CHECK(bad_s == 0);
+    KBT_CHECK(bad_o == 0);
+    KBT_CHECK(nonfinite == 0);
+    free(K); free(Q); free(S); free(O);
+}
+
 int main(void)
 {
     test_v2_tile();
     test_v2_fp8_dequant();
     test_v3_tile();
+    test_v3_tail();
+    test_v2_live_tiles();
     test_split_flash();
     test_cublas_params();
+    test_cublas_varlen_params();
     return kbt_done("test_mla_emu");
 }

@@ -1,6 +1,9 @@
 /* test_mla_gpu.c - GPU test of every mla_decode implementation (setup, poison,
  * launch, verify against the CPU reference) on the SMALL shapes and on
- * pipeline shapes of the op's table.
+ * pipeline shapes of the op's table.  Setup fills the cache slots past seqlen
+ * with NaN, and the SMALL set has an empty sequence: verify fails a kernel
+ * that lets a NaN tail into o, or that does not give o = 0, lse = -inf for a
+ * row with no key (issue 14, items 11 and 12).
  *
  * The SMALL shapes have at most 5 pages per sequence, so v3's two-stage page
  * ring (one whole 64-token page per stage) barely turns.  The pipeline shapes
@@ -137,8 +140,33 @@ static void run_shape(const kb_op *op, const kb_shape *s, int pipe)
     kbt_isolated_seq(&q, &c, op->n_impls, 60);
 }
 
+/* The SMALL shapes the GPU part runs exercise the NaN cache tails (setup
+ * poisons the slots past seqlen: some last page must be partial) and an empty
+ * sequence (o = 0, lse = -inf), in bf16 (every kernel) and fp8kv. */
+static void check_small_cover(void)
+{
+    int n = 0, partial = 0, empty_bf16 = 0, empty_fp8 = 0;
+    const kb_shape *s = kb_op_mla_decode.shapes(&n);
+    for (int i = 0; i < n; i++) {
+        if (!(s[i].sets & KB_SET_SMALL)) continue;
+        const int b = (int)s[i].d[MLA_D_B];
+        int32_t *len = malloc((size_t)b * sizeof(int32_t));
+        mla_decode_gen_seqlens(b, (int)s[i].d[MLA_D_SK], (int)s[i].d[MLA_D_SQ], (int)s[i].d[MLA_D_PATTERN], len);
+        for (int j = 0; j < b; j++) {
+            partial += len[j] % MLA_PAGE != 0;
+            empty_bf16 |= len[j] == 0 && !s[i].d[MLA_D_FP8KV];
+            empty_fp8 |= len[j] == 0 && s[i].d[MLA_D_FP8KV];
+        }
+        free(len);
+    }
+    printf("small shapes: %d partial last pages (NaN tails), empty sequence bf16 %d fp8kv %d\n", partial, empty_bf16,
+           empty_fp8);
+    KBT_CHECK(partial > 0 && empty_bf16 && empty_fp8);
+}
+
 int main(void)
 {
+    check_small_cover();
     for (int i = 0; i < N_PIPE; i++) check_pipe_shape_host(pipe_shapes[i], H200_SMS);
     if (kbt_gpu_probe().count == 0) {
         printf("test_mla_gpu: no GPU, GPU part skipped\n");

@@ -52,6 +52,16 @@ int ep_small_ranks(int n_ranks, int loopback)
     return n_ranks < 4 ? n_ranks : 4;
 }
 
+kb_status ep_peer_check(int dev_i, int dev_j, int can_access, int native_atomics)
+{
+    if (!can_access) return kb_skip("ep: no peer access from GPU %d to GPU %d", dev_i, dev_j);
+    if (!native_atomics)
+        return kb_skip("ep: GPU %d -> GPU %d: no native atomics over the peer link (cudaDevP2PAttrNativeAtomicSupported"
+                       " = 0, e.g. PCIe): the flag protocol needs system-scope atomics on peer memory",
+                       dev_i, dev_j);
+    return KB_OK;
+}
+
 kb_status ep_args_init(ep_args *a, int n_ranks, int loopback)
 {
     int cur = 0;
@@ -82,10 +92,12 @@ kb_status ep_args_init(ep_args *a, int n_ranks, int loopback)
         for (int i = 0; i < n_ranks; i++)
             for (int j = 0; j < n_ranks; j++) {
                 if (i == j) continue;
-                int can = 0;
+                int can = 0, atomics = 0;
                 KB_CUDA_TRY(cudaDeviceCanAccessPeer(&can, a->dev[i], a->dev[j]));
-                if (!can)
-                    return kb_skip("ep: no peer access from GPU %d to GPU %d", a->dev[i], a->dev[j]);
+                if (can)
+                    KB_CUDA_TRY(cudaDeviceGetP2PAttribute(&atomics, cudaDevP2PAttrNativeAtomicSupported, a->dev[i],
+                                                          a->dev[j]));
+                KB_TRY(ep_peer_check(a->dev[i], a->dev[j], can, atomics));
                 KB_CUDA_TRY(cudaSetDevice(a->dev[i]));
                 cudaError_t e = cudaDeviceEnablePeerAccess(a->dev[j], 0);
                 if (e == cudaErrorPeerAccessAlreadyEnabled) cudaGetLastError();

@@ -28,6 +28,12 @@ int ep_small_ranks(int n_ranks, int loopback);
 /* Prepare a (zeroed) ep_args for n ranks: devices, peer access, streams,
  * events, zeroed flags.  kb_skip when the machine cannot run the mode. */
 kb_status ep_args_init(ep_args *a, int n_ranks, int loopback);
+/* Can the flag protocol run from GPU dev_i to GPU dev_j?  It needs peer
+ * access (cudaDeviceCanAccessPeer) and system-scope atomics on peer memory
+ * (cudaDevP2PAttrNativeAtomicSupported: NVLink has them, PCIe-only peers do
+ * not): KB_OK, else KB_SKIP naming the missing one.  ep_args_init queries both
+ * for every ordered pair of the ranks' GPUs. */
+kb_status ep_peer_check(int dev_i, int dev_j, int can_access, int native_atomics);
 /* Copy a->tab to every device (call after the pointers are set). */
 kb_status ep_tab_upload(ep_args *a);
 void ep_args_free(ep_args *a);

@@ -27,10 +27,17 @@
  *          b=128, s_k=1024, h_q 64, s_q 2 (3); (d) fp8kv: b=128 x s_k {4096,
  *          8192} x h_q {16, 64, 128} x s_q {1, 2} (12).  Every listed value of
  *          b, s_k, h_q, s_q and both dtypes appear.
- *   QUICK: 8 of the above (memory-bound, compute-bound, the 3x-vs-cuBLAS
- *          case b=128 s_k=8192, skew, b=1, fp8kv).
+ *   QUICK: 8 of the above (memory-bound, compute-bound, b=128 s_k=8192
+ *          against the cuBLAS baselines, skew, b=1, fp8kv).
  *   SMALL: b=2 s_k=200 h_q=16 s_q {1, 2} (bf16, fp8kv), b=3 s_k=300 h_q=128
- *          s_q=2 bf16, b=4 s_k=64 skew h_q=32 s_q=1: every output is checked.
+ *          s_q=2 bf16, b=4 s_k=64 skew h_q=32 s_q=1, and pattern 2 ("empty":
+ *          sequence 1 has seqlen 0, o = 0 and lse = -inf there) b=3 s_k=200
+ *          h_q=16 s_q=2 bf16 and s_q=1 fp8kv: every output is checked.
+ *
+ * Cache tails: setup fills the slots past seqlen in each sequence's last page
+ * with NaN (bytes 0xff: NaN as BF16, E4M3 and FP32 scales), as a real serving
+ * cache may hold there; every implementation must keep them out of P V, and
+ * the full NaN scan in verify catches one that does not.
  */
 #include <math.h>
 #include <stdio.h>
@@ -39,6 +46,7 @@
 #include "bench/kb.h"
 #include "bench/ops/op_common.h"
 #include "kernels/mla_decode/mla_decode.h"
+#include "kernels/mla_decode/mla_layout.h"
 #include "reference/mla_decode_cpu.h"
 
 static kb_shape_table table;
@@ -48,7 +56,8 @@ static void add(kb_shape_table *t, int b, int sk, int h, int sq, int pattern, in
 {
     const int64_t d[KB_MAX_DIMS] = {[MLA_D_B] = b,   [MLA_D_SK] = sk,           [MLA_D_HQ] = h,
                                     [MLA_D_SQ] = sq, [MLA_D_PATTERN] = pattern, [MLA_D_FP8KV] = fp8};
-    kb_shape_add(t, sets, fp8 ? "fp8kv" : "bf16", d, "b%d_sk%d_h%d_sq%d%s%s", b, sk, h, sq, pattern ? "_skew" : "",
+    static const char *const pat_sfx[] = {"", "_skew", "_empty"};
+    kb_shape_add(t, sets, fp8 ? "fp8kv" : "bf16", d, "b%d_sk%d_h%d_sq%d%s%s", b, sk, h, sq, pat_sfx[pattern],
                  fp8 ? "_fp8kv" : "");
 }
 
@@ -93,6 +102,9 @@ static void build_shapes(kb_shape_table *t)
     add(t, 2, 200, 16, 2, 0, 1, S);
     add(t, 3, 300, 128, 2, 0, 0, S);
     add(t, 4, 64, 32, 1, 1, 0, S);
+    /* an empty sequence (seqlen 0) between two others: o = 0, lse = -inf */
+    add(t, 3, 200, 16, 2, 2, 0, S);
+    add(t, 3, 200, 16, 1, 2, 1, S);
 }
 
 static const kb_shape *shapes(int *n) { return kb_op_table(&table, build_shapes, n); }
@@ -120,6 +132,28 @@ static double bytes(const kb_shape *s)
     double rows = (double)s->d[MLA_D_B] * (double)s->d[MLA_D_SQ] * (double)s->d[MLA_D_HQ];
     double kv = s->d[MLA_D_FP8KV] ? (double)MLA_FP8_TOKEN_BYTES * S : 2.0 * MLA_D_QK * S;
     return kv + 2.0 * rows * (MLA_D_QK + MLA_D_V);
+}
+
+/* The work the cuBLAS baselines really execute, as multiples of the op's
+ * FLOPs and bytes (mla_cublas_work: GEMM FLOPs, modelled HBM bytes of gather
+ * + GEMMs + softmax), written into every row's metrics column:
+ * padded_flops_x, padded_bytes_x (cublas_padded), varlen_flops_x,
+ * varlen_bytes_x (cublas_varlen; 1.0 FLOPs: the real lengths). */
+static void metrics(const kb_shape *s, double seconds, char *buf, size_t n)
+{
+    (void)seconds;
+    const int b = (int)s->d[MLA_D_B], rows = (int)(s->d[MLA_D_SQ] * s->d[MLA_D_HQ]);
+    const int tok = s->d[MLA_D_FP8KV] ? MLA_FP8_TOKEN_BYTES : 2 * MLA_D_QK;
+    int32_t *len = malloc((size_t)b * sizeof(int32_t));
+    if (!len) return;
+    mla_decode_gen_seqlens(b, (int)s->d[MLA_D_SK], (int)s->d[MLA_D_SQ], (int)s->d[MLA_D_PATTERN], len);
+    double pf, pb, vf, vb;
+    mla_cublas_work(len, b, rows, 1, 1, tok, &pf, &pb);
+    mla_cublas_work(len, b, rows, 0, 1, tok, &vf, &vb);
+    free(len);
+    const double f = flops(s), by = bytes(s);
+    snprintf(buf, n, "padded_flops_x=%.3f;padded_bytes_x=%.3f;varlen_flops_x=%.3f;varlen_bytes_x=%.3f", pf / f, pb / by,
+             vf / f, vb / by);
 }
 
 /* ---- GPU side -------------------------------------------------------------- */
@@ -255,8 +289,22 @@ static kb_status plan_pages(mla_ctx *c, const kb_shape *s, uint64_t seed)
     return KB_OK;
 }
 
+/* NaN (0xff bytes) in the slots past seqlen of every sequence's last page. */
+static kb_status poison_tails(const mla_ctx *c, size_t tok_bytes)
+{
+    const mla_decode_args *a = &c->a;
+    for (int bi = 0; bi < a->b; bi++) {
+        const int len = c->seqlens_h[bi], used = len % MLA_PAGE;
+        if (used == 0) continue; /* empty, or the last page is full */
+        const size_t page = (size_t)c->block_table_h[(size_t)bi * a->max_blocks + len / MLA_PAGE];
+        KB_CUDA_TRY(cudaMemset((uint8_t *)c->cache_dev + (page * MLA_PAGE + (size_t)used) * tok_bytes, 0xff,
+                               (size_t)(MLA_PAGE - used) * tok_bytes));
+    }
+    return KB_OK;
+}
+
 /* q, the KV cache, outputs and the page maps on the device; random q and
- * cache, q copied back for the reference. */
+ * cache (NaN past seqlen), q copied back for the reference. */
 static kb_status alloc_fill(mla_ctx *c, uint64_t seed)
 {
     mla_decode_args *a = &c->a;
@@ -286,6 +334,7 @@ static kb_status alloc_fill(mla_ctx *c, uint64_t seed)
         KB_TRY(kb_dev_fill_bf16(c->cache_dev, ntok * MLA_D_QK, -1.0f, 1.0f, seed + 2, 0));
     }
     KB_CUDA_TRY(cudaDeviceSynchronize());
+    KB_TRY(poison_tails(c, tok_bytes));
     c->q_h = malloc(nq * 2);
     if (!c->q_h) return kb_error("mla_decode: out of host memory");
     KB_CUDA_TRY(cudaMemcpy(c->q_h, qd, nq * 2, cudaMemcpyDeviceToHost));
@@ -352,15 +401,57 @@ static kb_status poison(void *p, cudaStream_t st)
     return KB_OK;
 }
 
-/* lse tolerance: |lse - ref| / (1 + 0.01*|ref|) <= 1e-3 (natural-log units:
- * ~0.1% on the softmax denominator; the kernels compute scores in FP32 from
- * BF16 inputs, the reference in double). */
-#define MLA_LSE_TOL 1e-3
 /* o scale check: the cosine is blind to a wrong normalisation (o off by a
  * common factor, e.g. a wrong 1/l or combine weight), so also require
  * max|o - ref| <= 2e-2 * max|ref| over the checked rows (BF16 output and BF16
- * P round at ~4e-3 relative). */
+ * P round at ~4e-3 relative).  lse: mla_lse_err <= MLA_LSE_TOL
+ * (reference/mla_decode_cpu.h). */
 #define MLA_O_REL_TOL 2e-2
+
+/* Full scan of both outputs: a row that sees no key (mla_cpu_visible = 0:
+ * empty sequence) must hold o = 0 and lse = -inf exactly (the defined result,
+ * not a non-finite error); every other row finite o and lse. */
+static size_t scan_outputs(const mla_ctx *c, const uint16_t *o, const float *lse)
+{
+    const mla_decode_args *a = &c->a;
+    const int rows = a->s_q * a->h_q;
+    size_t bad = 0;
+    for (int bi = 0; bi < a->b; bi++)
+        for (int r = 0; r < rows; r++) {
+            const int empty = mla_cpu_visible(c->seqlens_h[bi], a->s_q, r / a->h_q) == 0;
+            const uint16_t *orow = o + ((size_t)bi * rows + r) * MLA_D_V;
+            const float l = lse[mla_lse_index(bi, a->h_q, a->s_q, r)];
+            for (int d = 0; d < MLA_D_V; d++) {
+                const float x = kb_bf16_to_f32(orow[d]);
+                bad += empty ? x != 0.0f : !isfinite(x);
+            }
+            bad += empty ? l != -INFINITY : !isfinite(l);
+        }
+    return bad;
+}
+
+/* Errors of the checked rows against the reference: cosine, max abs error
+ * relative to max|ref|, worst lse error (and its row). */
+typedef struct mla_errs { double cd, rel, lse; int lse_at; } mla_errs;
+
+static mla_errs ref_errors(const mla_ctx *c, const uint16_t *o, const float *lse, double *got)
+{
+    const mla_decode_args *a = &c->a;
+    mla_errs e = {NAN, NAN, 0, -1};
+    for (int k = 0; k < c->nref; k++) {
+        int bi = c->ref_batch[k], row = c->ref_row[k];
+        size_t orow = (size_t)bi * a->s_q * a->h_q + row;
+        for (int d = 0; d < MLA_D_V; d++) got[(size_t)k * MLA_D_V + d] = kb_bf16_to_f32(o[orow * MLA_D_V + d]);
+        double el = mla_lse_err(lse[mla_lse_index(bi, a->h_q, a->s_q, row)], c->ref_lse[k]);
+        if (!(el <= e.lse)) { e.lse = el; e.lse_at = k; }
+    }
+    const size_t n = (size_t)c->nref * MLA_D_V;
+    e.cd = kb_cos_diff(got, c->ref_o, n);
+    double ref_max = 0;
+    for (size_t i = 0; i < n; i++) ref_max = fmax(ref_max, fabs(c->ref_o[i]));
+    e.rel = kb_max_abs_err(got, c->ref_o, n) / (ref_max > 0 ? ref_max : 1.0);
+    return e;
+}
 
 static kb_status verify(void *p, double *err, const char **metric)
 {
@@ -376,40 +467,23 @@ static kb_status verify(void *p, double *err, const char **metric)
         free(o); free(lse); free(got);
         return kb_error("mla_decode verify: out of host memory");
     }
-    cudaError_t e = cudaMemcpy(o, a->o, rows * MLA_D_V * 2, cudaMemcpyDeviceToHost);
-    if (e == cudaSuccess) e = cudaMemcpy(lse, a->lse, rows * sizeof(float), cudaMemcpyDeviceToHost);
-    if (e != cudaSuccess) {
+    cudaError_t ce = cudaMemcpy(o, a->o, rows * MLA_D_V * 2, cudaMemcpyDeviceToHost);
+    if (ce == cudaSuccess) ce = cudaMemcpy(lse, a->lse, rows * sizeof(float), cudaMemcpyDeviceToHost);
+    if (ce != cudaSuccess) {
         free(o); free(lse); free(got);
-        return kb_error("mla_decode verify copy: %s", cudaGetErrorString(e));
+        return kb_error("mla_decode verify copy: %s", cudaGetErrorString(ce));
     }
-    /* full NaN/Inf scan of both outputs */
-    size_t bad = 0;
-    for (size_t i = 0; i < rows * MLA_D_V; i++) bad += !isfinite(kb_bf16_to_f32(o[i]));
-    for (size_t i = 0; i < rows; i++) bad += !isfinite(lse[i]);
-    double lse_err = 0;
-    int lse_at = -1;
-    for (int k = 0; k < c->nref; k++) {
-        int bi = c->ref_batch[k], row = c->ref_row[k];
-        size_t orow = (size_t)bi * a->s_q * a->h_q + row;
-        for (int d = 0; d < MLA_D_V; d++) got[(size_t)k * MLA_D_V + d] = kb_bf16_to_f32(o[orow * MLA_D_V + d]);
-        int i = row / a->h_q, h = row % a->h_q;
-        double l = lse[((size_t)bi * a->h_q + h) * a->s_q + i];
-        double el = fabs(l - c->ref_lse[k]) / (1.0 + 1e-2 * fabs(c->ref_lse[k]));
-        if (!(el <= lse_err)) { lse_err = el; lse_at = k; }
-    }
-    double cd = kb_cos_diff(got, c->ref_o, (size_t)c->nref * MLA_D_V);
-    double ref_max = 0;
-    for (size_t i = 0; i < (size_t)c->nref * MLA_D_V; i++) ref_max = fmax(ref_max, fabs(c->ref_o[i]));
-    double rel = kb_max_abs_err(got, c->ref_o, (size_t)c->nref * MLA_D_V) / (ref_max > 0 ? ref_max : 1.0);
+    const size_t bad = scan_outputs(c, o, lse);
+    const mla_errs e = ref_errors(c, o, lse, got);
     free(o); free(lse); free(got);
-    *err = cd;
-    if (bad) return kb_error("%zu non-finite values in o/lse", bad);
-    if (!(cd < KB_TOL_MLA_COS)) return kb_error("cos diff %.3g >= %.0e (%d rows checked)", cd, KB_TOL_MLA_COS, c->nref);
-    if (!(rel <= MLA_O_REL_TOL))
-        return kb_error("o max error %.3g of max|ref| > %.0e (wrong scale?)", rel, MLA_O_REL_TOL);
-    if (!(lse_err <= MLA_LSE_TOL))
-        return kb_error("lse error %.3g > %.0e at batch %d row %d", lse_err, MLA_LSE_TOL,
-                        lse_at >= 0 ? c->ref_batch[lse_at] : -1, lse_at >= 0 ? c->ref_row[lse_at] : -1);
+    *err = e.cd;
+    if (bad) return kb_error("%zu wrong values in o/lse (non-finite, or not o = 0, lse = -inf on a row with no key)", bad);
+    if (!(e.cd < KB_TOL_MLA_COS)) return kb_error("cos diff %.3g >= %.0e (%d rows checked)", e.cd, KB_TOL_MLA_COS, c->nref);
+    if (!(e.rel <= MLA_O_REL_TOL))
+        return kb_error("o max error %.3g of max|ref| > %.0e (wrong scale?)", e.rel, MLA_O_REL_TOL);
+    if (!(e.lse <= MLA_LSE_TOL))
+        return kb_error("lse error %.3g > %.0e at batch %d row %d", e.lse, MLA_LSE_TOL,
+                        e.lse_at >= 0 ? c->ref_batch[e.lse_at] : -1, e.lse_at >= 0 ? c->ref_row[e.lse_at] : -1);
     return KB_OK;
 }
 
@@ -417,8 +491,9 @@ static const kb_impl impls[] = {
     {"v1", KB_IMPL_HAND, mla_decode_v1, "fused, one CTA per (sequence, 8 query rows), online softmax, FP32 CUDA cores"},
     {"v2", KB_IMPL_HAND, mla_decode_v2, "mma.sync BF16, split-KV (balanced scheduler) + lse combine; bf16 and fp8kv"},
     {"v3", KB_IMPL_HAND, mla_decode_v3, "Hopper wgmma BF16, TMA page tiles, double buffering, same scheduler (bf16 only)"},
-    {"cublas_unfused", KB_IMPL_LIB, mla_decode_cublas_unfused, "gather pages + cuBLAS QK^T + softmax kernel + cuBLAS PV"},
-    {"cublas_unfused_nogather", KB_IMPL_LIB, mla_decode_cublas_unfused_nogather, "as cublas_unfused, pages gathered at setup (not timed)"},
+    {"cublas_varlen", KB_IMPL_LIB, mla_decode_cublas_varlen, "gather pages + cuBLAS grouped QK^T over the real lengths + softmax kernel + grouped PV (BF16 scores)"},
+    {"cublas_varlen_nogather", KB_IMPL_LIB, mla_decode_cublas_varlen_nogather, "as cublas_varlen, pages gathered at setup (not timed)"},
+    {"cublas_padded", KB_IMPL_LIB, mla_decode_cublas_padded, "PADDED: every sequence at the longest length (b*max_s keys, metrics padded_flops_x), FP32 scores; naive baseline"},
 };
 
 const kb_op kb_op_mla_decode = {
@@ -427,6 +502,7 @@ const kb_op kb_op_mla_decode = {
     .peak = KB_PEAK_BF16,
     KB_OP_FUNCS,
     KB_IMPLS(impls),
+    .metrics = metrics,
     .dims = {[MLA_D_B] = "b", [MLA_D_SK] = "sk", [MLA_D_HQ] = "hq", [MLA_D_SQ] = "sq", [MLA_D_PATTERN] = "pattern",
              [MLA_D_FP8KV] = "fp8kv"},
 };

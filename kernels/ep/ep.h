@@ -160,6 +160,13 @@ kb_status ep_v1_layout(const ep_args *a, int r0, int nr, int notify, unsigned lo
 kb_status ep_v1_combine_reduce(const ep_args *a, int r0, int nr, int wait_flags,
                                unsigned long long epoch, cudaStream_t st);
 
+/* ---- NCCL reference (reference/ep_nccl.cu, KB_HAVE_NCCL builds only) ------ */
+/* One grouped NCCL exchange: ncclGroupStart, post(user) (the calls of the
+ * group), then ncclGroupEnd on every path, also when a call inside failed (no
+ * group is left open); returns post's status (and message), else
+ * ncclGroupEnd's.  Every grouped exchange of ep_nccl.cu goes through it. */
+kb_status ep_nccl_group(kb_status (*post)(void *user), void *user);
+
 /* ---- verification helpers (reference/ep_check.cu) --------------------------- */
 /* Count 4-byte words of alltoall receive buffers that differ from the source. */
 kb_status ep_check_alltoall(const ep_args *a, uint64_t *wrong);

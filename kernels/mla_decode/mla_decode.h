@@ -75,7 +75,9 @@ void mla_sched_pack(const mla_sched *s, int32_t *out);
  * and reproducible).  pattern 0: ~Normal(mean, mean/2) clipped to
  * [max(s_q, 32), 2*mean] (b == 1: exactly mean); pattern 1 ("skew"): sequence
  * 0 is 16*mean long, the others ~Normal(mean/4, mean/8) clipped to
- * [max(s_q, 32), mean/2]. */
+ * [max(s_q, 32), mean/2]; pattern 2 ("empty"): as pattern 0 (b >= 2, own
+ * seed) with sequence 1 of length 0: its rows see no key, o = 0 and lse =
+ * -inf (the defined result), and it has no page and no segment. */
 void mla_decode_gen_seqlens(int b, int mean_sk, int s_q, int pattern, int32_t *out);
 
 typedef struct mla_decode_args {
@@ -110,11 +112,15 @@ typedef struct mla_decode_args {
 kb_status mla_decode_v1(void *ctx, cudaStream_t stream);
 kb_status mla_decode_v2(void *ctx, cudaStream_t stream);
 kb_status mla_decode_v3(void *ctx, cudaStream_t stream);
-/* Library references (reference/mla_decode_cublas.cu). */
-kb_status mla_decode_cublas_unfused(void *ctx, cudaStream_t stream);
-kb_status mla_decode_cublas_unfused_nogather(void *ctx, cudaStream_t stream);
-/* Allocate the cuBLAS reference's buffers (gathered K/V, S, P) and gather the
- * pages once for the _nogather variant; free them. */
+/* Library references (reference/mla_decode_cublas.cu): unfused cuBLAS, each
+ * sequence at its real length (grouped GEMMs; with / without the timed page
+ * gather), and padded to the longest sequence (strided batched, labelled). */
+kb_status mla_decode_cublas_varlen(void *ctx, cudaStream_t stream);
+kb_status mla_decode_cublas_varlen_nogather(void *ctx, cudaStream_t stream);
+kb_status mla_decode_cublas_padded(void *ctx, cudaStream_t stream);
+/* Allocate the cuBLAS references' buffers (gathered K/V, S, P, the grouped
+ * GEMM arguments) and gather the pages once for the _nogather variant and the
+ * padded one's zero rows; free them. */
 kb_status mla_cublas_init(mla_decode_args *a, cudaStream_t stream);
 void mla_cublas_free(mla_decode_args *a);
 

@@ -22,6 +22,10 @@
 // addresses of an ldmatrix hit 8 different 16-byte bank groups; the P tile
 // row is 80 B (5 x 16 B) for the same reason.  One CTA per SM (~193 KB
 // smem), 2 tiles (74 KB) in flight per SM to cover HBM latency.
+// Row tiles that hold only padding rows (s_q*h_q = 16: 3 of 4) skip their
+// ldmatrix + MMA work (mla_v2_tile_live); they still load tiles and meet the
+// barriers.  Cache slots past the segment's end are zero-filled in shared
+// memory, never loaded (mla_key_loaded: NaN there must not reach P V).
 // The ldmatrix addresses and fragment maps live in mla_layout.h;
 // tests/test_mla_emu.c emulates ldmatrix / mma.sync with them on the host.
 #include <cuda_bf16.h>
@@ -79,20 +83,29 @@ __device__ __forceinline__ void mma_bf16(float *c, uint32_t a0, uint32_t a1, uin
 }
 
 // Issue the loads of one 32-key tile starting at token t0 (always inside one
-// page: t0 % 32 == 0) into `dst` (BF16 K tile, or raw FP8 tokens).
+// page: t0 % 32 == 0) into `dst` (BF16 K tile, or raw FP8 tokens).  Keys at
+// or past `end` (the cache slots past seqlen in the last page: may hold NaN)
+// are zero-filled, not loaded (mla_key_loaded): P = 0 there, but 0 * NaN =
+// NaN in P V.  A zero FP8 token (e4m3 0, scale 0) dequantises to 0.
 template <bool FP8>
-__device__ __forceinline__ void load_tile(const mla_decode_args &a, const int32_t *bt, int t0, uint8_t *dst)
+__device__ __forceinline__ void load_tile(const mla_decode_args &a, const int32_t *bt, int t0, int end, uint8_t *dst)
 {
     const int page = bt[t0 / MLA_PAGE], r0 = t0 % MLA_PAGE;
     if (!FP8) {
         const uint16_t *src = a.kv + ((size_t)page * MLA_PAGE + r0) * MLA_D_QK;
         for (int i = threadIdx.x; i < TK * (MLA_D_QK / 8); i += NTHREADS) {
             int key = i / (MLA_D_QK / 8), c = i % (MLA_D_QK / 8);
-            cp_async16(dst + key * QSTR * 2 + c * 16, src + key * MLA_D_QK + c * 8);
+            uint8_t *d = dst + key * QSTR * 2 + c * 16;
+            if (mla_key_loaded(t0 + key, end)) cp_async16(d, src + key * MLA_D_QK + c * 8);
+            else *reinterpret_cast<uint4 *>(d) = make_uint4(0, 0, 0, 0);
         }
     } else {
         const uint8_t *src = a.kv_fp8 + ((size_t)page * MLA_PAGE + r0) * MLA_FP8_TOKEN_BYTES;
-        for (int i = threadIdx.x; i < RAW_BYTES / 16; i += NTHREADS) cp_async16(dst + i * 16, src + i * 16);
+        static_assert(MLA_FP8_TOKEN_BYTES % 16 == 0, "16-B chunks of one token");
+        for (int i = threadIdx.x; i < RAW_BYTES / 16; i += NTHREADS) {
+            if (mla_key_loaded(t0 + i / (MLA_FP8_TOKEN_BYTES / 16), end)) cp_async16(dst + i * 16, src + i * 16);
+            else *reinterpret_cast<uint4 *>(dst + i * 16) = make_uint4(0, 0, 0, 0);
+        }
     }
 }
 
@@ -162,9 +175,9 @@ template <bool FP8> __global__ void __launch_bounds__(NTHREADS, 1) mla_v2_kernel
             else
                 *reinterpret_cast<uint4 *>(dst) = make_uint4(0, 0, 0, 0);
         }
-        load_tile<FP8>(a, bt, begin, ring);
+        load_tile<FP8>(a, bt, begin, end, ring);
         cp_async_commit();
-        if (ntiles > 1) load_tile<FP8>(a, bt, begin + TK, ring + STAGE);
+        if (ntiles > 1) load_tile<FP8>(a, bt, begin + TK, end, ring + STAGE);
         cp_async_commit();
 
         // two rows per thread (mla_v2_s_row): r_lo = rt*16 + lane/4, r_hi = r_lo + 8
@@ -173,6 +186,8 @@ template <bool FP8> __global__ void __launch_bounds__(NTHREADS, 1) mla_v2_kernel
         for (int h = 0; h < 2; h++) {
             limit[h] = mla_row_limit(grp * ROWS + mla_v2_s_row(rt, lane, 2 * h), nrows, a.h_q, a.s_q, len, end);
         }
+        // an all-padding row tile (s_q*h_q < 64) skips its MMAs (warp-uniform)
+        const bool live = mla_v2_tile_live(rt, grp, nrows);
         float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
         float acc[32][4];
 #pragma unroll
@@ -181,7 +196,7 @@ template <bool FP8> __global__ void __launch_bounds__(NTHREADS, 1) mla_v2_kernel
         for (int j = 0; j < ntiles; j++) {
             cp_async_wait<1>();
             __syncthreads(); // tile j visible to all; tile j-1 fully consumed
-            if (j + 2 < ntiles) load_tile<FP8>(a, bt, begin + (j + 2) * TK, ring + ((j + 2) % NSTAGE) * STAGE);
+            if (j + 2 < ntiles) load_tile<FP8>(a, bt, begin + (j + 2) * TK, end, ring + ((j + 2) % NSTAGE) * STAGE);
             cp_async_commit();
             const uint16_t *kt;
             if (FP8) {
@@ -197,13 +212,15 @@ template <bool FP8> __global__ void __launch_bounds__(NTHREADS, 1) mla_v2_kernel
             float s[2][4];
 #pragma unroll
             for (int n = 0; n < 2; n++) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.f;
+            if (live) {
 #pragma unroll 4
-            for (int kk = 0; kk < MLA_D_QK / 16; kk++) {
-                uint32_t a0, a1, a2, a3, b0, b1, b2, b3;
-                ldsm_x4(a0, a1, a2, a3, qs + mla_v2_q_ldsm(rt, lane, kk));
-                ldsm_x4(b0, b1, b2, b3, kt + mla_v2_k_ldsm(kh, lane, kk));
-                mma_bf16(s[0], a0, a1, a2, a3, b0, b1);
-                mma_bf16(s[1], a0, a1, a2, a3, b2, b3);
+                for (int kk = 0; kk < MLA_D_QK / 16; kk++) {
+                    uint32_t a0, a1, a2, a3, b0, b1, b2, b3;
+                    ldsm_x4(a0, a1, a2, a3, qs + mla_v2_q_ldsm(rt, lane, kk));
+                    ldsm_x4(b0, b1, b2, b3, kt + mla_v2_k_ldsm(kh, lane, kk));
+                    mma_bf16(s[0], a0, a1, a2, a3, b0, b1);
+                    mma_bf16(s[1], a0, a1, a2, a3, b2, b3);
+                }
             }
 
             // ---- 2. online softmax (log2 domain) ----
@@ -263,16 +280,18 @@ template <bool FP8> __global__ void __launch_bounds__(NTHREADS, 1) mla_v2_kernel
             }
 
             // ---- 3. O += P V (16 rows x 256 columns per warp) ----
+            if (live) {
 #pragma unroll
-            for (int ks = 0; ks < TK / 16; ks++) {
-                uint32_t a0, a1, a2, a3;
-                ldsm_x4(a0, a1, a2, a3, ps + mla_v2_p_ldsm(rt, lane, ks));
+                for (int ks = 0; ks < TK / 16; ks++) {
+                    uint32_t a0, a1, a2, a3;
+                    ldsm_x4(a0, a1, a2, a3, ps + mla_v2_p_ldsm(rt, lane, ks));
 #pragma unroll
-                for (int np = 0; np < 16; np++) {
-                    uint32_t b0, b1, b2, b3;
-                    ldsm_x4_t(b0, b1, b2, b3, kt + mla_v2_v_ldsm(kh, lane, ks, np));
-                    mma_bf16(acc[2 * np], a0, a1, a2, a3, b0, b1);
-                    mma_bf16(acc[2 * np + 1], a0, a1, a2, a3, b2, b3);
+                    for (int np = 0; np < 16; np++) {
+                        uint32_t b0, b1, b2, b3;
+                        ldsm_x4_t(b0, b1, b2, b3, kt + mla_v2_v_ldsm(kh, lane, ks, np));
+                        mma_bf16(acc[2 * np], a0, a1, a2, a3, b0, b1);
+                        mma_bf16(acc[2 * np + 1], a0, a1, a2, a3, b2, b3);
+                    }
                 }
             }
         }

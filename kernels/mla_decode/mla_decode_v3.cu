@@ -17,6 +17,8 @@
 //   3. O_w += P V[:, 256w..256w+256): 4 x wgmma.m64n256k16 with V read from
 //      the same page tile as an MN-major operand (transpose bit), FP32
 //      accumulators in registers (128 per thread).
+//   The last page of a segment has its keys past the segment's end zeroed
+//   in shared memory first (cache slots past seqlen: NaN must not reach P V).
 //   Thread 0 issues the TMA of page j+2 into the stage page j used once all
 //   threads are past page j (double buffering: page j+1 is in flight while
 //   page j is computed).
@@ -168,11 +170,23 @@ __global__ void __launch_bounds__(NTHREADS, 1)
             uint8_t *kv = smem + OFF_KV + st * TILE;
             mbar_wait(&bar[st], (it >> 1) & 1, "kv", st);
             const int t0 = begin + j * MLA_PAGE;
+            if (t0 + MLA_PAGE > end) { // last page of the segment (CTA-uniform)
+                // keys >= end: the cache slots past seqlen, loaded with the
+                // page (NaN/Inf there is normal): zero them, P = 0 there but
+                // 0 * NaN = NaN in P V (mla_key_loaded)
+                const int n = NBOX * mla_v3_tail_rows(t0, end) * 8;
+                for (int i = tid; i < n; i += NTHREADS)
+                    *reinterpret_cast<uint4 *>(kv + mla_v3_tail_chunk_off(t0, end, i)) = make_uint4(0, 0, 0, 0);
+                asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); // zeros visible to wgmma
+                __syncthreads();
+            }
 
             // ---- 1. S = Q K^T for keys [32 wg, 32 wg + 32) of the page ----
             float s[16];
 #pragma unroll
             for (int i = 0; i < 16; i++) s[i] = 0.f;
+#pragma unroll
+            for (int i = 0; i < 16; i++) fence_operand(s[i]);
             wgmma_fence();
 #pragma unroll
             for (int kk = 0; kk < MLA_D_QK / 16; kk++) {
@@ -244,6 +258,12 @@ __global__ void __launch_bounds__(NTHREADS, 1)
             }
 
             // ---- 3. O[:, 256 wg ..) += P V ----
+            // Fence the accumulators (CUTLASS warpgroup_fence_operand): the
+            // rescale above must be complete in these registers before
+            // wgmma.fence, or ptxas moves it and injects a warpgroup.arrive
+            // (note C7519; tests/mla_decode.cmake checks it is gone).
+#pragma unroll
+            for (int i = 0; i < 128; i++) fence_operand(acc[i]);
             wgmma_fence();
 #pragma unroll
             for (int ks = 0; ks < MLA_PAGE / 16; ks++) {

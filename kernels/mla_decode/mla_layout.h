@@ -36,6 +36,14 @@ MLA_FN int mla_row_limit(int R, int nrows, int h_q, int s_q, int len, int end)
     return end < vis ? end : vis;
 }
 
+/* Keys a kernel may bring into shared memory as cache data: t < end (the
+ * segment's end, <= seqlen).  A tile or page is loaded whole, so the slots
+ * past seqlen in the last page arrive too; they hold whatever the cache holds
+ * there (NaN/Inf is normal in real serving), and although their P is 0, 0 *
+ * NaN = NaN in P V.  So every kernel zero-fills keys t >= end in shared
+ * memory instead (as FlashMLA does), never multiplies them. */
+MLA_FN int mla_key_loaded(int t, int end) { return t < end; }
+
 /* Masked, scaled score in the log2 domain. */
 MLA_FN float mla_masked_score(float s, int t, int limit, float scale_log2)
 {
@@ -144,6 +152,11 @@ MLA_FN int mla_v2_s_row(int rt, int lane, int e) { return rt * 16 + mla_mma_c_ro
 MLA_FN int mla_v2_s_key(int kh, int lane, int n, int e) { return kh * 16 + n * 8 + mla_mma_c_col(lane, e); }
 /* O fragment acc[n][e] of warp (rt, kh): output column (row as mla_v2_s_row). */
 MLA_FN int mla_v2_o_col(int kh, int lane, int n, int e) { return kh * 256 + n * 8 + mla_mma_c_col(lane, e); }
+/* Row tile rt (16 rows) of head group grp holds at least one real query row
+ * (rows >= nrows are padding).  A warp whose row tile is all padding (s_q*h_q
+ * = 16: 3 of the 4 row tiles) skips its MMAs and ldmatrix loads. */
+MLA_FN int mla_v2_tile_live(int rt, int grp, int nrows) { return grp * MLA_V2_ROWS + rt * 16 < nrows; }
+
 /* Element offset of P[row][key] in the P tile (the store of two BF16 at a
  * time starts at an even key). */
 MLA_FN int mla_v2_p_off(int row, int key) { return row * MLA_V2_PSTR + key; }
@@ -189,6 +202,22 @@ MLA_FN int mla_fp8_chunk_scale(int c) { return MLA_FP8_SCALE_OFF + 4 * (c * 8 / 
 MLA_FN int mla_v3_box_dst(int c) { return c * MLA_V3_BOX; }
 MLA_FN int mla_v3_box_col(int c) { return c * MLA_V3_BOX_COLS; }
 
+/* Tail zero-fill of a page tile that starts at key t0 when the segment ends
+ * at end < t0 + 64 (mla_key_loaded): rows r0 = end - t0 .. 63 of every box
+ * are cleared, (64 - r0) * 8 chunks of 16 B per box, NBOX boxes.  The 128-B
+ * swizzle only permutes the chunks inside a row, so clearing whole rows is
+ * layout-independent.  Byte offset (in the tile) of chunk i. */
+MLA_FN int mla_v3_tail_rows(int t0, int end)
+{
+    const int r0 = end - t0;
+    return r0 >= MLA_PAGE ? 0 : MLA_PAGE - (r0 < 0 ? 0 : r0);
+}
+MLA_FN int mla_v3_tail_chunk_off(int t0, int end, int i)
+{
+    const int n = mla_v3_tail_rows(t0, end) * 8, r0 = MLA_PAGE - mla_v3_tail_rows(t0, end);
+    return mla_v3_box_dst(i / n) + (r0 + (i % n) / 8) * MLA_V3_SW128_SPAN + (i % 8) * 16;
+}
+
 /* wgmma descriptor start offsets (bytes, relative to the tile) per k-step. */
 /* A = Q [64 x 576], K-major, k-step kk of 36. */
 MLA_FN int mla_v3_q_desc_off(int kk) { return (kk / 4) * MLA_V3_BOX + (kk % 4) * MLA_V3_KSTEP_BYTES; }
@@ -223,7 +252,7 @@ MLA_FN int mla_wg_acc_row(int tid128, int e) { return 16 * (tid128 >> 5) + ((tid
 MLA_FN int mla_wg_acc_col(int tid128, int i, int e) { return 8 * i + (tid128 & 3) * 2 + (e & 1); }
 
 /* ------------------------------------------------------------------------ */
-/* cuBLAS baseline: column-major strided batched GEMMs                      */
+/* cuBLAS baselines: column-major strided batched (padded) / grouped GEMMs   */
 /* ------------------------------------------------------------------------ */
 /* C (m x n, ldc) = op(A) (m x k) * op(B) (k x n), column-major, per batch. */
 typedef struct mla_gemm {
@@ -250,6 +279,58 @@ MLA_FN mla_gemm mla_cublas_pv(int rows, int max_s)
     mla_gemm g = {0, 0, MLA_D_V, rows, max_s, MLA_D_QK, max_s, MLA_D_V,
                   (long long)max_s * MLA_D_QK, (long long)rows * max_s, (long long)rows * MLA_D_V};
     return g;
+}
+
+/* Variable-length baseline (one GEMM per non-empty sequence, one cuBLAS
+ * grouped call): sequence i keeps its keys at rows koff[i] .. of the gathered
+ * K (koff = prefix sum of the page-rounded lengths ld_i = mla_cublas_ld(len_i))
+ * and its scores at koff[i] * rows of S/P (row-major [rows, ld_i]).  The GEMMs
+ * run over the real length len_i only (the rows past it are never read). */
+MLA_FN int mla_cublas_ld(int len) { return (len + MLA_PAGE - 1) / MLA_PAGE * MLA_PAGE; }
+/* S_i (col-major len x rows, ld ld_i) = K_i (op T of col-major 576 x len) Q_i. */
+MLA_FN mla_gemm mla_cublas_qk_var(int rows, int len, int ld)
+{
+    mla_gemm g = {1, 0, len, rows, MLA_D_QK, MLA_D_QK, MLA_D_QK, ld, 0, 0, 0};
+    return g;
+}
+/* O_i (col-major 512 x rows) = V_i (col-major 512 x len, ld 576) P_i^T
+ * (col-major len x rows, ld ld_i). */
+MLA_FN mla_gemm mla_cublas_pv_var(int rows, int len, int ld)
+{
+    mla_gemm g = {0, 0, MLA_D_V, rows, len, MLA_D_QK, ld, MLA_D_V, 0, 0, 0};
+    return g;
+}
+
+/* What a cuBLAS baseline really executes for sequences of lengths lens[b],
+ * rows = s_q*h_q query rows each: padded = every sequence computed at the
+ * longest page-rounded length (strided batched), else each at its own length
+ * (grouped).  flops: both GEMMs (2*rows*n*576 + 2*rows*n*512 per sequence of
+ * n computed keys).  bytes (a model: every operand crosses HBM once, no cache
+ * reuse): gather (cache pages read, tok_bytes per token, and written as BF16
+ * K, 1152 B per stored row) when `gather`, QK^T (K read, q read, S written:
+ * FP32 padded, BF16 varlen), softmax (S read, P written BF16), PV (V read,
+ * 1024 B per key, P read, o written BF16). */
+MLA_FN void mla_cublas_work(const int32_t *lens, int b, int rows, int padded, int gather, int tok_bytes,
+                            double *flops, double *bytes)
+{
+    int max_ld = 0;
+    for (int i = 0; i < b; i++) max_ld = mla_cublas_ld(lens[i]) > max_ld ? mla_cublas_ld(lens[i]) : max_ld;
+    const double s_bytes = padded ? 4.0 : 2.0;
+    double f = 0, by = 0;
+    for (int i = 0; i < b; i++) {
+        const double n = padded ? max_ld : lens[i], pages = mla_cublas_ld(lens[i]);
+        if (gather) by += pages * tok_bytes + pages * 2.0 * MLA_D_QK;
+        if (n == 0) { /* varlen, empty: no GEMM, the softmax kernel writes o = 0 */
+            by += 2.0 * rows * MLA_D_V;
+            continue;
+        }
+        f += 2.0 * rows * n * (MLA_D_QK + MLA_D_V);
+        by += n * 2.0 * MLA_D_QK + 2.0 * rows * MLA_D_QK + rows * n * s_bytes; /* QK^T */
+        by += rows * n * (s_bytes + 2.0);                                     /* softmax */
+        by += n * 2.0 * MLA_D_V + rows * n * 2.0 + 2.0 * rows * MLA_D_V;     /* PV */
+    }
+    *flops = f;
+    *bytes = by;
 }
 
 #endif

@@ -119,9 +119,10 @@ void mla_decode_gen_seqlens(int b, int mean_sk, int s_q, int pattern, int32_t *o
         return;
     }
     for (int i = 0; i < b; i++) {
-        double mu = pattern == 0 ? mean_sk : mean_sk / 4.0;
-        double sd = pattern == 0 ? mean_sk / 2.0 : mean_sk / 8.0;
-        int hi = pattern == 0 ? 2 * mean_sk : mean_sk / 2;
+        const int skew = pattern == 1;
+        double mu = !skew ? mean_sk : mean_sk / 4.0;
+        double sd = !skew ? mean_sk / 2.0 : mean_sk / 8.0;
+        int hi = !skew ? 2 * mean_sk : mean_sk / 2;
         double v = mu + sd * kb_rng_normal(&r);
         long x = lround(v);
         if (x < lo) x = lo;
@@ -129,4 +130,5 @@ void mla_decode_gen_seqlens(int b, int mean_sk, int s_q, int pattern, int32_t *o
         out[i] = (int32_t)x;
     }
     if (pattern == 1) out[0] = 16 * mean_sk;
+    if (pattern == 2 && b >= 2) out[1] = 0; /* an empty sequence (no page) */
 }
