@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include "bench/kb_row.h"
+#include "bench/kb_counters.h"
 #include "bench/kb_gbench.h"
 #include "bench/kb_mpi.h"
 #include "bench/kb_orch.h"
@@ -302,6 +303,7 @@ static void emit(run_state *rs, kb_row *r)
         return;
     }
     if (kb_mpi_rank()) return; /* MPI mode: rank 0 writes the rows */
+    kb_counters_seen(r); /* --counters: the run's one line when they are off */
     if (kb_csv_write(&rs->out.csv, r)) fprintf(stderr, "kbench: writing %s.partial failed\n", rs->out.csv_path);
     kb_print_row(r);
 }
@@ -475,6 +477,10 @@ static int run_impl(run_state *rs, const kb_op *op, const kb_shape *s, const kb_
     st = warm_up(rs, im, ctx);
     if (st == KB_OK) phase(rs, op, s, im, "timing");
     if (st == KB_OK) st = time_samples(rs, op, s, im, ctx, &r, &c);
+    if (st == KB_OK && rs->o->counters) { /* after the samples, in another process (kb_counters.h) */
+        phase(rs, op, s, im, "counters");
+        kb_counters_case(rs->o, op, s, im, keeps_l2(rs, s), &r);
+    }
     int rc = 0;
     if (st == KB_SKIP) { /* verified, deliberately not timed */
         not_passed(rs, &r, st, NULL, "");
@@ -803,6 +809,7 @@ static int worker_probe(run_state *rs)
 
 int kb_run(const kb_run_opts *o)
 {
+    if (o->counters_case) return kb_counters_child(o); /* the profiled child under ncu */
     if (o->worker_fd < 0 && o->isolate != KB_ISOLATE_NONE) {
         if (!kb_mpi_active()) return kb_orch_run(o);
         if (!kb_mpi_rank()) printf("kbench: MPI mode: --isolate none (the ranks' collectives need one process each)\n");

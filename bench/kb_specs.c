@@ -19,6 +19,8 @@ static const kb_fig_key fig_keys[] = {
     KB_FIG_KEY(hbm_gbs),     KB_FIG_KEY(mem_gb),           KB_FIG_KEY(l2_mb),
     KB_FIG_KEY(nvlink_bidir_gbs), KB_FIG_KEY(link_gbs_nominal), KB_FIG_KEY(link_gbs_practical),
     KB_FIG_KEY(tdp_w),
+    /* no built-in row knows it (no primary or measured figure yet): a --specs file gives it */
+    KB_FIG_KEY(l2_gbs),
 };
 #define N_FIGS ((int)(sizeof fig_keys / sizeof fig_keys[0]))
 

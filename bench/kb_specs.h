@@ -49,6 +49,7 @@ typedef struct kb_gpu {
     kb_fig link_gbs_nominal;   /* GB/s per direction */
     kb_fig link_gbs_practical; /* GB/s per direction, achievable all-to-all */
     kb_fig tdp_w;
+    kb_fig l2_gbs;             /* GB/s from L2 to the SMs (the L2 roof of --counters rows) */
 } kb_gpu;
 
 /* The figures as data, in print order: JSON / table key = member name, and

@@ -30,7 +30,8 @@
  *                          object (bench/kb_run.c meta_json) on one line
  *   start OP IMPL SHAPE PHASE
  *                          before each phase of a case; PHASE is setup,
- *                          verify, warm-up or timing (setup is reported for
+ *                          verify, warm-up, timing or counters (--counters:
+ *                          the ncu pass after timing) (setup is reported for
  *                          the first case of a shape: its implementations
  *                          share it)
  *   row CSV                one finished row: a CSV record in kb_cols order

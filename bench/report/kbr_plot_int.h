@@ -30,4 +30,9 @@ void kbr_gp_preamble(FILE *f, const char *name, int w, int h, const char *what);
 /* The roofline chart of one GPU, or of every GPU overlaid (gpu == NULL):
  * NAME_points.dat, NAME_ceilings.dat, NAME.gp.  0 / KB_EXIT_IO. */
 int kbr_write_roofline(plotctx *P, const char *gpu, char *name, size_t namelen);
+/* Its measured-traffic layer (kbr_plot_traffic.c): NAME_traffic.dat over the
+ * rows keep(chart, row) takes that carry counters; the number of rows (0: no
+ * file), -1 on error (P->err); and the plot clauses for them (none if n <= 0). */
+int kbr_write_traffic(plotctx *P, const char *name, int (*keep)(const void *, const kb_row *), const void *chart);
+void kbr_script_traffic(FILE *f, const char *name, int n);
 #endif

@@ -35,6 +35,7 @@ void kbr_sec_title(kbr_report *R);
 void kbr_sec_failures(kbr_report *R);
 void kbr_sec_metadata(kbr_report *R);
 void kbr_sec_best(kbr_report *R);
+void kbr_sec_traffic(kbr_report *R); /* --counters rows: the highest traffic_ratio */
 void kbr_sec_pair(kbr_report *R);
 void kbr_sec_rollup(kbr_report *R);
 void kbr_sec_plots(kbr_report *R);
