@@ -291,7 +291,7 @@ static void build_argv(ncu_argv *v, const char *ncu, const kb_counters_req *q)
     snprintf(v->include, sizeof v->include, "%s/", v->range); /* trailing '/': a push/pop range */
     const char *fixed[] = {"--csv", "--page", "raw", "--print-units", "base", "--metrics", KB_COUNTERS_METRICS,
                            "--nvtx", "--nvtx-include", v->include, "--cache-control", q->keep_l2 ? "none" : "all",
-                           "--target-processes", "all"};
+                           "--clock-control", "none", "--target-processes", "all"};
     push(v, ncu);
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) push(v, fixed[i]);
     push(v, q->exe), push(v, "run"), push(v, "--counters-case"), push(v, v->key);
@@ -449,4 +449,9 @@ void kb_counters_seen(const kb_row *r)
     } else if (one) {
         fprintf(stderr, "kbench: warning: %s/%s/%s: %s\n", r->op, r->impl, r->shape, one);
     }
+}
+
+json_t *kb_counters_meta(int asked)
+{
+    return json_string(!asked ? "off" : kb_counters_off() ? kb_counters_off() : "ncu");
 }

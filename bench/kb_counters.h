@@ -8,7 +8,8 @@
  *
  *   ncu --csv --page raw --print-units base --metrics KB_COUNTERS_METRICS
  *       --nvtx --nvtx-include "kbench OP IMPL SHAPE/" --cache-control all|none
- *       --target-processes all  KBENCH run --counters-case OP/IMPL/SHAPE
+ *       --clock-control none --target-processes all
+ *       KBENCH run --counters-case OP/IMPL/SHAPE
  *
  * with stdout and stderr into a log file, and waits for it (a deadline, its
  * process group killed on expiry).  The child (kb_counters_child) sets the
@@ -32,6 +33,7 @@
  * recorded ncu output (tests/fixtures/ncu_*.txt) and a fake ncu script. */
 #ifndef KB_COUNTERS_H
 #define KB_COUNTERS_H
+#include <jansson.h>
 #include <stddef.h>
 #include "bench/kb_row.h"
 #ifdef __cplusplus
@@ -95,6 +97,10 @@ void kb_counters_fill(kb_row *r, const kb_counters *c);
  * later workers, kb_counters_off); a per-case "counters:" note one line
  * each. */
 void kb_counters_seen(const kb_row *r);
+/* The run's meta.json "counters" value: "off" (not asked for), "ncu"
+ * (collected where the rows say), or the run-wide reason they were not.
+ * A new reference. */
+json_t *kb_counters_meta(int asked);
 #ifdef __cplusplus
 }
 #endif

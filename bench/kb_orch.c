@@ -561,6 +561,7 @@ static json_t *meta_json(const orch *O)
                                   kb_ceil_source(c, KB_CEIL_HBM)));
     json_object_set_new(m, "isolate", json_string(iso[O->o->isolate]));
     json_object_set_new(m, "workers", json_integer(O->n_workers));
+    json_object_set_new(m, "counters", kb_counters_meta(O->o->counters));
     json_object_set_new(m, "case_timeout_s", O->o->case_timeout > 0 ? json_real(O->o->case_timeout) : json_string("model"));
     if (O->o->resume) json_object_set_new(m, "resumed_from", json_string(O->o->resume));
     return m;

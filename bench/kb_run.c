@@ -287,9 +287,11 @@ static void phase(const run_state *rs, const kb_op *op, const kb_shape *s, const
 
 void kb_print_row(const kb_row *r)
 {
+    char dram[48] = ""; /* --counters: what crossed HBM against the declared minimum */
+    if (isfinite(r->traffic_ratio)) snprintf(dram, sizeof dram, "  DRAM %.2fx declared", r->traffic_ratio);
     if (!strcmp(r->verified, "pass") && !isnan(r->time_us))
-        printf("kbench: %-18s %-22s %-28s PASS  %10.2f us  %8.1f TFLOP/s %8.1f GB/s  %5.1f%% of %s roof\n",
-               r->op, r->impl, r->shape, r->time_us, r->tflops, r->gbps, r->pct_roof, r->bound);
+        printf("kbench: %-18s %-22s %-28s PASS  %10.2f us  %8.1f TFLOP/s %8.1f GB/s  %5.1f%% of %s roof%s\n",
+               r->op, r->impl, r->shape, r->time_us, r->tflops, r->gbps, r->pct_roof, r->bound, dram);
     else
         printf("kbench: %-18s %-22s %-28s %s  %s\n", r->op, r->impl, r->shape,
                !strcmp(r->verified, "fail") ? "FAIL" : "SKIP", r->note);
@@ -719,6 +721,7 @@ static json_t *meta_json(const run_state *rs)
                           kb_ceil_source(&rs->ceil, KB_CEIL_BF16), "hbm_source",
                           kb_ceil_source(&rs->ceil, KB_CEIL_HBM));
     json_object_set_new(m, "graph", json_boolean(rs->o->graph));
+    json_object_set_new(m, "counters", kb_counters_meta(rs->o->counters));
     if (kb_mpi_active()) json_object_set_new(m, "mpi_ranks", json_integer(kb_mpi_size()));
     if (rs->count > 1) json_object_set_new(m, "topology", topology());
     json_object_set_new(m, "ceilings", c);

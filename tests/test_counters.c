@@ -145,7 +145,7 @@ static void runs_ncu(void)
     KBT_CHECK(strstr(a, "--csv\n--page\nraw\n--print-units\nbase\n") != NULL);
     KBT_CHECK(strstr(a, "--metrics\n" KB_COUNTERS_METRICS "\n") != NULL);
     KBT_CHECK(strstr(a, "--nvtx\n--nvtx-include\nkbench hbm v1 copy_2GiB/\n") != NULL);
-    KBT_CHECK(strstr(a, "--cache-control\nall\n") != NULL);
+    KBT_CHECK(strstr(a, "--cache-control\nall\n--clock-control\nnone\n--target-processes\nall\n") != NULL);
     KBT_CHECK(strstr(a, "/opt/kbench/kbench\nrun\n--counters-case\nhbm/v1/copy_2GiB\n") != NULL);
     KBT_CHECK(strstr(a, "fd3=closed") != NULL);
     KBT_CHECK(strstr(a, "LC_ALL=C") != NULL);
