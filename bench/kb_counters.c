@@ -373,7 +373,7 @@ static char *slurp(int fd)
 
 /* Run ncu with its output into an unlinked temporary file; the log or NULL
  * (then c->note says why). */
-static char *run_ncu(const char *ncu, const kb_counters_req *q, kb_counters *c)
+static char *run_ncu(const char *ncu, const kb_counters_req *q, kb_counters *c, int *status)
 {
     char tmpl[] = "/tmp/kbench-ncu-XXXXXX";
     int fd = mkstemp(tmpl);
@@ -392,6 +392,7 @@ static char *run_ncu(const char *ncu, const kb_counters_req *q, kb_counters *c)
     else setpgid(pid, pid);
     if (pid > 0 && wait_or_kill(pid, q->timeout_s, &st))
         snprintf(c->note, sizeof c->note, "counters: ncu did not finish within %g s (killed)", q->timeout_s);
+    *status = st;
     char *log = *c->note ? NULL : slurp(fd);
     close(fd);
     if (!log && !*c->note) snprintf(c->note, sizeof c->note, "counters: cannot read ncu's output");
@@ -412,9 +413,14 @@ int kb_counters_collect(const kb_counters_req *q, kb_counters *c)
         snprintf(c->note, sizeof c->note, "counters off: %.180s", ncu);
         c->off = 1;
     }
-    char *log = c->off ? NULL : run_ncu(ncu, q, c);
-    int rc = log ? kb_counters_parse(log, c) : -1;
+    int st = 0;
+    char *log = c->off ? NULL : run_ncu(ncu, q, c, &st);
+    int rc = log ? kb_counters_parse(log, c) : -1, silent = rc && log && !strcmp(c->note, "counters: ncu wrote no CSV");
     free(log);
+    if (silent && WIFEXITED(st) && WEXITSTATUS(st))
+        snprintf(c->note, sizeof c->note, "counters: ncu wrote no CSV (exit status %d)", WEXITSTATUS(st));
+    else if (silent && WIFSIGNALED(st))
+        snprintf(c->note, sizeof c->note, "counters: ncu wrote no CSV (killed by signal %d)", WTERMSIG(st));
     if (rc && c->off) kb_counters_set_off(c->note); /* no retry for the rest of this process */
     return rc;
 }

@@ -193,6 +193,13 @@ static void missing_tool_and_deadline(void)
     KBT_STREQ(c.note, "counters: ncu did not finish within 0.5 s (killed)");
     KBT_CHECK(kb_counters_off() == NULL);
     unsetenv("FAKE_NCU_SLEEP");
+    /* a tool that fails without a word: its exit status in the note */
+    setenv("FAKE_NCU_OUT", "/dev/null", 1);
+    setenv("FAKE_NCU_RC", "9", 1);
+    q.timeout_s = 20;
+    KBT_CHECK(kb_counters_collect(&q, &c) == -1 && !c.off);
+    KBT_STREQ(c.note, "counters: ncu wrote no CSV (exit status 9)");
+    unsetenv("FAKE_NCU_RC");
 }
 
 /* The row writer's side: the first "counters off" note becomes the run's
