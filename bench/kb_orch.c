@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench/kb_counters.h"
 #include "bench/kb_gbench.h"
 #include "bench/kb_orch.h"
 #include "bench/kb_worker.h"
@@ -111,6 +112,7 @@ static int find_case(const worker *w, const orch *O, const char *op, const char 
 static void put_row(orch *O, kb_row *r)
 {
     if (kb_csv_write(&O->out.csv, r)) fprintf(stderr, "kbench: writing %s.partial failed\n", O->out.csv_path);
+    kb_counters_seen(r); /* --counters off: one line, and later workers are told */
     kb_print_row(r);
     if (!strcmp(r->verified, "fail")) O->n_fail++;
     else if (!strcmp(r->verified, "skip")) O->n_skip++;
@@ -225,6 +227,7 @@ static void take_input(orch *O, worker *w, const char *data, size_t n)
 static double deadline(const orch *O, const worker *w)
 {
     if (w->probe) return w->probe;
+    if (!strcmp(w->phase, "counters")) return fmax(O->o->case_timeout, KB_COUNTERS_TIMEOUT_S + 60.0);
     if (O->o->case_timeout > 0) return O->o->case_timeout;
     if (w->cur < 0 || !strcmp(w->phase, "setup")) return 300;
     const ocase *c = &O->c[w->cur];
@@ -337,6 +340,8 @@ static void worker_argv(orch *O, argvb *b, const char *cases, const char *json)
     arg(b, "--flush"), arg(b, flush[o->flush]);
     arg(b, "--timer"), arg(b, o->timer == KB_TIMER_EVENTS ? "events" : "cupti");
     if (o->graph) arg(b, "--graph");
+    if (o->counters) arg(b, "--counters");
+    if (o->counters && kb_counters_off()) arg(b, "--counters-off"), arg(b, kb_counters_off());
     if (o->specs) arg(b, "--specs"), arg(b, o->specs);
     for (int i = 0; i < o->n_gb_args; i++) arg(b, o->gb_args[i]);
     arg(b, json);
@@ -556,6 +561,7 @@ static json_t *meta_json(const orch *O)
                                   kb_ceil_source(c, KB_CEIL_HBM)));
     json_object_set_new(m, "isolate", json_string(iso[O->o->isolate]));
     json_object_set_new(m, "workers", json_integer(O->n_workers));
+    json_object_set_new(m, "counters", kb_counters_meta(O->o->counters));
     json_object_set_new(m, "case_timeout_s", O->o->case_timeout > 0 ? json_real(O->o->case_timeout) : json_string("model"));
     if (O->o->resume) json_object_set_new(m, "resumed_from", json_string(O->o->resume));
     return m;

@@ -55,6 +55,11 @@ const kb_col kb_cols[] = {
     TEXT(metrics, 0, "op-specific figures name=value;... (algbw, busbw, ...)"),
     TEXT(dims, 0, "named shape dimensions name=value;... (b=128;sk=4096;...)"),
     NUM(samples_us, KB_COL_SAMPLES, 0, "every timed sample, microseconds, ';'-separated"),
+    NUM(dram_bytes, KB_COL_COUNT, 0, "--counters: bytes read from and written to DRAM by the launch's kernels (ncu)"),
+    NUM(l2_bytes, KB_COL_COUNT, 0, "--counters: bytes of L2 (lts) traffic of the launch's kernels (ncu)"),
+    NUM(measured_intensity, KB_COL_REAL, 0, "--counters: flops / dram_bytes (FLOP per byte really moved)"),
+    NUM(traffic_ratio, KB_COL_REAL, 0, "--counters: dram_bytes / bytes (1 = only the declared minimum crossed HBM)"),
+    NUM(sm_throughput_pct, KB_COL_REAL, 0, "--counters: SM throughput, % of peak, time-weighted over the kernels (ncu)"),
 };
 const int kb_ncols = (int)(sizeof kb_cols / sizeof kb_cols[0]);
 

@@ -42,6 +42,8 @@ typedef struct kb_row {
     char note[256];
     char metrics[160];        /* op-specific "name=value;..." (kb_op.metrics) */
     char dims[160];           /* named shape dimensions "b=128;sk=4096"    */
+    /* --counters (bench/kb_counters.h): NaN when not collected */
+    double dram_bytes, l2_bytes, measured_intensity, traffic_ratio, sm_throughput_pct;
     double *samples_us;       /* per-repetition times; the reader mallocs   */
     int n_samples;
     /* Not columns: where a row read back from a file came from. */

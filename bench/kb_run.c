@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include "bench/kb_row.h"
+#include "bench/kb_counters.h"
 #include "bench/kb_gbench.h"
 #include "bench/kb_mpi.h"
 #include "bench/kb_orch.h"
@@ -286,9 +287,11 @@ static void phase(const run_state *rs, const kb_op *op, const kb_shape *s, const
 
 void kb_print_row(const kb_row *r)
 {
+    char dram[48] = ""; /* --counters: what crossed HBM against the declared minimum */
+    if (isfinite(r->traffic_ratio)) snprintf(dram, sizeof dram, "  DRAM %.2fx declared", r->traffic_ratio);
     if (!strcmp(r->verified, "pass") && !isnan(r->time_us))
-        printf("kbench: %-18s %-22s %-28s PASS  %10.2f us  %8.1f TFLOP/s %8.1f GB/s  %5.1f%% of %s roof\n",
-               r->op, r->impl, r->shape, r->time_us, r->tflops, r->gbps, r->pct_roof, r->bound);
+        printf("kbench: %-18s %-22s %-28s PASS  %10.2f us  %8.1f TFLOP/s %8.1f GB/s  %5.1f%% of %s roof%s\n",
+               r->op, r->impl, r->shape, r->time_us, r->tflops, r->gbps, r->pct_roof, r->bound, dram);
     else
         printf("kbench: %-18s %-22s %-28s %s  %s\n", r->op, r->impl, r->shape,
                !strcmp(r->verified, "fail") ? "FAIL" : "SKIP", r->note);
@@ -302,6 +305,7 @@ static void emit(run_state *rs, kb_row *r)
         return;
     }
     if (kb_mpi_rank()) return; /* MPI mode: rank 0 writes the rows */
+    kb_counters_seen(r); /* --counters: the run's one line when they are off */
     if (kb_csv_write(&rs->out.csv, r)) fprintf(stderr, "kbench: writing %s.partial failed\n", rs->out.csv_path);
     kb_print_row(r);
 }
@@ -476,6 +480,10 @@ static int run_impl(run_state *rs, const kb_op *op, const kb_shape *s, const kb_
     st = warm_up(rs, im, ctx);
     if (st == KB_OK) phase(rs, op, s, im, "timing");
     if (st == KB_OK) st = time_samples(rs, op, s, im, ctx, &r, &c);
+    if (st == KB_OK && rs->o->counters) { /* after the samples, in another process (kb_counters.h) */
+        phase(rs, op, s, im, "counters");
+        kb_counters_case(rs->o, op, s, im, keeps_l2(rs, s), &r);
+    }
     int rc = 0;
     if (st == KB_SKIP) { /* verified, deliberately not timed */
         not_passed(rs, &r, st, NULL, "");
@@ -714,6 +722,7 @@ static json_t *meta_json(const run_state *rs)
                           kb_ceil_source(&rs->ceil, KB_CEIL_BF16), "hbm_source",
                           kb_ceil_source(&rs->ceil, KB_CEIL_HBM));
     json_object_set_new(m, "graph", json_boolean(rs->o->graph));
+    json_object_set_new(m, "counters", kb_counters_meta(rs->o->counters));
     if (kb_mpi_active()) json_object_set_new(m, "mpi_ranks", json_integer(kb_mpi_size()));
     if (rs->count > 1) json_object_set_new(m, "topology", topology());
     json_object_set_new(m, "ceilings", c);
@@ -804,6 +813,7 @@ static int worker_probe(run_state *rs)
 
 int kb_run(const kb_run_opts *o)
 {
+    if (o->counters_case) return kb_counters_child(o); /* the profiled child under ncu */
     if (o->worker_fd < 0 && o->isolate != KB_ISOLATE_NONE) {
         if (!kb_mpi_active()) return kb_orch_run(o);
         if (!kb_mpi_rank()) printf("kbench: MPI mode: --isolate none (the ranks' collectives need one process each)\n");

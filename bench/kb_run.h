@@ -35,6 +35,11 @@ typedef struct kb_run_opts {
     int worker_fd;
     int worker_probe;
     const char *worker_ceil, *worker_cases;
+    /* --counters (bench/kb_counters.h): profile one more launch per case
+     * with ncu; counters_off: the run-wide reason they are off (hidden, from
+     * the orchestrator); counters_case: this process is the profiled child */
+    int counters;
+    const char *counters_off, *counters_case;
 } kb_run_opts;
 
 /* Parse "full|quick|small|all" (comma list allowed) into a KB_SET_* mask; 0 if bad. */
@@ -66,6 +71,12 @@ int kb_list(const char *ops, unsigned sets, int show_shapes);
 int kb_specs_print(const char *gpu);
 /* Probe for a CUDA device: 1 if usable; else 0 and a reason. */
 int kb_have_device(char *why, size_t n);
+/* `--counters`: the profiled pass of one case after its timing (a child
+ * under ncu, bench/kb_counters_child.c) into r's counter columns or note;
+ * `--counters-case OP/IMPL/SHAPE`: that child.  keep_l2: timed warm. */
+void kb_counters_case(const kb_run_opts *o, const kb_op *op, const kb_shape *s, const kb_impl *im, int keep_l2,
+                      struct kb_row *r);
+int kb_counters_child(const kb_run_opts *o);
 #ifdef __cplusplus
 }
 #endif

@@ -20,6 +20,8 @@ static const kb_fig_key fig_keys[] = {
     KB_FIG_KEY(nvlink_bidir_gbs), KB_FIG_KEY(link_gbs_nominal), KB_FIG_KEY(link_gbs_practical),
     KB_FIG_KEY(tdp_w),
     KB_FIG_KEY(ib_gbs_nominal), KB_FIG_KEY(ib_gbs_practical),
+    /* no built-in row knows it (no primary or measured figure yet): a --specs file gives it */
+    KB_FIG_KEY(l2_gbs),
 };
 #define N_FIGS ((int)(sizeof fig_keys / sizeof fig_keys[0]))
 

@@ -51,6 +51,7 @@ typedef struct kb_gpu {
     kb_fig tdp_w;
     kb_fig ib_gbs_nominal;     /* GB/s per GPU per direction, the node's NIC (InfiniBand) */
     kb_fig ib_gbs_practical;   /* GB/s per GPU per direction, achievable expert-parallel all-to-all */
+    kb_fig l2_gbs;             /* GB/s from L2 to the SMs (the L2 roof of --counters rows) */
 } kb_gpu;
 
 /* The figures as data, in print order: JSON / table key = member name, and

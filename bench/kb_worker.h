@@ -9,6 +9,7 @@
  *   WORKER run --worker-fd 3 [--worker-probe]
  *          [--worker-ceil FP8,BF16,HBM,MEASURED] [--worker-cases OP/IMPL/SHAPE,...]
  *          [--reps N] [--flush X] [--timer X] [--warmup-ms MS] [--graph]
+ *          [--counters [--counters-off WHY]]
  *          [--specs FILE] [--benchmark_* ...] [--benchmark_out=FILE]
  *
  * WORKER is /proc/self/exe, or $KBENCH_WORKER when set (any executable that
@@ -23,6 +24,9 @@
  *                    datasheet figures before the first case.
  *   --worker-cases   the cases to run, each once, in registry order (op, then
  *                    shape, then implementation).
+ *   --counters-off   hardware counters are off for the run (an earlier worker
+ *                    found no ncu or no permission: bench/kb_counters.h); the
+ *                    rows say WHY without trying ncu again.
  *
  * Messages, worker -> orchestrator: one line each, words separated by one
  * space, '\n'-terminated (a line cut short by the worker's death is ignored):
@@ -30,7 +34,8 @@
  *                          object (bench/kb_run.c meta_json) on one line
  *   start OP IMPL SHAPE PHASE
  *                          before each phase of a case; PHASE is setup,
- *                          verify, warm-up or timing (setup is reported for
+ *                          verify, warm-up, timing or counters (--counters:
+ *                          the ncu pass after timing) (setup is reported for
  *                          the first case of a shape: its implementations
  *                          share it)
  *   row CSV                one finished row: a CSV record in kb_cols order

@@ -16,7 +16,7 @@ static const char usage[] =
     "  list    [--op A,B] [--shapes SET] [--verbose]    operators, implementations, shape sets\n"
     "  run     [--op A,B] [--impl X,Y] [--shapes SET | --shape LABEL,...] [--quick] [--out DIR] [--reps N]\n"
     "          [--flush l2|rotate|none] [--timer cupti|events] [--warmup-ms MS] [--graph] [--benchmark_* ...]\n"
-    "          [--isolate none|op|impl|case] [--case-timeout SECONDS] [--resume FILE]\n"
+    "          [--isolate none|op|impl|case] [--case-timeout SECONDS] [--resume FILE] [--counters]\n"
     "                                                   verify and time on the current GPU\n"
     "          --isolate: which cases share a worker process (default impl: one per op and implementation;\n"
     "          none: all in this process); --case-timeout: a case making no progress for this long is killed\n"
@@ -24,7 +24,8 @@ static const char usage[] =
     "          'crashed: SIGSEGV in PHASE', 'lost context: cudaError... in PHASE'); --resume FILE: skip the\n"
     "          rows of FILE (a CSV or its .partial) and append the rest to it.  Device spin waits (mbarrier,\n"
     "          EP flags) trap after KB_SPIN_TIMEOUT_MS (build option, default 4000 ms, 0 = unbounded),\n"
-    "          printing what they waited for: the case fails with a 'lost context' note\n"
+    "          printing what they waited for: the case fails with a 'lost context' note.  --counters: one more\n"
+    "          launch per case under Nsight Compute (ncu, or $KBENCH_NCU): DRAM and L2 bytes into dram_bytes ...\n"
     "  model   [--gpu h100-sxm,h800-sxm] [--op A,B] [--shapes SET] [--out FILE]\n"
     "                                                   roofline projections, no GPU needed\n"
     "  specs   [--gpu NAME]                             the device table with sources\n"
@@ -59,7 +60,7 @@ static int load_specs(const char *cmd, const char *path)
 
 enum { O_OP = 1, O_IMPL, O_SHAPES, O_QUICK, O_OUT, O_REPS, O_FLUSH, O_TIMER, O_WARMUP, O_GPU, O_SPECS, O_VERBOSE,
        O_GRAPH, O_SHAPE, O_ISOLATE, O_CASE_TIMEOUT, O_RESUME, O_WORKER_FD, O_WORKER_CEIL, O_WORKER_CASES,
-       O_WORKER_PROBE };
+       O_WORKER_PROBE, O_COUNTERS, O_COUNTERS_OFF, O_COUNTERS_CASE };
 static const struct option longopts[] = {
     {"op", required_argument, 0, O_OP},         {"impl", required_argument, 0, O_IMPL},
     {"shapes", required_argument, 0, O_SHAPES}, {"quick", no_argument, 0, O_QUICK},
@@ -70,9 +71,11 @@ static const struct option longopts[] = {
     {"graph", no_argument, 0, O_GRAPH},        {"shape", required_argument, 0, O_SHAPE},
     {"isolate", required_argument, 0, O_ISOLATE}, {"case-timeout", required_argument, 0, O_CASE_TIMEOUT},
     {"resume", required_argument, 0, O_RESUME},
+    {"counters", no_argument, 0, O_COUNTERS}, /* README "Hardware counters" */
     /* worker mode (bench/kb_worker.h): not in the usage, the orchestrator's only */
     {"worker-fd", required_argument, 0, O_WORKER_FD}, {"worker-ceil", required_argument, 0, O_WORKER_CEIL},
     {"worker-cases", required_argument, 0, O_WORKER_CASES}, {"worker-probe", no_argument, 0, O_WORKER_PROBE},
+    {"counters-off", required_argument, 0, O_COUNTERS_OFF}, {"counters-case", required_argument, 0, O_COUNTERS_CASE},
     {0, 0, 0, 0},
 };
 
@@ -102,6 +105,8 @@ static int simple_command(const char *cmd, int argc, char **argv)
         printf("kbench %s\n", KBENCH_VERSION);
         return KB_EXIT_OK;
     }
+    /* the readers' own parsers take no --specs: $KBENCH_SPECS (e.g. an l2_gbs for the L2 roof) */
+    if ((!strcmp(cmd, "plot") || !strcmp(cmd, "report")) && load_specs(cmd, NULL)) return KB_EXIT_USAGE;
     if (!strcmp(cmd, "compare")) return kb_cmd_compare(argc - 1, argv + 1);
     if (!strcmp(cmd, "plot")) return kb_cmd_plot(argc - 1, argv + 1);
     if (!strcmp(cmd, "report")) return kb_cmd_report(argc - 1, argv + 1);
@@ -176,6 +181,9 @@ static int take_run_option(cli *a, int c, const char *arg)
     case O_WORKER_CEIL: a->ro.worker_ceil = arg; break;
     case O_WORKER_CASES: a->ro.worker_cases = arg; break;
     case O_WORKER_PROBE: a->ro.worker_probe = 1; break;
+    case O_COUNTERS: a->ro.counters = 1; break;
+    case O_COUNTERS_OFF: a->ro.counters_off = arg; break;
+    case O_COUNTERS_CASE: a->ro.counters_case = arg; break;
     }
     return 0;
 }
@@ -231,7 +239,7 @@ static int parse_options(cli *a, int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         if (c == '?') {
-            if (optopt >= O_OP && optopt <= O_WORKER_PROBE) return bad(a->cmd, "option '%s' needs a value", argv[optind - 1]);
+            if (optopt >= O_OP && optopt <= O_COUNTERS_CASE) return bad(a->cmd, "option '%s' needs a value", argv[optind - 1]);
             return bad(a->cmd, "unknown option '%s'", argv[optind - 1]);
         }
         if (!allowed(a->cmd, c)) return bad(a->cmd, "option '%s' does not apply to this command", argv[optind - 1]);

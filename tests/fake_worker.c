@@ -11,6 +11,10 @@
  *   FAKE_NODEV=1              the probe: "kbench: no CUDA device: fake", exit 3
  *   FAKE_PROBE_FAIL_AFTER=N   with FAKE_STATE=DIR: probe number N and later fail
  *   FAKE_LOG=FILE             one line per case started ("OP/IMPL/SHAPE")
+ *   FAKE_COUNTERS_OFF=WHY     with --counters: rows note "counters off: WHY" as a
+ *                             worker with no ncu would, unless --counters-off R
+ *                             (the orchestrator's) came: then "R"; FAKE_LOG
+ *                             gets "counters-off=R" per worker
  * Case hbm/IMPL/copy_64MiB sends `ceil 0 0 2500 4` (a measured HBM ceiling). */
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +25,8 @@
 #include "bench/kb_worker.h"
 
 static int fd = 3;
+static int counters;
+static const char *counters_off;
 
 static int is(const char *var, const char *key)
 {
@@ -84,6 +90,12 @@ static void one_case(const char *op, const char *impl, const char *shape, const 
     kb_strlcpy(r.gpu, "h100-sxm", sizeof r.gpu), kb_strlcpy(r.source, "measured", sizeof r.source);
     kb_strlcpy(r.verified, "pass", sizeof r.verified), kb_strlcpy(r.timer, "events", sizeof r.timer);
     snprintf(r.note, sizeof r.note, "fake, \"q\" ceil=%s", ceil ? ceil : "none");
+    const char *why = getenv("FAKE_COUNTERS_OFF");
+    if (counters && (counters_off || why)) { /* kb_counters_fill's note */
+        size_t n = strlen(r.note);
+        if (counters_off) snprintf(r.note + n, sizeof r.note - n, "; %s", counters_off);
+        else snprintf(r.note + n, sizeof r.note - n, "; counters off: %s", why);
+    }
     double s[3] = {10, 11, 12.5};
     r.samples_us = s, r.n_samples = 3, r.reps = 3, r.time_us = 11, r.time_us_min = 10, r.time_us_max = 12.5;
     kb_wk_send_row(fd, &r);
@@ -99,8 +111,13 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--worker-probe")) is_probe = 1;
         else if (!strcmp(argv[i], "--worker-cases") && i + 1 < argc) cases = argv[++i];
         else if (!strcmp(argv[i], "--worker-ceil") && i + 1 < argc) ceil = argv[++i];
+        else if (!strcmp(argv[i], "--counters")) counters = 1;
+        else if (!strcmp(argv[i], "--counters-off") && i + 1 < argc) counters_off = argv[++i];
     }
     if (is_probe) return probe();
+    const char *log = getenv("FAKE_LOG");
+    FILE *lf = counters && log ? fopen(log, "a") : NULL;
+    if (lf) fprintf(lf, "counters-off=%s\n", counters_off ? counters_off : "none"), fclose(lf);
     char *list = strdup(cases ? cases : "");
     for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         char *a = strchr(t, '/'), *b = a ? strchr(a + 1, '/') : NULL;

@@ -4,7 +4,8 @@
 # which hangs, segfaults, reports a lost context or stops mid-row where told.
 # Asserts the fail rows and their notes, that later cases still ran, the exit
 # codes, the deadline, the health probe stop (exit 5), --resume of the .partial
-# and of a finished CSV (no row twice), unique output names, no child left behind.
+# and of a finished CSV (no row twice), unique output names, no child left behind,
+# --counters without ncu (one line, notes, later workers told).
 set -u
 kb=$1 fw=$2
 pass=0 fail=0
@@ -48,7 +49,7 @@ check '[ $((t1 - t0)) -lt 8000 ]' "faults run took $((t1 - t0)) ms (one 2 s hang
 # rows pass through the protocol intact (quotes, commas), ceilings reach later workers
 check 'row hbm v1 read_64MiB "$csv" | grep -q "\"fake, \"\"q\"\" ceil=1979,989,3350,0\""' "first row note: $(row hbm v1 read_64MiB "$csv")"
 check 'row fp8_quant v2 tok_m64_k512 "$csv" | grep -q "ceil=[0-9.e+]*,[0-9.e+]*,2500,4"' "measured HBM not passed on: $(row fp8_quant v2 tok_m64_k512 "$csv")"
-check 'row hbm v1 read_64MiB "$csv" | grep -q ",10;11;12.5$"' "samples lost"
+check 'row hbm v1 read_64MiB "$csv" | grep -q ",10;11;12.5,*$"' "samples lost"
 check 'grep -q "\"hbm_source\": \"measured\"" "$T"/a/*.meta.json && grep -q "\"hbm_gbs\": 2500" "$T"/a/*.meta.json' "meta ceilings"
 check 'grep -q "\"isolate\": \"impl\"" "$T"/a/*.meta.json' "meta lacks isolate"
 check 'grep -q "in 8 worker(s)" "$T/out1"' "want 8 workers (4 groups + 4 after faults): $(tail -1 "$T/out1")"
@@ -101,7 +102,19 @@ for m in "op 2" "impl 4" "case 16"; do
   check "grep -q 'in $2 worker(s)' '$T/out6'" "--isolate $1: want $2 workers: $(tail -1 "$T/out6")"
 done
 
-# 7. no device, usage errors, --isolate none (the in-process path)
+# 7. --counters with no ncu (the first worker finds none): one line for the run, every row keeps
+# pass and says why in its note, and later workers are told (--counters-off) instead of retrying
+FAKE_COUNTERS_OFF="no ncu (fake)" FAKE_LOG=$T/logc "$kb" run --op hbm --shapes small --counters --out "$T/cn" \
+  >"$T/outc" 2>"$T/errc"; rc=$?
+csv=$(ls "$T"/cn/*.csv 2>/dev/null)
+check '[ $rc -eq 0 ] && [ "$(tail -n +2 "$csv" | grep -c ",pass,")" -eq 8 ]' "counters off: exit $rc, want 8 pass rows"
+check '[ "$(grep -c "counters off" "$T/errc")" -eq 1 ] && grep -q "^kbench: warning: counters off: no ncu (fake); timing only from here on$" "$T/errc"' \
+  "counters off: want one line: $(grep counters "$T/errc")"
+check '[ "$(tail -n +2 "$csv" | grep -c "; counters off: no ncu (fake)")" -eq 8 ]' "counters off: every note says why"
+check '[ "$(grep -c "^counters-off=none$" "$T/logc")" -eq 1 ] && [ "$(grep -c "^counters-off=counters off: no ncu (fake)$" "$T/logc")" -eq 1 ]' \
+  "counters off: the second worker was not told: $(grep counters "$T/logc")"
+
+# 8. no device, usage errors, --isolate none (the in-process path)
 err=$(FAKE_NODEV=1 "$kb" run "${sel[@]}" --out "$T/n" 2>&1 >/dev/null); rc=$?
 check '[ $rc -eq 3 ] && [ "$err" = "kbench: no CUDA device: fake" ]' "no device: exit $rc, '$err'"
 for a in "--isolate bogus" "--case-timeout 0" "--case-timeout x" "--resume $T/nonexistent.csv"; do

@@ -31,7 +31,8 @@ static const struct section {
 } sections[] = {
     {"title", kbr_sec_title},       {"claim", kbr_sec_claim},
     {"failures", kbr_sec_failures}, {"metadata", kbr_sec_metadata},
-    {"best", kbr_sec_best},         {"pair", kbr_sec_pair},         {"rollup", kbr_sec_rollup},
+    {"best", kbr_sec_best},         {"traffic", kbr_sec_traffic},   {"pair", kbr_sec_pair},
+    {"rollup", kbr_sec_rollup},
     {"plots", kbr_sec_plots},
 };
 

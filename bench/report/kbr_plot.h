@@ -41,6 +41,10 @@ const char *kbr_row_config(const kb_row *r, char *buf, size_t n);
 int kbr_is_ceiling_op(const char *op);
 double kbr_row_intensity(const kb_row *r); /* flops / bytes               */
 double kbr_row_tflops(const kb_row *r);    /* flops / time                */
+/* --counters rows (bench/report/kbr_plot_traffic.c): flops / dram_bytes (the
+ * measured_intensity column when flops are unknown); has it a positive one? */
+double kbr_row_dram_intensity(const kb_row *r);
+int kbr_row_has_traffic(const kb_row *r);
 /* The row's pct_roof column when present, else kb_roof_pct of its floor at
  * the measured-or-datasheet ceilings (c->measured). */
 double kbr_row_pct_roof(const kb_row *r, const kbr_ceils *c);

@@ -38,4 +38,9 @@ int kbr_write_comm(plotctx *P, const char *gpu, char *name, size_t namelen);
  * claim.{dat,gp}; claim_sweep.dat, claim_sweep_marks.dat, claim_sweep.gp. */
 int kbr_write_claim(plotctx *P, char *name, size_t namelen);
 int kbr_write_sweep(plotctx *P, char *name, size_t namelen);
+/* Its measured-traffic layer (kbr_plot_traffic.c): NAME_traffic.dat over the
+ * rows keep(chart, row) takes that carry counters; the number of rows (0: no
+ * file), -1 on error (P->err); and the plot clauses for them (none if n <= 0). */
+int kbr_write_traffic(plotctx *P, const char *name, int (*keep)(const void *, const kb_row *), const void *chart);
+void kbr_script_traffic(FILE *f, const char *name, int n);
 #endif

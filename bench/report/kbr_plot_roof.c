@@ -3,6 +3,8 @@
  * per link byte x link bandwidth); datasheet ceilings dashed, measured ones
  * solid (kbr_ceilings); a point per (op, impl, shape): colour = op, marker =
  * impl, filled = measured, hollow = projected; legend outside the data.
+ * Rows with hardware counters add their measured point and the L2 roof
+ * (kbr_plot_traffic.c).
  * Phases: range -> ceilings -> point blocks -> ceiling lines -> three files. */
 #include <math.h>
 #include <stdlib.h>
@@ -27,7 +29,7 @@ typedef struct blk { int op, impl, measured, first; } blk;
 
 typedef struct roof {
     const char *gpu, *name;
-    int npts, ng, nb, nl;
+    int npts, ng, nb, nl, ntraffic; /* ntraffic: rows with --counters points */
     double xmin, xmax, ymin, ymax;
     const char *gl[MAX_G];
     kbr_ceils cs[MAX_G];
@@ -48,6 +50,7 @@ static int in_chart(const roof *R, const kb_row *r)
 {
     return (!R->gpu || !strcmp(r->gpu, R->gpu)) && is_point(r) && kbr_sl_find(&R->P->comm, r->op) < 0;
 }
+static int keep_row(const void *R, const kb_row *r) { return in_chart(R, r); }
 
 /* ---- phase 1: ceilings of the chart's GPUs and the axes' range ---------------- */
 static void roof_ceilings(roof *R, const plotctx *P)
@@ -67,6 +70,8 @@ static void roof_range(roof *R, const kb_rowset *s)
         double x = kbr_row_intensity(&s->r[i]), y = kbr_row_tflops(&s->r[i]);
         xlo = fmin(xlo, x), xhi = fmax(xhi, x), ylo = fmin(ylo, y), yhi = fmax(yhi, y);
         R->npts++;
+        if (kbr_row_has_traffic(&s->r[i])) /* --counters: the measured point too */
+            xlo = fmin(xlo, kbr_row_dram_intensity(&s->r[i])), xhi = fmax(xhi, kbr_row_dram_intensity(&s->r[i]));
     }
     for (int g = 0; g < R->ng; g++) { /* room for every ceiling and its ridge */
         const kb_ceil *d = &R->cs[g].datasheet, *m = &R->cs[g].measured;
@@ -140,6 +145,10 @@ static void ceiling_set(roof *R, int g, int measured)
         if ((has & bit[k]) && pk[k] > 0)
             add_line(R, g, k ? "BF16" : "FP8", k ? "bf16_tflops" : "fp8_tflops", src, pk[k], pk[k] * 1e3 / hbm,
                      pk[k], R->xmax, pk[k]);
+    const kb_gpu *gp = measured ? NULL : kb_gpu_find(R->gl[g]);
+    if (gp && gp->l2_gbs.v > 0 && top > 0) /* the L2 roof of --counters rows (hierarchical roofline) */
+        add_line(R, g, "L2", "l2_gbs", src, gp->l2_gbs.v, R->xmin, R->xmin * gp->l2_gbs.v / 1e3,
+                 top * 1e3 / gp->l2_gbs.v, top);
     if (!measured && d->link_gbs > 0 && d->fp8_tflops > 0) {
         double xr = d->fp8_tflops * 1e3 / d->link_gbs;
         add_line(R, g, "network", "link_gbs", src, d->link_gbs, R->xmin, R->xmin * d->link_gbs / 1e3, xr,
@@ -198,7 +207,7 @@ static void script_labels(FILE *f, const roof *R)
     int nlab = 0;
     for (int i = 0; i < R->nl; i++) {
         const cline *l = &R->lines[i];
-        if (!strcmp(l->kind, "HBM") || !strcmp(l->kind, "network")) continue;
+        if (!strcmp(l->kind, "HBM") || !strcmp(l->kind, "L2") || !strcmp(l->kind, "network")) continue;
         int dup = 0;
         for (int j = 0; j < i && !dup; j++)
             dup = !strcmp(R->lines[j].kind, l->kind) && !strcmp(R->lines[j].src, l->src) &&
@@ -209,7 +218,7 @@ static void script_labels(FILE *f, const roof *R)
     }
 }
 
-/* Ceilings: dashed datasheet (dt 2), solid measured, network roof dotted-dashed;
+/* Ceilings: dashed datasheet (dt 2), solid measured, L2 roof dt 3, network roof dotted-dashed;
  * later GPUs drawn thinner on top, so identical ceilings stay visible. */
 static void script_ceilings(FILE *f, const roof *R)
 {
@@ -219,10 +228,11 @@ static void script_ceilings(FILE *f, const roof *R)
         const char *gpu = R->gl[l->g];
         char title[160];
         if (net) snprintf(title, sizeof title, "%s network roof, link %.0f GB/s/dir (datasheet)", gpu, l->v);
-        else if (!strcmp(l->kind, "HBM")) snprintf(title, sizeof title, "%s HBM %.0f GB/s (%s)", gpu, l->v, l->src);
+        else if (!strcmp(l->kind, "HBM") || !strcmp(l->kind, "L2"))
+            snprintf(title, sizeof title, "%s %s %.0f GB/s (%s)", gpu, l->kind, l->v, l->src);
         else snprintf(title, sizeof title, "%s %s %.0f TFLOP/s (%s)", gpu, l->kind, l->v, l->src);
         fprintf(f, "  \"%s_ceilings.dat\" index %d with lines lw %.1f dt %s lc rgb \"%s\" title \"%s\", \\\n",
-                R->name, i, (net ? 1.5 : 3.5) / (1 + l->g), net ? "4" : ds ? "2" : "1",
+                R->name, i, (net ? 1.5 : 3.5) / (1 + l->g), net ? "4" : !strcmp(l->kind, "L2") ? "3" : ds ? "2" : "1",
                 kbr_gpu_colors[l->g % 4], title);
     }
 }
@@ -269,6 +279,7 @@ static int put_script(FILE *f, void *arg)
     script_labels(f, R);
     fprintf(f, "plot \\\n");
     script_ceilings(f, R);
+    kbr_script_traffic(f, R->name, R->ntraffic);
     script_points(f, R);
     return ferror(f) ? -1 : 0;
 }
@@ -289,6 +300,7 @@ int kbr_write_roofline(plotctx *P, const char *gpu, char *name, size_t namelen)
     if (!rc) rc = kbr_plot_file(P, fn, put_points, R);
     snprintf(fn, sizeof fn, "%s_ceilings.dat", name);
     if (!rc) rc = kbr_plot_file(P, fn, put_ceilings, R);
+    if (!rc && (R->ntraffic = kbr_write_traffic(P, name, keep_row, R)) < 0) rc = KB_EXIT_IO;
     snprintf(fn, sizeof fn, "%s.gp", name);
     if (!rc) rc = kbr_plot_file(P, fn, put_script, R);
     free(R->blocks);

@@ -42,6 +42,7 @@ void kbr_sec_claim(kbr_report *R); /* kbr_report_claim.c: the first section */
 void kbr_sec_failures(kbr_report *R);
 void kbr_sec_metadata(kbr_report *R);
 void kbr_sec_best(kbr_report *R);
+void kbr_sec_traffic(kbr_report *R); /* --counters rows: the highest traffic_ratio */
 void kbr_sec_pair(kbr_report *R);
 void kbr_sec_rollup(kbr_report *R);
 void kbr_sec_plots(kbr_report *R);

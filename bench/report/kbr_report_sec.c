@@ -1,6 +1,6 @@
 /* kbr_report_sec.c - the report's sections other than the roll-up
  * (kbr_report_rollup.c): title, failures, run metadata, best implementation,
- * the GPU pair side by side, plots.  Numbers come from the rows only. */
+ * measured traffic (--counters rows), the GPU pair side by side, plots.  Numbers come from the rows only. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -325,4 +325,52 @@ void kbr_sec_plots(kbr_report *R)
     doc_h(&R->d, 2, "Plots");
     if (!R->plotted) { doc_p(&R->d, "%s", R->plot_note); return; }
     for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) kbr_report_charts(R, order[k]);
+}
+
+/* ---- measured traffic (--counters) ------------------------------------------------------ */
+enum { TRAFFIC_ROWS = 10 };
+
+static int by_ratio_desc(const void *a, const void *b)
+{
+    double x = (*(const kb_row *const *)a)->traffic_ratio, y = (*(const kb_row *const *)b)->traffic_ratio;
+    return (x < y) - (x > y);
+}
+
+static void traffic_row(doc *d, const kb_row *r)
+{
+    char by[32], dr[32], tr[32], l2[32], mi[32], sm[32];
+    fnum(by, sizeof by, r->bytes / 1e6, 2);
+    fnum(dr, sizeof dr, r->dram_bytes / 1e6, 2);
+    snprintf(tr, sizeof tr, "%.2fx", r->traffic_ratio);
+    fnum(l2, sizeof l2, r->l2_bytes / 1e6, 2);
+    fnum(mi, sizeof mi, kbr_row_has_traffic(r) ? kbr_row_dram_intensity(r) : NAN, 1);
+    fnum(sm, sizeof sm, r->sm_throughput_pct, 1);
+    const char *row[] = {r->op, r->impl, r->shape, r->gpu, by, dr, tr, l2, mi, sm};
+    doc_row(d, 10, row);
+}
+
+/* The rows with the highest traffic_ratio (DRAM bytes over the declared
+ * minimum).  No section when no row carries counters. */
+void kbr_sec_traffic(kbr_report *R)
+{
+    const kb_rowset *s = &R->s;
+    const kb_row **v = malloc((size_t)s->n * sizeof *v + 1);
+    int n = 0;
+    for (int i = 0; v && i < s->n; i++)
+        if (kb_row_is_measured(&s->r[i]) && isfinite(s->r[i].traffic_ratio)) v[n++] = &s->r[i];
+    if (n) {
+        qsort(v, (size_t)n, sizeof *v, by_ratio_desc);
+        doc *d = &R->d;
+        doc_h(d, 2, "Measured traffic (hardware counters)");
+        doc_p(d, "The %d row%s with the highest traffic_ratio = DRAM bytes the launch moved (ncu, `kbench run "
+                 "--counters`) / the minimum bytes its operator declares: above 1, the kernel reads or writes "
+                 "more than it must (re-reads, spills, partial sectors); below 1, data stayed in L2. "
+                 "Bytes in MB (1e6).", n < TRAFFIC_ROWS ? n : TRAFFIC_ROWS, n == 1 ? "" : "s");
+        static const char *const hdr[] = {"op", "impl", "shape", "GPU", "declared MB", "DRAM MB", "traffic ratio",
+                                          "L2 MB", "measured FLOP/B", "SM %"};
+        doc_table(d, 10, hdr);
+        for (int i = 0; i < n && i < TRAFFIC_ROWS; i++) traffic_row(d, v[i]);
+        doc_table_end(d);
+    }
+    free(v);
 }
