@@ -337,6 +337,8 @@ static void worker_argv(orch *O, argvb *b, const char *cases, const char *json)
     arg(b, "--flush"), arg(b, flush[o->flush]);
     arg(b, "--timer"), arg(b, o->timer == KB_TIMER_EVENTS ? "events" : "cupti");
     if (o->graph) arg(b, "--graph");
+    if (o->hot) arg(b, "--hot");
+    if (o->drop_low_clock) arg(b, "--drop-low-clock");
     if (o->specs) arg(b, "--specs"), arg(b, o->specs);
     for (int i = 0; i < o->n_gb_args; i++) arg(b, o->gb_args[i]);
     arg(b, json);
