@@ -556,6 +556,8 @@ static json_t *meta_json(const orch *O)
                                   kb_ceil_source(c, KB_CEIL_FP8), "bf16_source",
                                   kb_ceil_source(c, KB_CEIL_BF16), "hbm_source",
                                   kb_ceil_source(c, KB_CEIL_HBM)));
+    json_object_set_new(m, "hot", json_boolean(O->o->hot)); /* the probe ran without the timing options */
+    json_object_set_new(m, "drop_low_clock", json_boolean(O->o->drop_low_clock));
     json_object_set_new(m, "isolate", json_string(iso[O->o->isolate]));
     json_object_set_new(m, "workers", json_integer(O->n_workers));
     json_object_set_new(m, "case_timeout_s", O->o->case_timeout > 0 ? json_real(O->o->case_timeout) : json_string("model"));

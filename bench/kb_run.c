@@ -856,6 +856,8 @@ static json_t *meta_json(const run_state *rs)
                           kb_ceil_source(&rs->ceil, KB_CEIL_BF16), "hbm_source",
                           kb_ceil_source(&rs->ceil, KB_CEIL_HBM));
     json_object_set_new(m, "graph", json_boolean(rs->o->graph));
+    json_object_set_new(m, "hot", json_boolean(rs->o->hot));
+    json_object_set_new(m, "drop_low_clock", json_boolean(rs->o->drop_low_clock));
     if (kb_mpi_active()) json_object_set_new(m, "mpi_ranks", json_integer(kb_mpi_size()));
     if (rs->count > 1) json_object_set_new(m, "topology", topology());
     json_object_set_new(m, "ceilings", c);
