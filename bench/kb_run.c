@@ -170,10 +170,14 @@ static kb_status capture(const kb_impl *im, void *ctx, cudaStream_t s, cudaGraph
 /* NOTES: --hot times launches shorter than KB_HOT_BELOW_US as batches of
  * back-to-back launches on a warm L2 (time / batch), each batch about
  * KB_HOT_TARGET_US long: a few-us launch is then no longer dominated by the
- * globaltimer step, the CUPTI record overhead and the front-end's ramp-up. */
+ * globaltimer step, the CUPTI record overhead and the front-end's ramp-up.
+ * At most KB_HOT_MAX_BATCH launches: all of them are queued behind the
+ * blocking kernel, and a full launch queue (about a thousand pending
+ * launches) would block the host: a deadlock until the blocking kernel's
+ * timeout (then the case goes on without it, and says so). */
 #define KB_HOT_BELOW_US 20.0
 #define KB_HOT_TARGET_US 200.0
-#define KB_HOT_MAX_BATCH 1000
+#define KB_HOT_MAX_BATCH 256
 
 typedef struct tcase {
     kb_timing t;       /* launch (the impl's launcher, or graph_launch), stream, flush, batch, block */
@@ -210,6 +214,7 @@ static kb_status batch_once(tcase *c, int *again)
 {
     kb_status st = KB_OK;
     int deadlock = 0, retry = 0;
+    memset(c->batch, 0, (size_t)c->reps * sizeof *c->batch); /* no flag left from an earlier attempt */
     kb_timer_begin();
     for (int i = 0; i < c->reps; i++) {
         kb_mpi_barrier();
