@@ -167,17 +167,6 @@ static kb_status capture(const kb_impl *im, void *ctx, cudaStream_t s, cudaGraph
     return KB_OK;
 }
 
-/* NOTES: --hot times launches shorter than KB_HOT_BELOW_US as batches of
- * back-to-back launches on a warm L2 (time / batch), each batch about
- * KB_HOT_TARGET_US long: a few-us launch is then no longer dominated by the
- * globaltimer step, the CUPTI record overhead and the front-end's ramp-up.
- * At most KB_HOT_MAX_BATCH launches: all of them are queued behind the
- * blocking kernel, and a full launch queue (about a thousand pending
- * launches) would block the host: a deadlock until the blocking kernel's
- * timeout (then the case goes on without it, and says so). */
-#define KB_HOT_BELOW_US 20.0
-#define KB_HOT_TARGET_US 200.0
-#define KB_HOT_MAX_BATCH 256
 
 typedef struct tcase {
     kb_timing t;       /* launch (the impl's launcher, or graph_launch), stream, flush, batch, block */
@@ -481,8 +470,8 @@ static void add_note(kb_row *r, const char *text)
     free(note);
 }
 
-/* --hot: one warm, unflushed sample decides; a launch shorter than
- * KB_HOT_BELOW_US is timed in batches of back-to-back launches on a warm L2. */
+/* --hot: one warm, unflushed sample decides (kb_hot_batch); a launch shorter
+ * than KB_HOT_BELOW_US is timed in batches of back-to-back launches on a warm L2. */
 static kb_status choose_batch(tcase *c, kb_row *r)
 {
     kb_sample one = {0};
@@ -494,10 +483,9 @@ static kb_status choose_batch(tcase *c, kb_row *r)
     kb_status st = measure_batch(&p);
     c->t.block = p.t.block; /* a deadlock found here holds for the case */
     memcpy(c->note, p.note, sizeof c->note);
-    double us = one.seconds * 1e6; /* MPI: the max over ranks, so every rank picks the same batch */
-    if (st != KB_OK || us >= KB_HOT_BELOW_US) return st;
-    double n = us > 0 ? ceil(KB_HOT_TARGET_US / us) : KB_HOT_MAX_BATCH;
-    c->t.batch = n < 2 ? 2 : n > KB_HOT_MAX_BATCH ? KB_HOT_MAX_BATCH : (int)n;
+    int batch = kb_hot_batch(one.seconds * 1e6); /* MPI: the max over ranks: every rank picks the same */
+    if (st != KB_OK || batch == 1) return st;
+    c->t.batch = batch;
     c->t.flush_buf = NULL;
     char note[128];
     snprintf(note, sizeof note, "hot: batches of %d back-to-back launches on a warm L2, time / %d", c->t.batch,

@@ -213,6 +213,13 @@ kb_status kb_timer_sample(const kb_timing *t, kb_sample *out)
     return KB_OK;
 }
 
+int kb_hot_batch(double us)
+{
+    if (!(us < KB_HOT_BELOW_US)) return 1;
+    double n = us > 0 ? ceil(KB_HOT_TARGET_US / us) : KB_HOT_MAX_BATCH;
+    return n < 2 ? 2 : n > KB_HOT_MAX_BATCH ? KB_HOT_MAX_BATCH : (int)n;
+}
+
 /* Each sample's time from the records of the batch (s[0].id .. s[n-1].id). */
 static kb_status resolve(const kb_timing *t, kb_sample *s, int n, int *retry)
 {

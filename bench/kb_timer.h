@@ -23,6 +23,22 @@ typedef enum kb_timer_kind { KB_TIMER_CUPTI = 0, KB_TIMER_EVENTS = 1 } kb_timer_
  * deadlock with the blocking kernel, which the timeout breaks. */
 #define KB_BLOCK_TIMEOUT_S 2.0
 
+/* NOTES: --hot times launches shorter than KB_HOT_BELOW_US as batches of
+ * back-to-back launches on a warm L2 (time / batch), each batch about
+ * KB_HOT_TARGET_US long: a few-us launch is then no longer dominated by the
+ * globaltimer step, the CUPTI record overhead and the front-end's ramp-up.
+ * At most KB_HOT_MAX_BATCH launches: all of them are queued behind the
+ * blocking kernel, and a full launch queue (about a thousand pending
+ * launches) would block the host: a deadlock until the blocking kernel's
+ * timeout (then the case goes on without it, and says so). */
+#define KB_HOT_BELOW_US 20.0
+#define KB_HOT_TARGET_US 200.0
+#define KB_HOT_MAX_BATCH 256
+/* Launches per sample for a launch of `us` microseconds under --hot: 1 (not
+ * hot) from KB_HOT_BELOW_US up, else KB_HOT_TARGET_US / us rounded up, within
+ * 2 .. KB_HOT_MAX_BATCH. */
+int kb_hot_batch(double us);
+
 /* Start the timer.  Asking for CUPTI may give events (why says why). */
 kb_status kb_timer_init(kb_timer_kind want, kb_timer_kind *got, char *why, size_t whylen);
 const char *kb_timer_name(kb_timer_kind k);

@@ -1,8 +1,10 @@
 /* The SM clock under load (bench/kb_clock.h) from synthetic stamps: per-sample
  * clock, the 75%-of-nominal rule with the %globaltimer step allowance, and a
- * case's summary with and without --drop-low-clock.  Values by hand. */
+ * case's summary with and without --drop-low-clock; and --hot's batch size
+ * (kb_hot_batch).  Values by hand. */
 #include <math.h>
 #include "bench/kb_clock.h"
+#include "bench/kb_timer.h"
 #include "kbtest.h"
 
 int main(void)
@@ -46,5 +48,16 @@ int main(void)
     const uint64_t z[2] = {0, 0};
     s = kb_clock_summary(z, z, 2, 1980, 1, keep);
     KBT_CHECK(isnan(s.mhz) && s.n_low == 0 && keep[0] && keep[1]);
+
+    /* --hot batch sizes (kb_timer.h): 200 us / launch time, rounded up, 2..256;
+     * 20 us and longer (or unknown: NaN) are not hot */
+    KBT_CHECK(kb_hot_batch(3.0) == 67);  /* 200 / 3 = 66.7 */
+    KBT_CHECK(kb_hot_batch(19.9) == 11); /* 200 / 19.9 = 10.05 */
+    KBT_CHECK(kb_hot_batch(0.5) == 256); /* 400, capped */
+    KBT_CHECK(kb_hot_batch(0) == 256);
+    KBT_CHECK(kb_hot_batch(150.0 / 1.0) == 1);
+    KBT_CHECK(kb_hot_batch(20.0) == 1);
+    KBT_CHECK(kb_hot_batch(NAN) == 1);
+    KBT_CHECK(kb_hot_batch(199.0 / 1.5 / 10) == 16); /* 13.27 us: 15.08 -> 16 */
     return kbt_done("test_clock");
 }
