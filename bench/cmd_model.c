@@ -37,7 +37,7 @@ static int model_row(kb_csv *csv, const kb_op *op, const kb_shape *s, const kb_g
     r.time_us = r.time_us_min = r.time_us_max = rf.t_floor_s * 1e6;
     r.cv = 0;
     r.reps = 0;
-    kb_roofline_row(&r, &c, pk, 1);
+    kb_roofline_row(&r, &c, NULL, pk, 1);
     r.pct_roof = 100;
     snprintf(r.note, sizeof r.note, "roofline floor on datasheet ceilings%s%s", has_link ? "; link " : "",
              has_link ? (practical ? "practical per-direction bandwidth" : "nominal per-direction bandwidth") : "");

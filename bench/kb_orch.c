@@ -342,6 +342,8 @@ static void worker_argv(orch *O, argvb *b, const char *cases, const char *json)
     if (o->graph) arg(b, "--graph");
     if (o->counters) arg(b, "--counters");
     if (o->counters && kb_counters_off()) arg(b, "--counters-off"), arg(b, kb_counters_off());
+    if (o->hot) arg(b, "--hot");
+    if (o->drop_low_clock) arg(b, "--drop-low-clock");
     if (o->specs) arg(b, "--specs"), arg(b, o->specs);
     for (int i = 0; i < o->n_gb_args; i++) arg(b, o->gb_args[i]);
     arg(b, json);
@@ -559,6 +561,8 @@ static json_t *meta_json(const orch *O)
                                   kb_ceil_source(c, KB_CEIL_FP8), "bf16_source",
                                   kb_ceil_source(c, KB_CEIL_BF16), "hbm_source",
                                   kb_ceil_source(c, KB_CEIL_HBM)));
+    json_object_set_new(m, "hot", json_boolean(O->o->hot)); /* the probe ran without the timing options */
+    json_object_set_new(m, "drop_low_clock", json_boolean(O->o->drop_low_clock));
     json_object_set_new(m, "isolate", json_string(iso[O->o->isolate]));
     json_object_set_new(m, "workers", json_integer(O->n_workers));
     json_object_set_new(m, "counters", kb_counters_meta(O->o->counters));

@@ -115,17 +115,22 @@ const char *kb_ceil_source(const kb_ceil *c, unsigned kind)
     return kind && (c->measured & kind) ? "measured" : kind && (c->user & kind) ? "user" : "datasheet";
 }
 
-kb_roof kb_roofline_row(kb_row *r, const kb_ceil *c, kb_peak pk, int count_link)
+kb_roof kb_roofline_row(kb_row *r, const kb_ceil *sheet, const kb_ceil *achievable, kb_peak pk, int count_link)
 {
-    kb_roof rf = kb_roof_of(c, pk, r->flops, r->bytes, count_link ? r->link_bytes : 0);
+    const double link = count_link ? r->link_bytes : 0;
+    kb_roof rf = kb_roof_of(sheet, pk, r->flops, r->bytes, link);
     kb_strlcpy(r->bound, kb_bound_name(rf.bound), sizeof r->bound);
-    kb_strlcpy(r->roof_source, kb_roof_source(c, &rf, pk), sizeof r->roof_source);
+    kb_strlcpy(r->roof_source, kb_roof_source(sheet, &rf, pk), sizeof r->roof_source);
     r->roof_tflops = rf.roof_tflops;
+    r->pct_roof_achievable = NAN;
     if (isfinite(r->time_us) && r->time_us > 0) {
         double t = r->time_us * 1e-6;
         r->tflops = r->flops > 0 ? r->flops / t * 1e-12 : 0;
         r->gbps = r->bytes / t * 1e-9;
         r->pct_roof = kb_roof_pct(&rf, r->time_us);
+        kb_roof ra = achievable ? kb_roof_of(achievable, pk, r->flops, r->bytes, link) : rf;
+        if (achievable && !strcmp(kb_roof_source(achievable, &ra, pk), "measured"))
+            r->pct_roof_achievable = kb_roof_pct(&ra, r->time_us);
     }
     return rf;
 }

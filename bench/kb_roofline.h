@@ -47,10 +47,14 @@ double kb_ceil_peak(const kb_ceil *c, kb_peak p); /* TFLOP/s for that kind */
 /* The rule for measured ceilings.  Which rows measure a ceiling: op `hbm`,
  * shapes copy_* whose working set does not stay in L2 -> the HBM bandwidth
  * (GB/s); op `peak` -> the FP8 or BF16 tensor-core peak of its shape
- * (TFLOP/s).  kb_ceil_kind returns the KB_CEIL_* bit, or 0 for any other row.
- * kb_ceil_measured: the first measurement replaces the datasheet figure even
- * when it is lower (the datasheet rate is not reachable on this machine);
- * later ones keep the best. */
+ * (TFLOP/s, the best of several cuBLASLt algorithms with and without fast
+ * accumulation).  kb_ceil_kind returns the KB_CEIL_* bit, or 0 for any other
+ * row.  kb_ceil_measured applies one to the *achievable* ceilings of a run: the
+ * first measurement replaces the datasheet figure there even when it is lower
+ * (the datasheet rate is not reachable on this machine); later ones keep the
+ * best.  The datasheet ceilings are never replaced: a row's pct_roof is
+ * against them (so it cannot pass 100% because a library rate stood in for the
+ * datasheet), pct_roof_achievable against the achievable ones. */
 unsigned kb_ceil_kind(const char *op, const char *shape, kb_peak pk, int hot_l2);
 void kb_ceil_measured(kb_ceil *c, unsigned kind, double value);
 
@@ -77,9 +81,13 @@ const char *kb_ceil_source(const kb_ceil *c, unsigned kind);
 
 /* Fill a row's roofline columns from its flops, bytes, link_bytes (counted
  * only when count_link) and time_us: bound, roof_tflops, roof_source and,
- * when time_us is known, tflops, gbps, pct_roof.  Returns the roof. */
+ * when time_us is known, tflops, gbps and pct_roof, all against the datasheet
+ * ceilings `sheet`; pct_roof_achievable against `achievable` when the
+ * ceiling of its bound term was measured there (else NaN; achievable may be
+ * NULL).  Returns the datasheet roof. */
 struct kb_row;
-kb_roof kb_roofline_row(struct kb_row *r, const kb_ceil *c, kb_peak pk, int count_link);
+kb_roof kb_roofline_row(struct kb_row *r, const kb_ceil *sheet, const kb_ceil *achievable, kb_peak pk,
+                        int count_link);
 #ifdef __cplusplus
 }
 #endif

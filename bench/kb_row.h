@@ -30,13 +30,15 @@ typedef struct kb_row {
     char bound[16];           /* compute | memory | network                */
     double err;
     char verified[8];         /* pass | fail | skip                        */
-    char timer[16];           /* cupti | events | model (+ -graph)         */
+    char timer[24];           /* cupti | events | model (+ -graph, -hot)   */
     double sm_clock_mhz;
     char kbench_version[24], git_sha[48];
     char timestamp[40];       /* UTC ISO 8601                              */
     double link_bytes;
-    char roof_source[24];     /* datasheet | measured                      */
+    char roof_source[24];     /* datasheet | user                          */
+    double pct_roof_achievable; /* vs the measured ceilings; NaN: none     */
     char flush[16];           /* l2 | none | n/a                           */
+    double low_clock_samples; /* samples below 75% of the nominal SM clock */
     char impl_kind[8];        /* hand | lib | model                        */
     char err_metric[16];
     char note[256];

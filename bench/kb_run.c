@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include "bench/kb_row.h"
+#include "bench/kb_clock.h"
 #include "bench/kb_counters.h"
 #include "bench/kb_gbench.h"
 #include "bench/kb_mpi.h"
@@ -167,54 +168,104 @@ static kb_status capture(const kb_impl *im, void *ctx, cudaStream_t s, cudaGraph
     return KB_OK;
 }
 
+
 typedef struct tcase {
-    kb_launch_fn launch; /* the impl's launcher, or graph_launch */
-    const kb_impl *impl;
-    void *ctx;
-    cudaStream_t stream;
-    void *flush_buf;
-    size_t flush_bytes;
-    double *samples; /* us */
+    kb_timing t;       /* launch (the impl's launcher, or graph_launch), stream, flush, batch, block */
+    int reps;          /* samples per batch: --reps */
+    kb_sample *batch;  /* the batch measured and not yet all handed to Google Benchmark */
+    int n_batch, next;
+    double *samples;   /* every sample handed on, us */
+    uint64_t *clk, *ns; /* and its clock stamps (kb_timer.h) */
     int n, cap;
-    int failed; /* a sample failed: the row fails even if earlier samples were kept */
+    int failed;        /* a sample failed: the row fails even if earlier samples were kept */
+    char note[192];    /* what the timing changed, for the row's note */
 } tcase;
 
+static kb_status grow(tcase *c)
+{
+    if (c->n < c->cap) return KB_OK;
+    int cap = c->cap ? 2 * c->cap : 64;
+    double *p = realloc(c->samples, (size_t)cap * sizeof *p);
+    if (p) c->samples = p;
+    uint64_t *k = p ? realloc(c->clk, (size_t)cap * sizeof *k) : NULL;
+    if (k) c->clk = k;
+    uint64_t *q = k ? realloc(c->ns, (size_t)cap * sizeof *q) : NULL;
+    if (q) c->ns = q;
+    if (!q) return kb_error("out of memory storing samples");
+    c->cap = cap;
+    return KB_OK;
+}
+
+/* One attempt at a batch of c->reps samples; every rank runs every step
+ * (MPI: ranks start each sample together; not timed).  *again: measure the
+ * batch again (CUPTI fell back to events, or the blocking kernel deadlocked
+ * and is now off). */
+static kb_status batch_once(tcase *c, int *again)
+{
+    kb_status st = KB_OK;
+    int deadlock = 0, retry = 0;
+    memset(c->batch, 0, (size_t)c->reps * sizeof *c->batch); /* no flag left from an earlier attempt */
+    kb_timer_begin();
+    for (int i = 0; i < c->reps; i++) {
+        kb_mpi_barrier();
+        if (st == KB_OK) st = kb_timer_sample(&c->t, &c->batch[i]);
+        deadlock |= c->batch[i].deadlock;
+    }
+    if (st == KB_OK) st = kb_timer_end(&c->t, c->batch, c->reps, &retry);
+    int mine = deadlock && c->t.block;
+    deadlock = kb_mpi_max_int(mine);
+    if (deadlock) { /* that sample failed; the case goes on without the blocking kernel */
+        c->t.block = 0;
+        snprintf(c->note, sizeof c->note, "the launch waits for the device while it is enqueued (the blocking "
+                 "kernel timed out after %.0f s): timed without it, launch gaps included", KB_BLOCK_TIMEOUT_S);
+        if (mine) st = KB_OK;
+    }
+    *again = kb_mpi_max_int(st == KB_OK && (retry || deadlock));
+    return st;
+}
+
+/* Measure a batch of samples: retried when the timer or the blocking kernel
+ * changed under it; then the per-sample MPI reduction (max over ranks). */
+static kb_status measure_batch(tcase *c)
+{
+    kb_status st = KB_OK;
+    int again = 1;
+    for (int attempt = 0; attempt < 3 && again && st == KB_OK; attempt++) st = batch_once(c, &again);
+    if (st == KB_OK && again) st = kb_error("the timer gave no time for a sample");
+    for (int i = 0; i < c->reps; i++) {
+        kb_status r = kb_mpi_reduce_sample(st, &c->batch[i].seconds); /* MPI: every rank, every sample */
+        if (st == KB_OK) st = r;
+    }
+    c->n_batch = st == KB_OK ? c->reps : 0;
+    c->next = 0;
+    return st;
+}
+
+/* Google Benchmark's iteration: the next sample of the batch (measured a
+ * batch at a time: one CUPTI flush per batch). */
 static kb_status sample(void *u, double *sec)
 {
     tcase *c = u;
-    kb_status st = KB_OK;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        st = KB_OK;
-        *sec = 0;
-        /* The flush is queued before the timed launch on the same stream: events are
-         * recorded after it, CUPTI matches only records of the launch itself. */
-        if (c->flush_buf) {
-            cudaError_t e = cudaMemsetAsync(c->flush_buf, c->n & 0xff, c->flush_bytes, c->stream);
-            if (e != cudaSuccess) st = kb_error("L2 flush memset failed: %s", cudaGetErrorString(e));
-        }
-        kb_mpi_barrier(); /* MPI mode: ranks start together (every rank gets here); not timed */
-        if (st == KB_OK) st = kb_timer_sample(c->launch, c->ctx, c->stream, sec);
-        /* NaN: the timer just fell back from CUPTI to events; every rank repeats */
-        if (!kb_mpi_max_int(st == KB_OK && isnan(*sec))) break;
-    }
-    if (st == KB_OK && isnan(*sec)) st = kb_error("the timer gave no time for a sample");
-    st = kb_mpi_reduce_sample(st, sec); /* MPI: max over ranks, or everyone fails */
-    if (st == KB_OK && c->n == c->cap) {
-        int cap = c->cap ? 2 * c->cap : 64;
-        double *p = realloc(c->samples, (size_t)cap * sizeof *p);
-        if (p) {
-            c->samples = p;
-            c->cap = cap;
-        } else {
-            st = kb_error("out of memory storing samples");
-        }
-    }
+    kb_status st = c->next < c->n_batch ? KB_OK : measure_batch(c);
+    if (st == KB_OK) st = grow(c);
     if (st != KB_OK) {
         c->failed = 1;
         return st;
     }
-    c->samples[c->n++] = *sec * 1e6;
+    const kb_sample *s = &c->batch[c->next++];
+    *sec = s->seconds;
+    c->samples[c->n] = s->seconds * 1e6;
+    c->clk[c->n] = s->clk;
+    c->ns[c->n++] = s->ns;
     return KB_OK;
+}
+
+static void free_case(tcase *c)
+{
+    free(c->batch);
+    free(c->samples);
+    free(c->clk);
+    free(c->ns);
 }
 
 static double now_s(void)
@@ -243,7 +294,8 @@ typedef struct run_state {
     struct cudaDeviceProp prop;
     int sm_khz, mem_khz, bus_bits;
     kb_gpu gpu;
-    kb_ceil ceil;        /* roofs in use: datasheet, replaced by measured */
+    kb_ceil sheet;       /* datasheet (or --specs) ceilings: pct_roof */
+    kb_ceil ceil;        /* achievable: the datasheet's, replaced by measured ones (pct_roof_achievable) */
     /* what every case shares */
     const char *timer_name;
     cudaStream_t stream;
@@ -338,7 +390,7 @@ void kb_row_stats(kb_row *r, double *us, int n)
 static void roof(run_state *rs, kb_row *r, const kb_op *op, const kb_shape *s)
 {
     /* one GPU: nothing crosses a link */
-    kb_roofline_row(r, &rs->ceil, kb_shape_peak(op, s), rs->multi_gpu);
+    kb_roofline_row(r, &rs->sheet, &rs->ceil, kb_shape_peak(op, s), rs->multi_gpu);
 }
 
 /* The ceilings operators feed the rest of the run (the rule: kb_roofline.h). */
@@ -403,8 +455,8 @@ static kb_status warm_up(run_state *rs, const kb_impl *im, void *ctx)
 static kb_status use_graph(run_state *rs, const kb_impl *im, void *ctx, tcase *c, kb_row *r, cudaGraphExec_t *exec)
 {
     if (capture(im, ctx, rs->stream, exec) == KB_OK) {
-        c->launch = graph_launch;
-        c->ctx = *exec;
+        c->t.fn = graph_launch;
+        c->t.ctx = *exec;
         return KB_OK;
     }
     char *note = kb_strdupf("timed without a graph: %s", kb_last_message());
@@ -413,39 +465,110 @@ static kb_status use_graph(run_state *rs, const kb_impl *im, void *ctx, tcase *c
     return context_lost() ? kb_error("graph capture broke the context") : KB_OK;
 }
 
+/* Append "; text" (or text) to the row's note (cut with "..." if long). */
+static void add_note(kb_row *r, const char *text)
+{
+    if (!text || !*text) return;
+    char *note = kb_strdupf("%s%s%s", r->note, *r->note ? "; " : "", text);
+    if (note) kb_row_note(r->note, sizeof r->note, note);
+    free(note);
+}
+
+/* --hot: one warm, unflushed sample decides (kb_hot_batch); a launch shorter
+ * than KB_HOT_BELOW_US is timed in batches of back-to-back launches on a warm L2. */
+static kb_status choose_batch(tcase *c, kb_row *r)
+{
+    kb_sample one = {0};
+    tcase p = *c;
+    p.reps = 1;
+    p.batch = &one;
+    p.t.flush_buf = NULL;
+    p.t.batch = 1;
+    kb_status st = measure_batch(&p);
+    c->t.block = p.t.block; /* a deadlock found here holds for the case */
+    memcpy(c->note, p.note, sizeof c->note);
+    int batch = kb_hot_batch(one.seconds * 1e6); /* MPI: the max over ranks: every rank picks the same */
+    if (st != KB_OK || batch == 1) return st;
+    c->t.batch = batch;
+    c->t.flush_buf = NULL;
+    char note[128];
+    snprintf(note, sizeof note, "hot: batches of %d back-to-back launches on a warm L2, time / %d", c->t.batch,
+             c->t.batch);
+    add_note(r, note);
+    return KB_OK;
+}
+
+/* Google Benchmark drives the samples (each iteration hands on one). */
+static kb_status run_benchmark(run_state *rs, const kb_op *op, const kb_shape *s, const kb_impl *im, kb_row *r,
+                               tcase *c)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s/%s/%s/%s", op->name, im->name, s->label, s->dtype);
+    kb_gb_register(name, rs->o->reps, r->flops, r->bytes, sample, c);
+    kb_clear_message();
+    kb_gb_run();
+    if (c->failed) return kb_error("timing failed: %s", kb_last_message());
+    if (c->n == 0) return kb_skip("not timed: filtered out by --benchmark_filter");
+    return KB_OK;
+}
+
 /* 3. Timed repetitions through Google Benchmark into c->samples (the caller
- * frees them). */
+ * frees them: free_case). */
 static kb_status time_samples(run_state *rs, const kb_op *op, const kb_shape *s, const kb_impl *im, void *ctx,
                               kb_row *r, tcase *c)
 {
-    *c = (tcase){.launch = im->launch, .impl = im, .ctx = ctx, .stream = rs->stream};
+    *c = (tcase){.t = {.fn = im->launch, .ctx = ctx, .stream = rs->stream, .batch = 1, .block = 1},
+                 .reps = rs->o->reps};
+    c->batch = calloc((size_t)c->reps, sizeof *c->batch);
     cudaGraphExec_t exec = NULL;
-    kb_status st = rs->o->graph ? use_graph(rs, im, ctx, c, r, &exec) : KB_OK;
+    kb_status st = c->batch ? KB_OK : kb_error("out of memory for %d samples", c->reps);
+    if (st == KB_OK && rs->o->graph) st = use_graph(rs, im, ctx, c, r, &exec);
     if (!keeps_l2(rs, s)) {
-        c->flush_buf = rs->flush_buf;
-        c->flush_bytes = rs->flush_bytes;
+        c->t.flush_buf = rs->flush_buf;
+        c->t.flush_bytes = rs->flush_bytes;
     }
-    if (st == KB_OK) {
-        char name[256];
-        snprintf(name, sizeof name, "%s/%s/%s/%s", op->name, im->name, s->label, s->dtype);
-        kb_gb_register(name, rs->o->reps, r->flops, r->bytes, sample, c);
-        kb_clear_message();
-        kb_gb_run();
-        if (c->failed) st = kb_error("timing failed: %s", kb_last_message());
-        else if (c->n == 0) st = kb_skip("not timed: filtered out by --benchmark_filter");
-        /* CUPTI may have fallen back to events during the first sample */
-        snprintf(r->timer, sizeof r->timer, "%s%s", kb_timer_name(kb_timer_active()), exec ? "-graph" : "");
-    }
+    if (st == KB_OK && rs->o->hot) st = choose_batch(c, r);
+    if (st == KB_OK) st = run_benchmark(rs, op, s, im, r, c);
+    /* CUPTI may have fallen back to events during the first batch */
+    snprintf(r->timer, sizeof r->timer, "%s%s%s", kb_timer_name(kb_timer_active()), exec ? "-graph" : "",
+             c->t.batch > 1 ? "-hot" : "");
+    kb_strlcpy(r->flush, c->t.flush_buf ? "l2" : "none", sizeof r->flush);
+    add_note(r, c->note);
     if (exec) cudaGraphExecDestroy(exec);
     return st;
+}
+
+/* The SM clock under load (kb_clock.h): sm_clock_mhz and low_clock_samples;
+ * --drop-low-clock leaves the low samples out of the statistics.  An error
+ * when no sample is left. */
+static kb_status judge_clock(run_state *rs, kb_row *r, tcase *c)
+{
+    int *keep = malloc((size_t)c->n * sizeof *keep);
+    if (!keep) return kb_error("out of memory judging the SM clock");
+    const double nominal = rs->sm_khz / 1e3;
+    const int drop = rs->o->drop_low_clock, n = c->n;
+    kb_clock_sum cs = kb_clock_summary(c->clk, c->ns, n, nominal, drop, keep);
+    r->sm_clock_mhz = cs.mhz;
+    r->low_clock_samples = cs.n_low;
+    int kept = 0;
+    for (int i = 0; i < n; i++)
+        if (keep[i]) c->samples[kept++] = c->samples[i];
+    free(keep);
+    c->n = kept;
+    if (cs.n_low) {
+        char note[160];
+        snprintf(note, sizeof note, "%d of %d samples ran below %.0f%% of the %.0f MHz SM clock (%s)", cs.n_low, n,
+                 100 * KB_LOW_CLOCK_FRAC, nominal, drop ? "dropped" : "kept: --drop-low-clock drops them");
+        add_note(r, note);
+    }
+    return kept ? KB_OK : kb_error("every sample ran below %.0f%% of the SM clock (--drop-low-clock)",
+                                   100 * KB_LOW_CLOCK_FRAC);
 }
 
 /* 4. Epilogue: statistics, roofline, op metrics; the row is written and a
  * ceiling operator's result becomes the roof of the rows after it. */
 static void finish_row(run_state *rs, const kb_op *op, const kb_shape *s, kb_row *r, const tcase *c)
 {
-    double mhz = 0;
-    if (kb_dev_sm_clock_mhz(rs->stream, &mhz) == KB_OK && mhz > 0) r->sm_clock_mhz = mhz;
     double *sorted = malloc((size_t)c->n * sizeof *sorted);
     memcpy(sorted, c->samples, (size_t)c->n * sizeof *sorted);
     kb_row_stats(r, sorted, c->n);
@@ -480,6 +603,7 @@ static int run_impl(run_state *rs, const kb_op *op, const kb_shape *s, const kb_
     st = warm_up(rs, im, ctx);
     if (st == KB_OK) phase(rs, op, s, im, "timing");
     if (st == KB_OK) st = time_samples(rs, op, s, im, ctx, &r, &c);
+    if (st == KB_OK) st = judge_clock(rs, &r, &c);
     if (st == KB_OK && rs->o->counters) { /* after the samples, in another process (kb_counters.h) */
         phase(rs, op, s, im, "counters");
         kb_counters_case(rs->o, op, s, im, keeps_l2(rs, s), &r);
@@ -493,7 +617,7 @@ static int run_impl(run_state *rs, const kb_op *op, const kb_shape *s, const kb_
     } else {
         finish_row(rs, op, s, &r, &c);
     }
-    free(c.samples);
+    free_case(&c);
     return rc;
 }
 
@@ -533,6 +657,14 @@ static int run_shape(run_state *rs, const kb_op *op, const kb_shape *s, int firs
     kb_clear_message();
     phase(rs, op, s, &op->impls[first], "setup");
     kb_status st = op->setup ? op->setup(s, &ctx) : kb_error("operator has no setup()");
+    /* Setups use the legacy stream and pageable copies (a pageable H2D copy
+     * may return before its DMA lands); the timed stream is non-blocking and
+     * does not wait for them: everything of the setup finishes here. */
+    cudaError_t e = st == KB_OK ? cudaDeviceSynchronize() : cudaSuccess;
+    if (e != cudaSuccess) {
+        if (op->teardown) op->teardown(ctx);
+        st = kb_error("setup's device work failed: %s", cudaGetErrorString(e));
+    }
     kb_status agreed = kb_mpi_agree(st); /* MPI: every rank takes the same path */
     if (agreed != KB_OK && st == KB_OK && op->teardown) op->teardown(ctx);
     if (agreed != KB_OK) {
@@ -596,7 +728,7 @@ static int open_device(run_state *rs)
                            hbm_derived, &rs->gpu, miss, sizeof miss))
         fprintf(stderr, "kbench: warning: GPU '%s' %s; using a row derived from its properties (slug %s, "
                         "no tensor-core peaks: add it with --specs FILE)\n", p->name, miss, rs->gpu.slug);
-    rs->ceil = kb_ceil_from_gpu(&rs->gpu, 1);
+    rs->sheet = rs->ceil = kb_ceil_from_gpu(&rs->gpu, 1);
     if (rs->wfd >= 0) return KB_EXIT_OK; /* worker mode: the orchestrator prints the device */
     printf("kbench: device %d: %s (%s), %d SMs, %.0f MB L2, %.1f GB, max SM clock %d MHz, %d GPU(s)\n", rs->dev,
            p->name, rs->gpu.slug, p->multiProcessorCount, p->l2CacheSize / 1048576.0, p->totalGlobalMem / 1e9,
@@ -629,9 +761,13 @@ static int open_buffers(run_state *rs)
         rs->stream = NULL;
         return KB_EXIT_IO;
     }
+    /* read (kb_dev_flush_l2) before each sample: zeros, written once here */
     rs->flush_bytes = 2 * (size_t)(rs->prop.l2CacheSize > 0 ? rs->prop.l2CacheSize : 64 << 20);
-    if (rs->o->flush != KB_FLUSH_NONE && cudaMalloc(&rs->flush_buf, rs->flush_bytes) != cudaSuccess) {
+    if (rs->o->flush != KB_FLUSH_NONE &&
+        (cudaMalloc(&rs->flush_buf, rs->flush_bytes) != cudaSuccess ||
+         cudaMemset(rs->flush_buf, 0, rs->flush_bytes) != cudaSuccess || cudaDeviceSynchronize() != cudaSuccess)) {
         fprintf(stderr, "kbench: cannot allocate the %zu-byte L2 flush buffer\n", rs->flush_bytes);
+        if (rs->flush_buf) cudaFree(rs->flush_buf);
         rs->flush_buf = NULL;
         return KB_EXIT_IO;
     }
@@ -722,6 +858,8 @@ static json_t *meta_json(const run_state *rs)
                           kb_ceil_source(&rs->ceil, KB_CEIL_BF16), "hbm_source",
                           kb_ceil_source(&rs->ceil, KB_CEIL_HBM));
     json_object_set_new(m, "graph", json_boolean(rs->o->graph));
+    json_object_set_new(m, "hot", json_boolean(rs->o->hot));
+    json_object_set_new(m, "drop_low_clock", json_boolean(rs->o->drop_low_clock));
     json_object_set_new(m, "counters", kb_counters_meta(rs->o->counters));
     if (kb_mpi_active()) json_object_set_new(m, "mpi_ranks", json_integer(kb_mpi_size()));
     if (rs->count > 1) json_object_set_new(m, "topology", topology());

@@ -24,6 +24,8 @@ typedef struct kb_run_opts {
     kb_timer_kind timer;
     double warmup_ms;
     int graph;          /* capture each launch into a CUDA graph and time its replays */
+    int hot;            /* --hot: launches under 20 us timed as back-to-back batches, warm L2 */
+    int drop_low_clock; /* --drop-low-clock: samples below 75% of the nominal SM clock left out */
     const char *specs;  /* --specs FILE (passed on to workers)                   */
     /* isolation (the orchestrator, bench/kb_orch.c) */
     kb_isolate isolate;

@@ -8,7 +8,7 @@
  *
  *   WORKER run --worker-fd 3 [--worker-probe]
  *          [--worker-ceil FP8,BF16,HBM,MEASURED] [--worker-cases OP/IMPL/SHAPE,...]
- *          [--reps N] [--flush X] [--timer X] [--warmup-ms MS] [--graph]
+ *          [--reps N] [--flush X] [--timer X] [--warmup-ms MS] [--graph] [--hot] [--drop-low-clock]
  *          [--counters [--counters-off WHY]]
  *          [--specs FILE] [--benchmark_* ...] [--benchmark_out=FILE]
  *

@@ -16,7 +16,9 @@ static const char usage[] =
     "  list    [--op A,B] [--shapes SET] [--verbose]    operators, implementations, shape sets\n"
     "  run     [--op A,B] [--impl X,Y] [--shapes SET | --shape LABEL,...] [--quick] [--out DIR] [--reps N]\n"
     "          [--flush l2|rotate|none] [--timer cupti|events] [--warmup-ms MS] [--graph] [--benchmark_* ...]\n"
-    "          [--isolate none|op|impl|case] [--case-timeout SECONDS] [--resume FILE] [--counters]\n"
+    "          [--hot] [--drop-low-clock]  --hot: launches under 20 us timed as back-to-back batches (warm L2);\n"
+    "          --drop-low-clock: samples below 75% of the nominal SM clock left out of the statistics\n"
+    "          [--isolate none|op|impl|case] [--case-timeout SECONDS] [--resume FILE]\n"
     "                                                   verify and time on the current GPU\n"
     "          --isolate: which cases share a worker process (default impl: one per op and implementation;\n"
     "          none: all in this process); --case-timeout: a case making no progress for this long is killed\n"
@@ -60,7 +62,7 @@ static int load_specs(const char *cmd, const char *path)
 
 enum { O_OP = 1, O_IMPL, O_SHAPES, O_QUICK, O_OUT, O_REPS, O_FLUSH, O_TIMER, O_WARMUP, O_GPU, O_SPECS, O_VERBOSE,
        O_GRAPH, O_SHAPE, O_ISOLATE, O_CASE_TIMEOUT, O_RESUME, O_WORKER_FD, O_WORKER_CEIL, O_WORKER_CASES,
-       O_WORKER_PROBE, O_COUNTERS, O_COUNTERS_OFF, O_COUNTERS_CASE };
+       O_WORKER_PROBE, O_COUNTERS, O_COUNTERS_OFF, O_COUNTERS_CASE, O_HOT, O_DROP_LOW_CLOCK };
 static const struct option longopts[] = {
     {"op", required_argument, 0, O_OP},         {"impl", required_argument, 0, O_IMPL},
     {"shapes", required_argument, 0, O_SHAPES}, {"quick", no_argument, 0, O_QUICK},
@@ -72,6 +74,7 @@ static const struct option longopts[] = {
     {"isolate", required_argument, 0, O_ISOLATE}, {"case-timeout", required_argument, 0, O_CASE_TIMEOUT},
     {"resume", required_argument, 0, O_RESUME},
     {"counters", no_argument, 0, O_COUNTERS}, /* README "Hardware counters" */
+    {"hot", no_argument, 0, O_HOT},             {"drop-low-clock", no_argument, 0, O_DROP_LOW_CLOCK},
     /* worker mode (bench/kb_worker.h): not in the usage, the orchestrator's only */
     {"worker-fd", required_argument, 0, O_WORKER_FD}, {"worker-ceil", required_argument, 0, O_WORKER_CEIL},
     {"worker-cases", required_argument, 0, O_WORKER_CASES}, {"worker-probe", no_argument, 0, O_WORKER_PROBE},
@@ -223,6 +226,8 @@ static int take_option(cli *a, int c, const char *arg)
     case O_SPECS: a->specs = arg; break;
     case O_VERBOSE: a->verbose = 1; break;
     case O_GRAPH: a->ro.graph = 1; break;
+    case O_HOT: a->ro.hot = 1; break;
+    case O_DROP_LOW_CLOCK: a->ro.drop_low_clock = 1; break;
     case O_SHAPE: a->ro.shape_labels = arg; break;
     default: return take_run_option(a, c, arg);
     }

@@ -10,7 +10,7 @@ need_gnuplot=0
 
 nvcc_bin=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
 if [ ! -x "$nvcc_bin" ]; then
-  echo "kbench: the CUDA toolkit (nvcc) was not found: install CUDA 12.9+ (13.0 tested) and put its bin/ on PATH" >&2
+  echo "kbench: the CUDA toolkit (nvcc) was not found: install CUDA 13.0+ and put its bin/ on PATH" >&2
   exit 1
 fi
 

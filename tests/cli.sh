@@ -41,6 +41,8 @@ expect 2 "unknown shape 'm3_n3_k3'"     -- run --op fp8_gemm --shape m3_n3_k3
 expect 2 "does not apply"               -- model --shape copy_2GiB
 expect 2 "unexpected argument 'extra'"  -- list extra
 expect 2 "does not apply"               -- specs --reps 3
+expect 2 "option '--hot' does not apply" -- model --hot
+expect 2 "option '--drop-low-clock' does not apply" -- list --drop-low-clock
 expect 2 "unknown GPU 'a100'"           -- model --gpu a100
 expect 2 "unknown GPU 'a100'"           -- specs --gpu a100
 expect 2 "unknown Google Benchmark flag" -- run --benchmark_frobnicate=1
@@ -59,7 +61,7 @@ if "$kb" specs | grep -q '^current GPU: none'; then
   [ "$(grep -c . <<<"$err")" -eq 1 ] && ok || no "run without GPU: more than one line: $err"
   [ $ms -lt 5000 ] && ok || no "run without GPU took $ms ms"
   # valid names pass the checks: the run gets as far as looking for a device
-  for args in "--op hbm,fp8_gemm --impl v1,cublaslt_blk" "--shape copy_2GiB,m4096_n7168_k16384" "--reps 1000000 --warmup-ms 1"; do
+  for args in "--op hbm,fp8_gemm --impl v1,cublaslt_blk" "--shape copy_2GiB,m4096_n7168_k16384" "--reps 1000000 --warmup-ms 1" "--hot --drop-low-clock"; do
     timeout 20 "$kb" run $args >/dev/null 2>&1; rc=$?
     [ $rc -eq 3 ] && ok || no "run $args without GPU: exit $rc, want 3"
   done

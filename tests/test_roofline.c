@@ -1,6 +1,7 @@
 /* Roofline math against hand-computed values. */
 #include <math.h>
 #include "bench/kb_roofline.h"
+#include "bench/kb_row.h"
 #include "kbtest.h"
 
 int main(void)
@@ -80,6 +81,49 @@ int main(void)
     g.fp32_tflops.conf = 'U';
     c = kb_ceil_from_gpu(&g, 0);
     KBT_STREQ(kb_roof_source(&c, &fp32, KB_PEAK_FP32), "user");
+    /* two roofs: pct_roof against the datasheet, pct_roof_achievable against
+     * the measured ceilings.  H100 SXM, FP8 GEMM M=64 (memory-bound, floor
+     * 119406592 B / 3350 GB/s = 35.6437 us), measured HBM 2800 GB/s (floor
+     * 42.6452 us), time 40 us: 89.11% of the datasheet roof, 106.61% of the
+     * achievable one; the datasheet figure never exceeds 100% because a lower
+     * measured rate replaced it. */
+    kb_ceil sheet = kb_ceil_from_gpu(kb_gpu_find("h100-sxm"), 1), ach = sheet;
+    kb_ceil_measured(&ach, KB_CEIL_HBM, 2800);
+    kb_row row;
+    kb_row_init(&row);
+    row.flops = 15032385536.0;
+    row.bytes = 119406592.0;
+    row.link_bytes = 0;
+    row.time_us = 40;
+    kb_roofline_row(&row, &sheet, &ach, KB_PEAK_FP8, 0);
+    KBT_NEAR(row.pct_roof, 100 * (119406592.0 / 3350e9) / 40e-6, 1e-12);
+    KBT_NEAR(row.pct_roof, 89.1094, 1e-5);
+    KBT_NEAR(row.pct_roof_achievable, 100 * (119406592.0 / 2800e9) / 40e-6, 1e-12);
+    KBT_NEAR(row.pct_roof_achievable, 106.6130, 1e-5);
+    KBT_STREQ(row.roof_source, "datasheet");
+    KBT_STREQ(row.bound, "memory");
+    /* the compute-bound M=4096 shape: its bound term (FP8) was not measured -> empty */
+    row.flops = 962072674304.0;
+    row.bytes = 243269632.0;
+    row.time_us = 600;
+    kb_roofline_row(&row, &sheet, &ach, KB_PEAK_FP8, 0);
+    KBT_CHECK(isnan(row.pct_roof_achievable));
+    KBT_NEAR(row.pct_roof, 100 * 486.140815717029 / 600, 1e-9);
+    /* measured FP8 1400 TFLOP/s: floor 962072674304 / 1.4e15 = 687.19 us -> 114.53% */
+    kb_ceil_measured(&ach, KB_CEIL_FP8, 1400);
+    kb_roofline_row(&row, &sheet, &ach, KB_PEAK_FP8, 0);
+    KBT_NEAR(row.pct_roof_achievable, 100 * (962072674304.0 / 1.4e15) / 600e-6, 1e-9);
+    KBT_NEAR(row.pct_roof, 100 * 486.140815717029 / 600, 1e-9); /* unchanged by the measurement */
+    /* the model passes no achievable ceilings: empty */
+    kb_roofline_row(&row, &sheet, NULL, KB_PEAK_FP8, 0);
+    KBT_CHECK(isnan(row.pct_roof_achievable));
+    /* no time: neither */
+    kb_row_init(&row);
+    row.flops = 1e9;
+    row.bytes = 1e6;
+    kb_roofline_row(&row, &sheet, &ach, KB_PEAK_FP8, 0);
+    KBT_CHECK(isnan(row.pct_roof) && isnan(row.pct_roof_achievable));
+
     /* the built-in rows are all datasheet */
     c = kb_ceil_from_gpu(kb_gpu_find("h200-sxm"), 1);
     KBT_CHECK(c.user == 0);

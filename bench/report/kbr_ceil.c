@@ -56,7 +56,9 @@ double kbr_row_pct_roof(const kb_row *r, const kbr_ceils *c)
 {
     if (isfinite(r->pct_roof)) return r->pct_roof;
     if (!kb_row_has_time(r)) return NAN;
-    kb_roof rf = kb_roof_of(&c->measured, kb_peak_for_dtype(r->dtype), r->flops, r->bytes,
+    /* the column's meaning: the datasheet ceilings (measured ones only without a table row) */
+    const kb_ceil *ceil = c->has_datasheet ? &c->datasheet : &c->measured;
+    kb_roof rf = kb_roof_of(ceil, kb_peak_for_dtype(r->dtype), r->flops, r->bytes,
                             isfinite(r->link_bytes) ? r->link_bytes : 0);
     return kb_roof_pct(&rf, r->time_us);
 }

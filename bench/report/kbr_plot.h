@@ -46,7 +46,8 @@ double kbr_row_tflops(const kb_row *r);    /* flops / time                */
 double kbr_row_dram_intensity(const kb_row *r);
 int kbr_row_has_traffic(const kb_row *r);
 /* The row's pct_roof column when present, else kb_roof_pct of its floor at
- * the measured-or-datasheet ceilings (c->measured). */
+ * the datasheet ceilings, as the column means (c->measured when the GPU has
+ * no table row). */
 double kbr_row_pct_roof(const kb_row *r, const kbr_ceils *c);
 
 /* ---- defaults: the only GPU slugs written in bench/report ----------------------- */
