@@ -90,5 +90,27 @@ for w in '--isolate none|op|impl|case' '--case-timeout SECONDS' '--resume FILE' 
 done
 expect 2 "--isolate: expected none, op, impl or case, got 'all'" -- run --isolate all
 expect 2 "--case-timeout: expected whole seconds in 1..86400, got '0'" -- run --case-timeout 0
+# repeated options and empty values are errors, named by the option
+expect 2 "option '--op' given twice"          -- list --op hbm --op fp8_gemm
+expect 2 "option '--out' has an empty value"  -- model --out=
+expect 2 "does not apply"                     -- run --json
+# --json: valid JSON with the same ops, impls and shapes as the text listing
+if command -v python3 >/dev/null; then
+  n_text=$("$kb" list --op hbm,fp8_gemm --shapes all --verbose | grep -c '^    shape ')
+  n_json=$("$kb" list --op hbm,fp8_gemm --shapes all --json |
+           python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(len(o["shapes"]) for o in d["ops"]))')
+  [ -n "$n_json" ] && [ "$n_text" = "$n_json" ] && ok || no "list --json: $n_json shapes, text listing $n_text"
+  "$kb" specs --json --gpu h800-sxm |
+    python3 -c 'import json,sys; g=json.load(sys.stdin)["gpus"]; assert len(g)==1 and g[0]["slug"]=="h800-sxm" and g[0]["figures"]["link_gbs_practical"]["value"]==160' &&
+    ok || no "specs --json --gpu h800-sxm"
+else
+  "$kb" list --json --op hbm | grep -q '"name": "hbm"' && ok || no "list --json"
+fi
+expect 2 "unknown GPU 'a100'" -- specs --json --gpu a100
+# --version: kbench, the build's libraries and the runtime
+v=$("$kb" --version)
+grep -q '^kbench [0-9.]* (git [0-9a-f]*\|unknown)' <<<"$v" && ok || no "--version: first line '$v'"
+grep -q '^built with: CUDA [0-9.]*, cuBLAS [0-9.]*, CUPTI API [0-9]*, Google Benchmark ' <<<"$v" && ok || no "--version: built-with line"
+grep -q '^running with: CUDA runtime [0-9.]*, driver ' <<<"$v" && ok || no "--version: running-with line"
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]
