@@ -79,4 +79,5 @@ if ! command -v gnuplot >/dev/null; then
 else
   "$kb" report "${inputs[@]}" --plots plots --out results/report.md || rc=$((rc ? rc : $?))
 fi
+[ -f results/report.html ] && echo "kbench: open results/report.html (Markdown: results/report.md, charts: plots/)"
 exit $rc

@@ -76,6 +76,18 @@ head -1 <<<"$out" | grep -q '^op,impl,shape,dtype,gpu,source,flops,bytes,intensi
 tmpd=$(mktemp -d)
 "$kb" model --out "$tmpd/m/model.csv" 2>/dev/null && [ -s "$tmpd/m/model.csv" ] && [ ! -e "$tmpd/m/model.csv.partial" ] && ok || no "model --out"
 rm -rf "$tmpd"
+# regenerated outputs change only when their content does: model and report
+# twice, a second apart, give the same bytes (no write time, no build sha)
+tmpd=$(mktemp -d)
+"$kb" model --gpu h100-sxm,h800-sxm --shapes quick --out "$tmpd/a.csv" 2>/dev/null
+"$kb" report "$tmpd/a.csv" --no-plots --out "$tmpd/a.md" >/dev/null 2>&1
+sleep 1
+"$kb" model --gpu h100-sxm,h800-sxm --shapes quick --out "$tmpd/b.csv" 2>/dev/null
+"$kb" report "$tmpd/b.csv" --no-plots --out "$tmpd/b.md" >/dev/null 2>&1
+cmp -s "$tmpd/a.csv" "$tmpd/b.csv" && ok || no "model twice: the CSVs differ"
+sed 's/b\.csv/a.csv/g' "$tmpd/b.md" | cmp -s "$tmpd/a.md" - && ok || no "report twice: the reports differ"
+grep -q 'No measured rows: nothing was verified' "$tmpd/a.md" && ok || no "report of projections claims verified rows"
+rm -rf "$tmpd"
 # list and specs
 "$kb" list | grep -q '^fp8_gemm' && ok || no "list lacks fp8_gemm"
 "$kb" list --op hbm --shapes quick | grep -q 'shape copy_2GiB' && ok || no "list --shapes lacks copy_2GiB"
