@@ -92,4 +92,5 @@ if ! command -v gnuplot >/dev/null; then
 else
   "$kb" report "${inputs[@]}" ${claim[@]+"${claim[@]}"} --plots plots --out results/report.md || rc=$((rc ? rc : $?))
 fi
+[ -f results/report.html ] && echo "kbench: open results/report.html (Markdown: results/report.md, charts: plots/)"
 exit $rc

@@ -15,6 +15,9 @@ static int model_row(kb_csv *csv, const kb_op *op, const kb_shape *s, const kb_g
 {
     kb_row r;
     kb_row_init(&r);
+    /* a projection is a function of the model and the device table alone: no
+     * write time or build sha, so re-running it changes no committed byte */
+    r.git_sha[0] = r.timestamp[0] = 0;
     kb_ceil c = kb_ceil_from_gpu(g, practical);
     snprintf(r.op, sizeof r.op, "%s", op->name);
     snprintf(r.impl, sizeof r.impl, "%s", !has_link ? "roofline" : practical ? "roofline-practical-link"

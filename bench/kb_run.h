@@ -71,6 +71,10 @@ void kb_row_stats(struct kb_row *r, double *us, int n);
 int kb_model(const char *gpus, const char *ops, unsigned sets, const char *out);
 int kb_list(const char *ops, unsigned sets, int show_shapes);
 int kb_specs_print(const char *gpu);
+/* bench/cmd_info.c: `list --json`, `specs --json` (stdout) and `--version`. */
+int kb_list_json(const char *ops, unsigned sets);
+int kb_specs_json(const char *gpu);
+int kb_print_version(void);
 /* Probe for a CUDA device: 1 if usable; else 0 and a reason. */
 int kb_have_device(char *why, size_t n);
 /* `--counters`: the profiled pass of one case after its timing (a child

@@ -13,7 +13,7 @@
 
 static const char usage[] =
     "usage: kbench <command> [options]\n"
-    "  list    [--op A,B] [--shapes SET] [--verbose]    operators, implementations, shape sets\n"
+    "  list    [--op A,B] [--shapes SET] [--verbose] [--json]  operators, implementations, shape sets\n"
     "  run     [--op A,B] [--impl X,Y] [--shapes SET | --shape LABEL,...] [--quick] [--out DIR] [--reps N]\n"
     "          [--flush l2|rotate|none] [--timer cupti|events] [--warmup-ms MS] [--graph] [--benchmark_* ...]\n"
     "          [--hot] [--drop-low-clock]  --hot: launches under 20 us timed as back-to-back batches (warm L2);\n"
@@ -30,7 +30,7 @@ static const char usage[] =
     "          launch per case under Nsight Compute (ncu, or $KBENCH_NCU): DRAM and L2 bytes into dram_bytes ...\n"
     "  model   [--gpu h100-sxm,h800-sxm] [--op A,B] [--shapes SET] [--out FILE]\n"
     "                                                   roofline projections, no GPU needed\n"
-    "  specs   [--gpu NAME]                             the device table with sources\n"
+    "  specs   [--gpu NAME] [--json]                    the device table with sources\n"
     "  compare BASE.csv NEW.csv [...]                   regression gate (see README)\n"
     "  plot    RESULTS.csv... [...]                     gnuplot roofline and comparison charts\n"
     "  report  RESULTS.csv... [...]                     markdown/HTML report with cost roll-up\n"
@@ -62,7 +62,8 @@ static int load_specs(const char *cmd, const char *path)
 
 enum { O_OP = 1, O_IMPL, O_SHAPES, O_QUICK, O_OUT, O_REPS, O_FLUSH, O_TIMER, O_WARMUP, O_GPU, O_SPECS, O_VERBOSE,
        O_GRAPH, O_SHAPE, O_ISOLATE, O_CASE_TIMEOUT, O_RESUME, O_WORKER_FD, O_WORKER_CEIL, O_WORKER_CASES,
-       O_WORKER_PROBE, O_COUNTERS, O_COUNTERS_OFF, O_COUNTERS_CASE, O_HOT, O_DROP_LOW_CLOCK };
+       O_WORKER_PROBE, O_COUNTERS, O_COUNTERS_OFF, O_COUNTERS_CASE, O_HOT, O_DROP_LOW_CLOCK, O_JSON,
+       O_END /* one past the last */ };
 static const struct option longopts[] = {
     {"op", required_argument, 0, O_OP},         {"impl", required_argument, 0, O_IMPL},
     {"shapes", required_argument, 0, O_SHAPES}, {"quick", no_argument, 0, O_QUICK},
@@ -75,6 +76,7 @@ static const struct option longopts[] = {
     {"resume", required_argument, 0, O_RESUME},
     {"counters", no_argument, 0, O_COUNTERS}, /* README "Hardware counters" */
     {"hot", no_argument, 0, O_HOT},             {"drop-low-clock", no_argument, 0, O_DROP_LOW_CLOCK},
+    {"json", no_argument, 0, O_JSON},
     /* worker mode (bench/kb_worker.h): not in the usage, the orchestrator's only */
     {"worker-fd", required_argument, 0, O_WORKER_FD}, {"worker-ceil", required_argument, 0, O_WORKER_CEIL},
     {"worker-cases", required_argument, 0, O_WORKER_CASES}, {"worker-probe", no_argument, 0, O_WORKER_PROBE},
@@ -90,6 +92,7 @@ static int allowed(const char *cmd, int o)
     case O_OP: case O_SHAPES: return strcmp(cmd, "specs") != 0;
     case O_GPU: return !strcmp(cmd, "model") || !strcmp(cmd, "specs");
     case O_VERBOSE: return !strcmp(cmd, "list");
+    case O_JSON: return !strcmp(cmd, "list") || !strcmp(cmd, "specs");
     case O_OUT: return !strcmp(cmd, "run") || !strcmp(cmd, "model");
     default: return !strcmp(cmd, "run");
     }
@@ -105,8 +108,7 @@ static int simple_command(const char *cmd, int argc, char **argv)
         return KB_EXIT_OK;
     }
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-        printf("kbench %s\n", KBENCH_VERSION);
-        return KB_EXIT_OK;
+        return kb_print_version();
     }
     /* the readers' own parsers take no --specs: $KBENCH_SPECS (e.g. an l2_gbs for the L2 roof) */
     if ((!strcmp(cmd, "plot") || !strcmp(cmd, "report")) && load_specs(cmd, NULL)) return KB_EXIT_USAGE;
@@ -122,7 +124,7 @@ typedef struct cli {
     const char *cmd;
     kb_run_opts ro;
     const char *gpu, *specs, *shapes;
-    int quick, verbose;
+    int quick, verbose, json;
 } cli;
 
 /* The isolation and worker options of `run`: 0, or the usage exit code. */
@@ -225,6 +227,7 @@ static int take_option(cli *a, int c, const char *arg)
     case O_GPU: a->gpu = arg; break;
     case O_SPECS: a->specs = arg; break;
     case O_VERBOSE: a->verbose = 1; break;
+    case O_JSON: a->json = 1; break;
     case O_GRAPH: a->ro.graph = 1; break;
     case O_HOT: a->ro.hot = 1; break;
     case O_DROP_LOW_CLOCK: a->ro.drop_low_clock = 1; break;
@@ -234,12 +237,20 @@ static int take_option(cli *a, int c, const char *arg)
     return 0;
 }
 
+static const char *opt_name(int c)
+{
+    for (const struct option *o = longopts; o->name; o++)
+        if (o->val == c) return o->name;
+    return "?";
+}
+
 /* getopt over the subcommand's argv, then the defaults that depend on what
  * was given (--quick, --shapes), then the names checked against the registry
  * and the --specs file loaded.  0, or the usage exit code. */
 static int parse_options(cli *a, int argc, char **argv)
 {
     int c, rc;
+    char seen[O_END] = {0};
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -248,6 +259,8 @@ static int parse_options(cli *a, int argc, char **argv)
             return bad(a->cmd, "unknown option '%s'", argv[optind - 1]);
         }
         if (!allowed(a->cmd, c)) return bad(a->cmd, "option '%s' does not apply to this command", argv[optind - 1]);
+        if (c > 0 && c < O_END && seen[c]++) return bad(a->cmd, "option '--%s' given twice", opt_name(c));
+        if (optarg && !*optarg) return bad(a->cmd, "option '--%s' has an empty value", opt_name(c));
         if ((rc = take_option(a, c, optarg))) return rc;
     }
     if (optind < argc) return bad(a->cmd, "unexpected argument '%s'", argv[optind]);
@@ -297,6 +310,8 @@ static int kb_main(int argc, char **argv)
              .ro = {.sets = KB_SET_FULL, .flush = KB_FLUSH_L2, .timer = KB_TIMER_CUPTI, .warmup_ms = 100,
                     .worker_fd = -1, .gb_args = gb_args, .n_gb_args = n_gb}};
     if ((rc = parse_options(&a, sargc, sargv))) return rc;
+    if (a.json && !strcmp(cmd, "list")) return kb_list_json(a.ro.ops, a.ro.sets);
+    if (a.json) return kb_specs_json(a.gpu);
     if (!strcmp(cmd, "list")) return kb_list(a.ro.ops, a.ro.sets, a.verbose || a.shapes != NULL);
     if (!strcmp(cmd, "specs")) return kb_specs_print(a.gpu);
     if (!strcmp(cmd, "model")) return kb_model(a.gpu, a.ro.ops, a.ro.sets, a.ro.out);

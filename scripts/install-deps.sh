@@ -28,6 +28,7 @@ have_header benchmark/benchmark.h || missing+=(libbenchmark-dev)
 have_header jansson.h || missing+=(libjansson-dev)
 have_header csv.h || missing+=(libcsv-dev)
 have_header gsl/gsl_statistics_double.h || missing+=(libgsl-dev)
+have_header md4c-html.h || missing+=(libmd4c-dev libmd4c-html0-dev)
 if [ $need_gnuplot -eq 1 ]; then command -v gnuplot >/dev/null || missing+=(gnuplot-nox); fi
 
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # stage-deps.sh [CHECKOUT] - copy the host libraries an offline GPU machine
-# lacks (Google Benchmark, jansson, libcsv, GSL; headers, shared libraries,
+# lacks (Google Benchmark, jansson, libcsv, GSL, md4c; headers, shared libraries,
 # CMake package files) into CHECKOUT/.deps, laid out as an install prefix.
 # On the GPU machine scripts/device-run.sh uses it by itself (run_all.sh after
 # export CMAKE_PREFIX_PATH=$PWD/.deps): the build finds it there and kbench finds the libraries
@@ -14,9 +14,10 @@ arch=x86_64-linux-gnu
 rm -rf "$dst"
 mkdir -p "$dst/include" "$dst/lib/$arch/cmake"
 cp -a /usr/include/benchmark /usr/include/jansson.h /usr/include/jansson_config.h /usr/include/csv.h \
-      /usr/include/gsl "$dst/include/"
+      /usr/include/gsl /usr/include/md4c.h /usr/include/md4c-html.h "$dst/include/"
 cp -a /usr/lib/$arch/libbenchmark.so* /usr/lib/$arch/libbenchmark_main.a /usr/lib/$arch/libjansson.so* \
-      /usr/lib/$arch/libcsv.so* /usr/lib/$arch/libgsl.so* /usr/lib/$arch/libgslcblas.so* "$dst/lib/$arch/"
+      /usr/lib/$arch/libcsv.so* /usr/lib/$arch/libgsl.so* /usr/lib/$arch/libgslcblas.so* \
+      /usr/lib/$arch/libmd4c.so* /usr/lib/$arch/libmd4c-html.so* "$dst/lib/$arch/"
 cp -a /usr/lib/$arch/cmake/benchmark "$dst/lib/$arch/cmake/"
 excl=$(cd "$root" && git rev-parse --git-path info/exclude)
 case $excl in /*) ;; *) excl=$root/$excl ;; esac

@@ -78,6 +78,18 @@ head -1 <<<"$out" | grep -q '^op,impl,shape,dtype,gpu,source,flops,bytes,intensi
 tmpd=$(mktemp -d)
 "$kb" model --out "$tmpd/m/model.csv" 2>/dev/null && [ -s "$tmpd/m/model.csv" ] && [ ! -e "$tmpd/m/model.csv.partial" ] && ok || no "model --out"
 rm -rf "$tmpd"
+# regenerated outputs change only when their content does: model and report
+# twice, a second apart, give the same bytes (no write time, no build sha)
+tmpd=$(mktemp -d)
+"$kb" model --gpu h100-sxm,h800-sxm --shapes quick --out "$tmpd/a.csv" 2>/dev/null
+"$kb" report "$tmpd/a.csv" --no-plots --out "$tmpd/a.md" >/dev/null 2>&1
+sleep 1
+"$kb" model --gpu h100-sxm,h800-sxm --shapes quick --out "$tmpd/b.csv" 2>/dev/null
+"$kb" report "$tmpd/b.csv" --no-plots --out "$tmpd/b.md" >/dev/null 2>&1
+cmp -s "$tmpd/a.csv" "$tmpd/b.csv" && ok || no "model twice: the CSVs differ"
+sed 's/b\.csv/a.csv/g' "$tmpd/b.md" | cmp -s "$tmpd/a.md" - && ok || no "report twice: the reports differ"
+grep -q 'No measured rows: nothing was verified' "$tmpd/a.md" && ok || no "report of projections claims verified rows"
+rm -rf "$tmpd"
 # list and specs
 "$kb" list | grep -q '^fp8_gemm' && ok || no "list lacks fp8_gemm"
 "$kb" list --op hbm --shapes quick | grep -q 'shape copy_2GiB' && ok || no "list --shapes lacks copy_2GiB"
@@ -92,5 +104,27 @@ for w in '--isolate none|op|impl|case' '--case-timeout SECONDS' '--resume FILE' 
 done
 expect 2 "--isolate: expected none, op, impl or case, got 'all'" -- run --isolate all
 expect 2 "--case-timeout: expected whole seconds in 1..86400, got '0'" -- run --case-timeout 0
+# repeated options and empty values are errors, named by the option
+expect 2 "option '--op' given twice"          -- list --op hbm --op fp8_gemm
+expect 2 "option '--out' has an empty value"  -- model --out=
+expect 2 "does not apply"                     -- run --json
+# --json: valid JSON with the same ops, impls and shapes as the text listing
+if command -v python3 >/dev/null; then
+  n_text=$("$kb" list --op hbm,fp8_gemm --shapes all --verbose | grep -c '^    shape ')
+  n_json=$("$kb" list --op hbm,fp8_gemm --shapes all --json |
+           python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(len(o["shapes"]) for o in d["ops"]))')
+  [ -n "$n_json" ] && [ "$n_text" = "$n_json" ] && ok || no "list --json: $n_json shapes, text listing $n_text"
+  "$kb" specs --json --gpu h800-sxm |
+    python3 -c 'import json,sys; g=json.load(sys.stdin)["gpus"]; assert len(g)==1 and g[0]["slug"]=="h800-sxm" and g[0]["figures"]["link_gbs_practical"]["value"]==160' &&
+    ok || no "specs --json --gpu h800-sxm"
+else
+  "$kb" list --json --op hbm | grep -q '"name": "hbm"' && ok || no "list --json"
+fi
+expect 2 "unknown GPU 'a100'" -- specs --json --gpu a100
+# --version: kbench, the build's libraries and the runtime
+v=$("$kb" --version)
+grep -q '^kbench [0-9.]* (git [0-9a-f]*\|unknown)' <<<"$v" && ok || no "--version: first line '$v'"
+grep -q '^built with: CUDA [0-9.]*, cuBLAS [0-9.]*, CUPTI API [0-9]*, Google Benchmark ' <<<"$v" && ok || no "--version: built-with line"
+grep -q '^running with: CUDA runtime [0-9.]*, driver ' <<<"$v" && ok || no "--version: running-with line"
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

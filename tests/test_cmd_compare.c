@@ -1,6 +1,7 @@
 /* test_cmd_compare.c - kbench compare: regression gate on fixture CSVs
  * (tests/fixtures/cmp_*.csv, bad_*.csv) and the Mann-Whitney U p-value
  * against values computed by hand. */
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -30,6 +31,55 @@ static const char *find_line(const char *needle)
     if (!p) return "";
     while (p > kbt_out && p[-1] != '\n') p--;
     return p;
+}
+
+/* --format md / json, --filter, '-' for standard input, repeated and empty
+ * options.  cmp_base -> cmp_new_slow: fp8_gemm/v1 100 -> 110 us (+10%,
+ * REGRESSION), the other three rows unchanged (SAME). */
+static void test_formats(void)
+{
+    const char *md[] = {"compare", "--format", "md", FX "cmp_base.csv", FX "cmp_new_slow.csv", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_compare, md) == 1);
+    KBT_CHECK(strstr(kbt_out, "**kbench compare** summary: 1 regression,") != NULL);
+    KBT_CHECK(strstr(kbt_out, "| REGRESSION | +10.0% | 100.000 | 110.000 |") != NULL);
+    KBT_CHECK(strstr(kbt_out, "`fp8_gemm/v1/m4096_n7168_k2048`") != NULL);
+    KBT_CHECK(strstr(kbt_out, "| SAME |") == NULL); /* counted, not listed */
+    KBT_CHECK(strstr(kbt_out, "| fp8_gemm | +4.88% | 2 |") != NULL); /* sqrt(1.1 * 1.0) - 1 */
+
+    const char *js[] = {"compare", "--format", "json", FX "cmp_base.csv", FX "cmp_new_slow.csv", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_compare, js) == 1);
+    json_error_t je;
+    json_t *root = json_loads(kbt_out, 0, &je);
+    KBT_CHECK(root != NULL);
+    json_t *sum = json_object_get(root, "summary"), *lines = json_object_get(root, "lines");
+    KBT_CHECK(json_integer_value(json_object_get(sum, "REGRESSION")) == 1);
+    KBT_CHECK(json_integer_value(json_object_get(sum, "SAME")) == 3);
+    KBT_CHECK(!strcmp(json_string_value(json_object_get(root, "gate")) ? json_string_value(json_object_get(root, "gate")) : "", "fail"));
+    KBT_CHECK(json_array_size(lines) == 4);
+    json_t *first = json_array_get(lines, 0);
+    KBT_CHECK(!strcmp(json_string_value(json_object_get(first, "status")) ? json_string_value(json_object_get(first, "status")) : "", "REGRESSION"));
+    KBT_NEAR(json_real_value(json_object_get(first, "change")), 0.10, 1e-9);
+    json_decref(root);
+
+    const char *flt[] = {"compare", "--filter", "mla_decode/*", FX "cmp_base.csv", FX "cmp_new_slow.csv", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_compare, flt) == 0); /* the regression is filtered out */
+    KBT_CHECK(strstr(kbt_out, "fp8_gemm/") == NULL && strstr(kbt_out, "summary: 0 regressions,") != NULL);
+    KBT_CHECK(strstr(kbt_out, "mla_decode/v1/") != NULL);
+    const char *none[] = {"compare", "--filter", "zzz*", FX "cmp_base.csv", FX "cmp_new_slow.csv", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_compare, none) == 2 && one_line_err("--filter 'zzz*' matches no row"));
+
+    KBT_CHECK(freopen(FX "cmp_new_slow.csv", "r", stdin) != NULL);
+    const char *in[] = {"compare", FX "cmp_base.csv", "-", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_compare, in) == 1 && strstr(kbt_out, "summary: 1 regression,") != NULL);
+    const char *two[] = {"compare", "-", "-", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_compare, two) == 2 && one_line_err("only one of BASE.csv and NEW.csv can be '-'"));
+
+    const char *fmt[] = {"compare", "--format", "xml", FX "cmp_base.csv", FX "cmp_base.csv", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_compare, fmt) == 2 && one_line_err("bad --format 'xml' (text, md or json)"));
+    const char *rep[] = {"compare", "--alpha", "0.01", "--alpha", "0.05", FX "cmp_base.csv", FX "cmp_base.csv", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_compare, rep) == 2 && one_line_err("option '--alpha' given twice"));
+    const char *emp[] = {"compare", "--filter=", FX "cmp_base.csv", FX "cmp_base.csv", NULL};
+    KBT_CHECK(kbt_run(kb_cmd_compare, emp) == 2 && one_line_err("option '--filter' has an empty value"));
 }
 
 int main(void)
@@ -143,7 +193,10 @@ int main(void)
     KBT_CHECK(strstr(find_line("fp8_gemm/v1/"), "min/max apart") != NULL);
     KBT_CHECK(strstr(find_line("mla_decode/v1/"), "REGRESSION") != NULL);
     KBT_CHECK(strstr(find_line("mla_decode/v1/"), "mwu p=7.9e-03") != NULL);
-    KBT_CHECK(one_line_err("warning: 1 row had too few samples for alpha 0.01"));
+    KBT_CHECK(kbt_count_lines(kbt_errbuf) == 2);
+    KBT_CHECK(strstr(kbt_errbuf, "warning: 1 row had too few samples for alpha 0.01") != NULL);
+    /* compare.py's rule: fewer than 9 repetitions on a side (3 and 5 here) */
+    KBT_CHECK(strstr(kbt_errbuf, "warning: 2 compared rows have fewer than 9 repetitions") != NULL);
     /* --- invalid times in a passing row are bad input, on either side --- */
     static const char *const badt[][2] = {{"nan", "time_us nan"}, {"inf", "time_us inf"},
                                           {"zero", "time_us 0"}, {"neg", "time_us -5"}};
@@ -222,5 +275,6 @@ int main(void)
     char rm[128]; /* remove the temp dir (path from mkdtemp: no shell metacharacters) */
     snprintf(rm, sizeof rm, "rm -rf '%s'", tdir);
     if (system(rm) != 0) printf("warning: could not remove %s\n", tdir);
+    test_formats();
     return kbt_done("test_cmd_compare");
 }

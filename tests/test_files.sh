@@ -52,7 +52,7 @@ same par/same.csv && ok || no "concurrent writers: par/same.csv is not one compl
 # empty and over-long paths: exit 2, one line, nothing written anywhere
 mkdir clean && cd clean
 err=$("$kb" model --out '' 2>&1 >/dev/null); rc=$?
-[ $rc -eq 2 ] && [ "$err" = "kbench model: --out: empty path" ] && ok || no "empty --out: rc $rc, '$err'"
+[ $rc -eq 2 ] && [ "$err" = "kbench model: option '--out' has an empty value (kbench --help)" ] && ok || no "empty --out: rc $rc, '$err'"
 long=$(printf 'd%.0s' $(seq 200))/$(printf 'e%.0s' $(seq 200))/$(printf 'f%.0s' $(seq 200))
 long=$long/$long/xxxxxx.csv   # 1,216 characters
 [ ${#long} -eq 1216 ] || no "test: long path is ${#long} characters"

@@ -26,6 +26,7 @@
  * all) when the comparison passed (or --force) and NEW is fit to be a
  * baseline; with only NEW given it just writes the baseline. */
 #include <errno.h>
+#include <fnmatch.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -52,7 +53,8 @@ typedef struct cmp_line {
 
 static const char usage[] = "usage: kbench compare BASE.csv NEW.csv [--threshold 5%] [--alpha 0.01] "
                             "[--json NEW.json BASE.json] [--allow-gpu-mismatch] [--duplicates error|last] "
-                            "[--update-baseline [--force]] [--baseline-dir DIR]";
+                            "[--update-baseline [--force]] [--baseline-dir DIR] [--format text|md|json] "
+                            "[--filter 'OP/IMPL/SHAPE glob']   ('-' for one CSV: standard input)";
 
 /* "5%" -> 0.05, "0.05" -> 0.05; a bare number >= 1 ("5", "1") is refused:
  * it could mean a percentage or a fraction. */
@@ -287,8 +289,8 @@ static void classify(cmp_line *L, double thr, double alpha, int *few)
 /* ---- the command, in phases ---------------------------------------------- */
 typedef struct cmp_args {
     double thr, alpha;
-    int allow_mismatch, update, force, dup_last, first;
-    const char *json_new, *json_base, *bdir, *bpath, *npath;
+    int allow_mismatch, update, force, dup_last, first, fmt;
+    const char *json_new, *json_base, *bdir, *bpath, *npath, *filter;
 } cmp_args;
 
 static int parse_dups(const char *v, void *dst)
@@ -298,6 +300,14 @@ static int parse_dups(const char *v, void *dst)
     else if (!strcmp(v, "last")) *last = 1;
     else return -1;
     return 0;
+}
+
+static int parse_format(const char *v, void *dst)
+{
+    static const char *const names[] = {"text", "md", "json"};
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(v, names[i])) return *(int *)dst = i, 0;
+    return -1;
 }
 
 static int parse_alpha(const char *v, void *dst)
@@ -325,6 +335,21 @@ static int pull_json(int argc, char **argv, cmp_args *a, char **av, int *ac)
     return 0;
 }
 
+/* '-' is standard input: for one of the two files, and never for the file
+ * --update-baseline copies. */
+static int check_stdin(const cmp_args *a)
+{
+    if (a->bpath && !strcmp(a->bpath, "-") && !strcmp(a->npath, "-")) {
+        fprintf(stderr, "kbench compare: only one of BASE.csv and NEW.csv can be '-' (standard input)\n");
+        return KB_EXIT_USAGE;
+    }
+    if (a->update && !strcmp(a->npath, "-")) {
+        fprintf(stderr, "kbench compare: --update-baseline copies NEW.csv: give it as a file, not '-'\n");
+        return KB_EXIT_USAGE;
+    }
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, cmp_args *a)
 {
     const kbr_opt opts[] = {
@@ -336,10 +361,12 @@ static int parse_args(int argc, char **argv, cmp_args *a)
         {"baseline-dir", 0, KBR_OPT_STR, &a->bdir, 0, 0, NULL, NULL},
         {"force", 0, KBR_OPT_FLAG, &a->force, 0, 0, NULL, NULL},
         {"duplicates", 0, KBR_OPT_FN, &a->dup_last, 0, 0, parse_dups, "(error or last)"},
+        {"format", 0, KBR_OPT_FN, &a->fmt, 0, 0, parse_format, "(text, md or json)"},
+        {"filter", 0, KBR_OPT_STR, &a->filter, 0, 0, NULL, NULL},
     };
     char **av = malloc((size_t)(argc + 1) * sizeof *av);
     int ac, rc = av ? pull_json(argc, argv, a, av, &ac) : KB_EXIT_IO;
-    if (!rc) rc = kbr_opts_parse("compare", ac, av, opts, 7, usage, &a->first);
+    if (!rc) rc = kbr_opts_parse("compare", ac, av, opts, (int)(sizeof opts / sizeof *opts), usage, &a->first);
     int npos = ac - a->first;
     if (!rc && npos == 2) { a->bpath = av[a->first]; a->npath = av[a->first + 1]; }
     else if (!rc && npos == 1 && a->update) a->npath = av[a->first];
@@ -347,6 +374,7 @@ static int parse_args(int argc, char **argv, cmp_args *a)
         fprintf(stderr, "kbench compare: need BASE.csv and NEW.csv (got %d file%s)\n", npos, npos == 1 ? "" : "s");
         rc = KB_EXIT_USAGE;
     }
+    if (!rc) rc = check_stdin(a);
     free(av);
     return rc;
 }
@@ -408,6 +436,15 @@ static void match_new(match_ctx *m, const cmp_args *a, const kb_row *n, cmp_line
     else classify(x, a->thr, a->alpha, &m->few);
 }
 
+/* --filter: fnmatch(3) on "op/impl/shape" (every row without a filter). */
+static int kept(const cmp_args *a, const kb_row *r)
+{
+    if (!a->filter) return 1;
+    char k[400];
+    snprintf(k, sizeof k, "%s/%s/%s", r->op, r->impl, r->shape);
+    return fnmatch(a->filter, k, 0) == 0;
+}
+
 /* One line per NEW row (FAIL, NEW, MISSING, INFO or classified), then the
  * baseline keys NEW lacks (each once).  Returns the count, or -1 (mixed
  * sources, reported) or -2 (out of memory). */
@@ -420,13 +457,13 @@ static int match_rows(match_ctx *m, int with_gpu, const cmp_args *a, cmp_line *L
     if (kbr_index_build(&nx, ns, key)) { kbr_index_free(&m->bx); return -2; }
     int nl = 0;
     for (int i = 0; i < ns->n && nl >= 0; i++) {
-        if (m->nsup && m->nsup[i]) continue;
+        if ((m->nsup && m->nsup[i]) || !kept(a, &ns->r[i])) continue;
         if (mixed_sources(a, base_for(m, &ns->r[i]), &ns->r[i])) nl = -1;
         else match_new(m, a, &ns->r[i], &L[nl++]);
     }
     for (int j = 0; j < bs->n && nl >= 0; j++) {
         const kb_row *b = &bs->r[j];
-        if ((m->bsup && m->bsup[j]) || base_for(m, b) != b || kbr_index_find(&nx, b, NULL) >= 0) continue;
+        if ((m->bsup && m->bsup[j]) || !kept(a, b) || base_for(m, b) != b || kbr_index_find(&nx, b, NULL) >= 0) continue;
         cmp_line *x = &L[nl++];
         *x = (cmp_line){.b = b, .change = NAN, .p = NAN, .st = kb_row_has_time(b) ? ST_MISSING : ST_INFO};
         snprintf(x->test, sizeof x->test, "%s", kb_row_has_time(b) ? "row missing in NEW" : "gone (baseline had no time)");
@@ -438,10 +475,15 @@ static int match_rows(match_ctx *m, int with_gpu, const cmp_args *a, cmp_line *L
 
 static const char *line_op(const cmp_line *x) { return x->n ? x->n->op : x->b->op; }
 
-/* Geometric-mean change per op, over rows with times on both sides. */
-static void print_geomeans(const cmp_line *L, int nl)
+/* The output formats: text (the terminal table), md (a pull-request comment),
+ * json (CI annotations).  Every format carries the same facts. */
+enum { FMT_TEXT, FMT_MD, FMT_JSON };
+
+/* Geometric-mean change per op (NEW/BASE time - 1) over rows with times on
+ * both sides: fn(op, change or NAN, rows, ctx) once per op, in line order. */
+typedef void (*geo_fn)(const char *op, double change, int nrows, void *ctx);
+static void each_geomean(const cmp_line *L, int nl, geo_fn fn, void *ctx)
 {
-    printf("\ngeometric-mean change per op (NEW/BASE time):\n");
     double *ratios = malloc((size_t)nl * sizeof *ratios + 1);
     for (int i = 0; ratios && i < nl; i++) {
         int first = 1, nr = 0;
@@ -449,34 +491,113 @@ static void print_geomeans(const cmp_line *L, int nl)
         if (!first) continue;
         for (int j = i; j < nl; j++)
             if (isfinite(L[j].change) && !strcmp(line_op(&L[i]), line_op(&L[j]))) ratios[nr++] = 1 + L[j].change;
-        if (nr) printf("  %-20s %+7.2f%%  (%d rows)\n", line_op(&L[i]), 100 * (kbr_geomean(ratios, nr) - 1), nr);
-        else printf("  %-20s       -   (no comparable rows)\n", line_op(&L[i]));
+        fn(line_op(&L[i]), nr ? kbr_geomean(ratios, nr) - 1 : NAN, nr, ctx);
     }
     free(ratios);
 }
 
-/* The table, the per-op means and the summary; the count of each status in counts. */
-static void print_lines(const cmp_line *L, int nl, int with_gpu, int *counts)
+static void geo_text(const char *op, double ch, int nr, void *ctx)
+{
+    (void)ctx;
+    if (nr) printf("  %-20s %+7.2f%%  (%d rows)\n", op, 100 * ch, nr);
+    else printf("  %-20s       -   (no comparable rows)\n", op);
+}
+
+static void geo_md(const char *op, double ch, int nr, void *ctx)
+{
+    (void)ctx;
+    if (nr) printf("| %s | %+.2f%% | %d |\n", op, 100 * ch, nr);
+    else printf("| %s | - | 0 |\n", op);
+}
+
+static void geo_json(const char *op, double ch, int nr, void *ctx)
+{
+    json_t *o = json_pack("{s:s, s:i}", "op", op, "rows", nr);
+    json_object_set_new(o, "geomean_change", nr ? json_real(ch) : json_null());
+    json_array_append_new(ctx, o);
+}
+
+/* The cells of one line, as text. */
+typedef struct line_cells {
+    char ch[16], bt[24], nt[24];
+    const kb_row *k;
+} line_cells;
+
+static line_cells cells_of(const cmp_line *x)
+{
+    line_cells c = {"-", "-", "-", x->n ? x->n : x->b};
+    if (isfinite(x->change)) snprintf(c.ch, sizeof c.ch, "%+.1f%%", 100 * x->change);
+    if (x->b && kb_row_has_time(x->b)) snprintf(c.bt, sizeof c.bt, "%.3f", x->b->time_us);
+    if (x->n && kb_row_has_time(x->n)) snprintf(c.nt, sizeof c.nt, "%.3f", x->n->time_us);
+    return c;
+}
+
+static void summary_line(const int *counts, const char *pre, const char *post)
+{
+    printf("%ssummary: %d regression%s, %d verification failure%s, %d missing, %d improved, "
+           "%d noise, %d same, %d new%s\n", pre,
+           counts[ST_REGRESSION], counts[ST_REGRESSION] == 1 ? "" : "s", counts[ST_FAIL],
+           counts[ST_FAIL] == 1 ? "" : "s", counts[ST_MISSING], counts[ST_IMPROVED], counts[ST_NOISE],
+           counts[ST_SAME], counts[ST_NEW], post);
+}
+
+static void print_text(const cmp_line *L, int nl, int with_gpu, const int *counts)
 {
     printf("%-10s %8s %12s %12s  %-22s %s\n", "status", "change", "base_us", "new_us", "test",
            "op/impl/shape [dtype]");
     for (int i = 0; i < nl; i++) {
-        const cmp_line *x = &L[i];
-        const kb_row *k = x->n ? x->n : x->b;
-        char ch[16] = "-", bt[24] = "-", nt[24] = "-";
-        if (isfinite(x->change)) snprintf(ch, sizeof ch, "%+.1f%%", 100 * x->change);
-        if (x->b && kb_row_has_time(x->b)) snprintf(bt, sizeof bt, "%.3f", x->b->time_us);
-        if (x->n && kb_row_has_time(x->n)) snprintf(nt, sizeof nt, "%.3f", x->n->time_us);
-        printf("%-10s %8s %12s %12s  %-22s %s/%s/%s [%s]%s%s\n", st_name[x->st], ch, bt, nt, x->test, k->op, k->impl,
-               k->shape, k->dtype, with_gpu ? " " : "", with_gpu ? k->gpu : "");
-        counts[x->st]++;
+        line_cells c = cells_of(&L[i]);
+        printf("%-10s %8s %12s %12s  %-22s %s/%s/%s [%s]%s%s\n", st_name[L[i].st], c.ch, c.bt, c.nt, L[i].test,
+               c.k->op, c.k->impl, c.k->shape, c.k->dtype, with_gpu ? " " : "", with_gpu ? c.k->gpu : "");
     }
-    print_geomeans(L, nl);
-    printf("\nsummary: %d regression%s, %d verification failure%s, %d missing, %d improved, "
-           "%d noise, %d same, %d new\n",
-           counts[ST_REGRESSION], counts[ST_REGRESSION] == 1 ? "" : "s", counts[ST_FAIL],
-           counts[ST_FAIL] == 1 ? "" : "s", counts[ST_MISSING], counts[ST_IMPROVED], counts[ST_NOISE],
-           counts[ST_SAME], counts[ST_NEW]);
+    printf("\ngeometric-mean change per op (NEW/BASE time):\n");
+    each_geomean(L, nl, geo_text, NULL);
+    summary_line(counts, "\n", "");
+}
+
+/* Markdown: the summary first (what a reviewer reads), then the flagged and
+ * changed lines (SAME rows are counted, not listed), then the per-op means. */
+static void print_md(const cmp_line *L, int nl, int with_gpu, const int *counts)
+{
+    summary_line(counts, "**kbench compare** ", "");
+    printf("\n| status | change | base µs | new µs | test | op/impl/shape | dtype |%s\n|---|---:|---:|---:|---|---|---|%s\n",
+           with_gpu ? " gpu |" : "", with_gpu ? "---|" : "");
+    for (int i = 0; i < nl; i++) {
+        if (L[i].st == ST_SAME) continue;
+        line_cells c = cells_of(&L[i]);
+        printf("| %s | %s | %s | %s | %s | `%s/%s/%s` | %s |%s%s%s\n", st_name[L[i].st], c.ch, c.bt, c.nt, L[i].test,
+               c.k->op, c.k->impl, c.k->shape, c.k->dtype, with_gpu ? " " : "", with_gpu ? c.k->gpu : "",
+               with_gpu ? " |" : "");
+    }
+    printf("\n| op | geometric-mean change | rows |\n|---|---:|---:|\n");
+    each_geomean(L, nl, geo_md, NULL);
+}
+
+static json_t *json_line(const cmp_line *x)
+{
+    const kb_row *k = x->n ? x->n : x->b;
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "status", st_name[x->st], "op", k->op, "impl",
+                          k->impl, "shape", k->shape, "dtype", k->dtype, "gpu", k->gpu, "test", x->test);
+    json_object_set_new(o, "change", isfinite(x->change) ? json_real(x->change) : json_null());
+    json_object_set_new(o, "p", isfinite(x->p) ? json_real(x->p) : json_null());
+    json_object_set_new(o, "base_us", x->b && kb_row_has_time(x->b) ? json_real(x->b->time_us) : json_null());
+    json_object_set_new(o, "new_us", x->n && kb_row_has_time(x->n) ? json_real(x->n->time_us) : json_null());
+    return o;
+}
+
+static void print_json(const cmp_args *v, const cmp_line *L, int nl, const int *counts)
+{
+    json_t *lines = json_array(), *geo = json_array(), *sum = json_object();
+    for (int i = 0; i < nl; i++) json_array_append_new(lines, json_line(&L[i]));
+    each_geomean(L, nl, geo_json, geo);
+    for (int s = ST_FAIL; s <= ST_INFO; s++) json_object_set_new(sum, st_name[s], json_integer(counts[s]));
+    json_t *root = json_pack("{s:s, s:s, s:f, s:f, s:o, s:o, s:o}", "base", v->bpath, "new", v->npath,
+                             "threshold", v->thr, "alpha", v->alpha, "summary", sum, "geomean", geo, "lines", lines);
+    json_object_set_new(root, "gate", json_string(counts[ST_REGRESSION] || counts[ST_FAIL] || counts[ST_MISSING]
+                                                      ? "fail" : "pass"));
+    json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
+    printf("\n");
+    json_decref(root);
 }
 
 /* GPU sets must agree (unless allowed); rows match per GPU when several.
@@ -499,11 +620,46 @@ static int check_gpus(const cmp_args *a, const kb_rowset *bs, const kb_rowset *n
 
 static void print_head(const cmp_args *a, const match_ctx *m, const char *bg, const char *ng, int equal)
 {
-    printf("kbench compare: BASE %s (%s, %d rows) vs NEW %s (%s, %d rows)\n", a->bpath, bg, m->bs->n, a->npath, ng,
-           m->ns->n);
-    printf("threshold %.1f%%, alpha %g%s\n", a->thr * 100, a->alpha, equal ? "" : "  [GPU mismatch allowed]");
+    const char *q = a->fmt == FMT_MD ? "`" : "";
+    printf("kbench compare: BASE %s%s%s (%s, %d rows) vs NEW %s%s%s (%s, %d rows)%s\n", q, a->bpath, q, bg, m->bs->n, q,
+           a->npath, q, ng, m->ns->n, a->fmt == FMT_MD ? "  " : "");
+    printf("threshold %.1f%%, alpha %g%s%s%s%s%s\n", a->thr * 100, a->alpha, equal ? "" : "  [GPU mismatch allowed]",
+           a->filter ? ", filter " : "", a->filter ? q : "", a->filter ? a->filter : "", a->filter ? q : "");
     if (m->nsup || m->bsup) printf("duplicates: the last row of each key is compared (--duplicates last)\n");
     printf("\n");
+}
+
+/* Google Benchmark's compare.py: fewer than 9 repetitions make the result
+ * unreliable.  One warning line for the lines whose smaller side has fewer. */
+enum { REPS_RECOMMENDED = 9 };
+static void warn_low_reps(const cmp_line *L, int nl)
+{
+    int low = 0;
+    for (int i = 0; i < nl; i++) {
+        if (!L[i].b || !L[i].n || !isfinite(L[i].change)) continue;
+        int nb = L[i].b->n_samples ? L[i].b->n_samples : L[i].b->reps;
+        int nn = L[i].n->n_samples ? L[i].n->n_samples : L[i].n->reps;
+        low += (nb < nn ? nb : nn) < REPS_RECOMMENDED;
+    }
+    if (low)
+        fprintf(stderr, "kbench compare: warning: %d compared row%s fewer than %d repetitions on one side: "
+                "results unreliable (--reps %d or more recommended)\n", low, low == 1 ? " has" : "s have",
+                REPS_RECOMMENDED, REPS_RECOMMENDED);
+}
+
+static void render(const cmp_args *a, const match_ctx *m, const cmp_line *L, int nl, int with_gpu, int *counts,
+                   const char *bg, const char *ng, int equal)
+{
+    for (int i = 0; i < nl; i++) counts[L[i].st]++;
+    if (a->fmt == FMT_JSON) print_json(a, L, nl, counts);
+    else print_head(a, m, bg, ng, equal);
+    if (a->fmt == FMT_TEXT) print_text(L, nl, with_gpu, counts);
+    if (a->fmt == FMT_MD) print_md(L, nl, with_gpu, counts);
+    if (m->few)
+        fprintf(stderr, "kbench compare: warning: %d row%s had too few samples for alpha %g (the exact "
+                "Mann-Whitney U cannot reach it): judged by their min/max ranges\n", m->few,
+                m->few == 1 ? "" : "s", a->alpha);
+    warn_low_reps(L, nl);
 }
 
 static int compare(const cmp_args *a, match_ctx *m)
@@ -514,14 +670,13 @@ static int compare(const cmp_args *a, match_ctx *m)
     if (L) nl = match_rows(m, with_gpu, a, L);
     int counts[ST_INFO + 1] = {0}, rc = equal == -1 || nl == -1 ? KB_EXIT_USAGE : nl < 0 ? KB_EXIT_IO : 0;
     if (rc == KB_EXIT_IO) fprintf(stderr, "kbench compare: out of memory\n");
+    if (!rc && nl == 0 && a->filter) {
+        fprintf(stderr, "kbench compare: --filter '%s' matches no row\n", a->filter);
+        rc = KB_EXIT_USAGE;
+    }
     if (!rc) {
         qsort(L, (size_t)nl, sizeof *L, cmp_lines);
-        print_head(a, m, bg, ng, equal);
-        print_lines(L, nl, with_gpu, counts);
-        if (m->few)
-            fprintf(stderr, "kbench compare: warning: %d row%s had too few samples for alpha %g (the exact "
-                    "Mann-Whitney U cannot reach it): judged by their min/max ranges\n", m->few,
-                    m->few == 1 ? "" : "s", a->alpha);
+        render(a, m, L, nl, with_gpu, counts, bg, ng, equal);
         rc = (counts[ST_REGRESSION] || counts[ST_FAIL] || counts[ST_MISSING]) ? KB_EXIT_FAIL : 0;
     }
     free(L);

@@ -94,7 +94,8 @@ void csv_table_free(csv_table *t)
 int csv_table_stream(const char *path, csv_table *t, csv_row_fn fn, void *ctx, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
-    FILE *f = fopen(path, "rb");
+    int is_stdin = !strcmp(path, "-"); /* "-" is standard input */
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
     if (!f) {
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return KB_EXIT_IO;
@@ -130,7 +131,7 @@ int csv_table_stream(const char *path, csv_table *t, csv_row_fn fn, void *ctx, c
         rc = KB_EXIT_USAGE;
     }
     csv_free(&p);
-    fclose(f);
+    if (!is_stdin) fclose(f);
     drop_cur(&ps);
     free(ps.cur);
     if (!rc && ps.bad == 3) rc = ps.fn_rc; /* fn wrote err */

@@ -24,7 +24,8 @@ typedef struct csv_table {
 
 /* Streaming: the header into t, then each data row (1-based) to fn as it is
  * parsed, never kept (t->nrows counts them).  fn returns 0, or an exit code
- * that stops the load and is returned (fn wrote err). */
+ * that stops the load and is returned (fn wrote err).  path "-" reads
+ * standard input (left open). */
 typedef int (*csv_row_fn)(void *ctx, const csv_table *t, char *const *fields, int row);
 int csv_table_stream(const char *path, csv_table *t, csv_row_fn fn, void *ctx, char *err, size_t errlen);
 void csv_table_free(csv_table *t);

@@ -8,15 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void html_esc(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '<') fputs("&lt;", f);
-        else if (*s == '>') fputs("&gt;", f);
-        else if (*s == '&') fputs("&amp;", f);
-        else fputc(*s, f);
-    }
-}
+#include <md4c-html.h>
 
 static void md_esc(FILE *f, const char *s)
 {
@@ -27,21 +19,31 @@ static void md_esc(FILE *f, const char *s)
     }
 }
 
+/* Both Markdown streams: the file, and the in-memory twin md4c renders. */
+static void put(doc *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(doc *d, const char *fmt, ...)
+{
+    va_list ap, aq;
+    va_start(ap, fmt);
+    va_copy(aq, ap);
+    vfprintf(d->md, fmt, ap);
+    vfprintf(d->hmd, fmt, aq);
+    va_end(aq);
+    va_end(ap);
+}
+
 int doc_open(doc *d, const char *md_path, const char *html_path, const char *title, char *err, size_t errlen)
 {
     memset(d, 0, sizeof *d);
-    if (kb_afile_open(&d->md_file, md_path) || kb_afile_open(&d->html_file, html_path)) {
+    d->title = title;
+    if (kb_afile_open(&d->md_file, md_path) || kb_afile_open(&d->html_file, html_path) ||
+        !(d->hmd = open_memstream(&d->hbuf, &d->hlen))) {
         snprintf(err, errlen, "%s: cannot write: %s", d->md_file.f ? html_path : md_path, strerror(errno));
         doc_abort(d);
         return -1;
     }
     d->md = d->md_file.f;
     d->html = d->html_file.f;
-    fprintf(d->html, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s</title>\n"
-                     "<style>body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em}"
-                     "table{border-collapse:collapse;margin:1em 0;font-size:90%%}"
-                     "td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#eee}"
-                     "img{max-width:100%%}figure{margin:1em 0}</style></head><body>\n", title);
     return 0;
 }
 
@@ -49,34 +51,45 @@ void doc_abort(doc *d)
 {
     kb_afile_abort(&d->md_file);
     kb_afile_abort(&d->html_file);
-    d->md = d->html = NULL;
+    if (d->hmd) fclose(d->hmd);
+    free(d->hbuf);
+    d->md = d->html = d->hmd = NULL;
+    d->hbuf = NULL;
 }
 
 static void end_list(doc *d)
 {
     if (!d->in_list) return;
-    fputs("</ul>\n", d->html);
-    fputs("\n", d->md);
+    put(d, "\n");
     d->in_list = 0;
+}
+
+static void html_out(const MD_CHAR *text, MD_SIZE size, void *f) { fwrite(text, 1, size, f); }
+
+/* The HTML: a head, the Markdown twin rendered by md4c (GitHub tables; raw
+ * HTML in the text stays text), a foot. */
+static int render_html(doc *d)
+{
+    if (fclose(d->hmd)) return d->hmd = NULL, -1;
+    d->hmd = NULL;
+    fprintf(d->html, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s</title>\n"
+                     "<style>body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em}"
+                     "table{border-collapse:collapse;margin:1em 0;font-size:90%%}"
+                     "td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#eee}"
+                     "img{max-width:100%%}</style></head><body>\n", d->title);
+    int rc = md_html(d->hbuf, (MD_SIZE)d->hlen, html_out, d->html, MD_DIALECT_GITHUB | MD_FLAG_NOHTML, 0);
+    fputs("</body></html>\n", d->html);
+    return rc ? -1 : 0;
 }
 
 int doc_commit(doc *d, char *err, size_t errlen)
 {
     end_list(d);
-    fputs("</body></html>\n", d->html);
-    const char *bad = kb_afile_commit(&d->md_file) ? "report" : kb_afile_commit(&d->html_file) ? "HTML" : NULL;
+    const char *bad = render_html(d) ? "HTML rendering" : kb_afile_commit(&d->md_file) ? "report"
+                    : kb_afile_commit(&d->html_file) ? "HTML" : NULL;
     if (bad) snprintf(err, errlen, "cannot finish the %s: %s", bad, strerror(errno));
     doc_abort(d); /* removes what is left of the temporaries */
     return bad ? -1 : 0;
-}
-
-/* One block of text: Markdown md_pre TEXT md_post, HTML <tag>TEXT</tag>. */
-static void put_text(doc *d, const char *md_pre, const char *md_post, const char *tag, const char *text)
-{
-    fprintf(d->md, "%s%s%s", md_pre, text, md_post);
-    fprintf(d->html, "<%s>", tag);
-    html_esc(d->html, text);
-    fprintf(d->html, "</%s>\n", tag);
 }
 
 /* The text of fmt, ... in a malloc'd string (never cut); NULL when out of
@@ -100,12 +113,9 @@ static char *doc_vformat(const char *fmt, va_list ap)
 
 void doc_h(doc *d, int level, const char *fmt, ...)
 {
-    char pre[16], tag[4];
     DOC_FORMAT(buf, fmt);
     end_list(d);
-    snprintf(pre, sizeof pre, "%.*s ", level, "######");
-    snprintf(tag, sizeof tag, "h%d", level);
-    put_text(d, pre, "\n\n", tag, buf ? buf : "");
+    put(d, "%.*s %s\n\n", level, "######", buf ? buf : "");
     free(buf);
 }
 
@@ -113,50 +123,43 @@ void doc_p(doc *d, const char *fmt, ...)
 {
     DOC_FORMAT(buf, fmt);
     end_list(d);
-    put_text(d, "", "\n\n", "p", buf ? buf : "");
+    put(d, "%s\n\n", buf ? buf : "");
     free(buf);
 }
 
 void doc_li(doc *d, const char *fmt, ...)
 {
     DOC_FORMAT(buf, fmt);
-    if (!d->in_list) { fputs("<ul>\n", d->html); d->in_list = 1; }
-    put_text(d, "- ", "\n", "li", buf ? buf : "");
+    d->in_list = 1;
+    put(d, "- %s\n", buf ? buf : "");
     free(buf);
 }
 
-/* One table line in both languages; cell = "th" or "td". */
-static void put_cells(doc *d, int nc, const char *const *cells, const char *cell)
+/* One table line. */
+static void put_cells(doc *d, int nc, const char *const *cells)
 {
-    fputs("|", d->md);
-    for (int i = 0; i < nc; i++) { fputc(' ', d->md); md_esc(d->md, cells[i]); fputs(" |", d->md); }
-    fputs("\n", d->md);
-    fputs("<tr>", d->html);
+    put(d, "|");
     for (int i = 0; i < nc; i++) {
-        fprintf(d->html, "<%s>", cell);
-        html_esc(d->html, cells[i]);
-        fprintf(d->html, "</%s>", cell);
+        put(d, " ");
+        md_esc(d->md, cells[i]);
+        md_esc(d->hmd, cells[i]);
+        put(d, " |");
     }
-    fputs("</tr>\n", d->html);
+    put(d, "\n");
 }
 
 void doc_table(doc *d, int nc, const char *const *hdr)
 {
     end_list(d);
-    fputs("<table>\n", d->html);
-    put_cells(d, nc, hdr, "th");
-    fputs("|", d->md);
-    for (int i = 0; i < nc; i++) fputs("---|", d->md);
-    fputs("\n", d->md);
+    put_cells(d, nc, hdr);
+    put(d, "|");
+    for (int i = 0; i < nc; i++) put(d, "---|");
+    put(d, "\n");
 }
 
-void doc_row(doc *d, int nc, const char *const *cells) { put_cells(d, nc, cells, "td"); }
+void doc_row(doc *d, int nc, const char *const *cells) { put_cells(d, nc, cells); }
 
-void doc_table_end(doc *d)
-{
-    fputs("\n", d->md);
-    fputs("</table>\n", d->html);
-}
+void doc_table_end(doc *d) { put(d, "\n"); }
 
 static void base64_file(FILE *out, const char *path)
 {
@@ -175,17 +178,15 @@ static void base64_file(FILE *out, const char *path)
     fclose(f);
 }
 
+/* Markdown links the image; the HTML embeds it (a data URI), so the page
+ * stands alone. */
 void doc_img(doc *d, const char *alt, const char *rel, const char *abs)
 {
     end_list(d);
     fprintf(d->md, "![%s](%s)\n\n", alt, rel);
-    fprintf(d->html, "<figure><img alt=\"");
-    html_esc(d->html, alt);
-    fprintf(d->html, "\" src=\"data:image/png;base64,");
-    base64_file(d->html, abs);
-    fprintf(d->html, "\"><figcaption>");
-    html_esc(d->html, alt);
-    fprintf(d->html, "</figcaption></figure>\n");
+    fprintf(d->hmd, "![%s](data:image/png;base64,", alt);
+    base64_file(d->hmd, abs);
+    fprintf(d->hmd, ")\n\n");
 }
 
 const char *fnum(char *buf, size_t n, double v, int prec)

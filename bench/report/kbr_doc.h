@@ -1,5 +1,5 @@
-/* kbr_doc.h - the report's document: Markdown and an HTML twin written at
- * once, each through a temporary file renamed into place only when the whole
+/* kbr_doc.h - the report's document: Markdown, and its HTML rendered from
+ * the same Markdown by md4c (images embedded), each through a temporary file renamed into place only when the whole
  * document was written (doc_commit): an interrupted or failing report leaves
  * the previous report.md / report.html as they were. */
 #ifndef KBR_DOC_H
@@ -10,12 +10,16 @@
 typedef struct doc {
     kb_afile md_file, html_file;
     FILE *md, *html;
+    FILE *hmd; /* the Markdown md4c renders: md with images as data URIs */
+    char *hbuf;
+    size_t hlen;
+    const char *title;
     int in_list;
 } doc;
 
-/* Open both temporaries and write the HTML head.  0, or -1 with err set. */
+/* Open both temporaries and the in-memory Markdown.  0, or -1 with err set. */
 int doc_open(doc *d, const char *md_path, const char *html_path, const char *title, char *err, size_t errlen);
-/* Close the HTML, then rename both into place.  0, or -1 with err set (the
+/* Render the HTML, then rename both into place.  0, or -1 with err set (the
  * temporaries are removed). */
 int doc_commit(doc *d, char *err, size_t errlen);
 void doc_abort(doc *d);

@@ -49,6 +49,21 @@ static int set_value(const char *cmd, const kbr_opt *o, const char *v)
     return KB_EXIT_USAGE;
 }
 
+/* Every option at most once, and never with an empty value: a repeated
+ * option would silently keep one of its values. */
+static int check_once(const char *cmd, const kbr_opt *o, const char *v, char *seen, const kbr_opt *opts)
+{
+    if (seen[o - opts]++) {
+        fprintf(stderr, "kbench %s: option '--%s' given twice\n", cmd, o->name);
+        return KB_EXIT_USAGE;
+    }
+    if (o->kind != KBR_OPT_FLAG && v && !*v) {
+        fprintf(stderr, "kbench %s: option '--%s' has an empty value\n", cmd, o->name);
+        return KB_EXIT_USAGE;
+    }
+    return 0;
+}
+
 /* The table entry getopt_long answered with c, or NULL. */
 static const kbr_opt *entry_for(int c, const kbr_opt *opts, int n)
 {
@@ -67,6 +82,7 @@ int kbr_opts_parse(const char *cmd, int argc, char **argv, const kbr_opt *opts, 
     build_tables(opts, nopts, lo, sh);
     optind = 0;
     opterr = 0;
+    char seen[MAX_OPTS] = {0};
     int c;
     while ((c = getopt_long(argc, argv, sh, lo, NULL)) != -1) {
         const kbr_opt *o = entry_for(c, opts, nopts);
@@ -82,7 +98,8 @@ int kbr_opts_parse(const char *cmd, int argc, char **argv, const kbr_opt *opts, 
             fprintf(stderr, "kbench %s: unknown option '%s'\n", cmd, argv[optind - 1]);
             return KB_EXIT_USAGE;
         }
-        int rc = set_value(cmd, o, optarg);
+        int rc = check_once(cmd, o, optarg, seen, opts);
+        if (!rc) rc = set_value(cmd, o, optarg);
         if (rc) return rc;
     }
     *first = optind;
