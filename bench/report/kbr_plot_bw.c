@@ -4,7 +4,8 @@
  * 0) and, unless they move link bytes, none on the communication chart; here
  * they are read as what they are, memory-bound copies:
  *
- *   x   one position per (op, shape), in row order
+ *   x   one position per (op, shape), in row order (named per shape up to
+ *       BW_MAX_TICS positions, else per operator with its range of positions)
  *   y   achieved GB/s = the op's minimum HBM bytes (`bytes`) / time
  *   y2  % of the HBM roof: GB/s / HBM GB/s x 100 (datasheet; measured when
  *       the GPU has no table row), the same scale as y
@@ -116,6 +117,24 @@ static int put_bw_ceilings(FILE *f, void *arg)
     return ferror(f) ? -1 : 0;
 }
 
+/* More shapes than this: one x tic per operator (the shapes are in the data file). */
+#define BW_MAX_TICS 30
+
+/* One tic per operator, in the middle of its positions ("op shape" keys start with the op). */
+static void script_op_tics(FILE *f, const bw *C)
+{
+    int n = 0;
+    for (int x = 0; x < C->xs.n; x++) {
+        size_t l = strcspn(C->xs.s[x], " ");
+        int seen = 0, lo = x, hi = x;
+        for (int y = 0; y < x && !seen; y++) seen = !strncmp(C->xs.s[y], C->xs.s[x], l + 1);
+        if (seen) continue;
+        for (int y = x + 1; y < C->xs.n; y++)
+            if (!strncmp(C->xs.s[y], C->xs.s[x], l + 1)) hi = y;
+        fprintf(f, "%s\"%.*s (%d..%d)\" %g", n++ ? ", " : "", (int)l, C->xs.s[x], lo, hi, (lo + hi) / 2.0);
+    }
+}
+
 /* Axes: x positions named by (op, shape); GB/s left, % of the HBM roof right. */
 static void script_axes(FILE *f, const bw *C, int nmeas)
 {
@@ -124,7 +143,9 @@ static void script_axes(FILE *f, const bw *C, int nmeas)
                "per shape%s\"\n",
             C->gpu, nmeas ? "" : " - projected, nothing measured");
     fprintf(f, "set xrange [-0.5:%g]\nset xtics nomirror rotate by -30 left font \",9\" (", C->xs.n - 0.5);
-    for (int x = 0; x < C->xs.n; x++) fprintf(f, "%s\"%s\" %d", x ? ", " : "", C->xs.s[x], x);
+    if (C->xs.n <= BW_MAX_TICS)
+        for (int x = 0; x < C->xs.n; x++) fprintf(f, "%s\"%s\" %d", x ? ", " : "", C->xs.s[x], x);
+    else script_op_tics(f, C);
     fprintf(f, ")\nset yrange [0:%g]\nset ytics nomirror\n"
                "set ylabel \"GB/s (minimum HBM bytes / time)\"\n",
             C->ymax);

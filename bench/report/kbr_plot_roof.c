@@ -223,9 +223,9 @@ static void script_labels(FILE *f, const roof *R)
         int dup = 0;
         for (int j = 0; j < i && !dup; j++) dup = same_ceiling(&R->lines[j], l);
         if (dup) continue;
-        double y = l->v * 1.12;
+        double y = l->v * 1.3; /* clear of the points on the roof (ps 1.6) */
         for (int k = 0; k < nlab; k++)
-            if (fabs(log(placed[k] / y)) < log(1.25)) y = l->v / 1.12;
+            if (fabs(log(placed[k] / y)) < log(1.25)) y = l->v / 1.3;
         placed[nlab] = y;
         fprintf(f, "set label %d \"%s %.0f TFLOP/s (%s)\" at %g,%g left front font \",9\" tc rgb \"%s\"\n", ++nlab,
                 l->kind, l->v, l->src, l->x0 * 1.4, y, kbr_gpu_colors[l->g % 4]);
