@@ -80,7 +80,7 @@ int kb_model(const char *gpus, const char *ops, unsigned sets, const char *out)
     for (int i = 0; i < nops; i++) {
         if (!kb_in_list(ops, all[i]->name)) continue;
         int ns = 0;
-        const kb_shape *sh = all[i]->shapes(&ns);
+        const kb_shape *sh = kb_op_shapes(all[i], &ns);
         for (int k = 0; k < ns; k++) {
             if (!(sh[k].sets & sets)) continue;
             int has_link = all[i]->link_bytes && all[i]->link_bytes(&sh[k]) > 0;
@@ -115,7 +115,7 @@ int kb_list(const char *ops, unsigned sets, int show_shapes)
         const kb_op *op = all[i];
         if (!kb_in_list(ops, op->name)) continue;
         int ns = 0, nf = 0, nq = 0, nsm = 0;
-        const kb_shape *sh = op->shapes(&ns);
+        const kb_shape *sh = kb_op_shapes(op, &ns);
         for (int k = 0; k < ns; k++) {
             nf += !!(sh[k].sets & KB_SET_FULL);
             nq += !!(sh[k].sets & KB_SET_QUICK);
