@@ -239,16 +239,21 @@ static void test_checks_ep(void)
     int n = 0;
     const kb_shape *d = kb_find_op("ep_dispatch")->shapes(&n);
     const char *lbl = d[0].label; /* ranks depend on this machine: read them from the table */
+    char msg[256];
     OK("ep_dispatch", lbl, "t", 1024);
     REFUSED("ep_dispatch", lbl, "hidden", 0, "ep_dispatch: hidden=0 is outside 128..65536");
     REFUSED("ep_dispatch", lbl, "hidden", 7000, "ep_dispatch: hidden=7000 is not a multiple of 128");
     REFUSED("ep_dispatch", lbl, "k", 9, "ep_dispatch: k=9 is outside 1..8");
+    if (d[0].d[4] > 1) { /* ranks: e must split evenly over them */
+        snprintf(msg, sizeof msg, "ep_dispatch: e=%lld is not a multiple of ranks=%lld", (long long)(d[0].d[4] * 32 + 1),
+                 (long long)d[0].d[4]);
+        REFUSED("ep_dispatch", lbl, "e", d[0].d[4] * 32 + 1, msg);
+    }
     REFUSED("ep_combine", lbl, "ngroup", 5, "ep_combine: e=256 is not a multiple of ngroup=5");
     OK("ep_combine", lbl, "topkgroup", 1); /* 8 of the 32 experts of one group */
     REFUSED("ep_combine", lbl, "ngroup", 256, "ep_combine: k=8 is more than topkgroup x e/ngroup = 4 experts");
     const kb_shape *a = kb_find_op("alltoall")->shapes(&n);
     const int64_t ar = a[0].d[4]; /* EP_D_RANKS */
-    char msg[256];
     snprintf(msg, sizeof msg, "alltoall: bytes=8 leaves chunks under 16 B for %lld ranks (at least %lld)",
              (long long)ar, (long long)(16 * ar));
     REFUSED("alltoall", a[0].label, "bytes", 8, msg);

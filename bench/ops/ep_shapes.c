@@ -232,10 +232,12 @@ int ep_moe_check(const char *op, const kb_shape *s, char *why, size_t n)
         kb_check_dim(op, "hidden", s->d[EP_D_HIDDEN], 128, 65536, 128, why, n) ||
         kb_check_dim(op, "ranks", ranks, 1, EP_MAX_RANKS, 1, why, n) ||
         kb_check_dim(op, "loopback", s->d[EP_D_LOOPBACK], 0, 1, 1, why, n) ||
-        kb_check_dim(op, "e", e, ranks, EP_MAX_EXPERTS, ranks, why, n) ||
+        kb_check_dim(op, "e", e, ranks, EP_MAX_EXPERTS, 1, why, n) ||
         kb_check_dim(op, "ngroup", g, 1, e, 1, why, n) || kb_check_dim(op, "topkgroup", kg, 1, g, 1, why, n) ||
         kb_check_dim(op, "k", k, 1, EP_MAX_TOPK, 1, why, n))
         return 1;
+    if (e % ranks)
+        return -kb_shape_refuse(why, n, "%s: e=%lld is not a multiple of ranks=%lld", op, (long long)e, (long long)ranks);
     if (e % g) return -kb_shape_refuse(why, n, "%s: e=%lld is not a multiple of ngroup=%lld", op, (long long)e, (long long)g);
     if (k > kg * (e / g))
         return -kb_shape_refuse(why, n, "%s: k=%lld is more than topkgroup x e/ngroup = %lld experts", op, (long long)k,
