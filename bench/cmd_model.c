@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "bench/kb_axis.h"
 #include "bench/kb_row.h"
 #include "bench/kb_roofline.h"
 #include "bench/kb_run.h"
@@ -122,7 +123,8 @@ int kb_list(const char *ops, unsigned sets, int show_shapes)
             nsm += !!(sh[k].sets & KB_SET_SMALL);
         }
         printf("%-18s %s\n", op->name, op->what ? op->what : "");
-        printf("  roof: %s; shapes: %d full, %d quick, %d small\n", kb_peak_name(op->peak), nf, nq, nsm);
+        if (kb_axes_installed(op)) printf("  roof: %s; shapes: %d from --axis\n", kb_peak_name(op->peak), ns);
+        else printf("  roof: %s; shapes: %d full, %d quick, %d small\n", kb_peak_name(op->peak), nf, nq, nsm);
         for (int j = 0; j < op->n_impls; j++)
             printf("  %-4s %-26s %s\n", op->impls[j].kind == KB_IMPL_LIB ? "lib" : "hand", op->impls[j].name,
                    op->impls[j].what ? op->impls[j].what : "");

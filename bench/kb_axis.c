@@ -191,6 +191,8 @@ const kb_shape *kb_op_shapes(const kb_op *op, int *n)
     return op->shapes(n);
 }
 
+int kb_axes_installed(const kb_op *op) { return inst.op && op == inst.op; }
+
 int kb_axes_argv(const char **out, int max)
 {
     int k = 0;

@@ -57,6 +57,8 @@ int kb_axis_product(const kb_op *op, const kb_shape *base, const kb_axis *ax, in
 int kb_axes_install(const char *cmd, const char *ops, const char *shape, unsigned sets, char *const *specs,
                     int nspecs);
 /* kb_op_shapes(op, &n) (bench/kb.h) hands out the installed list. */
+/* Is the installed list op's?  1 or 0. */
+int kb_axes_installed(const kb_op *op);
 /* The arguments that rebuild the installed list in a worker or a profiled
  * child ("--op" OP "--axis" SPEC ... "--shape" BASE), into out[max]; returns how many
  * (0 when no axes are installed). */

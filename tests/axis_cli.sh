@@ -56,6 +56,7 @@ grep -q ',layout2_m128_n4096_k7168_g4_dist1,' <<<"$out" && ok || no "model --sha
 out=$("$kb" list --op hbm --axis bytes=1M:4M:x2); rc=$?
 [ $rc -eq 0 ] && ok || no "list with axes: exit $rc"
 [ "$(grep -c '^    shape ' <<<"$out")" -eq 3 ] && ok || no "list with axes: $(grep -c '^    shape ' <<<"$out") shapes, want 3"
+grep -q '^  roof: memory; shapes: 3 from --axis$' <<<"$out" && ok || no "list with axes: summary line"
 for b in 1048576 2097152 4194304; do
   grep -Eq "^    shape mode0_bytes${b}_passes1 +u8 .* ${b:0:1}\.[0-9]+e\+06 B$" <<<"$out" && ok || no "list with axes: no $b-byte shape"
 done
