@@ -178,7 +178,7 @@ static struct {
     const kb_op *op;
     kb_shape_table t;
     char base[sizeof ((kb_shape *)0)->label];
-    char *const *specs;
+    const char *specs[KB_MAX_DIMS]; /* the caller's strings (argv): they outlive the run */
     int nspecs;
 } inst;
 
@@ -258,7 +258,7 @@ int kb_axes_install(const char *cmd, const char *ops, const char *shape, unsigne
     inst.t = t;
     inst.op = op;
     snprintf(inst.base, sizeof inst.base, "%s", base->label);
-    inst.specs = specs;
+    for (int i = 0; i < nspecs; i++) inst.specs[i] = specs[i];
     inst.nspecs = nspecs;
     return 0;
 }

@@ -53,7 +53,8 @@ int kb_axis_product(const kb_op *op, const kb_shape *base, const kb_axis *ax, in
 /* The CLI side.  kb_axes_install: parse the --axis specs of command `cmd`
  * for the single operator `ops` over the base (`shape`: one label or NULL;
  * `sets`), and make the result the shape table of that operator for the rest
- * of the process.  0, or KB_EXIT_USAGE after one line on stderr. */
+ * of the process (the spec strings are kept by pointer: pass argv's).  0, or
+ * KB_EXIT_USAGE after one line on stderr; a failure leaves any earlier list. */
 int kb_axes_install(const char *cmd, const char *ops, const char *shape, unsigned sets, char *const *specs,
                     int nspecs);
 /* kb_op_shapes(op, &n) (bench/kb.h) hands out the installed list. */

@@ -34,6 +34,7 @@ expect 2 "--shape names one base shape with --axis" -- run --op fp8_gemm --shape
 expect 2 "option '--shape' does not apply to this command without --axis" -- model --op hbm --shape copy_2GiB
 expect 2 "^kbench run: --axis: alltoall: bytes=8 leaves chunks under 16 B for [0-9]+ ranks" -- run --op alltoall --axis bytes=8:1G:x2
 expect 2 "^kbench list: --axis: hbm: mode=3: an L2 read needs an l2read base shape" -- list --op hbm --axis mode=3
+expect 2 "^kbench model: --axis: more than 8 axes" -- model --op fp8_gemm --axis m=1 --axis m=2 --axis m=3 --axis m=4 --axis m=5 --axis m=6 --axis m=7 --axis m=8 --axis m=9
 expect 2 "^kbench model: --axis: the axes make more than 4096 shapes$" -- model --op fp8_gemm --axis m=1:65:+1 --axis k=128:8192:+128
 
 # model: 3 shapes x 2 GPUs; flops = 2 m n k by hand: 2*64*7168*2048 = 1879048192,
