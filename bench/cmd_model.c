@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "bench/kb_axis.h"
 #include "bench/kb_row.h"
 #include "bench/kb_roofline.h"
 #include "bench/kb_run.h"
@@ -80,7 +81,7 @@ int kb_model(const char *gpus, const char *ops, unsigned sets, const char *out)
     for (int i = 0; i < nops; i++) {
         if (!kb_in_list(ops, all[i]->name)) continue;
         int ns = 0;
-        const kb_shape *sh = all[i]->shapes(&ns);
+        const kb_shape *sh = kb_op_shapes(all[i], &ns);
         for (int k = 0; k < ns; k++) {
             if (!(sh[k].sets & sets)) continue;
             int has_link = all[i]->link_bytes && all[i]->link_bytes(&sh[k]) > 0;
@@ -115,14 +116,15 @@ int kb_list(const char *ops, unsigned sets, int show_shapes)
         const kb_op *op = all[i];
         if (!kb_in_list(ops, op->name)) continue;
         int ns = 0, nf = 0, nq = 0, nsm = 0;
-        const kb_shape *sh = op->shapes(&ns);
+        const kb_shape *sh = kb_op_shapes(op, &ns);
         for (int k = 0; k < ns; k++) {
             nf += !!(sh[k].sets & KB_SET_FULL);
             nq += !!(sh[k].sets & KB_SET_QUICK);
             nsm += !!(sh[k].sets & KB_SET_SMALL);
         }
         printf("%-18s %s\n", op->name, op->what ? op->what : "");
-        printf("  roof: %s; shapes: %d full, %d quick, %d small\n", kb_peak_name(op->peak), nf, nq, nsm);
+        if (kb_axes_installed(op)) printf("  roof: %s; shapes: %d from --axis\n", kb_peak_name(op->peak), ns);
+        else printf("  roof: %s; shapes: %d full, %d quick, %d small\n", kb_peak_name(op->peak), nf, nq, nsm);
         for (int j = 0; j < op->n_impls; j++)
             printf("  %-4s %-26s %s\n", op->impls[j].kind == KB_IMPL_LIB ? "lib" : "hand", op->impls[j].name,
                    op->impls[j].what ? op->impls[j].what : "");

@@ -78,6 +78,8 @@ typedef struct kb_counters_req {
     const char *exe, *key, *specs;
     int keep_l2;
     double timeout_s;
+    const char *const *args; /* more arguments for the child (--axis ...) */
+    int n_args;
 } kb_counters_req;
 int kb_counters_collect(const kb_counters_req *q, kb_counters *c);
 
