@@ -37,14 +37,19 @@ static int model_row(kb_csv *csv, const kb_op *op, const kb_shape *s, const kb_g
     r.link_bytes = op->link_bytes ? op->link_bytes(s) : 0;
     r.intensity = r.bytes > 0 ? r.flops / r.bytes : 0;
     kb_peak pk = kb_shape_peak(op, s);
-    kb_roof rf = kb_roof_of(&c, pk, r.flops, r.bytes, r.link_bytes);
+    kb_roof rf = kb_roof_of_msgs(&c, pk, r.flops, r.bytes, r.link_bytes, kb_link_messages(r.dims));
     r.time_us = r.time_us_min = r.time_us_max = rf.t_floor_s * 1e6;
     r.cv = 0;
     r.reps = 0;
     kb_roofline_row(&r, &c, NULL, pk, 1);
     r.pct_roof = 100;
-    snprintf(r.note, sizeof r.note, "roofline floor on datasheet ceilings%s%s", has_link ? "; link " : "",
-             has_link ? (practical ? "practical per-direction bandwidth" : "nominal per-direction bandwidth") : "");
+    char lat[96] = "";
+    if (rf.bound == KB_BOUND_NETWORK && rf.t_latency_s > 0 && rf.t_network_s == rf.t_latency_s)
+        snprintf(lat, sizeof lat, "; latency-bound: %g us + %g us per peer (NCCL's model, kb_roofline.h)",
+                 KB_LINK_ALPHA_LAUNCH_US, KB_LINK_ALPHA_PEER_US);
+    snprintf(r.note, sizeof r.note, "roofline floor on datasheet ceilings%s%s%s", has_link ? "; link " : "",
+             has_link ? (practical ? "practical per-direction bandwidth" : "nominal per-direction bandwidth") : "",
+             lat);
     return kb_csv_write(csv, &r);
 }
 
