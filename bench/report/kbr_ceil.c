@@ -58,8 +58,8 @@ double kbr_row_pct_roof(const kb_row *r, const kbr_ceils *c)
     if (!kb_row_has_time(r)) return NAN;
     /* the column's meaning: the datasheet ceilings (measured ones only without a table row) */
     const kb_ceil *ceil = c->has_datasheet ? &c->datasheet : &c->measured;
-    kb_roof rf = kb_roof_of(ceil, kb_peak_for_dtype(r->dtype), r->flops, r->bytes,
-                            isfinite(r->link_bytes) ? r->link_bytes : 0);
+    kb_roof rf = kb_roof_of_msgs(ceil, kb_peak_for_dtype(r->dtype), r->flops, r->bytes,
+                                 isfinite(r->link_bytes) ? r->link_bytes : 0, kb_link_messages(r->dims));
     return kb_roof_pct(&rf, r->time_us);
 }
 
@@ -68,7 +68,9 @@ double kbr_row_floor_us(const kb_row *r, const kb_gpu *g)
     kb_ceil c = kb_ceil_from_gpu(g, 1);
     double link = isfinite(r->link_bytes) ? r->link_bytes : 0;
     double flops = isfinite(r->flops) ? r->flops : 0, bytes = isfinite(r->bytes) ? r->bytes : 0;
-    return kb_roof_of(&c, kb_peak_for_dtype(r->dtype), flops, bytes, link).t_floor_s * 1e6;
+    /* the same floor as run and model: the link's per-message latency counted (kb_link_messages) */
+    return kb_roof_of_msgs(&c, kb_peak_for_dtype(r->dtype), flops, bytes, link, kb_link_messages(r->dims)).t_floor_s *
+           1e6;
 }
 
 double kbr_project_us(const kb_row *r, const kb_gpu *from, const kb_gpu *to)

@@ -54,7 +54,7 @@ static void row_used(term_val *v, const char *what, const kb_row *r)
 
 static double formula_us(const kbr_term *t, const kb_ceil *c)
 {
-    return kb_roof_of(c, t->peak, t->flops, t->bytes, t->link_bytes).t_floor_s * 1e6;
+    return kb_roof_of_msgs(c, t->peak, t->flops, t->bytes, t->link_bytes, kb_link_messages(t->dims)).t_floor_s * 1e6;
 }
 
 /* Another GPU's measured row projected onto k (kbr_project_us: that row's own

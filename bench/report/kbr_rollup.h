@@ -50,7 +50,7 @@ typedef struct kbr_term {
     const char *op;     /* kbench op, or "-" when no op measures it   */
     const char *dtype;  /* the row's dtype column: "e4m3", "bf16", ... */
     char dims[128];     /* every dim of the op's rows, "layout=0;m=4096;n=2112;k=7168;g=1;dist=0" */
-    kb_peak peak;       /* floor: kb_roof_of(ceilings, peak, flops, bytes, link_bytes) */
+    kb_peak peak;       /* floor: kb_roof_of_msgs(ceilings, peak, flops, bytes, link_bytes, kb_link_messages(dims)) */
     double count;       /* calls per layer                           */
     double flops, bytes, link_bytes; /* per call                     */
 } kbr_term;
