@@ -27,7 +27,8 @@ void kb_counters_case(const kb_run_opts *o, const kb_op *op, const kb_shape *s, 
     kb_counters c = {.n_kernels = 0};
     if (o->counters_off && !kb_counters_off()) kb_counters_set_off(o->counters_off);
     const char *skip = not_profiled(op, s);
-    char exe[PATH_MAX], key[256];
+    char exe[PATH_MAX], key[256], dev[16];
+    snprintf(dev, sizeof dev, "%d", o->device);
     ssize_t n = *skip ? -1 : readlink("/proc/self/exe", exe, sizeof exe - 1); /* ncu's own would be ncu */
     if (*skip) {
         snprintf(c.note, sizeof c.note, "%s", skip);
@@ -36,7 +37,8 @@ void kb_counters_case(const kb_run_opts *o, const kb_op *op, const kb_shape *s, 
     } else {
         exe[n] = 0;
         snprintf(key, sizeof key, "%s/%s/%s", op->name, im->name, s->label);
-        kb_counters_req q = {.exe = exe, .key = key, .specs = o->specs, .keep_l2 = keep_l2,
+        kb_counters_req q = {.exe = exe, .key = key, .specs = o->specs, .device = o->device >= 0 ? dev : NULL,
+                             .keep_l2 = keep_l2,
                              .timeout_s = KB_COUNTERS_TIMEOUT_S};
         kb_counters_collect(&q, &c);
     }
@@ -79,12 +81,10 @@ int kb_counters_child(const kb_run_opts *o)
     const kb_op *op;
     const kb_shape *s;
     const kb_impl *im;
-    char why[256], range[256];
+    char range[256];
     if (find_case(o->counters_case, &op, &s, &im)) return KB_EXIT_USAGE;
-    if (!kb_have_device(why, sizeof why)) {
-        fprintf(stderr, "kbench: no CUDA device: %s\n", why);
-        return KB_EXIT_NO_DEVICE;
-    }
+    int dev = kb_use_device(o->device); /* the run's --device (else 0) */
+    if (dev) return dev;
     cudaStream_t st;
     if (cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking) != cudaSuccess) return KB_EXIT_IO;
     void *ctx = NULL;
