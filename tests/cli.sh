@@ -118,7 +118,8 @@ rm -rf "$tmpd"
 "$kb" run --help 2>&1 | grep -q '^usage: kbench <command>' && ok || no "run --help does not print kbench usage"
 "$kb" run --help >/dev/null 2>&1; [ $? -eq 0 ] && ok || no "run --help: exit code not 0"
 # isolation options: documented in the usage, checked like the others
-for w in '--isolate none|op|impl|case' '--case-timeout SECONDS' '--resume FILE' '5 device lost'; do
+for w in '--isolate none|op|impl|case' '--case-timeout SECONDS' '--resume FILE' '5 device lost' \
+         '[--min-time S] [--max-noise PCT] [--min-reps N] [--max-reps N]' '[--device N]' 'specs   [--gpu NAME] [--json] [--device N]'; do
   "$kb" run --help | grep -qF -- "$w" && ok || no "run --help lacks '$w'"
 done
 expect 2 "--isolate: expected none, op, impl or case, got 'all'" -- run --isolate all
