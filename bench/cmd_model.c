@@ -204,8 +204,8 @@ int kb_specs_print(const char *gpu, int device)
             int known = kb_gpu_from_props(p.name, p.multiProcessorCount, p.totalGlobalMem / 1e9,
                                           p.l2CacheSize / 1048576.0, 0, &row, misfit, sizeof misfit);
             printf("current GPU: %s (device %d), %d SMs, max SM clock %d MHz, memory clock %d MHz, %.0f MB L2, "
-                   "%.1f GB -> ", p.name, dev, p.multiProcessorCount, sm_khz / 1000, mem_khz / 1000, p.l2CacheSize / 1048576.0,
-                   p.totalGlobalMem / 1e9);
+                   "%.1f GB -> ", p.name, dev, p.multiProcessorCount, sm_khz / 1000, mem_khz / 1000,
+                   p.l2CacheSize / 1048576.0, p.totalGlobalMem / 1e9);
             if (known) printf("%s\n", row.slug);
             else printf("a row derived at run time: it %s\n", misfit);
         }

@@ -74,13 +74,14 @@ kb_adapt_stop kb_adapt_check(const kb_adapt *a, const double *sec, int n, double
     return KB_ADAPT_MORE;
 }
 
-int kb_adapt_batch(const kb_adapt *a, const double *sec, int n)
+int kb_adapt_batch(const kb_adapt *a, const double *sec, int n, double wall_s)
 {
     if (n < a->min_reps) return a->min_reps - n;
     double want = fmax(a->min_reps, n / 2);
-    double t = timed(sec, n), mean = n ? t / n : 0;
+    double t = timed(sec, n), mean = t / n;
     if (t < a->min_time_s && mean > 0) want = fmax(want, ceil((a->min_time_s - t) / mean));
-    return (int)fmin(want, a->max_reps - n);
+    if (wall_s > 0) want = fmin(want, ceil((kb_adapt_timeout(a) - wall_s) / (wall_s / n))); /* ends near the guard */
+    return (int)fmax(1, fmin(want, a->max_reps - n));
 }
 
 void kb_adapt_note(const kb_adapt *a, kb_adapt_stop why, const double *sec, int n, char *buf, size_t len)

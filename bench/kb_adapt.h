@@ -6,7 +6,8 @@
  *             batch (bench/kb_timer.h): first min-reps samples, then each
  *             batch half the samples so far (at least min-reps, at least
  *             the samples the min-time still needs at the mean so far),
- *             never past max-reps.
+ *             never past max-reps nor, at the wall-clock time per sample
+ *             so far, past the guard.
  *   stop      after each batch: DONE when n >= min-reps, the summed sample
  *             time >= min-time and the noise <= max-noise; else MAX_REPS
  *             at max-reps, TIMEOUT when the timing has run for
@@ -57,8 +58,10 @@ double kb_adapt_timeout(const kb_adapt *a);
 double kb_adapt_noise(const double *sec, int n);
 /* The rule after a batch: samples sec[0..n) in seconds, wall_s of timing. */
 kb_adapt_stop kb_adapt_check(const kb_adapt *a, const double *sec, int n, double wall_s);
-/* Samples in the next batch after n (kb_adapt_check said MORE). */
-int kb_adapt_batch(const kb_adapt *a, const double *sec, int n);
+/* Samples in the next batch after n (kb_adapt_check said MORE), wall_s
+ * into the timing: at most what the wall-clock guard leaves at the wall
+ * time per sample so far (the flush and launch gaps included), at least 1. */
+int kb_adapt_batch(const kb_adapt *a, const double *sec, int n, double wall_s);
 /* The row's note when a target was not reached ("" for DONE), e.g.
  * "noise 2.3% > target 0.5% after 1000 reps (max-reps)". */
 void kb_adapt_note(const kb_adapt *a, kb_adapt_stop why, const double *sec, int n, char *buf, size_t len);

@@ -234,8 +234,8 @@ static double deadline(const orch *O, const worker *w)
     double fl = c->op->flops ? c->op->flops(c->s) : 0, by = c->op->bytes ? c->op->bytes(c->s) : 0;
     kb_roof rf = kb_roof_of(&O->ceil, kb_shape_peak(c->op, c->s), fl, by, 0);
     double t = isfinite(rf.t_floor_s) ? rf.t_floor_s : 0;
-    const kb_adapt *a = &O->o->adapt; /* adaptive: its guard ends the timing; a last batch adds at most half */
-    if (a->on) return 60 + O->o->warmup_ms / 1000 + 1.5 * kb_adapt_timeout(a) + 50 * t * (a->min_reps + 4);
+    const kb_adapt *a = &O->o->adapt; /* adaptive: its guard ends the timing (kb_adapt_batch: a last batch near it) */
+    if (a->on) return 60 + O->o->warmup_ms / 1000 + 2 * kb_adapt_timeout(a) + 50 * t * (a->min_reps + 4);
     return 60 + O->o->warmup_ms / 1000 + 50 * t * (O->o->reps + 4);
 }
 

@@ -556,7 +556,7 @@ static kb_status adapt_samples(run_state *rs, tcase *c, kb_row *r)
     kb_adapt_stop why = KB_ADAPT_MORE;
     kb_status st = KB_OK;
     while (st == KB_OK && why == KB_ADAPT_MORE) {
-        int k = kb_mpi_root_int(kb_adapt_batch(a, sec, n));
+        int k = kb_mpi_root_int(kb_adapt_batch(a, sec, n, now_s() - t0));
         kb_sample *all = realloc(c->batch, (size_t)(n + k) * sizeof *all);
         double *d = all ? realloc(sec, (size_t)(n + k) * sizeof *d) : NULL;
         if (all) c->batch = all;

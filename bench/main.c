@@ -204,7 +204,8 @@ static int take_run_option(cli *a, int c, const char *arg)
         break;
     }
     case O_DEVICE:
-        if (kb_parse_int(arg, 0, 1023, &n)) return bad(a->cmd, "--device: expected a device index 0..1023, got '%s'", arg);
+        if (kb_parse_int(arg, 0, 1023, &n))
+            return bad(a->cmd, "--device: expected a device index 0..1023, got '%s'", arg);
         a->ro.device = (int)n;
         break;
     }
@@ -297,7 +298,8 @@ static int parse_options(cli *a, int argc, char **argv)
     }
     char err[160];
     if (a->ro.adapt.on && seen[O_REPS])
-        return bad(a->cmd, "--reps: fixed repetitions do not combine with %s", "--min-time/--max-noise/--min-reps/--max-reps");
+        return bad(a->cmd, "--reps: fixed repetitions do not combine with %s",
+                   "--min-time/--max-noise/--min-reps/--max-reps");
     if (kb_adapt_resolve(&a->ro.adapt, err, sizeof err)) return bad(a->cmd, "%s", err);
     if (!a->ro.reps) a->ro.reps = a->quick ? 10 : 30;
     a->ro.specs = a->specs;

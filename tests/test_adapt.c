@@ -121,7 +121,7 @@ static void test_min_time(void)
     double s[1000];
     for (int i = 0; i < 1000; i++) s[i] = Q;
     KBT_CHECK(kb_adapt_check(&a, s, 10, 0.1) == KB_ADAPT_MORE); /* quiet, 10 reps, but 10 Q < 20 Q */
-    KBT_CHECK(kb_adapt_batch(&a, s, 10) == 10);                  /* the 10 samples still missing */
+    KBT_CHECK(kb_adapt_batch(&a, s, 10, 0.1) == 10);             /* the 10 samples still missing */
     KBT_CHECK(kb_adapt_check(&a, s, 19, 0.1) == KB_ADAPT_MORE);
     KBT_CHECK(kb_adapt_check(&a, s, 20, 0.1) == KB_ADAPT_DONE);
     /* min-time cut short by max-reps: both unmet targets in the note */
@@ -140,16 +140,22 @@ static void test_batches(void)
     kb_adapt a = defaults();
     double s[1000];
     for (int i = 0; i < 1000; i++) s[i] = i % 2 ? 1.1e-3 : 1.0e-3;
-    KBT_CHECK(kb_adapt_batch(&a, s, 0) == 10);   /* first: min-reps */
-    KBT_CHECK(kb_adapt_batch(&a, s, 4) == 6);    /* up to min-reps */
-    KBT_CHECK(kb_adapt_batch(&a, s, 10) == 10);  /* max(10, 10/2) */
-    KBT_CHECK(kb_adapt_batch(&a, s, 100) == 50); /* half the samples so far */
-    KBT_CHECK(kb_adapt_batch(&a, s, 990) == 10); /* never past max-reps (495 wanted) */
+    KBT_CHECK(kb_adapt_batch(&a, s, 0, 0) == 10);     /* first: min-reps */
+    KBT_CHECK(kb_adapt_batch(&a, s, 4, 0.1) == 6);    /* up to min-reps */
+    KBT_CHECK(kb_adapt_batch(&a, s, 10, 0.1) == 10);  /* max(10, 10/2) */
+    KBT_CHECK(kb_adapt_batch(&a, s, 100, 1) == 50);   /* half the samples so far */
+    KBT_CHECK(kb_adapt_batch(&a, s, 990, 1) == 10);   /* never past max-reps (495 wanted) */
+    /* the guard (15 s): 100 samples took 10 s of wall time, 0.1 s each: 5 s left = 50 more */
+    KBT_CHECK(kb_adapt_batch(&a, s, 100, 10) == 50);
+    KBT_CHECK(kb_adapt_batch(&a, s, 100, 14) == 8);   /* 0.14 s each, 1 s left: ceil(7.14) = 8 */
     /* min-time 1 s at a 1.05 ms mean after 100 samples (0.105 s): ceil(0.895 / 0.00105) = 853 */
     kb_adapt t = {.on = 1, .min_time_s = 1};
     char err[64];
     kb_adapt_resolve(&t, err, sizeof err);
-    KBT_CHECK(kb_adapt_batch(&t, s, 100) == 853);
+    KBT_CHECK(kb_adapt_batch(&t, s, 100, 1) == 853);
+    /* ... unless the guard (17 s) comes first: 100 samples in 16 s, 0.16 s each, 1 s left: ceil(6.25) = 7 */
+    KBT_CHECK(kb_adapt_batch(&t, s, 100, 16) == 7);
+    KBT_CHECK(kb_adapt_batch(&t, s, 100, 30) == 1);   /* past the guard: still at least 1 */
 }
 
 int main(void)
