@@ -38,21 +38,25 @@ static const char usage[] =
     "  plot    RESULTS.csv... [...]                     gnuplot roofline and comparison charts\n"
     "  report  RESULTS.csv... [...]                     markdown/HTML report with cost roll-up\n"
     "  claim   [RESULTS.csv...] --out FILE.csv [...]    DeepSeek-V3 cost per GPU type, no GPU needed (README)\n"
-    "common: --specs FILE (or $KBENCH_SPECS) adds or overrides GPUs from a JSON file\n"
+    "  help, --help, CMD --help; --version\n"
+    "common: --specs FILE (or $KBENCH_SPECS), before or after the command, adds or overrides GPUs from a JSON\n"
+    "        file; every option at most once, never with an empty value\n"
     "SET: full (default) | quick | small | all, comma-separated\n"
     "exit codes: 0 ok, 1 failure or regression, 2 usage/bad input, 3 no CUDA device, 4 I/O error,\n"
     "            5 device lost (run: no recovery after a hang/crash; rows so far kept, --resume continues)\n";
 
 static int bad(const char *cmd, const char *fmt, const char *arg)
 {
-    fprintf(stderr, "kbench %s: ", cmd);
+    fprintf(stderr, "kbench%s%s: ", *cmd ? " " : "", cmd);
     fprintf(stderr, fmt, arg);
     fprintf(stderr, " (kbench --help)\n");
     return KB_EXIT_USAGE;
 }
 
+static const char *global_specs; /* --specs before the command (take_globals) */
 static int load_specs(const char *cmd, const char *path)
 {
+    if (!path && global_specs) return 0; /* loaded already, in place of $KBENCH_SPECS */
     if (!path) path = getenv("KBENCH_SPECS");
     if (!path || !*path) return 0;
     char err[512];
@@ -103,6 +107,24 @@ static int allowed(const char *cmd, int o)
     case O_OUT: return !strcmp(cmd, "run") || !strcmp(cmd, "model");
     case O_DEVICE: return !strcmp(cmd, "run") || !strcmp(cmd, "specs");
     default: return !strcmp(cmd, "run");
+    }
+}
+
+/* `kbench CMD --help`: the usage lines of CMD (its line and the indented ones
+ * after it) and the common lines, from the one usage text. */
+static void cmd_usage(const char *cmd, FILE *f)
+{
+    size_t cl = strlen(cmd);
+    int in = 0;
+    fprintf(f, "usage: kbench %s [options]\n", cmd);
+    for (const char *p = strchr(usage, '\n') + 1; *p;) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) + 1 : strlen(p);
+        int is_cmd = len > 2 && p[0] == ' ' && p[1] == ' ' && p[2] != ' ';
+        if (p[0] != ' ') in = 1; /* common lines, with their indented continuations */
+        else if (is_cmd) in = !strncmp(p + 2, cmd, cl) && p[2 + cl] == ' ';
+        if (in) fwrite(p, 1, len, f);
+        p += len;
     }
 }
 
@@ -244,7 +266,10 @@ static int take_option(cli *a, int c, const char *arg)
         a->ro.warmup_ms = (double)n;
         break;
     case O_GPU: a->gpu = arg; break;
-    case O_SPECS: a->specs = arg; break;
+    case O_SPECS:
+        if (global_specs) return bad(a->cmd, "option '%s' given twice (before and after the command)", "--specs");
+        a->specs = arg;
+        break;
     case O_VERBOSE: a->verbose = 1; break;
     case O_JSON: a->json = 1; break;
     case O_GRAPH: a->ro.graph = 1; break;
@@ -309,12 +334,31 @@ static int parse_options(cli *a, int argc, char **argv)
     return load_specs(a->cmd, a->specs) ? KB_EXIT_USAGE : 0;
 }
 
+/* Global options before the command (`kbench --specs FILE model ...`): taken
+ * out of argv and applied as if given after it.  0, or the usage exit code. */
+static int take_globals(int *argc, char **argv)
+{
+    while (*argc > 1 && !strncmp(argv[1], "--specs", 7) && (argv[1][7] == 0 || argv[1][7] == '=')) {
+        int eq = argv[1][7] == '=', used = eq ? 1 : 2;
+        const char *v = eq ? argv[1] + 8 : *argc > 2 ? argv[2] : NULL;
+        if (!v) return bad("", "option '%s' needs a value", "--specs");
+        if (!*v) return bad("", "option '%s' has an empty value", "--specs");
+        if (global_specs) return bad("", "option '%s' given twice", "--specs");
+        global_specs = v;
+        memmove(argv + 1, argv + 1 + used, (size_t)(*argc - used) * sizeof *argv); /* keeps argv[argc] = NULL */
+        *argc -= used;
+    }
+    return 0;
+}
+
 static int kb_main(int argc, char **argv)
 {
+    if (take_globals(&argc, argv)) return KB_EXIT_USAGE;
     if (argc < 2) {
         fputs(usage, stderr);
         return KB_EXIT_USAGE;
     }
+    if (global_specs && load_specs(argv[1], global_specs)) return KB_EXIT_USAGE;
     const char *cmd = argv[1];
     int rc = simple_command(cmd, argc, argv);
     if (rc >= 0) return rc;
@@ -324,10 +368,10 @@ static int kb_main(int argc, char **argv)
     /* argv for the subcommand: argv[0] = command name */
     int sargc = argc - 1;
     char **sargv = argv + 1;
-    /* `kbench CMD --help`: ours (Google Benchmark's parser would print its own usage and exit) */
+    /* `kbench CMD --help`: ours, that command's lines (Google Benchmark's parser would print its own usage) */
     for (int i = 1; i < sargc; i++)
         if (!strcmp(sargv[i], "--help") || !strcmp(sargv[i], "-h") || !strcmp(sargv[i], "-help")) {
-            fputs(usage, stdout);
+            cmd_usage(cmd, stdout);
             return KB_EXIT_OK;
         }
     /* the --benchmark_* flags as given, for the workers (their JSON goes where the orchestrator says) */

@@ -115,13 +115,25 @@ rm -rf "$tmpd"
 "$kb" specs --gpu h800-sxm | grep -q 'link_gbs_practical .* 160 .*S' && ok || no "specs --gpu h800-sxm"
 "$kb" --help | grep -q 'exit codes: 0 ok, 1 failure or regression, 2 usage/bad input, 3 no CUDA device' && ok || no "help lacks exit codes"
 # `kbench run --help` is ours, not Google Benchmark's flag list
-"$kb" run --help 2>&1 | grep -q '^usage: kbench <command>' && ok || no "run --help does not print kbench usage"
+"$kb" run --help 2>&1 | grep -q '^usage: kbench run \[options\]' && ok || no "run --help does not print kbench run's usage"
+# CMD --help: that command's lines and the common ones, not the other commands'
+h=$("$kb" model --help)
+grep -q '^  model ' <<<"$h" && grep -q '^exit codes:' <<<"$h" && ! grep -q '^  run ' <<<"$h" && ok || no "model --help: '$h'"
+# global options before or after the command; both is a repeat
+echo '{"gpus":[{"slug":"x9","name":"X9","fp8_tflops":2,"bf16_tflops":1,"fp32_tflops":1,"hbm_gbs":3,"link_gbs_nominal":1}]}' > /tmp/kb_cli_g.json
+"$kb" --specs /tmp/kb_cli_g.json specs --gpu x9 >/dev/null 2>&1 && ok || no "--specs before the command"
+"$kb" specs --specs /tmp/kb_cli_g.json --gpu x9 >/dev/null 2>&1 && ok || no "--specs after the command"
+"$kb" --specs=/tmp/kb_cli_g.json model --gpu x9 --op hbm --shapes small | grep -q ',x9,projected,' && ok || no "--specs= before model"
+expect 2 "option '--specs' given twice" -- --specs /tmp/kb_cli_g.json specs --specs /tmp/kb_cli_g.json
+expect 2 "^kbench: option '--specs' needs a value" -- --specs
+rm -f /tmp/kb_cli_g.json
 "$kb" run --help >/dev/null 2>&1; [ $? -eq 0 ] && ok || no "run --help: exit code not 0"
 # isolation options: documented in the usage, checked like the others
 for w in '--isolate none|op|impl|case' '--case-timeout SECONDS' '--resume FILE' '5 device lost' \
-         '[--min-time S] [--max-noise PCT] [--min-reps N] [--max-reps N]' '[--device N]' 'specs   [--gpu NAME] [--json] [--device N]'; do
+         '[--min-time S] [--max-noise PCT] [--min-reps N] [--max-reps N]' '[--device N]'; do
   "$kb" run --help | grep -qF -- "$w" && ok || no "run --help lacks '$w'"
 done
+"$kb" specs --help | grep -qF -- 'specs   [--gpu NAME] [--json] [--device N]' && ok || no "specs --help lacks --device"
 expect 2 "--isolate: expected none, op, impl or case, got 'all'" -- run --isolate all
 expect 2 "--case-timeout: expected whole seconds in 1..86400, got '0'" -- run --case-timeout 0
 # repeated options and empty values are errors, named by the option

@@ -58,7 +58,7 @@ static void check_loader(void)
     kbr_claim c = {0};
     char err[512], path[256];
     KBT_CHECK(kbr_claim_load(&c, FX "claim.csv", err, sizeof err) == 0);
-    KBT_CHECK(c.n == 31);
+    KBT_CHECK(c.n == 34);
     KBT_NEAR(kbr_claim_value(&c, "v3-train", "h800-sxm", "ratio_vs_h100"), 1.0312, 0);
     KBT_CHECK(isnan(kbr_claim_value(&c, "v3-train", "h200-sxm", "usd_per_ttok")));
     KBT_CHECK(kbr_claim_measured(kbr_claim_get(&c, "v3-prefill", "h800-sxm", "tokens_per_s_per_gpu")));
@@ -80,7 +80,7 @@ static void check_loader(void)
         KBT_CHECK(kbr_claim_load(&c, path, err, sizeof err) == 2 && has(err, bad[i][1]) && !strchr(err, '\n'));
     }
     kbr_sweep w = {0};
-    KBT_CHECK(kbr_sweep_load(&w, FX "claim_sweep.csv", err, sizeof err) == 0 && w.n == 11);
+    KBT_CHECK(kbr_sweep_load(&w, FX "claim_sweep.csv", err, sizeof err) == 0 && w.n == 13);
     kbr_sweep_free(&w);
     write_file("bad_sweep.csv", "scenario,gpu,axis,gbps,step_time_s\nv3-train,h800-sxm,pcie,1,2\n");
     snprintf(path, sizeof path, "%s/bad_sweep.csv", dir);
@@ -117,8 +117,13 @@ static void check_section(void)
     KBT_CHECK(strstr(want, "1.03x") && strstr(want, "(+3.1%)")); /* the hand numbers themselves */
     KBT_CHECK(has(md, "where all expert traffic is on NVLink: an h800-sxm step takes 1.85x the h100-sxm's, its exchange 2.25x."));
     /* break-even 120 GB/s/dir < the H800's 200 GB/s/dir (400 both ways): IB bounds the V3 exchange */
-    KBT_CHECK(has(md, "NVLink bounds the V3 exchange only below 120 GB/s per direction; the h800-sxm has 200 GB/s per "
-                      "direction (datasheet), above it: in the V3 layout InfiniBand"));
+    KBT_CHECK(has(md, "NVLink bounds the V3 exchange only below 120 GB/s per direction; the h800-sxm achieves 160 GB/s "
+                      "per direction (datasheet 200), above it: in the V3 layout InfiniBand"));
+    /* calibration: 180000 / 190000 = 0.947; FLOPs 2.5e11 beside 6 x 37B = 2.22e11 */
+    KBT_CHECK(has(md, "Calibration: the model gives 190000 h800-sxm GPU-hours per trillion training tokens; the V3 "
+                      "report's 2.664M GPU-hours for 14.8T tokens are 180000 per trillion, 0.95x the model."));
+    KBT_CHECK(has(md, "FLOPs per training token in the model: 2.5e11 (3 x forward with attention, LM head and MTP), "
+                      "beside the usual 6 x 37B = 2.22e11."));
     KBT_CHECK(has(md, "Projected by the model (kbench claim), not measured: unverified on GPU."));
     /* assumptions and terms, compact, each with its source */
     KBT_CHECK(has(md, "| gpus | all | 2048 | GPUs | DeepSeek-V3 technical report |"));
@@ -179,15 +184,16 @@ static void check_plots(void)
     KBT_CHECK(has(cl, "# scenario h800-sxm h100-sxm h200-sxm\n") && has(cl, "v3-train 190000 184250 170000\n") &&
               has(cl, "ep8-intranode 260000 140540 NaN\n") && !strstr(cl, "v3-prefill"));
     KBT_CHECK(has(slurp("claim.gp"), "(model, projected)"));
-    /* sweep: lines sorted by GB/s; marks at each GPU's datasheet NVLink per direction
-     * (H800 200 = 400 both ways, H200 450 = 900), step time read off the line:
-     * h800 at 200: 24.5 (a point); h200 at 450: 20 + (450-400)/(500-400) x (19-20) = 19.5 */
+    /* sweep: lines sorted by GB/s; marks at the NVLink per direction the model uses
+     * (the table's achievable figure: H800 160, H200 370; datasheet 400 / 900 both ways),
+     * step time read off the line: h800 at 160: 26 + 60/100 x (24.5-26) = 25.1;
+     * h200 at 370: 21 + 70/100 x (20-21) = 20.3; ep8 h800 at 160: 50 + 60/100 x (40-50) = 44 */
     KBT_CHECK(has(slurp("claim_sweep.dat"), "# block 0: nvlink v3-train h800-sxm\n100 26\n200 24.5\n300 24.4\n450 24.4\n"));
     const char *mk = slurp("claim_sweep_marks.dat");
-    KBT_CHECK(has(mk, "v3-train h800-sxm nvlink 200 24.5 400\n") && has(mk, "v3-train h200-sxm nvlink 450 19.5 900\n") &&
-              has(mk, "ep8-intranode h800-sxm nvlink 200 40 400\n") && !strstr(mk, " ib "));
+    KBT_CHECK(has(mk, "v3-train h800-sxm nvlink 160 25.1 400\n") && has(mk, "v3-train h200-sxm nvlink 370 20.3 900\n") &&
+              has(mk, "ep8-intranode h800-sxm nvlink 160 44 400\n") && !strstr(mk, " ib "));
     const char *sg = slurp("claim_sweep.gp");
-    KBT_CHECK(has(sg, "set arrow 1 from 200, graph 0") && has(sg, "InfiniBand GB/s per direction"));
+    KBT_CHECK(has(sg, "set arrow 1 from 160, graph 0") && has(sg, "InfiniBand GB/s per direction"));
     /* only claim CSVs: plot needs no RESULTS.csv */
     const char *o[] = {"plot", "--sweep", FX "claim_sweep.csv", "--out", dir, "--format", "svg", NULL};
     KBT_CHECK(kbt_run(kb_cmd_plot, o) == 0 && fsize("claim_sweep.svg") > 5000);

@@ -154,23 +154,32 @@ static int put_sweep_data(FILE *f, void *arg)
     return ferror(f) ? -1 : 0;
 }
 
-/* One mark per NVLink line: its GPU's datasheet per-direction NVLink. */
+/* Where a GPU sits on the sweep's axis: the per-direction NVLink the model
+ * uses for it (kbench claim's default, the device table's achievable
+ * link_gbs_practical), else the datasheet's per direction; 0 unknown. */
+static double mark_gbs(const kb_gpu *g)
+{
+    return g->link_gbs_practical.v > 0 ? g->link_gbs_practical.v : g->link_gbs_nominal.v;
+}
+
+/* One mark per NVLink line: its GPU's achievable per-direction NVLink. */
 static int put_sweep_marks(FILE *f, void *arg)
 {
     const sweepchart *C = arg;
-    fprintf(f, "# marks: each GPU at its datasheet NVLink GB/s per direction (device table link_gbs_nominal),\n"
+    fprintf(f, "# marks: each GPU at the NVLink GB/s per direction the model uses for it (device table\n"
+               "# link_gbs_practical, else link_gbs_nominal),\n"
                "# step time read off its own line (NaN: outside the sweep)\n"
                "# scenario gpu axis gbps step_time_s nvlink_both_directions_gbs\n");
     for (int l = 0; l < C->lines.n; l++) {
         char axis[16], sc[32], gpu[32];
         if (sscanf(C->lines.s[l], "%15s %31s %31s", axis, sc, gpu) != 3 || strcmp(axis, "nvlink")) continue;
         const kb_gpu *g = kb_gpu_find(gpu);
-        if (!g || !(g->link_gbs_nominal.v > 0)) continue;
+        if (!g || !(mark_gbs(g) > 0)) continue;
         kbr_sweep_row *v;
         int n = line_rows(C, C->lines.s[l], &v);
         fprintf(f, "%s %s nvlink", sc, gpu);
-        put_val(f, g->link_gbs_nominal.v);
-        put_val(f, interp(v, n, g->link_gbs_nominal.v));
+        put_val(f, mark_gbs(g));
+        put_val(f, interp(v, n, mark_gbs(g)));
         put_val(f, g->nvlink_bidir_gbs.v);
         fprintf(f, "\n");
         free(v);
@@ -187,9 +196,9 @@ static void sweep_panel(FILE *f, const sweepchart *C, const char *axis, const ch
         char ax[16], sc[32], gpu[32];
         const kb_gpu *g;
         if (sscanf(C->lines.s[l], "%15s %31s %31s", ax, sc, gpu) == 3 && !strcmp(ax, "nvlink") &&
-            (g = kb_gpu_find(gpu)) && g->link_gbs_nominal.v > 0)
+            (g = kb_gpu_find(gpu)) && mark_gbs(g) > 0)
             fprintf(f, "set arrow %d from %g, graph 0 to %g, graph 1 nohead dt 3 lc rgb \"#999999\"\n", ++na,
-                    g->link_gbs_nominal.v, g->link_gbs_nominal.v);
+                    mark_gbs(g), mark_gbs(g));
     }
     fprintf(f, "plot ");
     for (int l = 0; l < C->lines.n; l++) {
@@ -200,8 +209,8 @@ static void sweep_panel(FILE *f, const sweepchart *C, const char *axis, const ch
     }
     if (!strcmp(axis, "nvlink"))
         fprintf(f, ", \\\n     \"%s_marks.dat\" using 4:5 with points pt 7 ps 1.8 lc rgb \"#000000\" "
-                   "title \"GPU at its datasheet NVLink\", \\\n"
-                   "     \"%s_marks.dat\" using 4:5:(sprintf(\"%%s %%.0f/dir (%%.0f both)\", strcol(2), $4, $6)) "
+                   "title \"GPU at its achievable NVLink (the model's)\", \\\n"
+                   "     \"%s_marks.dat\" using 4:5:(sprintf(\"%%s %%.0f/dir (datasheet %%.0f both)\", strcol(2), $4, $6)) "
                    "with labels offset 0,1.2 font \",9\" notitle",
                 C->name, C->name);
     fprintf(f, "\n");

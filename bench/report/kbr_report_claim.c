@@ -23,6 +23,14 @@ static const char *sig(char *buf, size_t n, double v)
     return buf;
 }
 
+/* 2.606e+11 as "2.606e11": FLOP counts. */
+static const char *kbr_claim_eng(char *buf, size_t n, double v)
+{
+    int e = v > 0 ? (int)floor(log10(v)) : 0;
+    snprintf(buf, n, "%.4ge%d", v / pow(10, e), e);
+    return buf;
+}
+
 /* A cell of (scenario, gpu, metric): its number, "(measured)" when its source says so. */
 static const char *cell(char *buf, size_t n, const kbr_claim *c, const char *sc, const char *gpu, const char *metric)
 {
@@ -93,13 +101,31 @@ static void answer_breakeven(doc *d, answer *A)
     const kb_gpu *g = kb_gpu_find(A->a);
     char s[48];
     if (!isfinite(be) || !g || !(g->link_gbs_nominal.v > 0)) return;
-    double link = g->link_gbs_nominal.v;
-    doc_li(d, "NVLink bounds the V3 exchange only below %s GB/s per direction; the %s has %.0f GB/s per direction "
-              "(datasheet), %s.",
-           sig(s, sizeof s, be), A->a, link,
+    double link = g->link_gbs_practical.v > 0 ? g->link_gbs_practical.v : g->link_gbs_nominal.v;
+    doc_li(d, "NVLink bounds the V3 exchange only below %s GB/s per direction; the %s achieves %.0f GB/s per "
+              "direction (datasheet %.0f), %s.",
+           sig(s, sizeof s, be), A->a, link, g->link_gbs_nominal.v,
            link >= be ? "above it: in the V3 layout InfiniBand, the same on all three GPUs, bounds the exchange, "
                         "not the NVLink cut"
                       : "below it: the NVLink cut does bound the exchange in the V3 layout");
+}
+
+/* The model beside the V3 report: GPU-hours per 1e12 tokens and FLOPs per
+ * token, and the factor between model and report, printed, never fitted. */
+static void answer_calib(doc *d, answer *A)
+{
+    double model = val(A, TRAIN, A->a, "gpu_hours_per_ttok"), rep = val(A, TRAIN, A->a, "calib.report_gpu_hours_per_ttok");
+    double f = val(A, TRAIN, A->a, "calib.not_modelled_factor");
+    double fl = val(A, TRAIN, A->a, "flops_per_token"), fl6 = val(A, TRAIN, A->a, "flops_per_token_6n");
+    char s[4][48];
+    if (isfinite(model) && isfinite(rep) && isfinite(f))
+        doc_li(d, "Calibration: the model gives %s %s GPU-hours per trillion training tokens; the V3 report's 2.664M "
+                  "GPU-hours for 14.8T tokens are %s per trillion, %.2fx the model. That factor is not modelled "
+                  "(load imbalance, recomputation, optimizer, I/O, failures) and never fitted.",
+               sig(s[0], 48, model), A->a, sig(s[1], 48, rep), f);
+    if (isfinite(fl) && isfinite(fl6))
+        doc_li(d, "FLOPs per training token in the model: %s (3 x forward with attention, LM head and MTP), beside the "
+                  "usual 6 x 37B = %s.", kbr_claim_eng(s[2], 48, fl), kbr_claim_eng(s[3], 48, fl6));
 }
 
 static void claim_answer(kbr_report *R)
@@ -110,6 +136,7 @@ static void claim_answer(kbr_report *R)
     answer_train(d, &A);
     answer_ep8(d, &A);
     answer_breakeven(d, &A);
+    answer_calib(d, &A);
     doc_p(d, "%s", A.used && A.measured == A.used
                        ? "Every number above comes from rows the claim CSV marks measured."
                        : "Projected by the model (kbench claim), not measured: unverified on GPU.");
