@@ -542,7 +542,8 @@ static int open_orch(orch *O)
     collect_cases(O);
     static const char *iso[] = {"impl", "none", "op", "case"};
     json_t *m = O->meta;
-    printf("kbench: device %s (%s), %lld SMs; isolate %s, %d case(s)%s; rows -> %s\n",
+    printf("kbench: device %lld: %s (%s), %lld SMs; isolate %s, %d case(s)%s; rows -> %s\n",
+           (long long)json_integer_value(json_object_get(m, "device_index")),
            json_string_value(json_object_get(m, "device_name")), O->slug,
            (long long)json_integer_value(json_object_get(m, "sms")), iso[O->o->isolate], O->n,
            O->out.old.n ? " not yet in the resumed file" : "", O->out.csv_path);
