@@ -141,6 +141,11 @@ int main(void)
     KBT_CHECK(strstr(gps, "dt 2 lc rgb \"#000000\" title \"h100-sxm FP8 1979 TFLOP/s (datasheet)\"") != NULL);
     KBT_CHECK(strstr(gps, "dt 1 lc rgb \"#000000\" title \"h100-sxm FP8 1400 TFLOP/s (measured)\"") != NULL);
     KBT_CHECK(strstr(gps, "set logscale xy") != NULL && strstr(gps, "set key outside") != NULL);
+    /* overlaid: a ceiling the two GPUs share is one legend entry naming both, the second segment untitled */
+    const char *ov = slurp("roofline.gp");
+    KBT_CHECK(strstr(ov, "title \"h100-sxm, h800-sxm FP8 1979 TFLOP/s (datasheet)\"") != NULL);
+    KBT_CHECK(strstr(ov, "title \"h800-sxm FP8 1979") == NULL && strstr(ov, "lc rgb \"#b22222\" notitle") != NULL);
+    KBT_CHECK(strstr(ov, "title \"h800-sxm network roof, link 200 GB/s/dir (datasheet)\"") != NULL);
 
     /* per-op data: speedup of v2 over cuBLASLt at m128 = 14 us / 12 us */
     const char *op = slurp("op_fp8_gemm_h100-sxm.dat");
@@ -201,10 +206,13 @@ int main(void)
     KBT_CHECK(kbr_pair_parse(KBR_PAIR_DEFAULT, &po.pair, err, sizeof err) == 0);
     static kbr_chart_list cl;
     KBT_CHECK(kbt_run_render(&rs, &po, &cl) == 0);
-    KBT_CHECK(cl.n == 7);
-    KBT_CHECK(cl.n == 7 && !strcmp(cl.c[0].name, "roofline") && cl.c[0].kind == KBR_CHART_ROOFLINE);
-    KBT_CHECK(cl.n == 7 && !strcmp(cl.c[6].name, "h800-sxm_vs_h100-sxm") && cl.c[6].kind == KBR_CHART_PAIR);
-    KBT_CHECK(cl.n == 7 && cl.c[3].kind == KBR_CHART_OP);
+    KBT_CHECK(cl.n == 9);
+    KBT_CHECK(cl.n == 9 && !strcmp(cl.c[0].name, "roofline") && cl.c[0].kind == KBR_CHART_ROOFLINE);
+    KBT_CHECK(cl.n == 9 && !strcmp(cl.c[6].name, "h800-sxm_vs_h100-sxm") && cl.c[6].kind == KBR_CHART_PAIR);
+    KBT_CHECK(cl.n == 9 && cl.c[3].kind == KBR_CHART_OP);
+    /* the bandwidth charts: the H100's hbm copy and loopback dispatch, the H800's projected loopback row */
+    KBT_CHECK(cl.n == 9 && !strcmp(cl.c[7].name, "bandwidth_h100-sxm") && cl.c[7].kind == KBR_CHART_BANDWIDTH);
+    KBT_CHECK(cl.n == 9 && !strcmp(cl.c[8].name, "bandwidth_h800-sxm") && cl.c[8].kind == KBR_CHART_BANDWIDTH);
     kb_rowset empty = {0};
     KBT_CHECK(kbr_plot_render(&empty, &po, &cl, err, sizeof err) == 2 && cl.n == 0);
     kb_rows_free(&rs);

@@ -66,6 +66,38 @@ static double cell(const char *section, const char *rowstart, int col)
     return strtod(p + 1, NULL);
 }
 
+/* The pair section collapsed to the rows that differ, and its full table in the CSV beside the
+ * report.  By hand: on the H100 every (op, shape) is measured; the H800 takes the H100's row x
+ * floor ratio: FP8 peak and HBM are the same on both (ratio 1, equal), the loopback dispatch is
+ * link-bound, 211943424 B at 370 vs 160 GB/s practical: x 370/160 = 2.3125 (800 -> 1850 us). */
+static void check_pair(const char *doc_md, const char *dir)
+{
+    static char csv[8192], again[8192];
+    char path[128];
+    KBT_NEAR(800 * 370.0 / 160, 1850, 1e-12);
+    KBT_CHECK(strstr(doc_md, "| ep_dispatch | loopback | 1 | 0 | 1 | 2.313x |") != NULL);
+    KBT_CHECK(strstr(doc_md, "| fp8_gemm | single GPU | 3 | 3 | 0 | 1.000x |") != NULL); /* 2 + report_extra's 1 */
+    KBT_CHECK(strstr(doc_md, "Below, only the 1 of 7 (op, shape) rows that differ") != NULL);
+    KBT_CHECK(strstr(doc_md, "| fp8_gemm | m4096_n7168_k2048 | compute |") == NULL); /* equal: only in the CSV */
+    snprintf(path, sizeof path, "%s/r/pair_h800-sxm_vs_h100-sxm.csv", dir);
+    slurp(path, csv, sizeof csv);
+    KBT_CHECK(strncmp(csv, "op,shape,config,bound,gpu_a,a_us,a_source,a_scaled_from,gpu_b,b_us,b_source,"
+                           "b_scaled_from,ratio_b_over_a,differs\n", 110) == 0);
+    KBT_CHECK(strstr(csv, "\nep_dispatch,t4096_ep8,loopback,network,h100-sxm,800,measured,,h800-sxm,1850,scaled,"
+                          "h100-sxm,2.3125,1\n") != NULL);
+    KBT_CHECK(strstr(csv, "\nfp8_gemm,m128_n7168_k2048,,compute,h100-sxm,12,measured,,h800-sxm,12,scaled,h100-sxm,1,0\n"));
+    int lines = 0;
+    for (const char *p = csv; *p; p++) lines += *p == '\n';
+    KBT_CHECK(lines == 8); /* header + the 7 cells the section counts */
+    /* deterministic: the same rows, the same bytes (no timestamp) */
+    char out[128];
+    snprintf(out, sizeof out, "%s/r/report.md", dir);
+    const char *a[] = {"report", FX "plot_results.csv", FX "report_extra.csv", "--no-plots", "--out", out, NULL};
+    KBT_CHECK(kbt_run(kb_cmd_report, a) == 0);
+    slurp(path, again, sizeof again);
+    KBT_CHECK(!strcmp(csv, again));
+}
+
 int main(void)
 {
     KBT_NEAR(KBR_ANCHOR_GPU_HOURS_PER_TTOK, 180000, 1e-9);
@@ -167,6 +199,7 @@ int main(void)
     KBT_CHECK(strstr(md, "| 1.17x | cublaslt |") != NULL);
     /* H800 vs H100 side by side: ep_dispatch 800 us -> 1850 us (x 370/160) */
     KBT_CHECK(strstr(md, "| ep_dispatch | t4096_ep8 | network | 800.00 | measured | 1850.00 |") != NULL);
+    check_pair(md, dir);
     /* roll-up terms say where they come from: the row used, its shape, dtype and GFLOP */
     KBT_CHECK(strstr(md, "| q_a + kv_a projection | fp8_gemm | e4m3 | layout=0;m=4096;n=2112;k=7168;g=1;dist=0 | 124.0 | "
                          "80.0 | measured v2: m4096_n2112_k7168, e4m3, 124.0 GFLOP |") != NULL);
@@ -211,6 +244,7 @@ int main(void)
     KBT_CHECK(strstr(md, "<img src=\"data:image/png;base64,iVBORw0KGgo") != NULL);
     /* the report renders its plots through the plot library, pair chart included */
     static const char *const dflt[] = {"![roofline](plots/roofline.png)", "## h800-sxm vs h100-sxm",
+                                       "![bandwidth_h100-sxm](plots/bandwidth_h100-sxm.png)",
                                        "![h800-sxm_vs_h100-sxm](plots/h800-sxm_vs_h100-sxm.png)", NULL};
     slurp(out, md, sizeof md);
     KBT_CHECK(has_all(md, dflt));
@@ -242,7 +276,7 @@ int main(void)
      * temporary is left behind */
     char keep[sizeof md];
     slurp(out, keep, sizeof keep);
-    struct rlimit fsz, small = {256, 256};
+    struct rlimit fsz, small = {1500, 1500}; /* the pair CSV (~500 bytes) fits, the report does not */
     getrlimit(RLIMIT_FSIZE, &fsz);
     small.rlim_max = fsz.rlim_max;
     void (*old_xfsz)(int) = signal(SIGXFSZ, SIG_IGN);
@@ -257,9 +291,28 @@ int main(void)
     KBT_CHECK(md[0] && !strcmp(md, keep));
     slurp(html, md, sizeof md);
     KBT_CHECK(strncmp(md, "<!DOCTYPE html>", 15) == 0);
-    char ls[160];
-    snprintf(ls, sizeof ls, "test \"$(ls -A '%s/r' | grep -v '^plots$' | tr '\\n' ' ')\" = 'report.html report.md '", dir);
+    char ls[512];
+    static const char *const left = "pair_h100-sxm_vs_h800-sxm.csv pair_h800-sxm_vs_h100-sxm.csv report.html report.md ";
+    snprintf(ls, sizeof ls, "test \"$(ls -A '%s/r' | grep -v '^plots$' | tr '\\n' ' ')\" = '%s'", dir, left);
     KBT_CHECK(system(ls) == 0); /* no temporary left behind */
+    /* the pair CSV is written first, whole or not at all: when it cannot be, exit 4 naming it, the
+     * previous CSV and report stay, no temporary */
+    char csvp[128], csvkeep[4096], csvnow[4096];
+    snprintf(csvp, sizeof csvp, "%s/r/pair_h800-sxm_vs_h100-sxm.csv", dir);
+    slurp(csvp, csvkeep, sizeof csvkeep);
+    small.rlim_cur = 256;
+    setrlimit(RLIMIT_FSIZE, &small);
+    old_xfsz = signal(SIGXFSZ, SIG_IGN);
+    const char *w2[] = {"report", FX "plot_results.csv", FX "report_extra.csv", "--no-plots", "--out", out, NULL};
+    wrc = kbt_run(kb_cmd_report, w2);
+    setrlimit(RLIMIT_FSIZE, &fsz);
+    signal(SIGXFSZ, old_xfsz);
+    KBT_CHECK(wrc == 4 && kbt_count_lines(kbt_errbuf) == 1 && strstr(kbt_errbuf, "pair_h800-sxm_vs_h100-sxm.csv"));
+    slurp(csvp, csvnow, sizeof csvnow);
+    KBT_CHECK(csvkeep[0] && !strcmp(csvnow, csvkeep));
+    slurp(out, md, sizeof md);
+    KBT_CHECK(!strcmp(md, keep));
+    KBT_CHECK(system(ls) == 0);
 
     /* errors */
     const char *e1[] = {"report", FX "plot_results.csv", "--price", "h100-sxm=2", "--out", out, NULL};

@@ -14,6 +14,9 @@
  *   <B>_vs_<A>.gp          per op and configuration (loopback, EP<n> intra-node,
  *                          EP<n> across nodes), GPU B's time relative to GPU A's
  *                          (--pair A,B, default KBR_PAIR_DEFAULT: h800-sxm_vs_h100-sxm)
+ *   bandwidth_<gpu>.gp     operators without FLOPs (hbm, fp8_quant, moe_dispatch,
+ *                          moe_combine) and loopback rows: GB/s and % of the HBM
+ *                          roof per shape, HBM ceilings datasheet and measured
  *   comm_<gpu>.gp          communication ops: link GB/s vs message size with the
  *                          nominal and practical link ceilings (not on the roofline)
  *   claim.gp               --claim: GPU-hours per 1e12 tokens per scenario and GPU

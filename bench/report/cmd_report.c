@@ -10,7 +10,8 @@
  * charts, --sweep; without --claim it says how to make one); verification failures;
  * run metadata; best implementation per (op, shape, GPU) with TFLOP/s, GB/s,
  * % of roof and speedup over the best library reference; the --pair GPUs side
- * by side; the DeepSeek-V3 kernel roll-up (kbr_rollup.h) per GPU; the plots.  Both
+ * by side (only the (op, shape) rows that differ, a summary per op, every row
+ * in pair_<B>_vs_<A>.csv beside the report); the DeepSeek-V3 kernel roll-up (kbr_rollup.h) per GPU; the plots.  Both
  * files are written whole or not at all: a failure leaves the previous report.
  * Exit: 0 ok, 2 bad input/usage, 4 I/O error. */
 #define _XOPEN_SOURCE 700 /* realpath */
@@ -147,6 +148,19 @@ static int write_report(kbr_report *R, const report_args *a)
     return 0;
 }
 
+/* The pair section's full table beside the report (before it: the report names it). */
+static int write_pair_csv(const kbr_report *R, const report_args *a)
+{
+    char name[160], path[1300], err[1400];
+    kbr_pair_csv_name(&R->pair, name, sizeof name);
+    snprintf(path, sizeof path, "%s/%s", a->dir, name);
+    if (kbr_pair_csv_write(R, path, err, sizeof err) == KB_EXIT_IO) {
+        fprintf(stderr, "kbench report: %s\n", err);
+        return KB_EXIT_IO;
+    }
+    return 0;
+}
+
 /* --claim and --sweep; a file that cannot be read gets the command that writes it. */
 static int load_claim(kbr_report *R, char *err, size_t errlen)
 {
@@ -173,6 +187,7 @@ static int run_report(kbr_report *R, report_args *a, int argc, char **argv)
     }
     render_plots(R, a);
     plots_link(R, a->dir);
+    if ((rc = write_pair_csv(R, a)) != 0) return rc;
     return write_report(R, a);
 }
 

@@ -18,6 +18,38 @@ const char *const kbr_op_colors[10] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728
                                        "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 const char *const kbr_gpu_colors[4] = {"#000000", "#b22222", "#1e5aa8", "#2e8b57"};
 
+/* The one op -> colour table: an operator has the same colour in every chart
+ * (roofline, bandwidth, communication), whatever else the data holds. */
+static const struct { const char *op, *rgb; } op_color_table[] = {
+    {"fp8_gemm", "#1f77b4"},    {"fp8_gemm_grouped", "#17becf"}, {"fp8_quant", "#9467bd"},
+    {"mla_decode", "#ff7f0e"},  {"moe_route", "#8c564b"},        {"moe_dispatch", "#2ca02c"},
+    {"moe_combine", "#d62728"}, {"ep_dispatch", "#e377c2"},      {"ep_combine", "#bcbd22"},
+    {"alltoall", "#7f7f7f"},    {"hbm", "#393b79"},              {"peak", "#000000"},
+};
+/* Operators not in the table: a hash of the name into colours the table does not use. */
+static const char *const op_color_spare[8] = {"#637939", "#8c6d31", "#843c39", "#7b4173",
+                                              "#3182bd", "#e6550d", "#31a354", "#756bb1"};
+
+const char *kbr_op_color(const char *op)
+{
+    for (size_t i = 0; i < sizeof op_color_table / sizeof op_color_table[0]; i++)
+        if (!strcmp(op_color_table[i].op, op)) return op_color_table[i].rgb;
+    unsigned h = 2166136261u; /* FNV-1a: the same name, the same colour, on every run */
+    for (const char *p = op; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
+    return op_color_spare[h % 8];
+}
+
+/* (hollow, filled) gnuplot point types, one pair per implementation of a chart:
+ * circle, square, up and down triangle, diamond, pentagon; then plus, cross,
+ * star (no hollow form: the same for both); a tenth implementation repeats. */
+static const int marker_pt[][2] = {{6, 7}, {4, 5}, {8, 9}, {10, 11}, {12, 13}, {14, 15}, {1, 1}, {2, 2}, {3, 3}};
+
+int kbr_marker(int impl, int filled)
+{
+    int n = (int)(sizeof marker_pt / sizeof marker_pt[0]);
+    return marker_pt[(impl < 0 ? 0 : impl) % n][filled ? 1 : 0];
+}
+
 /* ---- small helpers ------------------------------------------------------------- */
 int kbr_sl_find(const strlist *l, const char *s)
 {
@@ -117,6 +149,8 @@ typedef struct opchart {
     strlist shapes, impls;
     kbr_ceils c;
     int any_lib, any_hand;
+    int both;    /* a shape with a hand-written and a library row: a finite speedup */
+    int any_pct; /* a finite % of roof (none when the GPU has no known ceiling) */
 } opchart;
 
 static int op_row(const opchart *C, const kb_row *r)
@@ -196,15 +230,24 @@ static int put_op_script(FILE *f, void *arg)
 {
     const opchart *C = arg;
     kbr_gp_preamble(f, C->name, 1300, 950, "per-operator speedup over the library reference and % of roofline");
-    int two = C->any_lib && C->any_hand;
+    /* a panel without one finite value is an error in gnuplot ("x range is invalid"): left out, and said */
+    int two = C->both;
+    const char *why = two ? "" : C->any_lib && C->any_hand ? " - no speedup panel: no shape has both a hand-written and a library row"
+                                                           : " - no speedup panel: needs both hand-written and library rows";
     fprintf(f, "set style data histograms\nset style histogram clustered gap 1\n"
                "set style fill solid 0.85 border -1\nset boxwidth 0.9\n"
                "set xtics rotate by -25 left font \",9\"\nset key outside right top\n"
                "set yrange [0:*]\nset multiplot layout %d,1 title \"%s on %s (measured)%s\"\n", two ? 2 : 1,
-            C->op, C->gpu, two ? "" : " - no speedup panel: needs both hand-written and library rows");
+            C->op, C->gpu, why);
     if (two) put_op_speedup(f, C);
     fprintf(f, "unset arrow 1\nset title \"%% of roofline per shape (attainable = min(peak, intensity x HBM bandwidth))\"\n"
-               "set ylabel \"%% of roof\"\nset yrange [0:110]\nplot ");
+               "set ylabel \"%% of roof\"\nset yrange [0:110]\n");
+    if (!C->any_pct) {
+        fprintf(f, "set xrange [0:1]\nunset xtics\nset label 1 \"no %% of roof: no ceiling known for %s\" at graph 0.5,0.5 "
+                   "center\nplot NaN notitle\nunset multiplot\n", C->gpu);
+        return ferror(f) ? -1 : 0;
+    }
+    fprintf(f, "plot ");
     for (int m = 0; m < C->impls.n; m++)
         fprintf(f, "%s\"%s.dat\" using %d:xtic(1) title \"%s\" lc rgb \"%s\"", m ? ", \\\n     " : "", C->name,
                 2 + 3 * m + 1, C->impls.s[m], kbr_op_colors[m % 10]);
@@ -227,6 +270,8 @@ static void op_collect(opchart *C)
             int lib = hit && kb_row_is_lib(hit, C->P->s->has_impl_kind);
             C->any_lib |= lib;
             C->any_hand |= hit && !lib;
+            C->any_pct |= hit && isfinite(kbr_row_pct_roof(hit, &C->c));
+            C->both |= hit && !lib && isfinite(op_best_lib(C, C->shapes.s[k]));
         }
 }
 
@@ -235,11 +280,11 @@ static int write_op_chart(plotctx *P, const char *op, const char *gpu, char *nam
 {
     snprintf(name, namelen, "op_%s_%s", op, gpu);
     opchart C = {.P = P, .op = op, .gpu = gpu, .name = name};
+    kbr_ceilings(P->s, gpu, &C.c);
     op_collect(&C);
     int rc = -1;
     if (C.shapes.n) {
         char fn[256];
-        kbr_ceilings(P->s, gpu, &C.c);
         snprintf(fn, sizeof fn, "%s.dat", name);
         rc = kbr_plot_file(P, fn, put_op_data, &C);
         snprintf(fn, sizeof fn, "%s.gp", name);
@@ -356,7 +401,8 @@ static int take(int rc, kbr_chart_list *L, const char *name, kbr_chart_kind kind
 }
 
 /* Roofline overlay (only with several GPUs) and one per GPU; per-op charts;
- * the pair when both of its GPUs are in the data; communication per GPU; the
+ * the pair when both of its GPUs are in the data; bandwidth (zero-FLOP ops)
+ * and communication per GPU; the
  * claim charts when their CSVs were given. */
 static int write_charts(plotctx *P, kbr_chart_list *L)
 {
@@ -371,6 +417,8 @@ static int write_charts(plotctx *P, kbr_chart_list *L)
     const kbr_gpu_pair *pr = &P->o->pair;
     if (!rc && pr->a && pr->b && kbr_sl_find(&P->gpus, pr->a->slug) >= 0 && kbr_sl_find(&P->gpus, pr->b->slug) >= 0)
         rc = take(write_pair_chart(P, nm, sizeof nm), L, nm, KBR_CHART_PAIR);
+    for (int g = 0; g < P->gpus.n && !rc; g++)
+        rc = take(kbr_write_bandwidth(P, P->gpus.s[g], nm, sizeof nm), L, nm, KBR_CHART_BANDWIDTH);
     for (int g = 0; g < P->gpus.n && !rc && P->comm.n; g++)
         rc = take(kbr_write_comm(P, P->gpus.s[g], nm, sizeof nm), L, nm, KBR_CHART_COMM);
     if (!rc && P->o->claim) rc = take(kbr_write_claim(P, nm, sizeof nm), L, nm, KBR_CHART_CLAIM);

@@ -112,7 +112,8 @@ typedef enum kbr_chart_kind {
     KBR_CHART_ROOFLINE = 0, KBR_CHART_OP, KBR_CHART_PAIR,
     KBR_CHART_CLAIM, /* "claim": GPU-hours per 1e12 tokens per scenario and GPU (kbr_plot_claim.c)  */
     KBR_CHART_SWEEP, /* "claim_sweep": step time vs NVLink / IB GB/s, the GPUs marked            */
-    KBR_CHART_COMM   /* "comm_<gpu>": comm ops, achieved GB/s vs message size (kbr_plot_comm.c) */
+    KBR_CHART_COMM,  /* "comm_<gpu>": comm ops, achieved GB/s vs message size (kbr_plot_comm.c) */
+    KBR_CHART_BANDWIDTH /* "bandwidth_<gpu>": zero-FLOP ops, GB/s and % of HBM roof per shape (kbr_plot_bw.c) */
 } kbr_chart_kind;
 typedef struct kbr_chart {
     char name[96]; /* file stem in out_dir: "roofline_h100-sxm", "h800-sxm_vs_h100-sxm" */

@@ -34,6 +34,7 @@ typedef struct comm {
     int nloop;         /* loopback rows left out */
     strlist keys;      /* "op impl source" per block, in order of first row */
     kb_ceil nominal, practical;
+    double xlo, xhi;   /* message sizes drawn: one size alone gets a range around it */
 } comm;
 
 static int is_loopback(const kb_row *r)
@@ -106,17 +107,19 @@ static int put_comm_script(FILE *f, void *arg)
                "set logscale x 2\nset format x \"%%.0b%%B\"\nset yrange [0:%g]\n"
                "set xlabel \"message size (bytes per rank; EP ops: link bytes)\"\n"
                "set ylabel \"GB/s per direction (link bytes / time = busbw)\"\n"
-               "set key outside right top vertical Left reverse box\nplot \\\n",
+               "set key outside right top vertical Left reverse box\n",
             C->gpu, nmeas ? "" : " - projected, nothing measured", C->nominal.link_gbs * 1.25);
+    if (C->xlo == C->xhi) fprintf(f, "set xrange [%g:%g]\n", C->xlo / 2, C->xhi * 2);
+    fprintf(f, "plot \\\n");
     fprintf(f, "  %g with lines dt 2 lw 2 lc rgb \"#444444\" title \"link nominal %.0f GB/s/dir (datasheet)\", \\\n"
                "  %g with lines dt 1 lw 2 lc rgb \"#888888\" title \"link practical %.0f GB/s/dir (datasheet)\"",
             C->nominal.link_gbs, C->nominal.link_gbs, C->practical.link_gbs, C->practical.link_gbs);
     for (int b = 0; b < C->keys.n; b++) {
         char op[64];
         sscanf(C->keys.s[b], "%63s", op);
-        int oi = kbr_sl_find(&C->P->ops, op), meas = strstr(C->keys.s[b], " measured") != NULL;
+        int meas = strstr(C->keys.s[b], " measured") != NULL;
         fprintf(f, ", \\\n  \"%s.dat\" index %d using 1:2 with linespoints pt %d ps 1.4 lw 1.5 %s lc rgb \"%s\" title \"%s\"",
-                C->name, b, meas ? 7 : 6, meas ? "dt 1" : "dt 3", kbr_op_colors[(oi < 0 ? 0 : oi) % 10], C->keys.s[b]);
+                C->name, b, meas ? 7 : 6, meas ? "dt 1" : "dt 3", kbr_op_color(op), C->keys.s[b]);
     }
     fprintf(f, "\n");
     return ferror(f) ? -1 : 0;
@@ -128,7 +131,8 @@ int kbr_write_comm(plotctx *P, const char *gpu, char *name, size_t namelen)
     const kb_gpu *g = kb_gpu_find(gpu);
     if (!g) return -1;
     snprintf(name, namelen, "comm_%s", gpu);
-    comm C = {.P = P, .gpu = gpu, .name = name, .nominal = kb_ceil_from_gpu(g, 0), .practical = kb_ceil_from_gpu(g, 1)};
+    comm C = {.P = P, .gpu = gpu, .name = name, .nominal = kb_ceil_from_gpu(g, 0), .practical = kb_ceil_from_gpu(g, 1),
+              .xlo = INFINITY, .xhi = 0};
     for (int i = 0; i < P->s->n; i++) {
         const kb_row *r = &P->s->r[i];
         char key[200];
@@ -136,6 +140,7 @@ int kbr_write_comm(plotctx *P, const char *gpu, char *name, size_t namelen)
         if (!comm_point(&C, r)) continue;
         block_key(key, sizeof key, r);
         if (kbr_sl_add(&C.keys, key) < 0) { kbr_sl_free(&C.keys); return KB_EXIT_IO; }
+        C.xlo = fmin(C.xlo, msg_bytes(r)), C.xhi = fmax(C.xhi, msg_bytes(r));
     }
     int rc = -1;
     if (C.keys.n) {

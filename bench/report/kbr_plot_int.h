@@ -13,6 +13,11 @@ void kbr_sl_free(strlist *l);
 
 extern const char *const kbr_op_colors[10];
 extern const char *const kbr_gpu_colors[4];
+/* The gnuplot point type of a chart's impl-th implementation (0-based, in the
+ * chart's own order): filled = measured, hollow = projected. */
+int kbr_marker(int impl, int filled);
+/* The operator's colour in every chart: a fixed table (kbr_plot.c), one place. */
+const char *kbr_op_color(const char *op);
 
 typedef struct plotctx {
     const kb_rowset *s;
@@ -34,6 +39,10 @@ int kbr_write_roofline(plotctx *P, const char *gpu, char *name, size_t namelen);
 /* The communication chart of one GPU (kbr_plot_comm.c): comm_<gpu>.dat,
  * comm_<gpu>_ceilings.dat, comm_<gpu>.gp.  0 / -1 nothing to draw / KB_EXIT_IO. */
 int kbr_write_comm(plotctx *P, const char *gpu, char *name, size_t namelen);
+/* The bandwidth chart of one GPU (kbr_plot_bw.c): zero-FLOP ops, GB/s and %
+ * of the HBM roof per shape: bandwidth_<gpu>.dat, bandwidth_<gpu>_ceilings.dat,
+ * bandwidth_<gpu>.gp.  0 / -1 nothing to draw / KB_EXIT_IO. */
+int kbr_write_bandwidth(plotctx *P, const char *gpu, char *name, size_t namelen);
 /* The claim charts (kbr_plot_claim.c), from P->o->claim / P->o->sweep:
  * claim.{dat,gp}; claim_sweep.dat, claim_sweep_marks.dat, claim_sweep.gp. */
 int kbr_write_claim(plotctx *P, char *name, size_t namelen);

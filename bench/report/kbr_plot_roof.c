@@ -1,8 +1,11 @@
 /* kbr_plot_roof.c - the roofline chart of the plot library: log-log FLOP/byte
  * vs TFLOP/s; ceilings FP8 + BF16 tensor cores, HBM and the network roof (FLOP
  * per link byte x link bandwidth); datasheet ceilings dashed, measured ones
- * solid (kbr_ceilings); a point per (op, impl, shape): colour = op, marker =
- * impl, filled = measured, hollow = projected; legend outside the data.
+ * solid (kbr_ceilings); a point per (op, impl, shape): colour = op (the fixed
+ * table, kbr_op_color), marker = impl (its own per implementation of the chart,
+ * kbr_marker), filled = measured, hollow = projected; legend outside the data:
+ * one entry per ceiling, colour = GPU, dash = datasheet / measured / network /
+ * L2; no label on a point; the title says so when every point is a projection.
  * Rows with hardware counters add their measured point and the L2 roof
  * (kbr_plot_traffic.c).
  * Phases: range -> ceilings -> point blocks -> ceiling lines -> three files. */
@@ -12,9 +15,6 @@
 
 #include "bench/report/kbr_plot_int.h"
 
-/* (hollow, filled) gnuplot point types: circle, square, up/down triangle, diamond, pentagon */
-static const int marker_pt[][2] = {{6, 7}, {4, 5}, {8, 9}, {10, 11}, {12, 13}, {14, 15}};
-#define NMARK ((int)(sizeof marker_pt / sizeof marker_pt[0]))
 #define MAX_G 16
 #define MAX_LINES (MAX_G * 8)
 
@@ -24,12 +24,14 @@ typedef struct cline {
     const char *kind, *key, *src; /* "FP8", "fp8_tflops", "datasheet" */
     double v, x0, y0, x1, y1;
 } cline;
-/* One block of points: rows of one (gpu, op, impl, source); first = first row. */
+/* One block of points: rows of one (gpu, op, impl, source); first = first row;
+ * op indexes P->ops, impl the chart's own impls (its marker). */
 typedef struct blk { int op, impl, measured, first; } blk;
 
 typedef struct roof {
     const char *gpu, *name;
-    int npts, ng, nb, nl, ntraffic; /* ntraffic: rows with --counters points */
+    int npts, nmeas, ng, nb, nl, ntraffic; /* nmeas: measured points; ntraffic: rows with --counters points */
+    strlist impls;                       /* the chart's implementations, in row order: marker = position */
     double xmin, xmax, ymin, ymax;
     const char *gl[MAX_G];
     kbr_ceils cs[MAX_G];
@@ -70,6 +72,7 @@ static void roof_range(roof *R, const kb_rowset *s)
         double x = kbr_row_intensity(&s->r[i]), y = kbr_row_tflops(&s->r[i]);
         xlo = fmin(xlo, x), xhi = fmax(xhi, x), ylo = fmin(ylo, y), yhi = fmax(yhi, y);
         R->npts++;
+        R->nmeas += kb_row_is_measured(&s->r[i]);
         if (kbr_row_has_traffic(&s->r[i])) /* --counters: the measured point too */
             xlo = fmin(xlo, kbr_row_dram_intensity(&s->r[i])), xhi = fmax(xhi, kbr_row_dram_intensity(&s->r[i]));
     }
@@ -102,7 +105,9 @@ static int roof_blocks(roof *R, const plotctx *P)
     for (int i = 0; i < s->n; i++) {
         const kb_row *r = &s->r[i];
         if (!in_chart(R, r)) continue;
-        blk b = {kbr_sl_find(&P->ops, r->op), kbr_sl_find(&P->impls, r->impl), kb_row_is_measured(r), i};
+        int impl = kbr_sl_add(&R->impls, r->impl);
+        if (impl < 0) return -1;
+        blk b = {kbr_sl_find(&P->ops, r->op), impl, kb_row_is_measured(r), i};
         int seen = 0;
         for (int k = 0; k < R->nb && !seen; k++) {
             const blk *o = &R->blocks[k];
@@ -201,39 +206,59 @@ static int put_ceilings(FILE *f, void *arg)
     return ferror(f) ? -1 : 0;
 }
 
-/* Peak labels, one per distinct (kind, source, value), just right of the ridge. */
+static int same_ceiling(const cline *a, const cline *b)
+{
+    return !strcmp(a->kind, b->kind) && !strcmp(a->src, b->src) && fabs(a->v - b->v) < 1e-9;
+}
+
+/* Peak labels, one per distinct (kind, source, value), just right of the ridge;
+ * a label that would sit on another (peaks within 25%) goes below its line. */
 static void script_labels(FILE *f, const roof *R)
 {
     int nlab = 0;
+    double placed[MAX_LINES];
     for (int i = 0; i < R->nl; i++) {
         const cline *l = &R->lines[i];
         if (!strcmp(l->kind, "HBM") || !strcmp(l->kind, "L2") || !strcmp(l->kind, "network")) continue;
         int dup = 0;
-        for (int j = 0; j < i && !dup; j++)
-            dup = !strcmp(R->lines[j].kind, l->kind) && !strcmp(R->lines[j].src, l->src) &&
-                  fabs(R->lines[j].v - l->v) < 1e-9;
+        for (int j = 0; j < i && !dup; j++) dup = same_ceiling(&R->lines[j], l);
         if (dup) continue;
+        double y = l->v * 1.3; /* clear of the points on the roof (ps 1.6) */
+        for (int k = 0; k < nlab; k++)
+            if (fabs(log(placed[k] / y)) < log(1.25)) y = l->v / 1.3;
+        placed[nlab] = y;
         fprintf(f, "set label %d \"%s %.0f TFLOP/s (%s)\" at %g,%g left front font \",9\" tc rgb \"%s\"\n", ++nlab,
-                l->kind, l->v, l->src, l->x0 * 1.15, l->v * 1.12, kbr_gpu_colors[l->g % 4]);
+                l->kind, l->v, l->src, l->x0 * 1.4, y, kbr_gpu_colors[l->g % 4]);
     }
 }
 
 /* Ceilings: dashed datasheet (dt 2), solid measured, L2 roof dt 3, network roof dotted-dashed;
- * later GPUs drawn thinner on top, so identical ceilings stay visible. */
+ * colour = GPU, later GPUs drawn thinner on top, so identical ceilings stay
+ * visible.  One legend entry per ceiling: the same (kind, source, value) on
+ * several GPUs is one entry naming them all. */
 static void script_ceilings(FILE *f, const roof *R)
 {
+    fprintf(f, "  keyentry with lines lc rgb \"white\" title \"ceilings (colour = GPU; dashed = datasheet, solid = "
+               "measured):\", \\\n");
     for (int i = 0; i < R->nl; i++) {
         const cline *l = &R->lines[i];
-        int ds = !strcmp(l->src, "datasheet"), net = !strcmp(l->kind, "network");
-        const char *gpu = R->gl[l->g];
-        char title[160];
-        if (net) snprintf(title, sizeof title, "%s network roof, link %.0f GB/s/dir (datasheet)", gpu, l->v);
+        int ds = !strcmp(l->src, "datasheet"), net = !strcmp(l->kind, "network"), first = 1;
+        char gpus[200] = "", title[300];
+        for (int j = 0; j < R->nl; j++)
+            if (same_ceiling(&R->lines[j], l)) {
+                if (j < i) first = 0;
+                size_t n = strlen(gpus);
+                snprintf(gpus + n, sizeof gpus - n, "%s%s", n ? ", " : "", R->gl[R->lines[j].g]);
+            }
+        if (net) snprintf(title, sizeof title, "%s network roof, link %.0f GB/s/dir (datasheet)", gpus, l->v);
         else if (!strcmp(l->kind, "HBM") || !strcmp(l->kind, "L2"))
-            snprintf(title, sizeof title, "%s %s %.0f GB/s (%s)", gpu, l->kind, l->v, l->src);
-        else snprintf(title, sizeof title, "%s %s %.0f TFLOP/s (%s)", gpu, l->kind, l->v, l->src);
-        fprintf(f, "  \"%s_ceilings.dat\" index %d with lines lw %.1f dt %s lc rgb \"%s\" title \"%s\", \\\n",
-                R->name, i, (net ? 1.5 : 3.5) / (1 + l->g), net ? "4" : !strcmp(l->kind, "L2") ? "3" : ds ? "2" : "1",
-                kbr_gpu_colors[l->g % 4], title);
+            snprintf(title, sizeof title, "%s %s %.0f GB/s (%s)", gpus, l->kind, l->v, l->src);
+        else snprintf(title, sizeof title, "%s %s %.0f TFLOP/s (%s)", gpus, l->kind, l->v, l->src);
+        fprintf(f, "  \"%s_ceilings.dat\" index %d with lines lw %.1f dt %s lc rgb \"%s\" ", R->name, i,
+                (net ? 1.5 : 3.5) / (1 + l->g), net ? "4" : !strcmp(l->kind, "L2") ? "3" : ds ? "2" : "1",
+                kbr_gpu_colors[l->g % 4]);
+        if (first) fprintf(f, "title \"%s\", \\\n", title);
+        else fprintf(f, "notitle, \\\n");
     }
 }
 
@@ -243,24 +268,19 @@ static void script_points(FILE *f, const roof *R)
     const plotctx *P = R->P;
     for (int b = 0; b < R->nb; b++)
         fprintf(f, "  \"%s_points.dat\" index %d using 1:2 with points pt %d ps 1.6 lw 1.5 lc rgb \"%s\" notitle, \\\n",
-                R->name, b, marker_pt[R->blocks[b].impl % NMARK][R->blocks[b].measured],
-                kbr_op_colors[R->blocks[b].op % 10]);
+                R->name, b, kbr_marker(R->blocks[b].impl, R->blocks[b].measured), kbr_op_color(P->ops.s[R->blocks[b].op]));
     fprintf(f, "  keyentry with points pt -1 lc rgb \"white\" title \"operators:\", \\\n");
     for (int o = 0; o < P->ops.n; o++) {
         int used = 0;
         for (int b = 0; b < R->nb && !used; b++) used = R->blocks[b].op == o;
         if (used)
-            fprintf(f, "  keyentry with points pt 7 ps 1.5 lc rgb \"%s\" title \"%s\", \\\n", kbr_op_colors[o % 10],
+            fprintf(f, "  keyentry with points pt 7 ps 1.5 lc rgb \"%s\" title \"%s\", \\\n", kbr_op_color(P->ops.s[o]),
                     P->ops.s[o]);
     }
     fprintf(f, "  keyentry with points pt -1 lc rgb \"white\" title \"implementations:\", \\\n");
-    for (int m = 0; m < P->impls.n; m++) {
-        int used = 0;
-        for (int b = 0; b < R->nb && !used; b++) used = R->blocks[b].impl == m;
-        if (used)
-            fprintf(f, "  keyentry with points pt %d ps 1.5 lc rgb \"#333333\" title \"%s\", \\\n",
-                    marker_pt[m % NMARK][1], P->impls.s[m]);
-    }
+    for (int m = 0; m < R->impls.n; m++)
+        fprintf(f, "  keyentry with points pt %d ps 1.5 lc rgb \"#333333\" title \"%s\", \\\n", kbr_marker(m, 1),
+                R->impls.s[m]);
     fprintf(f, "  keyentry with points pt 7 ps 1.5 lc rgb \"#333333\" title \"filled = measured\", \\\n"
                "  keyentry with points pt 6 ps 1.5 lc rgb \"#333333\" title \"hollow = projected\"\n");
 }
@@ -270,8 +290,9 @@ static int put_script(FILE *f, void *arg)
     const roof *R = arg;
     kbr_gp_preamble(f, R->name, 1500, 900, R->gpu ? "roofline of one GPU" : "roofline, GPUs overlaid");
     fprintf(f, "set title \"Roofline - %s: %d points (colour = operator, marker = implementation, "
-               "filled = measured, hollow = projected)\"\n",
-            R->gpu ? R->gpu : "all GPUs overlaid", R->npts);
+               "filled = measured, hollow = projected)%s\"\n",
+            R->gpu ? R->gpu : "all GPUs overlaid", R->npts,
+            R->npts && !R->nmeas ? "\\nevery point is a projection (kbench model roofline floors): nothing measured" : "");
     fprintf(f, "set logscale xy\nset xrange [%g:%g]\nset yrange [%g:%g]\n", R->xmin, R->xmax, R->ymin, R->ymax);
     fprintf(f, "set xlabel \"arithmetic intensity (FLOP / byte of HBM; network roof: FLOP / byte over links)\"\n"
                "set ylabel \"TFLOP/s\"\nset format x \"%%g\"\nset format y \"%%g\"\n"
@@ -304,6 +325,7 @@ int kbr_write_roofline(plotctx *P, const char *gpu, char *name, size_t namelen)
     snprintf(fn, sizeof fn, "%s.gp", name);
     if (!rc) rc = kbr_plot_file(P, fn, put_script, R);
     free(R->blocks);
+    kbr_sl_free(&R->impls);
     free(R);
     return rc;
 }

@@ -37,6 +37,16 @@ int kbr_gpus_in(const kb_rowset *s, const char **out, int max);
 /* Embed every rendered chart of one kind (nothing when plots were not rendered). */
 void kbr_report_charts(kbr_report *R, kbr_chart_kind kind);
 
+/* The pair section (kbr_report_pair.c): a cell whose ratio B/A lies within
+ * 1 +- KBR_PAIR_EQUAL_TOL counts as equal; the section lists only the cells
+ * that differ, with a summary per op and configuration, and every cell goes to
+ * the CSV DIR/pair_<B>_vs_<A>.csv beside the report. */
+#define KBR_PAIR_EQUAL_TOL 0.005
+int kbr_pair_differs(double ratio);
+void kbr_pair_csv_name(const kbr_gpu_pair *p, char *buf, size_t n); /* "pair_<B>_vs_<A>.csv" */
+/* Write it whole or not at all: 0, -1 no cell (nothing written), KB_EXIT_IO (err set). */
+int kbr_pair_csv_write(const kbr_report *R, const char *path, char *err, size_t errlen);
+
 void kbr_sec_title(kbr_report *R);
 void kbr_sec_claim(kbr_report *R); /* kbr_report_claim.c: the first section */
 void kbr_sec_failures(kbr_report *R);

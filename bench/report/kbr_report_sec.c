@@ -1,6 +1,6 @@
 /* kbr_report_sec.c - the report's sections other than the roll-up
  * (kbr_report_rollup.c): title, failures, run metadata, best implementation,
- * measured traffic (--counters rows), the GPU pair side by side, plots.  Numbers come from the rows only. */
+ * measured traffic (--counters rows), plots (the GPU pair side by side: kbr_report_pair.c).  Numbers come from the rows only. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -225,86 +225,6 @@ void kbr_sec_best(kbr_report *R)
     else doc_p(d, "No measured rows that passed verification.");
 }
 
-/* ---- the pair side by side ------------------------------------------------------------ */
-/* Measured sides over every (op, shape) of the pair: the heading says "projected" when none. */
-static int pair_measured(const kbr_report *R)
-{
-    int n = 0;
-    for (int i = 0; i < R->s.n; i++) {
-        const kb_row *r = &R->s.r[i];
-        kbr_pair_cell c;
-        if (kbr_is_ceiling_op(r->op) || !kbr_first_of_shape(&R->s, r) || kbr_pair_shape(&R->s, r->op, r->shape, &R->pair, &c))
-            continue;
-        n += (c.a_src == KBR_SRC_MEASURED) + (c.b_src == KBR_SRC_MEASURED);
-    }
-    return n;
-}
-
-static void pair_intro(kbr_report *R)
-{
-    const kb_gpu *a = R->pair.a, *b = R->pair.b;
-    kb_ceil ca = kb_ceil_from_gpu(a, 1), cb = kb_ceil_from_gpu(b, 1); /* practical link: the rate used */
-    doc_h(&R->d, 2, "%s vs %s%s", b->slug, a->slug, pair_measured(R) ? "" : " (projected: nothing measured)");
-    doc_p(&R->d, "Per (op, shape), on each GPU: its best measured time that passed; else another GPU's best "
-                 "measured row projected onto it, t x floor(this GPU) / floor(measured GPU), both floors the "
-                 "roofline floor of that row's own FLOPs, bytes and link bytes at the two GPUs' datasheet "
-                 "ceilings (practical link rate); else its projected floor (`kbench model`, practical link rate, "
-                 "as in the roll-up). Loopback rows (one GPU) and link rows are separate shapes. Datasheet ceilings "
-                 "%s / %s: FP8 %.0f / %.0f TFLOP/s, HBM %.0f / %.0f GB/s, link (practical) %.0f / %.0f GB/s per direction; "
-                 "an operator bound by a ceiling the two share does not move.",
-          a->slug, b->slug, ca.fp8_tflops, cb.fp8_tflops, ca.hbm_gbs,
-          cb.hbm_gbs, ca.link_gbs, cb.link_gbs);
-}
-
-/* The bound of (op, shape) as GPU B's rows say, else as row r says. */
-static const char *pair_bound(const kb_rowset *s, const kb_row *r, const char *b)
-{
-    const char *bound = "";
-    int n;
-    const kb_row *const *v = kbr_rows_of(s, r->op, r->shape, b, &n);
-    for (int j = 0; j < n; j++)
-        if (v[j]->bound[0]) bound = v[j]->bound;
-    return bound[0] ? bound : r->bound;
-}
-
-/* "measured", "<gpu> measured x floor ratio" or "projected". */
-static void pair_src(char *buf, size_t n, kbr_pair_src src, const char *from)
-{
-    if (src == KBR_SRC_SCALED) snprintf(buf, n, "%s measured x floor ratio", from);
-    else snprintf(buf, n, "%s", src == KBR_SRC_MEASURED ? "measured" : "projected");
-}
-
-void kbr_sec_pair(kbr_report *R)
-{
-    const char *a = R->pair.a->slug, *b = R->pair.b->slug;
-    char h[5][72];
-    snprintf(h[0], sizeof h[0], "%s us", a);
-    snprintf(h[1], sizeof h[1], "%s source", a);
-    snprintf(h[2], sizeof h[2], "%s us", b);
-    snprintf(h[3], sizeof h[3], "%s source", b);
-    snprintf(h[4], sizeof h[4], "%s / %s", b, a);
-    const char *hdr[] = {"op", "shape", "bound", h[0], h[1], h[2], h[3], h[4]};
-    pair_intro(R);
-    int any = 0;
-    for (int i = 0; i < R->s.n; i++) {
-        const kb_row *r = &R->s.r[i];
-        kbr_pair_cell c;
-        if (kbr_is_ceiling_op(r->op) || !kbr_first_of_shape(&R->s, r) || kbr_pair_shape(&R->s, r->op, r->shape, &R->pair, &c))
-            continue;
-        char x[32], y[32], q[32], sa[72], sb[72];
-        pair_src(sa, sizeof sa, c.a_src, c.a_from);
-        pair_src(sb, sizeof sb, c.b_src, c.b_from);
-        fnum(x, sizeof x, c.a_us, 2);
-        fnum(y, sizeof y, c.b_us, 2);
-        snprintf(q, sizeof q, "%.2fx", c.b_us / c.a_us);
-        if (!any) { doc_table(&R->d, 8, hdr); any = 1; }
-        const char *row[] = {r->op, r->shape, pair_bound(&R->s, r, b), x, sa, y, sb, q};
-        doc_row(&R->d, 8, row);
-    }
-    if (any) doc_table_end(&R->d);
-    else doc_p(&R->d, "No (op, shape) has rows for both %s and %s (run `kbench model --gpu %s,%s`).", a, b, a, b);
-}
-
 /* ---- plots ------------------------------------------------------------------------------ */
 void kbr_report_charts(kbr_report *R, kbr_chart_kind kind)
 {
@@ -322,7 +242,8 @@ void kbr_report_charts(kbr_report *R, kbr_chart_kind kind)
 /* The claim charts are in the first section; the rest here. */
 void kbr_sec_plots(kbr_report *R)
 {
-    static const kbr_chart_kind order[] = {KBR_CHART_ROOFLINE, KBR_CHART_COMM, KBR_CHART_PAIR, KBR_CHART_OP};
+    static const kbr_chart_kind order[] = {KBR_CHART_ROOFLINE, KBR_CHART_BANDWIDTH, KBR_CHART_COMM, KBR_CHART_PAIR,
+                                                 KBR_CHART_OP};
     doc_h(&R->d, 2, "Plots");
     if (!R->plotted) { doc_p(&R->d, "%s", R->plot_note); return; }
     for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) kbr_report_charts(R, order[k]);
