@@ -60,7 +60,7 @@ static json_t *op_json(const kb_op *op, unsigned sets)
                                                op->impls[j].kind == KB_IMPL_LIB ? "lib" : "hand", "what",
                                                op->impls[j].what ? op->impls[j].what : ""));
     int ns = 0;
-    const kb_shape *sh = op->shapes(&ns);
+    const kb_shape *sh = kb_op_shapes(op, &ns);
     for (int k = 0; k < ns; k++)
         if (sh[k].sets & sets) json_array_append_new(shapes, shape_json(op, &sh[k]));
     return json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", op->name, "what", op->what ? op->what : "", "roof",

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "bench/kb_axis.h"
 #include "bench/kb_row.h"
 #include "bench/kb_roofline.h"
 #include "bench/kb_run.h"
@@ -36,14 +37,19 @@ static int model_row(kb_csv *csv, const kb_op *op, const kb_shape *s, const kb_g
     r.link_bytes = op->link_bytes ? op->link_bytes(s) : 0;
     r.intensity = r.bytes > 0 ? r.flops / r.bytes : 0;
     kb_peak pk = kb_shape_peak(op, s);
-    kb_roof rf = kb_roof_of(&c, pk, r.flops, r.bytes, r.link_bytes);
+    kb_roof rf = kb_roof_of_msgs(&c, pk, r.flops, r.bytes, r.link_bytes, kb_link_messages(r.dims));
     r.time_us = r.time_us_min = r.time_us_max = rf.t_floor_s * 1e6;
     r.cv = 0;
     r.reps = 0;
     kb_roofline_row(&r, &c, NULL, pk, 1);
     r.pct_roof = 100;
-    snprintf(r.note, sizeof r.note, "roofline floor on datasheet ceilings%s%s", has_link ? "; link " : "",
-             has_link ? (practical ? "practical per-direction bandwidth" : "nominal per-direction bandwidth") : "");
+    char lat[96] = "";
+    if (rf.bound == KB_BOUND_NETWORK && rf.t_latency_s > 0 && rf.t_network_s == rf.t_latency_s)
+        snprintf(lat, sizeof lat, "; latency-bound: %g us + %g us per peer (NCCL's model, kb_roofline.h)",
+                 KB_LINK_ALPHA_LAUNCH_US, KB_LINK_ALPHA_PEER_US);
+    snprintf(r.note, sizeof r.note, "roofline floor on datasheet ceilings%s%s%s", has_link ? "; link " : "",
+             has_link ? (practical ? "practical per-direction bandwidth" : "nominal per-direction bandwidth") : "",
+             lat);
     return kb_csv_write(csv, &r);
 }
 
@@ -80,7 +86,7 @@ int kb_model(const char *gpus, const char *ops, unsigned sets, const char *out)
     for (int i = 0; i < nops; i++) {
         if (!kb_in_list(ops, all[i]->name)) continue;
         int ns = 0;
-        const kb_shape *sh = all[i]->shapes(&ns);
+        const kb_shape *sh = kb_op_shapes(all[i], &ns);
         for (int k = 0; k < ns; k++) {
             if (!(sh[k].sets & sets)) continue;
             int has_link = all[i]->link_bytes && all[i]->link_bytes(&sh[k]) > 0;
@@ -115,14 +121,15 @@ int kb_list(const char *ops, unsigned sets, int show_shapes)
         const kb_op *op = all[i];
         if (!kb_in_list(ops, op->name)) continue;
         int ns = 0, nf = 0, nq = 0, nsm = 0;
-        const kb_shape *sh = op->shapes(&ns);
+        const kb_shape *sh = kb_op_shapes(op, &ns);
         for (int k = 0; k < ns; k++) {
             nf += !!(sh[k].sets & KB_SET_FULL);
             nq += !!(sh[k].sets & KB_SET_QUICK);
             nsm += !!(sh[k].sets & KB_SET_SMALL);
         }
         printf("%-18s %s\n", op->name, op->what ? op->what : "");
-        printf("  roof: %s; shapes: %d full, %d quick, %d small\n", kb_peak_name(op->peak), nf, nq, nsm);
+        if (kb_axes_installed(op)) printf("  roof: %s; shapes: %d from --axis\n", kb_peak_name(op->peak), ns);
+        else printf("  roof: %s; shapes: %d full, %d quick, %d small\n", kb_peak_name(op->peak), nf, nq, nsm);
         for (int j = 0; j < op->n_impls; j++)
             printf("  %-4s %-26s %s\n", op->impls[j].kind == KB_IMPL_LIB ? "lib" : "hand", op->impls[j].name,
                    op->impls[j].what ? op->impls[j].what : "");

@@ -124,7 +124,15 @@ typedef struct kb_op {
     /* Names of the shape dimensions d[i], indexed by the op's dimension
      * enum ({[MLA_D_B] = "b", [MLA_D_SK] = "sk", ...}); NULL ends/skips. */
     const char *dims[KB_MAX_DIMS];
+    /* Optional: is this shape one the op can set up (`--axis` shapes,
+     * bench/kb_axis.h)?  0 if so, else non-zero with one line in why naming the
+     * op, the dim and the constraint ("fp8_gemm: k=100 is not a multiple of
+     * 128"), e.g. through kb_shape_refuse. */
+    int (*check)(const kb_shape *s, char *why, size_t n);
 } kb_op;
+
+/* kb_op.check's refusal: the printf-style line into why[n]; returns -1. */
+int kb_shape_refuse(char *why, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* The kb_op callbacks of an op file that follows the naming convention above. */
 #define KB_OP_GPU_FUNCS .setup = setup, .poison = poison, .verify = verify, .teardown = teardown
@@ -139,6 +147,9 @@ kb_peak kb_shape_peak(const kb_op *op, const kb_shape *s);
 /* Registry (bench/registry.c): every operator, in run order. */
 const kb_op *const *kb_ops(int *n);
 const kb_op *kb_find_op(const char *name);
+/* The shapes of op: the `--axis` list installed for it (bench/kb_axis.h), else
+ * op->shapes().  Every command that walks shapes calls this. */
+const kb_shape *kb_op_shapes(const kb_op *op, int *n);
 
 /* ---- helpers for operators (bench/kb_util.c) ------------------------------ */
 /* Seed per (op, shape): FNV-1a of the op name and shape label. */

@@ -274,10 +274,10 @@ const char *kb_counters_off(void) { return *off_why ? off_why : NULL; }
 void kb_counters_set_off(const char *why) { kb_strlcpy(off_why, why ? why : "", sizeof off_why); }
 
 /* ---- running ncu on one case ----------------------------------------------------------- */
-typedef struct ncu_argv { char *a[40]; int n; char range[200], include[220], key[256]; } ncu_argv;
+typedef struct ncu_argv { char *a[64]; int n; char range[200], include[220], key[256]; } ncu_argv;
 static void push(ncu_argv *v, const char *s)
 {
-    if (v->n < 39) v->a[v->n++] = (char *)s;
+    if (v->n < 63) v->a[v->n++] = (char *)s;
     v->a[v->n] = NULL;
 }
 
@@ -297,6 +297,7 @@ static void build_argv(ncu_argv *v, const char *ncu, const kb_counters_req *q)
     push(v, q->exe), push(v, "run"), push(v, "--counters-case"), push(v, v->key);
     if (q->specs) push(v, "--specs"), push(v, q->specs);
     if (q->device) push(v, "--device"), push(v, q->device);
+    for (int i = 0; i < q->n_args; i++) push(v, q->args[i]);
 }
 
 /* Our environment with LC_ALL=C (ncu's numbers in the C locale), built

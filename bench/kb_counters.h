@@ -79,6 +79,8 @@ typedef struct kb_counters_req {
     const char *device; /* --device N of the run, passed on; NULL: none */
     int keep_l2;
     double timeout_s;
+    const char *const *args; /* more arguments for the child (--axis ...) */
+    int n_args;
 } kb_counters_req;
 int kb_counters_collect(const kb_counters_req *q, kb_counters *c);
 

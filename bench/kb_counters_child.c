@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "bench/kb_axis.h"
 #include "bench/kb_counters.h"
 #include "bench/kb_mpi.h"
 #include "bench/kb_run.h"
@@ -37,9 +38,11 @@ void kb_counters_case(const kb_run_opts *o, const kb_op *op, const kb_shape *s, 
     } else {
         exe[n] = 0;
         snprintf(key, sizeof key, "%s/%s/%s", op->name, im->name, s->label);
+        const char *ax[2 * KB_MAX_DIMS + 4]; /* --axis shapes: the child rebuilds the same list */
         kb_counters_req q = {.exe = exe, .key = key, .specs = o->specs, .device = o->device >= 0 ? dev : NULL,
                              .keep_l2 = keep_l2,
-                             .timeout_s = KB_COUNTERS_TIMEOUT_S};
+                             .timeout_s = KB_COUNTERS_TIMEOUT_S, .args = ax,
+                             .n_args = kb_axes_argv(ax, 2 * KB_MAX_DIMS + 4)};
         kb_counters_collect(&q, &c);
     }
     kb_counters_fill(r, &c);
@@ -52,7 +55,7 @@ static int find_case(const char *key, const kb_op **op, const kb_shape **s, cons
     int nops, ns;
     const kb_op *const *ops = kb_ops(&nops);
     for (int i = 0; i < nops; i++) {
-        const kb_shape *sh = ops[i]->shapes(&ns);
+        const kb_shape *sh = kb_op_shapes(ops[i], &ns);
         for (int k = 0; k < ns; k++)
             for (int j = 0; j < ops[i]->n_impls; j++) {
                 char name[256];

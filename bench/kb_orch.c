@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench/kb_axis.h"
 #include "bench/kb_counters.h"
 #include "bench/kb_gbench.h"
 #include "bench/kb_orch.h"
@@ -89,7 +90,7 @@ static void collect_cases(orch *O)
         for (int j = 0; j < op->n_impls; j++) {
             if (O->o->isolate == KB_ISOLATE_IMPL) g++;
             int ns = 0;
-            const kb_shape *sh = op->shapes(&ns);
+            const kb_shape *sh = kb_op_shapes(op, &ns);
             for (int k = 0; k < ns; k++) {
                 const kb_impl *im = &op->impls[j];
                 if (!kb_case_selected(O->o, op, &sh[k], im) || kb_out_has(&O->out, op->name, im->name, sh[k].label))
@@ -366,6 +367,8 @@ static void worker_argv(orch *O, argvb *b, const char *cases, const char *json)
     if (o->drop_low_clock) arg(b, "--drop-low-clock");
     if (o->specs) arg(b, "--specs"), arg(b, o->specs);
     for (int i = 0; i < o->n_gb_args; i++) arg(b, o->gb_args[i]);
+    const char *ax[2 * KB_MAX_DIMS + 4]; /* --axis shapes: the worker rebuilds the same list */
+    for (int i = 0, n = kb_axes_argv(ax, 2 * KB_MAX_DIMS + 4); i < n; i++) arg(b, ax[i]);
     arg(b, json);
 }
 

@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "bench/kb_row.h"
 
@@ -78,10 +79,20 @@ double kb_ridge_point(double peak_tflops, double bw_gbs)
 kb_roof kb_roofline(double flops, double bytes, double link_bytes, double peak_tflops,
                     double hbm_gbs, double link_gbs)
 {
+    return kb_roofline_msgs(flops, bytes, link_bytes, 0, peak_tflops, hbm_gbs, link_gbs);
+}
+
+kb_roof kb_roofline_msgs(double flops, double bytes, double link_bytes, double messages, double peak_tflops,
+                         double hbm_gbs, double link_gbs)
+{
     kb_roof r = {0};
     if (flops > 0 && peak_tflops > 0) r.t_compute_s = flops / (peak_tflops * 1e12);
     if (bytes > 0 && hbm_gbs > 0) r.t_memory_s = bytes / (hbm_gbs * 1e9);
-    if (link_bytes > 0 && link_gbs > 0) r.t_network_s = link_bytes / (link_gbs * 1e9);
+    if (link_bytes > 0 && link_gbs > 0) {
+        r.t_network_s = link_bytes / (link_gbs * 1e9);
+        if (messages > 0) r.t_latency_s = (KB_LINK_ALPHA_LAUNCH_US + messages * KB_LINK_ALPHA_PEER_US) * 1e-6;
+        if (r.t_latency_s > r.t_network_s) r.t_network_s = r.t_latency_s;
+    }
     r.t_floor_s = r.t_compute_s;
     r.bound = KB_BOUND_COMPUTE;
     if (r.t_memory_s > r.t_floor_s) { r.t_floor_s = r.t_memory_s; r.bound = KB_BOUND_MEMORY; }
@@ -93,7 +104,36 @@ kb_roof kb_roofline(double flops, double bytes, double link_bytes, double peak_t
 
 kb_roof kb_roof_of(const kb_ceil *c, kb_peak pk, double flops, double bytes, double link_bytes)
 {
-    return kb_roofline(flops, bytes, link_bytes, kb_ceil_peak(c, pk), c->hbm_gbs, c->link_gbs);
+    return kb_roof_of_msgs(c, pk, flops, bytes, link_bytes, 0);
+}
+
+kb_roof kb_roof_of_msgs(const kb_ceil *c, kb_peak pk, double flops, double bytes, double link_bytes,
+                        double messages)
+{
+    return kb_roofline_msgs(flops, bytes, link_bytes, messages, kb_ceil_peak(c, pk), c->hbm_gbs, c->link_gbs);
+}
+
+/* The integer value of dimension `name` in "a=1;b=2" text, or -1. */
+static long dim_value(const char *dims, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = dims; p;) {
+        if (!strncmp(p, name, n) && p[n] == '=') {
+            char *end;
+            long v = strtol(p + n + 1, &end, 10);
+            return end != p + n + 1 && (*end == ';' || *end == '\0') ? v : -1;
+        }
+        p = strchr(p, ';');
+        if (p) p++;
+    }
+    return -1;
+}
+
+double kb_link_messages(const char *dims)
+{
+    long ranks = dims ? dim_value(dims, "ranks") : -1;
+    if (ranks < 2 || dim_value(dims, "loopback") == 1) return 0;
+    return (double)(ranks - 1);
 }
 
 double kb_roof_pct(const kb_roof *r, double time_us)
@@ -117,8 +157,8 @@ const char *kb_ceil_source(const kb_ceil *c, unsigned kind)
 
 kb_roof kb_roofline_row(kb_row *r, const kb_ceil *sheet, const kb_ceil *achievable, kb_peak pk, int count_link)
 {
-    const double link = count_link ? r->link_bytes : 0;
-    kb_roof rf = kb_roof_of(sheet, pk, r->flops, r->bytes, link);
+    const double link = count_link ? r->link_bytes : 0, msgs = count_link ? kb_link_messages(r->dims) : 0;
+    kb_roof rf = kb_roof_of_msgs(sheet, pk, r->flops, r->bytes, link, msgs);
     kb_strlcpy(r->bound, kb_bound_name(rf.bound), sizeof r->bound);
     kb_strlcpy(r->roof_source, kb_roof_source(sheet, &rf, pk), sizeof r->roof_source);
     r->roof_tflops = rf.roof_tflops;
@@ -128,7 +168,7 @@ kb_roof kb_roofline_row(kb_row *r, const kb_ceil *sheet, const kb_ceil *achievab
         r->tflops = r->flops > 0 ? r->flops / t * 1e-12 : 0;
         r->gbps = r->bytes / t * 1e-9;
         r->pct_roof = kb_roof_pct(&rf, r->time_us);
-        kb_roof ra = achievable ? kb_roof_of(achievable, pk, r->flops, r->bytes, link) : rf;
+        kb_roof ra = achievable ? kb_roof_of_msgs(achievable, pk, r->flops, r->bytes, link, msgs) : rf;
         if (achievable && !strcmp(kb_roof_source(achievable, &ra, pk), "measured"))
             r->pct_roof_achievable = kb_roof_pct(&ra, r->time_us);
     }

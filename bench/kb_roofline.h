@@ -1,7 +1,8 @@
 /* kb_roofline.h - the one roofline module.  It owns: the ceilings of a GPU
  * (from the device table) and the rule by which a measured ceiling replaces
  * a datasheet one; the time floor of an operation (the largest of FLOPs /
- * peak, HBM bytes / HBM bandwidth and link bytes / link bandwidth); the
+ * peak, HBM bytes / HBM bandwidth and the network term: link bytes / link
+ * bandwidth, or the per-message latency when larger); the
  * attainable rate; % of roof.  `kbench run`, `kbench model`, plot and report
  * all call it; nobody else does roofline arithmetic.  Plain C, no CUDA. */
 #ifndef KB_ROOFLINE_H
@@ -58,17 +59,42 @@ double kb_ceil_peak(const kb_ceil *c, kb_peak p); /* TFLOP/s for that kind */
 unsigned kb_ceil_kind(const char *op, const char *shape, kb_peak pk, int hot_l2);
 void kb_ceil_measured(kb_ceil *c, unsigned kind, double value);
 
-/* ---- the floor ---------------------------------------------------------------- */
+/* ---- the floor ----------------------------------------------------------------
+ * The network term has a latency part (issue 17 item 8): one rank's exchange
+ * of `messages` messages (one per peer) cannot end before
+ *   t_latency = KB_LINK_ALPHA_LAUNCH_US + messages x KB_LINK_ALPHA_PEER_US
+ * nor before link_bytes / link_gbs, so t_network = the larger of the two (a
+ * floor is the max of lower bounds; NCCL's model adds them, which would move
+ * large sizes too).  Source: NCCL's own tuning model (src/graph/tuning.cc,
+ * ncclTopoTuneModel: latency = baseLat + nsteps x hwLat; Ring/LL baseLat 3.6 us,
+ * NVLink hwLat 0.47 us per step), the low-latency protocol's figures, so the
+ * floor stays below what NCCL predicts for itself.  Not measured here; the
+ * same for every GPU in the table (NVLink/NVSwitch, one node).  8 ranks:
+ * 3.6 + 7 x 0.47 = 6.89 us, the floor of any all-to-all below ~1 MB per rank
+ * at 160 GB/s.  messages = 0: no latency part (bandwidth only). */
+#define KB_LINK_ALPHA_LAUNCH_US 3.6
+#define KB_LINK_ALPHA_PEER_US 0.47
 typedef struct kb_roof {
     double t_floor_s;    /* max of the three terms */
     double t_compute_s, t_memory_s, t_network_s;
+    double t_latency_s;  /* the latency part of the network term (0: none) */
     kb_bound bound;
     double roof_tflops;  /* flops / t_floor (0 when flops == 0) */
 } kb_roof;
 kb_roof kb_roofline(double flops, double bytes, double link_bytes, double peak_tflops,
                     double hbm_gbs, double link_gbs);
+/* The same with the latency part for `messages` messages per rank (counted
+ * only when link_bytes > 0 and link_gbs > 0). */
+kb_roof kb_roofline_msgs(double flops, double bytes, double link_bytes, double messages, double peak_tflops,
+                         double hbm_gbs, double link_gbs);
 /* The same with the ceilings of c for peak kind pk. */
 kb_roof kb_roof_of(const kb_ceil *c, kb_peak pk, double flops, double bytes, double link_bytes);
+kb_roof kb_roof_of_msgs(const kb_ceil *c, kb_peak pk, double flops, double bytes, double link_bytes,
+                        double messages);
+/* Messages one rank sends, from a row's or shape's dims text ("...;ranks=8;
+ * loopback=0"): ranks - 1 (one per peer: the all-to-all, EP dispatch and
+ * combine ops); 0 without a `ranks` dimension or with loopback=1. */
+double kb_link_messages(const char *dims);
 double kb_attainable_tflops(double peak_tflops, double intensity, double bw_gbs);
 double kb_ridge_point(double peak_tflops, double bw_gbs); /* FLOP/byte */
 /* 100 x floor / time (NaN when the floor or the time is unknown). */
@@ -80,7 +106,7 @@ const char *kb_roof_source(const kb_ceil *c, const kb_roof *r, kb_peak pk);
 const char *kb_ceil_source(const kb_ceil *c, unsigned kind);
 
 /* Fill a row's roofline columns from its flops, bytes, link_bytes (counted
- * only when count_link) and time_us: bound, roof_tflops, roof_source and,
+ * only when count_link, with kb_link_messages(dims) messages) and time_us: bound, roof_tflops, roof_source and,
  * when time_us is known, tflops, gbps and pct_roof, all against the datasheet
  * ceilings `sheet`; pct_roof_achievable against `achievable` when the
  * ceiling of its bound term was measured there (else NaN; achievable may be

@@ -765,7 +765,7 @@ static int run_ops(run_state *rs)
         const kb_op *op = ops[i];
         if (!kb_mpi_op_allowed(op->name)) continue;
         int ns = 0;
-        const kb_shape *shapes = op->shapes(&ns);
+        const kb_shape *shapes = kb_op_shapes(op, &ns);
         for (int k = 0; k < ns; k++) {
             int first = first_impl(rs, op, &shapes[k]);
             if (first >= 0 && run_shape(rs, op, &shapes[k], first) < 0) return 1;

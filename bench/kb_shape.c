@@ -75,3 +75,12 @@ kb_peak kb_shape_peak(const kb_op *op, const kb_shape *s)
 {
     return op->peak_for ? op->peak_for(s) : op->peak;
 }
+
+int kb_shape_refuse(char *why, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (n) vsnprintf(why, n, fmt, ap);
+    va_end(ap);
+    return -1;
+}

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bench/kb.h"
+#include "bench/kb_axis.h"
 #include "bench/claim_model.h"
 #include "bench/report/kb_cmds.h"
 #include "bench/kb_gbench.h"
@@ -42,6 +43,9 @@ static const char usage[] =
     "common: --specs FILE (or $KBENCH_SPECS), before or after the command, adds or overrides GPUs from a JSON\n"
     "        file; every option at most once, never with an empty value\n"
     "SET: full (default) | quick | small | all, comma-separated\n"
+    "--axis NAME=V | V1,V2,... | LO:HI:xF | LO:HI:+S  (list, run, model; repeatable; one --op): ad-hoc shapes,\n"
+    "       the product of the axes over a base shape (--shape LABEL, else the first of --shapes); NAME: a dim\n"
+    "       of the op (`kbench list --json`); suffixes K/M/G/T = 2^10/2^20/2^30/2^40\n"
     "exit codes: 0 ok, 1 failure or regression, 2 usage/bad input, 3 no CUDA device, 4 I/O error,\n"
     "            5 device lost (run: no recovery after a hang/crash; rows so far kept, --resume continues)\n";
 
@@ -71,6 +75,7 @@ enum { O_OP = 1, O_IMPL, O_SHAPES, O_QUICK, O_OUT, O_REPS, O_FLUSH, O_TIMER, O_W
        O_GRAPH, O_SHAPE, O_ISOLATE, O_CASE_TIMEOUT, O_RESUME, O_WORKER_FD, O_WORKER_CEIL, O_WORKER_CASES,
        O_WORKER_PROBE, O_COUNTERS, O_COUNTERS_OFF, O_COUNTERS_CASE, O_HOT, O_DROP_LOW_CLOCK, O_JSON,
        O_MIN_TIME, O_MAX_NOISE, O_MIN_REPS, O_MAX_REPS, O_DEVICE, /* adaptive timing (bench/kb_adapt.h), --device */
+       O_AXIS,
        O_END /* one past the last */ };
 static const struct option longopts[] = {
     {"op", required_argument, 0, O_OP},         {"impl", required_argument, 0, O_IMPL},
@@ -88,6 +93,7 @@ static const struct option longopts[] = {
     {"min-time", required_argument, 0, O_MIN_TIME}, {"max-noise", required_argument, 0, O_MAX_NOISE},
     {"min-reps", required_argument, 0, O_MIN_REPS}, {"max-reps", required_argument, 0, O_MAX_REPS},
     {"device", required_argument, 0, O_DEVICE},
+    {"axis", required_argument, 0, O_AXIS}, /* README "Ad-hoc shapes and sweeps" (bench/kb_axis.h) */
     /* worker mode (bench/kb_worker.h): not in the usage, the orchestrator's only */
     {"worker-fd", required_argument, 0, O_WORKER_FD}, {"worker-ceil", required_argument, 0, O_WORKER_CEIL},
     {"worker-cases", required_argument, 0, O_WORKER_CASES}, {"worker-probe", no_argument, 0, O_WORKER_PROBE},
@@ -101,6 +107,8 @@ static int allowed(const char *cmd, int o)
     switch (o) {
     case O_SPECS: return 1;
     case O_OP: case O_SHAPES: return strcmp(cmd, "specs") != 0;
+    case O_AXIS: return strcmp(cmd, "specs") != 0;
+    case O_SHAPE: return strcmp(cmd, "specs") != 0; /* list, model: with --axis only (parse_options) */
     case O_GPU: return !strcmp(cmd, "model") || !strcmp(cmd, "specs");
     case O_VERBOSE: return !strcmp(cmd, "list");
     case O_JSON: return !strcmp(cmd, "list") || !strcmp(cmd, "specs");
@@ -155,6 +163,8 @@ typedef struct cli {
     kb_run_opts ro;
     const char *gpu, *specs, *shapes;
     int quick, verbose, json;
+    char *axes[KB_MAX_DIMS]; /* --axis NAME=VALUES, repeatable */
+    int n_axes;
 } cli;
 
 /* The isolation and worker options of `run`: 0, or the usage exit code. */
@@ -276,6 +286,10 @@ static int take_option(cli *a, int c, const char *arg)
     case O_HOT: a->ro.hot = 1; break;
     case O_DROP_LOW_CLOCK: a->ro.drop_low_clock = 1; break;
     case O_SHAPE: a->ro.shape_labels = arg; break;
+    case O_AXIS:
+        if (a->n_axes == KB_MAX_DIMS) return bad(a->cmd, "--axis: more than %s axes", "8");
+        a->axes[a->n_axes++] = (char *)arg;
+        break;
     default: return take_run_option(a, c, arg);
     }
     return 0;
@@ -310,7 +324,7 @@ static int parse_options(cli *a, int argc, char **argv)
             return bad(a->cmd, "unknown option '%s'", argv[optind - 1]);
         }
         if (!allowed(a->cmd, c)) return bad(a->cmd, "option '--%s' does not apply to this command", opt_name(c));
-        if (c > 0 && c < O_END && seen[c]++) return bad(a->cmd, "option '--%s' given twice", opt_name(c));
+        if (c > 0 && c < O_END && c != O_AXIS && seen[c]++) return bad(a->cmd, "option '--%s' given twice", opt_name(c));
         if (optarg && !*optarg) return bad(a->cmd, "option '--%s' has an empty value", opt_name(c));
         if ((rc = take_option(a, c, optarg))) return rc;
     }
@@ -331,6 +345,12 @@ static int parse_options(cli *a, int argc, char **argv)
     if (kb_check_op_list(a->ro.ops) || kb_check_impl_list(a->ro.ops, a->ro.impls) ||
         kb_check_shape_list(a->ro.ops, a->ro.shape_labels))
         return KB_EXIT_USAGE;
+    /* --axis: the product over the base shape replaces the op's table; --shape named that base */
+    if (a->n_axes && kb_axes_install(a->cmd, a->ro.ops, a->ro.shape_labels, a->ro.sets, a->axes, a->n_axes))
+        return KB_EXIT_USAGE;
+    if (a->n_axes) a->ro.shape_labels = NULL;
+    else if (a->ro.shape_labels && strcmp(a->cmd, "run"))
+        return bad(a->cmd, "option '%s' does not apply to this command without --axis", "--shape");
     return load_specs(a->cmd, a->specs) ? KB_EXIT_USAGE : 0;
 }
 
@@ -387,7 +407,7 @@ static int kb_main(int argc, char **argv)
     if ((rc = parse_options(&a, sargc, sargv))) return rc;
     if (a.json && !strcmp(cmd, "list")) return kb_list_json(a.ro.ops, a.ro.sets);
     if (a.json) return kb_specs_json(a.gpu);
-    if (!strcmp(cmd, "list")) return kb_list(a.ro.ops, a.ro.sets, a.verbose || a.shapes != NULL);
+    if (!strcmp(cmd, "list")) return kb_list(a.ro.ops, a.ro.sets, a.verbose || a.shapes != NULL || a.n_axes);
     if (!strcmp(cmd, "specs")) return kb_specs_print(a.gpu, a.ro.device);
     if (!strcmp(cmd, "model")) return kb_model(a.gpu, a.ro.ops, a.ro.sets, a.ro.out);
     return kb_run(&a.ro);

@@ -99,8 +99,9 @@ static int check_formulas(int r)
         if (strcmp(s[k].label, at(r, "shape")) || strcmp(s[k].dtype, at(r, "dtype"))) continue;
         kb_ceil c = kb_ceil_from_gpu(kb_gpu_find("h100-sxm"), strstr(at(r, "impl"), "practical") != NULL);
         kb_peak pk = kb_shape_peak(op, &s[k]);
-        kb_roof rf = kb_roofline(op->flops(&s[k]), op->bytes(&s[k]), op->link_bytes ? op->link_bytes(&s[k]) : 0,
-                                 kb_ceil_peak(&c, pk), c.hbm_gbs, c.link_gbs);
+        /* the network term's latency part: one message per peer (ranks - 1 of the dims column) */
+        kb_roof rf = kb_roofline_msgs(op->flops(&s[k]), op->bytes(&s[k]), op->link_bytes ? op->link_bytes(&s[k]) : 0,
+                                      kb_link_messages(at(r, "dims")), kb_ceil_peak(&c, pk), c.hbm_gbs, c.link_gbs);
         KBT_NEAR(atof(at(r, "time_us")), rf.t_floor_s * 1e6, 1e-5);
         KBT_STREQ(at(r, "bound"), kb_bound_name(rf.bound));
         checked++;
@@ -123,7 +124,7 @@ int main(void)
     KBT_CHECK(T.nrows - 1 == want);
     KBT_CHECK(col("time_us") >= 0 && col("gpu") >= 0 && col("source") >= 0 && col("bound") >= 0);
 
-    int checked = 0, moved = 0;
+    int checked = 0, moved = 0, latency = 0;
     for (int r = 1; r < T.nrows; r++) {
         KBT_STREQ(at(r, "source"), "projected");
         if (strcmp(at(r, "gpu"), "h100-sxm")) continue;
@@ -132,7 +133,13 @@ int main(void)
         if (tw < 0) continue;
         double t100 = atof(at(r, "time_us")), t800 = atof(at(tw, "time_us"));
         KBT_CHECK(t100 > 0);
-        if (!strcmp(at(r, "bound"), "network") || !strcmp(at(tw, "bound"), "network")) {
+        /* the network term's latency part, the same on both GPUs (kb_roofline.h) */
+        double lat = KB_LINK_ALPHA_LAUNCH_US + kb_link_messages(at(r, "dims")) * KB_LINK_ALPHA_PEER_US;
+        if (!strcmp(at(r, "bound"), "network") && fabs(t100 - lat) < 1e-9 && fabs(t800 - lat) < 1e-9) {
+            KBT_NEAR(t800, t100, 1e-12); /* latency-bound on both: the link rate does not matter */
+            KBT_CHECK(strstr(at(r, "note"), "latency-bound: 3.6 us + 0.47 us per peer") != NULL);
+            latency++;
+        } else if (!strcmp(at(r, "bound"), "network") || !strcmp(at(tw, "bound"), "network")) {
             KBT_CHECK(t800 > t100); /* 200 vs 450 GB/s nominal, 160 vs 370 practical */
             moved++;
         } else {
@@ -141,8 +148,9 @@ int main(void)
         checked += check_formulas(r);
     }
     KBT_CHECK(checked * 2 == want);
-    printf("model rows: %d, H100/H800 pairs checked: %d, link-bound pairs where H800 is slower: %d\n", want,
-           checked, moved);
+    KBT_CHECK(latency > 0); /* the small all-to-all shapes */
+    printf("model rows: %d, H100/H800 pairs checked: %d, link-bound pairs where H800 is slower: %d,"
+           " latency-bound pairs: %d\n", want, checked, moved, latency);
     /* a hand-checked row: peak fp8_8192 on H100 = 2 x 8192^3 / 1979e12 s = 555.5895 us */
     for (int r = 1; r < T.nrows; r++)
         if (!strcmp(at(r, "op"), "peak") && !strcmp(at(r, "shape"), "fp8_8192") && !strcmp(at(r, "gpu"), "h100-sxm"))

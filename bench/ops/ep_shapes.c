@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bench/ops/ep_shapes.h"
+#include "bench/ops/op_common.h"
 
 /* ---- shapes ----------------------------------------------------------------- */
 /* Dims and label of a dispatch/combine shape: V3's 256 experts, top-8, 8
@@ -221,4 +222,38 @@ void ep_moe_shapes(kb_shape_table *t, int n_ranks, int loopback, int small_ranks
 void ep_logical_metrics(const kb_shape *s, double logical_bytes, double seconds, char *buf, size_t n)
 {
     snprintf(buf, n, "logical_gbps=%.1f;loopback=%d", logical_bytes / seconds * 1e-9, ep_shape_is_loopback(s));
+}
+
+int ep_moe_check(const char *op, const kb_shape *s, char *why, size_t n)
+{
+    const int64_t ranks = s->d[EP_D_RANKS], e = s->d[EP_D_EXPERTS], g = s->d[EP_D_NGROUP], k = s->d[EP_D_TOPK];
+    const int64_t kg = s->d[EP_D_TOPKGROUP];
+    if (kb_check_dim(op, "t", s->d[EP_D_TOKENS], 1, 65536, 1, why, n) ||
+        kb_check_dim(op, "hidden", s->d[EP_D_HIDDEN], 128, 65536, 128, why, n) ||
+        kb_check_dim(op, "ranks", ranks, 1, EP_MAX_RANKS, 1, why, n) ||
+        kb_check_dim(op, "loopback", s->d[EP_D_LOOPBACK], 0, 1, 1, why, n) ||
+        kb_check_dim(op, "e", e, ranks, EP_MAX_EXPERTS, 1, why, n) ||
+        kb_check_dim(op, "ngroup", g, 1, e, 1, why, n) || kb_check_dim(op, "topkgroup", kg, 1, g, 1, why, n) ||
+        kb_check_dim(op, "k", k, 1, EP_MAX_TOPK, 1, why, n))
+        return 1;
+    if (e % ranks)
+        return -kb_shape_refuse(why, n, "%s: e=%lld is not a multiple of ranks=%lld", op, (long long)e, (long long)ranks);
+    if (e % g) return -kb_shape_refuse(why, n, "%s: e=%lld is not a multiple of ngroup=%lld", op, (long long)e, (long long)g);
+    if (k > kg * (e / g))
+        return -kb_shape_refuse(why, n, "%s: k=%lld is more than topkgroup x e/ngroup = %lld experts", op, (long long)k,
+                                (long long)(kg * (e / g)));
+    return 0;
+}
+
+int ep_a2a_check(const kb_shape *s, char *why, size_t n)
+{
+    const int64_t ranks = s->d[EP_D_RANKS], bytes = s->d[EP_D_BYTES];
+    if (kb_check_dim("alltoall", "ranks", ranks, 1, EP_MAX_RANKS, 1, why, n) ||
+        kb_check_dim("alltoall", "loopback", s->d[EP_D_LOOPBACK], 0, 1, 1, why, n) ||
+        kb_check_dim("alltoall", "bytes", bytes, 1, (int64_t)1 << 34, 1, why, n))
+        return 1;
+    if (bytes < 16 * ranks)
+        return -kb_shape_refuse(why, n, "alltoall: bytes=%lld leaves chunks under 16 B for %lld ranks (at least %lld)",
+                                (long long)bytes, (long long)ranks, (long long)(16 * ranks));
+    return 0;
 }

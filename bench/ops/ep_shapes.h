@@ -45,6 +45,13 @@ uint64_t ep_route_seed(const kb_shape *s);
  * projects the links (they skip at run time: "needs 8 GPUs"), plus one SMALL
  * shape with small_ranks ranks. */
 void ep_moe_shapes(kb_shape_table *t, int n_ranks, int loopback, int small_ranks, const char *dtype);
+/* kb_op.check (--axis shapes): dispatch/combine (op: its name): ranks
+ * 1..EP_MAX_RANKS dividing e <= EP_MAX_EXPERTS, e a multiple of ngroup,
+ * topkgroup <= ngroup, k <= EP_MAX_TOPK and k <= topkgroup * e/ngroup
+ * (ep_route_uniform), hidden a multiple of 128 (one scale per 128), loopback
+ * 0/1; the all-to-all: chunks of at least 16 B (bytes >= 16 * ranks). */
+int ep_moe_check(const char *op, const kb_shape *s, char *why, size_t n);
+int ep_a2a_check(const kb_shape *s, char *why, size_t n);
 /* The metrics column of EP dispatch/combine rows: DeepEP's logical bandwidth. */
 void ep_logical_metrics(const kb_shape *s, double logical_bytes, double seconds, char *buf, size_t n);
 /* idx [N*T*K], w [N*T*K] (may be NULL). 0 or -1. */

@@ -110,6 +110,31 @@ void fp8_gemm_shape_add(kb_shape_table *t, const char *label, unsigned sets, int
     kb_shape_add(t, sets, "e4m3", d, "%s", label);
 }
 
+/* kb_op.check of both GEMM operators: the layout of the operator, K a
+ * multiple of the 128-wide scale block, N of 16 (fp8_gemm_setup; TMA rows of
+ * 16 bytes), at most FP8_MAX_GROUPS groups, and every operand under 2^31
+ * elements (int row/column indices in the kernels). */
+int fp8_gemm_check(const char *op, const kb_shape *s, char *why, size_t n)
+{
+    const int64_t layout = s->d[FP8_D_LAYOUT], m = s->d[FP8_D_M], nn = s->d[FP8_D_N], k = s->d[FP8_D_K];
+    const int64_t g = s->d[FP8_D_G], dist = s->d[FP8_D_DIST];
+    const int dense = !strcmp(op, "fp8_gemm");
+    if (dense && (layout != FP8_GEMM_DENSE || g != 1 || dist != FP8_DIST_EQUAL))
+        return -kb_shape_refuse(why, n, "%s: dense only: layout=0, g=1, dist=0 (got layout=%lld g=%lld dist=%lld)", op,
+                                (long long)layout, (long long)g, (long long)dist);
+    if (!dense && kb_check_dim(op, "layout", layout, FP8_GEMM_CONTIGUOUS, FP8_GEMM_MASKED, 1, why, n)) return 1;
+    if (kb_check_dim(op, "g", g, 1, FP8_MAX_GROUPS, 1, why, n) || kb_check_dim(op, "dist", dist, 0, 1, 1, why, n) ||
+        kb_check_dim(op, "m", m, 1, 1 << 24, 1, why, n) || kb_check_dim(op, "n", nn, 16, 1 << 24, 16, why, n) ||
+        kb_check_dim(op, "k", k, 128, 1 << 24, 128, why, n))
+        return 1;
+    const double rows = (double)g * (double)(layout == FP8_GEMM_CONTIGUOUS ? fp8_round_up(m, 128) + 128 : m);
+    const double big = rows * (double)(nn > k ? nn : k), w = (double)g * (double)nn * (double)k;
+    if (big >= 2147483648.0 || w >= 2147483648.0)
+        return -kb_shape_refuse(why, n, "%s: m=%lld n=%lld k=%lld g=%lld: an operand of 2^31 elements or more", op,
+                                (long long)m, (long long)nn, (long long)k, (long long)g);
+    return 0;
+}
+
 /* ---- GPU setup: named phases, each returning on its first error; the caller
  * tears the half-built context down. ------------------------------------- */
 static kb_status host_alloc(void **p, size_t n)

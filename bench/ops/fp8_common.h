@@ -92,23 +92,27 @@ int fp8_gemm_group_rows(const char *op, const kb_shape *s, int *counts);
  *           (D, BF16) + 4 * (valid rows * K/128 + G * ceil(N/128) * K/128) (scales) */
 double fp8_gemm_flops(const char *op, const kb_shape *s);
 double fp8_gemm_bytes(const char *op, const kb_shape *s);
+/* kb_op.check of the two GEMM operators (op: their name). */
+int fp8_gemm_check(const char *op, const kb_shape *s, char *why, size_t n);
 /* Add a GEMM shape (dtype "e4m3") to an operator's table. */
 void fp8_gemm_shape_add(kb_shape_table *t, const char *label, unsigned sets, int layout, int64_t m, int64_t n,
                         int64_t k, int64_t g, int dist);
 
 /* ---- the body both GEMM operator files share --------------------------------
  * FP8_GEMM_OP_CALLBACKS(op): the static shapes() over `build_shapes` (the
- * file's table builder) and flops/bytes/setup bound to the operator's name;
+ * file's table builder) and flops/bytes/setup/check bound to the operator's name;
  * FP8_GEMM_OP_FIELDS: every kb_op field but name, what and impls. */
 #define FP8_GEMM_OP_CALLBACKS(op)                                                                              \
     static kb_shape_table table;                                                                               \
     static const kb_shape *shapes(int *n) { return kb_op_table(&table, build_shapes, n); }                     \
     static double flops(const kb_shape *s) { return fp8_gemm_flops(op, s); }                                  \
     static double bytes(const kb_shape *s) { return fp8_gemm_bytes(op, s); }                                  \
-    static kb_status setup(const kb_shape *s, void **ctx) { return fp8_gemm_setup(op, s, ctx); }
+    static kb_status setup(const kb_shape *s, void **ctx) { return fp8_gemm_setup(op, s, ctx); }                \
+    static int check(const kb_shape *s, char *why, size_t n) { return fp8_gemm_check(op, s, why, n); }
 #define FP8_GEMM_OP_FIELDS                                                                                     \
     .peak = KB_PEAK_FP8, .shapes = shapes, .flops = flops, .bytes = bytes, .setup = setup,                    \
-    .poison = fp8_gemm_poison, .verify = fp8_gemm_verify, .teardown = fp8_gemm_teardown, .note = fp8_gemm_note, .dims = FP8_GEMM_DIMS
+    .poison = fp8_gemm_poison, .verify = fp8_gemm_verify, .teardown = fp8_gemm_teardown, .note = fp8_gemm_note, .dims = FP8_GEMM_DIMS, \
+    .check = check
 
 /* ---- GPU side, shared by op_fp8_gemm.c and op_fp8_gemm_grouped.c --------- */
 kb_status fp8_gemm_setup(const char *op, const kb_shape *s, void **ctx);

@@ -136,4 +136,5 @@ const kb_op kb_op_alltoall = {
     KB_OP_GPU_FUNCS,
     KB_IMPLS(impls),
     .dims = EP_A2A_DIMS,
+    .check = ep_a2a_check,
 };

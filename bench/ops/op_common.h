@@ -51,6 +51,18 @@ kb_status kb_op_setup(const kb_shape *s, void **out, size_t ctx_bytes, kb_status
 #define KB_OP_LEN(a) (sizeof(a) / sizeof((a)[0]))
 void kb_op_free(void *ctx, const void *const *dev, size_t n_dev, void *const *host, size_t n_host);
 
+/* ---- check() ---------------------------------------------------------------
+ * The usual constraint of kb_op.check (bench/kb.h): 0 if lo <= v <= hi and v
+ * is a multiple of mult (mult > 1), else 1 with "OP: NAME=V is not a
+ * multiple of MULT" (checked first, for v > 0) or "OP: NAME=V is outside
+ * LO..HI" in why[n]. */
+int kb_check_dim(const char *op, const char *name, int64_t v, int64_t lo, int64_t hi, int64_t mult, char *why,
+                 size_t n);
+/* Is the shape's dtype `want`?  0, else 1 with "OP: DIM=V needs dtype WANT,
+ * the base shape's is DTYPE (pick a base with --shape)" in why[n]. */
+int kb_check_dtype(const char *op, const kb_shape *s, const char *dim, int64_t v, const char *want, char *why,
+                   size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -62,6 +62,8 @@ static void metrics(const kb_shape *s, double seconds, char *buf, size_t n)
  * outgoing rows otherwise. */
 static double link_bytes(const kb_shape *s) { return ep_shape_is_loopback(s) ? 0 : ep_combine_link_bytes(s); }
 
+static int check(const kb_shape *s, char *why, size_t n) { return ep_moe_check("ep_combine", s, why, n); }
+
 static void teardown(void *ctx)
 {
     comb_ctx *c = ctx;
@@ -196,4 +198,5 @@ const kb_op kb_op_ep_combine = {
     KB_OP_GPU_FUNCS,
     KB_IMPLS(impls),
     .dims = EP_MOE_DIMS,
+    .check = check,
 };

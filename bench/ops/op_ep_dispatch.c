@@ -70,6 +70,8 @@ static double link_bytes(const kb_shape *s) { return ep_shape_is_loopback(s) ? 0
 
 static double flops(const kb_shape *s) { (void)s; return 0; }
 
+static int check(const kb_shape *s, char *why, size_t n) { return ep_moe_check("ep_dispatch", s, why, n); }
+
 static void teardown(void *ctx)
 {
     disp_ctx *c = ctx;
@@ -239,4 +241,5 @@ const kb_op kb_op_ep_dispatch = {
     KB_OP_GPU_FUNCS,
     KB_IMPLS(impls),
     .dims = EP_MOE_DIMS,
+    .check = check,
 };

@@ -95,6 +95,22 @@ static double bytes(const kb_shape *s)
     return 3.0 * rc + 4.0 * (double)n_scales(s);
 }
 
+/* --axis shapes: whole 128-wide scale groups along cols (the kernels),
+ * int rows and cols under 2^31 elements; the dtype follows the mode. */
+static int check(const kb_shape *s, char *why, size_t n)
+{
+    const int64_t mode = s->d[FP8Q_D_MODE], rows = s->d[FP8Q_D_ROWS], cols = s->d[FP8Q_D_COLS];
+    if (kb_check_dim(OP, "mode", mode, FP8_QUANT_TOKEN, FP8_QUANT_BLOCK, 1, why, n) ||
+        kb_check_dim(OP, "rows", rows, 1, 1 << 24, 1, why, n) ||
+        kb_check_dim(OP, "cols", cols, 128, 1 << 24, 128, why, n))
+        return 1;
+    if ((double)rows * (double)cols >= 2147483648.0)
+        return -kb_shape_refuse(why, n, OP ": rows=%lld cols=%lld: 2^31 elements or more", (long long)rows,
+                                (long long)cols);
+    return kb_check_dtype(OP, s, "mode", mode, mode == FP8_QUANT_TOKEN ? "bf16>e4m3_1x128" : "bf16>e4m3_128x128", why,
+                          n);
+}
+
 static void teardown(void *ctx)
 {
     quant_ctx *c = ctx;
@@ -211,4 +227,5 @@ const kb_op kb_op_fp8_quant = {
     KB_OP_FUNCS,
     KB_IMPLS(impls),
     .dims = {[FP8Q_D_MODE] = "mode", [FP8Q_D_ROWS] = "rows", [FP8Q_D_COLS] = "cols"},
+    .check = check,
 };

@@ -54,6 +54,21 @@ static double bytes(const kb_shape *s)
     }
 }
 
+/* --axis shapes: the kernels move whole 16-byte vectors; passes repeat an
+ * L2 read only; an L2 read is timed warm, so its base is an l2read shape. */
+static int check(const kb_shape *s, char *why, size_t n)
+{
+    const int64_t mode = s->d[HBM_D_MODE], passes = s->d[HBM_D_PASSES];
+    const int l2 = mode == HBM_L2_READ;
+    if (kb_check_dim("hbm", "mode", mode, HBM_READ, HBM_L2_READ, 1, why, n)) return 1;
+    if (l2 != !!(s->sets & KB_SHAPE_HOT_L2))
+        return -kb_shape_refuse(why, n, "hbm: mode=%lld: %s", (long long)mode,
+                                l2 ? "an L2 read needs an l2read base shape (--shape l2read_16MiB_x64)"
+                                   : "the l2read base shape is for mode=3 only (pick e.g. --shape read_2GiB)");
+    return kb_check_dim("hbm", "bytes", s->d[HBM_D_BYTES], 16, (int64_t)1 << 40, 16, why, n) ||
+           kb_check_dim("hbm", "passes", passes, 1, l2 ? 1 << 20 : 1, 1, why, n);
+}
+
 static void teardown(void *p)
 {
     hbm_ctx *c = p;
@@ -145,4 +160,5 @@ const kb_op kb_op_hbm = {
     KB_OP_FUNCS,
     KB_IMPLS(impls),
     .dims = {[HBM_D_MODE] = "mode", [HBM_D_BYTES] = "bytes", [HBM_D_PASSES] = "passes"},
+    .check = check,
 };

@@ -169,6 +169,25 @@ typedef struct mla_ctx {
     int full_check;
 } mla_ctx;
 
+/* --axis shapes: FlashMLA's h_q <= 128; sequences of at least max(s_q, 32)
+ * keys (mla_decode_gen_seqlens) need s_k >= 32 and s_k >= s_q; the "empty"
+ * pattern needs a second sequence; int token counts (pattern 1: one 16 s_k
+ * sequence) stay under 2^31; the dtype follows fp8kv. */
+static int check(const kb_shape *s, char *why, size_t n)
+{
+    const char *op = "mla_decode";
+    const int64_t b = s->d[MLA_D_B], sk = s->d[MLA_D_SK], sq = s->d[MLA_D_SQ], pat = s->d[MLA_D_PATTERN];
+    const int64_t fp8 = s->d[MLA_D_FP8KV];
+    if (kb_check_dim(op, "b", b, pat == 2 ? 2 : 1, 4096, 1, why, n) || kb_check_dim(op, "sq", sq, 1, 16, 1, why, n) ||
+        kb_check_dim(op, "sk", sk, sq > 32 ? sq : 32, 1 << 22, 1, why, n) ||
+        kb_check_dim(op, "hq", s->d[MLA_D_HQ], 1, 128, 1, why, n) ||
+        kb_check_dim(op, "pattern", pat, 0, 2, 1, why, n) || kb_check_dim(op, "fp8kv", fp8, 0, 1, 1, why, n))
+        return 1;
+    if ((double)b * (double)sk * 16 >= 2147483648.0)
+        return -kb_shape_refuse(why, n, "%s: b=%lld sk=%lld: b*sk*16 keys reach 2^31", op, (long long)b, (long long)sk);
+    return kb_check_dtype(op, s, "fp8kv", fp8, fp8 ? "fp8kv" : "bf16", why, n);
+}
+
 static void teardown(void *p)
 {
     mla_ctx *c = p;
@@ -505,4 +524,5 @@ const kb_op kb_op_mla_decode = {
     .metrics = metrics,
     .dims = {[MLA_D_B] = "b", [MLA_D_SK] = "sk", [MLA_D_HQ] = "hq", [MLA_D_SQ] = "sq", [MLA_D_PATTERN] = "pattern",
              [MLA_D_FP8KV] = "fp8kv"},
+    .check = check,
 };

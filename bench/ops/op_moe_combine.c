@@ -68,6 +68,19 @@ static const kb_shape *shapes(int *n) { return kb_op_table(&table, build_shapes,
 static double flops(const kb_shape *s) { (void)s; return 0; }
 static double bytes(const kb_shape *s) { return moe_combine_bytes((int)s->d[MOE_D_T]); }
 
+/* --axis shapes: E local experts out of the 256 (global index % E: E
+ * divides 256), T tokens with T*8 routed rows of 7168 under 2^31 elements. */
+static int check(const kb_shape *s, char *why, size_t n)
+{
+    const int64_t e = s->d[MOE_D_E];
+    if (kb_check_dim("moe_combine", "t", s->d[MOE_D_T], 1, 32768, 1, why, n) ||
+        kb_check_dim("moe_combine", "e", e, 1, 256, 1, why, n) ||
+        kb_check_dim("moe_combine", "skew", s->d[MOE_D_SKEW], 0, 1, 1, why, n))
+        return 1;
+    if (256 % e) return -kb_shape_refuse(why, n, "moe_combine: e=%lld does not divide the 256 experts", (long long)e);
+    return 0;
+}
+
 static void teardown(void *p)
 {
     combine_ctx *c = p;
@@ -207,4 +220,5 @@ const kb_op kb_op_moe_combine = {
     KB_OP_FUNCS,
     KB_IMPLS(impls),
     .dims = {[MOE_D_T] = "t", [MOE_D_E] = "e", [MOE_D_SKEW] = "skew"},
+    .check = check,
 };

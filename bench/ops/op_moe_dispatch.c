@@ -88,6 +88,20 @@ static const kb_shape *shapes(int *n) { return kb_op_table(&table, build_shapes,
 static double flops(const kb_shape *s) { (void)s; return 0; }
 static double bytes(const kb_shape *s) { return moe_dispatch_bytes((int)s->d[MOE_D_T], (int)s->d[MOE_D_E], (int)s->d[MOE_D_FMT]); }
 
+/* --axis shapes: as moe_combine (E divides 256, T*8 rows of 7168 under 2^31
+ * elements); fmt a moe_dispatch_fmt, and the dtype follows it. */
+static int check(const kb_shape *s, char *why, size_t n)
+{
+    const int64_t e = s->d[MOE_D_E], fmt = s->d[MOE_D_FMT];
+    if (kb_check_dim("moe_dispatch", "t", s->d[MOE_D_T], 1, 32768, 1, why, n) ||
+        kb_check_dim("moe_dispatch", "e", e, 1, 256, 1, why, n) ||
+        kb_check_dim("moe_dispatch", "skew", s->d[MOE_D_SKEW], 0, 1, 1, why, n) ||
+        kb_check_dim("moe_dispatch", "fmt", fmt, MOE_FMT_E4M3, MOE_FMT_E4M3_MASKED, 1, why, n))
+        return 1;
+    if (256 % e) return -kb_shape_refuse(why, n, "moe_dispatch: e=%lld does not divide the 256 experts", (long long)e);
+    return kb_check_dtype("moe_dispatch", s, "fmt", fmt, fmt_dtype[fmt], why, n);
+}
+
 static void teardown(void *p)
 {
     dispatch_ctx *c = p;
@@ -403,4 +417,5 @@ const kb_op kb_op_moe_dispatch = {
     KB_OP_FUNCS,
     KB_IMPLS(impls),
     .dims = {[MOE_D_T] = "t", [MOE_D_E] = "e", [MOE_D_SKEW] = "skew", [MOE_D_FMT] = "fmt"},
+    .check = check,
 };

@@ -64,6 +64,13 @@ static const kb_shape *shapes(int *n) { return kb_op_table(&table, build_shapes,
 static double flops(const kb_shape *s) { return moe_route_flops((int)s->d[ROUTE_D_T]); }
 static double bytes(const kb_shape *s) { return moe_route_bytes((int)s->d[ROUTE_D_T]); }
 
+/* --axis shapes: T tokens (int, T*256 logits under 2^31), routing 0 or 1. */
+static int check(const kb_shape *s, char *why, size_t n)
+{
+    return kb_check_dim("moe_route", "t", s->d[ROUTE_D_T], 1, 1 << 22, 1, why, n) ||
+           kb_check_dim("moe_route", "skew", s->d[ROUTE_D_SKEW], 0, 1, 1, why, n);
+}
+
 static void teardown(void *p)
 {
     route_ctx *c = p;
@@ -204,4 +211,5 @@ const kb_op kb_op_moe_route = {
     KB_OP_FUNCS,
     KB_IMPLS(impls),
     .dims = {[ROUTE_D_T] = "t", [ROUTE_D_SKEW] = "skew"},
+    .check = check,
 };

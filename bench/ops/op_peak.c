@@ -47,6 +47,17 @@ static double bytes(const kb_shape *s)
 
 static kb_peak peak_for(const kb_shape *s) { return s->d[PEAK_D_FP8] ? KB_PEAK_FP8 : KB_PEAK_BF16; }
 
+/* --axis shapes: cuBLASLt's FP8 GEMM wants dims in multiples of 16; the
+ * dtype follows fp8. */
+static int check(const kb_shape *s, char *why, size_t n)
+{
+    const int64_t fp8 = s->d[PEAK_D_FP8];
+    if (kb_check_dim("peak", "n", s->d[PEAK_D_N], 16, 32768, 16, why, n) ||
+        kb_check_dim("peak", "fp8", fp8, 0, 1, 1, why, n))
+        return 1;
+    return kb_check_dtype("peak", s, "fp8", fp8, fp8 ? "e4m3" : "bf16", why, n);
+}
+
 static void teardown(void *p)
 {
     peak_ctx *c = p;
@@ -153,4 +164,5 @@ const kb_op kb_op_peak = {
     KB_OP_FUNCS,
     KB_IMPLS(impls),
     .dims = {[PEAK_D_N] = "n", [PEAK_D_FP8] = "fp8"},
+    .check = check,
 };

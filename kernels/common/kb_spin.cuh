@@ -1,8 +1,9 @@
 // kb_spin.cuh - the spin guard: every device-side wait loop (mbarrier
 // try_wait, peer flags) gives up after KB_SPIN_TIMEOUT_MS, prints who waited
-// for what, and traps.  A trap is a sticky error: the launch fails, the
-// process's CUDA context is lost, and `kbench run`'s isolation turns it into a
-// fail row instead of a hung suite.
+// for what (with KB_SPIN_QUIET: only records it, see below), and traps.  A
+// trap is a sticky error: the launch fails, the process's CUDA context is
+// lost, and `kbench run`'s isolation turns it into a fail row instead of a
+// hung suite.
 //
 //   kb_spin spin;                                    // per wait: 1 register
 //   while (!try_once()) kb_spin_mbar(spin, "full", stage, parity);
@@ -20,11 +21,19 @@
 //   is one register (0 = not started; a started clock is made odd).
 // - KB_SPIN_TIMEOUT_MS (CMake option, default 4000): 0 = unbounded (the guard
 //   compiles to nothing).
-// - One thread per module reports (it claims kb_spin_rep with atomicCAS);
-//   others that time out wait until the report is out, then trap too, so no
-//   early trap cuts the message off.  It calls vprintf with its argument block
-//   in global memory: printf would build it on the stack, a stack frame in
-//   every kernel that waits (tests/check_kernel.sh --no-spill forbids those).
+// - KB_SPIN_QUIET (define it before the first include, in a file whose kernels
+//   use wgmma): the timeout records the report in kb_spin_rep and traps without
+//   printing.  Any call (vprintf) in a function makes ptxas serialise every
+//   wgmma in it (note C7510); tests/fp8_gemm_v3.cmake and mla_decode.cmake
+//   check ptxas prints no C7510.  The host cannot read the record after the
+//   trap (device memory of a lost context): `kbench run` says only "lost
+//   context"; cuda-gdb or a GPU core dump shows kb_spin_rep.
+// - Without KB_SPIN_QUIET, one thread per module reports (it claims
+//   kb_spin_rep with atomicCAS); others that time out wait until the report
+//   is out, then trap too, so no early trap cuts the message off.  It calls
+//   vprintf with its argument block in global memory: printf would build it
+//   on the stack, a stack frame in every kernel that waits
+//   (tests/check_kernel.sh --no-spill forbids those).
 //   The argument-less printf after it makes nvcc declare vprintf in the module.
 // - Everything is inlined and the cold path never returns, so nothing stays
 //   live across its calls: no spills in the kernels that wait.
@@ -68,6 +77,37 @@ __device__ __forceinline__ uint32_t kb_spin_tick()
     return (uint32_t)(t >> 20) | 1u;
 }
 
+#ifdef KB_SPIN_QUIET
+// The quiet cold path (KB_SPIN_QUIET), never returns: the first thread of the
+// module to get here records who waited for what in kb_spin_rep (plain stores,
+// a system fence), then every thread that times out traps at once.  No call:
+// a call anywhere in a function makes ptxas serialise all of its wgmma (note
+// C7510), so the kernels that use wgmma cannot print.  The record lives in
+// device memory, which the host cannot read once the trap has lost the
+// context: it is there for a debugger (cuda-gdb, compute-sanitizer) or a GPU
+// core dump (CUDA_ENABLE_COREDUMP_ON_EXCEPTION=1): `print kb_spin_rep`.
+__device__ __forceinline__ void kb_spin_fail(const char *fmt, uint32_t ticks, const char *what, int stage,
+                                             unsigned long long value)
+{
+    (void)fmt;
+    kb_spin_report *r = &kb_spin_rep;
+    if (atomicCAS(&r->claimed, 0u, 1u) == 0u) {
+        kb_spin_args *a = &r->args;
+        a->bx = (int)blockIdx.x;
+        a->by = (int)blockIdx.y;
+        a->bz = (int)blockIdx.z;
+        a->tid = (int)(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z));
+        a->ms = (unsigned)(((unsigned long long)ticks << 20) / 1000000ull);
+        a->what = what;
+        a->stage = stage;
+        a->value = value;
+        __threadfence_system();
+        *(volatile unsigned *)&r->claimed = 2u;
+    }
+    asm volatile("trap;");
+    __builtin_unreachable();
+}
+#else
 // The cold path, never returns: the first thread of the module to get here
 // reports and traps; any other waits until the report is out, then traps too
 // (the report's own trap usually ends the grid first).
@@ -104,6 +144,7 @@ __device__ __forceinline__ void kb_spin_fail(const char *fmt, uint32_t ticks, co
     asm volatile("trap;");
     __builtin_unreachable();
 }
+#endif
 
 // Called after every failed try of a wait.
 __device__ __forceinline__ void kb_spin_check(kb_spin &s, const char *fmt, const char *what, int stage,

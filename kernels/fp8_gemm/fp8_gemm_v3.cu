@@ -66,6 +66,8 @@
  *     (device, pointer, dims, box) (fp8_gemm_v3_tmap.h), then passed as
  *     __grid_constant__ parameters.
  */
+// wgmma: a spin timeout must not call printf (ptxas C7510, kb_spin.cuh).
+#define KB_SPIN_QUIET 1
 #include <cuda.h>
 #include <cudaTypedefs.h>
 #include <cuda_runtime.h>

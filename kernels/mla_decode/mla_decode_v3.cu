@@ -31,6 +31,8 @@
 // emulates the TMA SW128 writes and the wgmma descriptor reads with this
 // file's own offsets (kernels/mla_decode/mla_layout.h) and checks S = Q K^T
 // and O = P V over a whole page on the host.
+// wgmma: a spin timeout must not call printf (ptxas C7510, kb_spin.cuh).
+#define KB_SPIN_QUIET 1
 #include <cuda.h>
 #include <cudaTypedefs.h>
 #include <cuda_bf16.h>
