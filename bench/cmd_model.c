@@ -150,9 +150,18 @@ static void fig(const kb_fig *f, const char *fmt)
     printf(" %7s(%c)", b, f->conf);
 }
 
-int kb_specs_print(const char *gpu)
+/* --device N: checked before anything is printed (no device at all: the
+ * "current GPU: none" line says so).  0, or the exit code after its line. */
+static int specs_device(int device)
 {
-    int n;
+    char why[256];
+    return device >= 0 && kb_have_device(why, sizeof why) ? kb_use_device(device) : 0;
+}
+
+int kb_specs_print(const char *gpu, int device)
+{
+    int n, rc = specs_device(device);
+    if (rc) return rc;
     const kb_gpu *g = kb_gpus(&n);
     if (gpu) {
         const kb_gpu *row = kb_gpu_find(gpu);
@@ -189,20 +198,21 @@ int kb_specs_print(const char *gpu)
                "U user file, D derived from device properties; `kbench specs --gpu SLUG` shows sources\n");
     }
     char why[256];
+    const int dev = device < 0 ? 0 : device;
     if (kb_have_device(why, sizeof why)) {
         struct cudaDeviceProp p;
-        if (cudaGetDeviceProperties(&p, 0) == cudaSuccess) {
+        if (cudaGetDeviceProperties(&p, dev) == cudaSuccess) {
             int sm_khz = 0, mem_khz = 0;
-            cudaDeviceGetAttribute(&sm_khz, cudaDevAttrClockRate, 0);
-            cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, 0);
+            cudaDeviceGetAttribute(&sm_khz, cudaDevAttrClockRate, dev);
+            cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, dev);
             /* the run's own detection rule (name, SM count, memory) */
             kb_gpu row;
             char misfit[256] = "";
             int known = kb_gpu_from_props(p.name, p.multiProcessorCount, p.totalGlobalMem / 1e9,
                                           p.l2CacheSize / 1048576.0, 0, &row, misfit, sizeof misfit);
-            printf("current GPU: %s, %d SMs, max SM clock %d MHz, memory clock %d MHz, %.0f MB L2, %.1f GB -> ",
-                   p.name, p.multiProcessorCount, sm_khz / 1000, mem_khz / 1000, p.l2CacheSize / 1048576.0,
-                   p.totalGlobalMem / 1e9);
+            printf("current GPU: %s (device %d), %d SMs, max SM clock %d MHz, memory clock %d MHz, %.0f MB L2, "
+                   "%.1f GB -> ", p.name, dev, p.multiProcessorCount, sm_khz / 1000, mem_khz / 1000,
+                   p.l2CacheSize / 1048576.0, p.totalGlobalMem / 1e9);
             if (known) printf("%s\n", row.slug);
             else printf("a row derived at run time: it %s\n", misfit);
         }

@@ -296,6 +296,7 @@ static void build_argv(ncu_argv *v, const char *ncu, const kb_counters_req *q)
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) push(v, fixed[i]);
     push(v, q->exe), push(v, "run"), push(v, "--counters-case"), push(v, v->key);
     if (q->specs) push(v, "--specs"), push(v, q->specs);
+    if (q->device) push(v, "--device"), push(v, q->device);
     for (int i = 0; i < q->n_args; i++) push(v, q->args[i]);
 }
 

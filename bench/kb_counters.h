@@ -76,6 +76,7 @@ int kb_counters_find_ncu(char *out, size_t n);
  * the deadline.  Fills *c; 0 if collected. */
 typedef struct kb_counters_req {
     const char *exe, *key, *specs;
+    const char *device; /* --device N of the run, passed on; NULL: none */
     int keep_l2;
     double timeout_s;
     const char *const *args; /* more arguments for the child (--axis ...) */

@@ -28,7 +28,8 @@ void kb_counters_case(const kb_run_opts *o, const kb_op *op, const kb_shape *s, 
     kb_counters c = {.n_kernels = 0};
     if (o->counters_off && !kb_counters_off()) kb_counters_set_off(o->counters_off);
     const char *skip = not_profiled(op, s);
-    char exe[PATH_MAX], key[256];
+    char exe[PATH_MAX], key[256], dev[16];
+    snprintf(dev, sizeof dev, "%d", o->device);
     ssize_t n = *skip ? -1 : readlink("/proc/self/exe", exe, sizeof exe - 1); /* ncu's own would be ncu */
     if (*skip) {
         snprintf(c.note, sizeof c.note, "%s", skip);
@@ -38,7 +39,8 @@ void kb_counters_case(const kb_run_opts *o, const kb_op *op, const kb_shape *s, 
         exe[n] = 0;
         snprintf(key, sizeof key, "%s/%s/%s", op->name, im->name, s->label);
         const char *ax[2 * KB_MAX_DIMS + 4]; /* --axis shapes: the child rebuilds the same list */
-        kb_counters_req q = {.exe = exe, .key = key, .specs = o->specs, .keep_l2 = keep_l2,
+        kb_counters_req q = {.exe = exe, .key = key, .specs = o->specs, .device = o->device >= 0 ? dev : NULL,
+                             .keep_l2 = keep_l2,
                              .timeout_s = KB_COUNTERS_TIMEOUT_S, .args = ax,
                              .n_args = kb_axes_argv(ax, 2 * KB_MAX_DIMS + 4)};
         kb_counters_collect(&q, &c);
@@ -82,12 +84,10 @@ int kb_counters_child(const kb_run_opts *o)
     const kb_op *op;
     const kb_shape *s;
     const kb_impl *im;
-    char why[256], range[256];
+    char range[256];
     if (find_case(o->counters_case, &op, &s, &im)) return KB_EXIT_USAGE;
-    if (!kb_have_device(why, sizeof why)) {
-        fprintf(stderr, "kbench: no CUDA device: %s\n", why);
-        return KB_EXIT_NO_DEVICE;
-    }
+    int dev = kb_use_device(o->device); /* the run's --device (else 0) */
+    if (dev) return dev;
     cudaStream_t st;
     if (cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking) != cudaSuccess) return KB_EXIT_IO;
     void *ctx = NULL;

@@ -19,6 +19,7 @@
 #include "bench/kb_counters.h"
 #include "bench/kb_gbench.h"
 #include "bench/kb_orch.h"
+#include "bench/kb_summary.h"
 #include "bench/kb_worker.h"
 
 enum { PROBE_FIRST_S = 120, PROBE_HEALTH_S = 30, GRACE_MS = 1000 };
@@ -40,7 +41,8 @@ typedef struct orch {
     json_t *meta;  /* the probe's device facts */
     char slug[32], why[256];
     kb_out out;
-    int n_pass, n_fail, n_skip, n_workers, n_json, stop;
+    int n_workers, n_json, stop;
+    kb_summary sum; /* passed / failed / skipped, #wrong, bus bandwidth */
 } orch;
 
 /* One worker process and what it said. */
@@ -115,9 +117,7 @@ static void put_row(orch *O, kb_row *r)
     if (kb_csv_write(&O->out.csv, r)) fprintf(stderr, "kbench: writing %s.partial failed\n", O->out.csv_path);
     kb_counters_seen(r); /* --counters off: one line, and later workers are told */
     kb_print_row(r);
-    if (!strcmp(r->verified, "fail")) O->n_fail++;
-    else if (!strcmp(r->verified, "skip")) O->n_skip++;
-    else O->n_pass++;
+    kb_summary_add(&O->sum, r);
 }
 
 /* The `fail` row of a case whose worker died, hung or lost its context. */
@@ -235,6 +235,8 @@ static double deadline(const orch *O, const worker *w)
     double fl = c->op->flops ? c->op->flops(c->s) : 0, by = c->op->bytes ? c->op->bytes(c->s) : 0;
     kb_roof rf = kb_roof_of(&O->ceil, kb_shape_peak(c->op, c->s), fl, by, 0);
     double t = isfinite(rf.t_floor_s) ? rf.t_floor_s : 0;
+    const kb_adapt *a = &O->o->adapt; /* adaptive: its guard ends the timing (kb_adapt_batch: a last batch near it) */
+    if (a->on) return 60 + O->o->warmup_ms / 1000 + 2 * kb_adapt_timeout(a) + 50 * t * (a->min_reps + 4);
     return 60 + O->o->warmup_ms / 1000 + 50 * t * (O->o->reps + 4);
 }
 
@@ -297,12 +299,25 @@ typedef struct argvb {
     char *a[128];
     int n;
     char bufs[6][160];
+    char adapt[4][32], dev[16]; /* adapt_argv's values, --device N */
 } argvb;
 
 static void arg(argvb *b, const char *s)
 {
     if (b->n < 126) b->a[b->n++] = (char *)s;
     b->a[b->n] = NULL;
+}
+
+/* --min-time, --max-noise (percent), --min-reps, --max-reps: resolved, all four. */
+static void adapt_argv(argvb *b, const kb_adapt *a)
+{
+    snprintf(b->adapt[0], sizeof b->adapt[0], "%.17g", a->min_time_s);
+    snprintf(b->adapt[1], sizeof b->adapt[1], "%.17g", 100 * a->max_noise);
+    snprintf(b->adapt[2], sizeof b->adapt[2], "%d", a->min_reps);
+    snprintf(b->adapt[3], sizeof b->adapt[3], "%d", a->max_reps);
+    if (a->min_time_s > 0) arg(b, "--min-time"), arg(b, b->adapt[0]);
+    arg(b, "--max-noise"), arg(b, b->adapt[1]), arg(b, "--min-reps"), arg(b, b->adapt[2]);
+    arg(b, "--max-reps"), arg(b, b->adapt[3]);
 }
 
 /* "op/impl/shape,..." of the worker's cases (malloc'd). */
@@ -325,11 +340,13 @@ static void worker_argv(orch *O, argvb *b, const char *cases, const char *json)
 {
     const kb_run_opts *o = O->o;
     static const char *flush[] = {"l2", "none", "rotate"};
+    snprintf(b->dev, sizeof b->dev, "%d", o->device);
     arg(b, O->exe), arg(b, "run"), arg(b, "--worker-fd"), arg(b, "3");
     if (!cases) {
         arg(b, "--worker-probe");
         arg(b, "--timer"), arg(b, o->timer == KB_TIMER_EVENTS ? "events" : "cupti");
         if (o->specs) arg(b, "--specs"), arg(b, o->specs);
+        if (o->device >= 0) arg(b, "--device"), arg(b, b->dev);
         return;
     }
     snprintf(b->bufs[0], sizeof b->bufs[0], "%.17g,%.17g,%.17g,%u", O->ceil.fp8_tflops, O->ceil.bf16_tflops,
@@ -337,7 +354,10 @@ static void worker_argv(orch *O, argvb *b, const char *cases, const char *json)
     snprintf(b->bufs[1], sizeof b->bufs[1], "%d", o->reps);
     snprintf(b->bufs[2], sizeof b->bufs[2], "%.0f", o->warmup_ms);
     arg(b, "--worker-ceil"), arg(b, b->bufs[0]), arg(b, "--worker-cases"), arg(b, cases);
-    arg(b, "--reps"), arg(b, b->bufs[1]), arg(b, "--warmup-ms"), arg(b, b->bufs[2]);
+    if (o->adapt.on) adapt_argv(b, &o->adapt); /* instead of --reps */
+    else arg(b, "--reps"), arg(b, b->bufs[1]);
+    arg(b, "--warmup-ms"), arg(b, b->bufs[2]);
+    if (o->device >= 0) arg(b, "--device"), arg(b, b->dev);
     arg(b, "--flush"), arg(b, flush[o->flush]);
     arg(b, "--timer"), arg(b, o->timer == KB_TIMER_EVENTS ? "events" : "cupti");
     if (o->graph) arg(b, "--graph");
@@ -455,7 +475,8 @@ static int probe(orch *O, int limit_s)
     argvb b = {.n = 0};
     worker_argv(O, &b, NULL, NULL);
     if (!run_one(O, &w, b.a)) return 0;
-    if (WIFEXITED(w.status) && WEXITSTATUS(w.status) == KB_EXIT_NO_DEVICE) return KB_EXIT_NO_DEVICE;
+    if (WIFEXITED(w.status) && (WEXITSTATUS(w.status) == KB_EXIT_NO_DEVICE || WEXITSTATUS(w.status) == KB_EXIT_USAGE))
+        return WEXITSTATUS(w.status); /* no device, --device N too large: the worker said so in one line */
     char sb[32];
     if (w.hung) snprintf(O->why, sizeof O->why, "no answer within %d s", limit_s);
     else if (WIFSIGNALED(w.status)) snprintf(O->why, sizeof O->why, "%s", signame(WTERMSIG(w.status), sb, sizeof sb));
@@ -513,7 +534,7 @@ static int open_orch(orch *O)
     O->exe = getenv("KBENCH_WORKER");
     if (!O->exe || !*O->exe) O->exe = "/proc/self/exe";
     int rc = probe(O, PROBE_FIRST_S);
-    if (rc == KB_EXIT_NO_DEVICE) return rc; /* the worker said so in one line */
+    if (rc == KB_EXIT_NO_DEVICE || rc == KB_EXIT_USAGE) return rc; /* the worker said so in one line */
     if (rc || !O->meta) {
         fprintf(stderr, "kbench: the device probe failed (%s)\n", rc ? O->why : "no device facts");
         return KB_EXIT_DEVICE_LOST;
@@ -524,7 +545,8 @@ static int open_orch(orch *O)
     collect_cases(O);
     static const char *iso[] = {"impl", "none", "op", "case"};
     json_t *m = O->meta;
-    printf("kbench: device %s (%s), %lld SMs; isolate %s, %d case(s)%s; rows -> %s\n",
+    printf("kbench: device %lld: %s (%s), %lld SMs; isolate %s, %d case(s)%s; rows -> %s\n",
+           (long long)json_integer_value(json_object_get(m, "device_index")),
            json_string_value(json_object_get(m, "device_name")), O->slug,
            (long long)json_integer_value(json_object_get(m, "sms")), iso[O->o->isolate], O->n,
            O->out.old.n ? " not yet in the resumed file" : "", O->out.csv_path);
@@ -565,6 +587,8 @@ static json_t *meta_json(const orch *O)
                                   kb_ceil_source(c, KB_CEIL_BF16), "hbm_source",
                                   kb_ceil_source(c, KB_CEIL_HBM)));
     json_object_set_new(m, "hot", json_boolean(O->o->hot)); /* the probe ran without the timing options */
+    json_object_set_new(m, "reps", O->o->adapt.on ? json_null() : json_integer(O->o->reps)); /* adaptive: "timing" */
+    json_object_set_new(m, "timing", kb_timing_meta(O->o));
     json_object_set_new(m, "drop_low_clock", json_boolean(O->o->drop_low_clock));
     json_object_set_new(m, "isolate", json_string(iso[O->o->isolate]));
     json_object_set_new(m, "workers", json_integer(O->n_workers));
@@ -604,12 +628,14 @@ static int close_orch(orch *O)
                         "%s.partial (kbench run --resume %s.partial continues)\n", O->why, O->out.csv_path,
                 O->out.csv_path);
     int rc = close_files(O);
-    printf("kbench: %d passed, %d failed, %d skipped in %d worker(s) -> %s%s (+ %s)\n", O->n_pass, O->n_fail,
-           O->n_skip, O->n_workers, O->out.csv_path, O->stop ? ".partial" : "", O->out.json_path);
+    char where[48], dest[sizeof O->out.csv_path + sizeof O->out.json_path + 16];
+    snprintf(where, sizeof where, " in %d worker(s)", O->n_workers);
+    snprintf(dest, sizeof dest, "%s%s (+ %s)", O->out.csv_path, O->stop ? ".partial" : "", O->out.json_path);
+    kb_summary_print(stdout, &O->sum, where, dest);
     json_decref(O->meta);
     free(O->c);
     if (O->stop) return KB_EXIT_DEVICE_LOST;
-    return rc ? KB_EXIT_IO : O->n_fail + old_fail ? KB_EXIT_FAIL : KB_EXIT_OK;
+    return rc ? KB_EXIT_IO : O->sum.n_fail + old_fail ? KB_EXIT_FAIL : KB_EXIT_OK;
 }
 
 int kb_orch_run(const kb_run_opts *o)

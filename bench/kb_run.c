@@ -23,6 +23,7 @@
 #include "bench/kb_roofline.h"
 #include "bench/kb_run.h"
 #include "bench/kb_specs.h"
+#include "bench/kb_summary.h"
 #include "bench/kb_worker.h"
 
 /* ---- selection helpers ------------------------------------------------------ */
@@ -129,6 +130,36 @@ int kb_have_device(char *why, size_t n)
         return 0;
     }
     return 1;
+}
+
+int kb_use_device(int want)
+{
+    char why[256];
+    int count = 0;
+    if (!kb_have_device(why, sizeof why)) { /* no device at all: 3 before any --device check */
+        fprintf(stderr, "kbench: no CUDA device: %s (use `kbench model` for projections)\n", why);
+        return KB_EXIT_NO_DEVICE;
+    }
+    cudaGetDeviceCount(&count);
+    if (want >= count) {
+        fprintf(stderr, "kbench: --device %d: only %d CUDA device(s) here (0..%d)\n", want, count, count - 1);
+        return KB_EXIT_USAGE;
+    }
+    cudaError_t e = cudaSetDevice(want < 0 ? 0 : want);
+    if (e != cudaSuccess) {
+        fprintf(stderr, "kbench: no CUDA device: device %d: %s\n", want < 0 ? 0 : want, cudaGetErrorString(e));
+        return KB_EXIT_NO_DEVICE;
+    }
+    return KB_EXIT_OK;
+}
+
+json_t *kb_timing_meta(const kb_run_opts *o)
+{
+    const kb_adapt *a = &o->adapt;
+    if (!a->on) return json_pack("{s:s, s:i}", "mode", "fixed", "reps", o->reps);
+    return json_pack("{s:s, s:f, s:f, s:i, s:i, s:f, s:s}", "mode", "adaptive", "min_time_s", a->min_time_s,
+                     "max_noise_pct", 100 * a->max_noise, "min_reps", a->min_reps, "max_reps", a->max_reps,
+                     "timeout_s", kb_adapt_timeout(a), "noise", "relative sd of the samples (cv)");
 }
 
 /* ---- one timed case ------------------------------------------------------------ */
@@ -305,6 +336,7 @@ typedef struct run_state {
     kb_out out;
     int wfd; /* worker mode: the orchestrator's message fd; -1 otherwise */
     int n_pass, n_fail, n_skip;
+    kb_summary sum; /* the rows written: the end-of-run lines */
 } run_state;
 
 void kb_case_row(kb_row *r, const kb_op *op, const kb_shape *s, const kb_impl *im, const char *slug)
@@ -358,6 +390,7 @@ static void emit(run_state *rs, kb_row *r)
     }
     if (kb_mpi_rank()) return; /* MPI mode: rank 0 writes the rows */
     kb_counters_seen(r); /* --counters: the run's one line when they are off */
+    kb_summary_add(&rs->sum, r);
     if (kb_csv_write(&rs->out.csv, r)) fprintf(stderr, "kbench: writing %s.partial failed\n", rs->out.csv_path);
     kb_print_row(r);
 }
@@ -504,12 +537,49 @@ static kb_status run_benchmark(run_state *rs, const kb_op *op, const kb_shape *s
 {
     char name[256];
     snprintf(name, sizeof name, "%s/%s/%s/%s", op->name, im->name, s->label, s->dtype);
-    kb_gb_register(name, rs->o->reps, r->flops, r->bytes, sample, c);
+    kb_gb_register(name, c->reps, r->flops, r->bytes, sample, c);
     kb_clear_message();
     kb_gb_run();
     if (c->failed) return kb_error("timing failed: %s", kb_last_message());
     if (c->n == 0) return kb_skip("not timed: filtered out by --benchmark_filter");
     return KB_OK;
+}
+
+/* Adaptive timing (kb_adapt.h): batches of samples until the rule stops;
+ * they stay in c->batch for Google Benchmark to hand on, c->reps of them
+ * (its iteration count).  MPI: rank 0's batch sizes and decision. */
+static kb_status adapt_samples(run_state *rs, tcase *c, kb_row *r)
+{
+    const kb_adapt *a = &rs->o->adapt;
+    double *sec = NULL, t0 = now_s();
+    int n = 0;
+    kb_adapt_stop why = KB_ADAPT_MORE;
+    kb_status st = KB_OK;
+    while (st == KB_OK && why == KB_ADAPT_MORE) {
+        int k = kb_mpi_root_int(kb_adapt_batch(a, sec, n, now_s() - t0));
+        kb_sample *all = realloc(c->batch, (size_t)(n + k) * sizeof *all);
+        double *d = all ? realloc(sec, (size_t)(n + k) * sizeof *d) : NULL;
+        if (all) c->batch = all;
+        if (d) sec = d;
+        if (!d) st = kb_error("out of memory for %d samples", n + k);
+        if (st != KB_OK) break;
+        tcase b = *c; /* this batch: the k samples after the first n */
+        b.batch = all + n;
+        b.reps = k;
+        st = measure_batch(&b);
+        c->t.block = b.t.block; /* a deadlock found here holds for the case */
+        memcpy(c->note, b.note, sizeof c->note);
+        for (int i = 0; i < k && st == KB_OK; i++) sec[n + i] = all[n + i].seconds;
+        n += st == KB_OK ? k : 0;
+        why = (kb_adapt_stop)kb_mpi_root_int(kb_adapt_check(a, sec, n, now_s() - t0));
+    }
+    char note[200];
+    if (st == KB_OK) kb_adapt_note(a, why, sec, n, note, sizeof note);
+    if (st == KB_OK) add_note(r, note);
+    free(sec);
+    c->reps = c->n_batch = n; /* Google Benchmark hands these on first */
+    c->next = 0;
+    return st;
 }
 
 /* 3. Timed repetitions through Google Benchmark into c->samples (the caller
@@ -519,15 +589,17 @@ static kb_status time_samples(run_state *rs, const kb_op *op, const kb_shape *s,
 {
     *c = (tcase){.t = {.fn = im->launch, .ctx = ctx, .stream = rs->stream, .batch = 1, .block = 1},
                  .reps = rs->o->reps};
-    c->batch = calloc((size_t)c->reps, sizeof *c->batch);
+    const int adapt = rs->o->adapt.on; /* then adapt_samples allocates the batch */
+    c->batch = adapt ? NULL : calloc((size_t)c->reps, sizeof *c->batch);
     cudaGraphExec_t exec = NULL;
-    kb_status st = c->batch ? KB_OK : kb_error("out of memory for %d samples", c->reps);
+    kb_status st = c->batch || adapt ? KB_OK : kb_error("out of memory for %d samples", c->reps);
     if (st == KB_OK && rs->o->graph) st = use_graph(rs, im, ctx, c, r, &exec);
     if (!keeps_l2(rs, s)) {
         c->t.flush_buf = rs->flush_buf;
         c->t.flush_bytes = rs->flush_bytes;
     }
     if (st == KB_OK && rs->o->hot) st = choose_batch(c, r);
+    if (st == KB_OK && adapt) st = adapt_samples(rs, c, r);
     if (st == KB_OK) st = run_benchmark(rs, op, s, im, r, c);
     /* CUPTI may have fallen back to events during the first batch */
     snprintf(r->timer, sizeof r->timer, "%s%s%s", kb_timer_name(kb_timer_active()), exec ? "-graph" : "",
@@ -712,7 +784,13 @@ static int open_device(run_state *rs)
         return KB_EXIT_NO_DEVICE;
     }
     cudaGetDeviceCount(&rs->count);
-    rs->dev = kb_mpi_select_device(rs->count); /* MPI mode: local rank % count */
+    if (kb_mpi_active() && rs->o->device >= 0) {
+        if (!kb_mpi_rank()) fprintf(stderr, "kbench: --device: not in MPI mode (each rank takes local rank %% GPUs)\n");
+        return KB_EXIT_USAGE;
+    }
+    int rc = kb_mpi_active() ? KB_EXIT_OK : kb_use_device(rs->o->device); /* --device N, else 0 */
+    if (rc) return rc;
+    rs->dev = kb_mpi_active() ? kb_mpi_select_device(rs->count) : rs->o->device < 0 ? 0 : rs->o->device;
     rs->multi_gpu = rs->count > 1;
     struct cudaDeviceProp *p = &rs->prop;
     if (cudaGetDeviceProperties(p, rs->dev) != cudaSuccess) {
@@ -816,8 +894,13 @@ static int open_run(run_state *rs)
         return early;
     }
     if (rs->wfd >= 0) return KB_EXIT_OK;
-    printf("kbench: timer %s, L2 flush %s, %d repetitions; rows -> %s\n", rs->timer_name,
-           rs->o->flush == KB_FLUSH_NONE ? "off" : "on", rs->o->reps, rs->out.csv_path);
+    const kb_adapt *a = &rs->o->adapt;
+    char reps[160];
+    if (a->on) snprintf(reps, sizeof reps, "adaptive %d..%d repetitions (noise <= %.3g%%, min-time %.3g s)", a->min_reps,
+                        a->max_reps, 100 * a->max_noise, a->min_time_s);
+    else snprintf(reps, sizeof reps, "%d repetitions", rs->o->reps);
+    printf("kbench: timer %s, L2 flush %s, %s; rows -> %s\n", rs->timer_name,
+           rs->o->flush == KB_FLUSH_NONE ? "off" : "on", reps, rs->out.csv_path);
     if (kb_mpi_active())
         printf("kbench: MPI mode, %d ranks (one GPU each): only ep_dispatch, ep_combine, alltoall run\n", kb_mpi_size());
     return KB_EXIT_OK;
@@ -857,6 +940,12 @@ static json_t *meta_json(const run_state *rs)
                           kb_ceil_source(&rs->ceil, KB_CEIL_FP8), "bf16_source",
                           kb_ceil_source(&rs->ceil, KB_CEIL_BF16), "hbm_source",
                           kb_ceil_source(&rs->ceil, KB_CEIL_HBM));
+    char bus[32] = "";
+    cudaDeviceGetPCIBusId(bus, sizeof bus, rs->dev);
+    json_object_set_new(m, "device_index", json_integer(rs->dev));
+    json_object_set_new(m, "pci_bus_id", json_string(bus));
+    json_object_set_new(m, "timing", kb_timing_meta(rs->o));
+    if (rs->o->adapt.on) json_object_set_new(m, "reps", json_null()); /* adaptive: "timing" says how many */
     json_object_set_new(m, "graph", json_boolean(rs->o->graph));
     json_object_set_new(m, "hot", json_boolean(rs->o->hot));
     json_object_set_new(m, "drop_low_clock", json_boolean(rs->o->drop_low_clock));
@@ -919,8 +1008,11 @@ static int close_run(run_state *rs, int lost)
                       lost_error ? lost_error : "unknown error", rs->out.csv_path);
     if (!lost) release(rs); /* a lost context: leave CUPTI and the device alone, the process is ending */
     int n_fail = rs->n_fail + rs->out.old_fail; /* --resume: the file's verdict */
-    printf("kbench: %d passed, %d failed, %d skipped -> %s (+ %s)\n", rs->n_pass, rs->n_fail, rs->n_skip,
-           rs->out.csv_path, rs->out.json_path);
+    if (!kb_mpi_rank()) {
+        char dest[sizeof rs->out.csv_path + sizeof rs->out.json_path + 8];
+        snprintf(dest, sizeof dest, "%s (+ %s)", rs->out.csv_path, rs->out.json_path);
+        kb_summary_print(stdout, &rs->sum, "", dest);
+    }
     /* MPI mode: one exit code on every rank (DEVICE_LOST 5 > IO 4 > FAIL 1 > OK 0, as below) */
     return kb_mpi_max_int(lost ? KB_EXIT_DEVICE_LOST : rc ? KB_EXIT_IO : n_fail ? KB_EXIT_FAIL : KB_EXIT_OK);
 }

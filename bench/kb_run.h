@@ -2,6 +2,7 @@
 #ifndef KB_RUN_H
 #define KB_RUN_H
 #include "bench/kb.h"
+#include "bench/kb_adapt.h"
 #include "bench/kb_io.h" /* exit codes */
 #include "bench/kb_timer.h"
 #ifdef __cplusplus
@@ -20,6 +21,8 @@ typedef struct kb_run_opts {
     unsigned sets;      /* KB_SET_* */
     const char *out;    /* output directory (default results/<gpu>) */
     int reps;
+    kb_adapt adapt;     /* --min-time/--max-noise/--min-reps/--max-reps (adapt.on: instead of reps) */
+    int device;         /* --device N; -1: not given (device 0; MPI mode: the rank's) */
     kb_flush flush;
     kb_timer_kind timer;
     double warmup_ms;
@@ -70,13 +73,20 @@ void kb_print_row(const struct kb_row *r);
 void kb_row_stats(struct kb_row *r, double *us, int n);
 int kb_model(const char *gpus, const char *ops, unsigned sets, const char *out);
 int kb_list(const char *ops, unsigned sets, int show_shapes);
-int kb_specs_print(const char *gpu);
+int kb_specs_print(const char *gpu, int device); /* device: the "current GPU" line's (-1: 0) */
 /* bench/cmd_info.c: `list --json`, `specs --json` (stdout) and `--version`. */
 int kb_list_json(const char *ops, unsigned sets);
 int kb_specs_json(const char *gpu);
 int kb_print_version(void);
 /* Probe for a CUDA device: 1 if usable; else 0 and a reason. */
 int kb_have_device(char *why, size_t n);
+/* --device: make `want` (-1: device 0) current.  KB_EXIT_OK; or after one
+ * line on stderr KB_EXIT_NO_DEVICE (none at all: checked first) or
+ * KB_EXIT_USAGE (want >= the device count). */
+int kb_use_device(int want);
+/* The run's meta.json "timing": reps or the adaptive targets (a new reference). */
+struct json_t;
+struct json_t *kb_timing_meta(const kb_run_opts *o);
 /* `--counters`: the profiled pass of one case after its timing (a child
  * under ncu, bench/kb_counters_child.c) into r's counter columns or note;
  * `--counters-case OP/IMPL/SHAPE`: that child.  keep_l2: timed warm. */

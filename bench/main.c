@@ -19,6 +19,9 @@ static const char usage[] =
     "          [--flush l2|rotate|none] [--timer cupti|events] [--warmup-ms MS] [--graph] [--benchmark_* ...]\n"
     "          [--hot] [--drop-low-clock]  --hot: launches under 20 us timed as back-to-back batches (warm L2);\n"
     "          --drop-low-clock: samples below 75% of the nominal SM clock left out of the statistics\n"
+    "          [--min-time S] [--max-noise PCT] [--min-reps N] [--max-reps N]  adaptive timing instead of --reps:\n"
+    "          batches of samples until n >= min-reps (10), summed time >= min-time (0) and cv <= max-noise (0.5%),\n"
+    "          else up to max-reps (1000) or 15 s + 2 x min-time (the row's note says so); [--device N] CUDA device\n"
     "          [--isolate none|op|impl|case] [--case-timeout SECONDS] [--resume FILE]\n"
     "                                                   verify and time on the current GPU\n"
     "          --isolate: which cases share a worker process (default impl: one per op and implementation;\n"
@@ -31,7 +34,7 @@ static const char usage[] =
     "          launch per case under Nsight Compute (ncu, or $KBENCH_NCU): DRAM and L2 bytes into dram_bytes ...\n"
     "  model   [--gpu h100-sxm,h800-sxm] [--op A,B] [--shapes SET] [--out FILE]\n"
     "                                                   roofline projections, no GPU needed\n"
-    "  specs   [--gpu NAME] [--json]                    the device table with sources\n"
+    "  specs   [--gpu NAME] [--json] [--device N]       the device table with sources\n"
     "  compare BASE.csv NEW.csv [...]                   regression gate (see README)\n"
     "  plot    RESULTS.csv... [...]                     gnuplot roofline and comparison charts\n"
     "  report  RESULTS.csv... [...]                     markdown/HTML report with cost roll-up\n"
@@ -71,6 +74,7 @@ static int load_specs(const char *cmd, const char *path)
 enum { O_OP = 1, O_IMPL, O_SHAPES, O_QUICK, O_OUT, O_REPS, O_FLUSH, O_TIMER, O_WARMUP, O_GPU, O_SPECS, O_VERBOSE,
        O_GRAPH, O_SHAPE, O_ISOLATE, O_CASE_TIMEOUT, O_RESUME, O_WORKER_FD, O_WORKER_CEIL, O_WORKER_CASES,
        O_WORKER_PROBE, O_COUNTERS, O_COUNTERS_OFF, O_COUNTERS_CASE, O_HOT, O_DROP_LOW_CLOCK, O_JSON,
+       O_MIN_TIME, O_MAX_NOISE, O_MIN_REPS, O_MAX_REPS, O_DEVICE, /* adaptive timing (bench/kb_adapt.h), --device */
        O_AXIS,
        O_END /* one past the last */ };
 static const struct option longopts[] = {
@@ -86,6 +90,9 @@ static const struct option longopts[] = {
     {"counters", no_argument, 0, O_COUNTERS}, /* README "Hardware counters" */
     {"hot", no_argument, 0, O_HOT},             {"drop-low-clock", no_argument, 0, O_DROP_LOW_CLOCK},
     {"json", no_argument, 0, O_JSON},
+    {"min-time", required_argument, 0, O_MIN_TIME}, {"max-noise", required_argument, 0, O_MAX_NOISE},
+    {"min-reps", required_argument, 0, O_MIN_REPS}, {"max-reps", required_argument, 0, O_MAX_REPS},
+    {"device", required_argument, 0, O_DEVICE},
     {"axis", required_argument, 0, O_AXIS}, /* README "Ad-hoc shapes and sweeps" (bench/kb_axis.h) */
     /* worker mode (bench/kb_worker.h): not in the usage, the orchestrator's only */
     {"worker-fd", required_argument, 0, O_WORKER_FD}, {"worker-ceil", required_argument, 0, O_WORKER_CEIL},
@@ -106,6 +113,7 @@ static int allowed(const char *cmd, int o)
     case O_VERBOSE: return !strcmp(cmd, "list");
     case O_JSON: return !strcmp(cmd, "list") || !strcmp(cmd, "specs");
     case O_OUT: return !strcmp(cmd, "run") || !strcmp(cmd, "model");
+    case O_DEVICE: return !strcmp(cmd, "run") || !strcmp(cmd, "specs");
     default: return !strcmp(cmd, "run");
     }
 }
@@ -221,6 +229,17 @@ static int take_run_option(cli *a, int c, const char *arg)
     case O_COUNTERS: a->ro.counters = 1; break;
     case O_COUNTERS_OFF: a->ro.counters_off = arg; break;
     case O_COUNTERS_CASE: a->ro.counters_case = arg; break;
+    case O_MIN_TIME: case O_MAX_NOISE: case O_MIN_REPS: case O_MAX_REPS: {
+        static const char *const name[] = {"--min-time", "--max-noise", "--min-reps", "--max-reps"};
+        char err[160];
+        if (kb_adapt_option(&a->ro.adapt, name[c - O_MIN_TIME], arg, err, sizeof err)) return bad(a->cmd, "%s", err);
+        break;
+    }
+    case O_DEVICE:
+        if (kb_parse_int(arg, 0, 1023, &n))
+            return bad(a->cmd, "--device: expected a device index 0..1023, got '%s'", arg);
+        a->ro.device = (int)n;
+        break;
     }
     return 0;
 }
@@ -283,6 +302,13 @@ static const char *opt_name(int c)
     return "?";
 }
 
+static int takes_value(int c)
+{
+    for (const struct option *o = longopts; o->name; o++)
+        if (o->val == c) return o->has_arg == required_argument;
+    return 0;
+}
+
 /* getopt over the subcommand's argv, then the defaults that depend on what
  * was given (--quick, --shapes), then the names checked against the registry
  * and the --specs file loaded.  0, or the usage exit code. */
@@ -294,10 +320,10 @@ static int parse_options(cli *a, int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         if (c == '?') {
-            if (optopt >= O_OP && optopt < O_END) return bad(a->cmd, "option '%s' needs a value", argv[optind - 1]);
+            if (takes_value(optopt)) return bad(a->cmd, "option '%s' needs a value", argv[optind - 1]);
             return bad(a->cmd, "unknown option '%s'", argv[optind - 1]);
         }
-        if (!allowed(a->cmd, c)) return bad(a->cmd, "option '%s' does not apply to this command", argv[optind - 1]);
+        if (!allowed(a->cmd, c)) return bad(a->cmd, "option '--%s' does not apply to this command", opt_name(c));
         if (c > 0 && c < O_END && c != O_AXIS && seen[c]++) return bad(a->cmd, "option '--%s' given twice", opt_name(c));
         if (optarg && !*optarg) return bad(a->cmd, "option '--%s' has an empty value", opt_name(c));
         if ((rc = take_option(a, c, optarg))) return rc;
@@ -309,6 +335,11 @@ static int parse_options(cli *a, int argc, char **argv)
     } else if (a->quick) {
         a->ro.sets = KB_SET_QUICK;
     }
+    char err[160];
+    if (a->ro.adapt.on && seen[O_REPS])
+        return bad(a->cmd, "--reps: fixed repetitions do not combine with %s",
+                   "--min-time/--max-noise/--min-reps/--max-reps");
+    if (kb_adapt_resolve(&a->ro.adapt, err, sizeof err)) return bad(a->cmd, "%s", err);
     if (!a->ro.reps) a->ro.reps = a->quick ? 10 : 30;
     a->ro.specs = a->specs;
     if (kb_check_op_list(a->ro.ops) || kb_check_impl_list(a->ro.ops, a->ro.impls) ||
@@ -372,12 +403,12 @@ static int kb_main(int argc, char **argv)
 
     cli a = {.cmd = cmd,
              .ro = {.sets = KB_SET_FULL, .flush = KB_FLUSH_L2, .timer = KB_TIMER_CUPTI, .warmup_ms = 100,
-                    .worker_fd = -1, .gb_args = gb_args, .n_gb_args = n_gb}};
+                    .worker_fd = -1, .device = -1, .gb_args = gb_args, .n_gb_args = n_gb}};
     if ((rc = parse_options(&a, sargc, sargv))) return rc;
     if (a.json && !strcmp(cmd, "list")) return kb_list_json(a.ro.ops, a.ro.sets);
     if (a.json) return kb_specs_json(a.gpu);
     if (!strcmp(cmd, "list")) return kb_list(a.ro.ops, a.ro.sets, a.verbose || a.shapes != NULL || a.n_axes);
-    if (!strcmp(cmd, "specs")) return kb_specs_print(a.gpu);
+    if (!strcmp(cmd, "specs")) return kb_specs_print(a.gpu, a.ro.device);
     if (!strcmp(cmd, "model")) return kb_model(a.gpu, a.ro.ops, a.ro.sets, a.ro.out);
     return kb_run(&a.ro);
 }

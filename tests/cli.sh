@@ -46,6 +46,20 @@ expect 2 "option '--drop-low-clock' does not apply" -- list --drop-low-clock
 expect 2 "unknown GPU 'a100'"           -- model --gpu a100
 expect 2 "unknown GPU 'a100'"           -- specs --gpu a100
 expect 2 "unknown Google Benchmark flag" -- run --benchmark_frobnicate=1
+# adaptive timing and --device (bench/kb_adapt.h): the option named, its value checked
+expect 2 "^kbench run: --device: expected a device index 0..1023, got 'x'" -- run --device x
+expect 2 "--device: expected a device index 0..1023, got '-1'" -- run --device -1
+expect 2 "option '--device' needs a value" -- run --device
+expect 2 "option '--device' does not apply" -- model --device 0
+expect 2 "--max-noise: expected a percentage in \(0, 100\], got 'abc'" -- run --max-noise abc
+expect 2 "--max-noise: expected a percentage in \(0, 100\], got '0'" -- run --max-noise 0
+expect 2 "--min-time: expected seconds in \(0, 86400\], got '0'" -- run --min-time 0
+expect 2 "--min-reps: expected a whole number in 2..1000000, got '1'" -- run --min-reps 1
+expect 2 "--max-reps: expected a whole number in 2..1000000, got '1e3'" -- run --max-reps 1e3
+expect 2 "--min-reps 20 is more than --max-reps 10" -- run --min-reps 20 --max-reps 10
+expect 2 "--reps: fixed repetitions do not combine with --min-time" -- run --reps 5 --max-noise 1
+expect 2 "option '--max-noise' does not apply" -- list --max-noise 1
+expect 2 "option '--min-time' given twice" -- run --min-time 1 --min-time 2
 echo '{"gpus":[{"slug":"x","hbm_gbs":"fast"}]}' > /tmp/kb_cli_specs.json
 expect 2 'must be a number'             -- specs --specs /tmp/kb_cli_specs.json
 KBENCH_SPECS=/nonexistent.json expect 2 'nonexistent.json' -- specs
@@ -61,10 +75,15 @@ if "$kb" specs | grep -q '^current GPU: none'; then
   [ "$(grep -c . <<<"$err")" -eq 1 ] && ok || no "run without GPU: more than one line: $err"
   [ $ms -lt 5000 ] && ok || no "run without GPU took $ms ms"
   # valid names pass the checks: the run gets as far as looking for a device
-  for args in "--op hbm,fp8_gemm --impl v1,cublaslt_blk" "--shape copy_2GiB,m4096_n7168_k16384" "--reps 1000000 --warmup-ms 1" "--hot --drop-low-clock"; do
+  for args in "--op hbm,fp8_gemm --impl v1,cublaslt_blk" "--shape copy_2GiB,m4096_n7168_k16384" "--reps 1000000 --warmup-ms 1" "--hot --drop-low-clock" \
+              "--device 0" "--device 7 --isolate none" "--max-noise 0.5% --min-time 0.5 --min-reps 5 --max-reps 50"; do
     timeout 20 "$kb" run $args >/dev/null 2>&1; rc=$?
     [ $rc -eq 3 ] && ok || no "run $args without GPU: exit $rc, want 3"
   done
+  # no device at all comes first: --device 7 is not refused, the run has no device (3), one line
+  err=$(timeout 20 "$kb" run --device 7 2>&1 >/dev/null)
+  grep -q '^kbench: no CUDA device: ' <<<"$err" && [ "$(grep -c . <<<"$err")" -eq 1 ] && ok || no "run --device 7 without GPU: '$err'"
+  "$kb" specs --device 3 | grep -q '^current GPU: none' && ok || no "specs --device 3 without GPU"
 else
   echo "note: a GPU is present: the no-GPU checks are covered by the GPU smoke test instead"
 fi
@@ -110,9 +129,11 @@ expect 2 "^kbench: option '--specs' needs a value" -- --specs
 rm -f /tmp/kb_cli_g.json
 "$kb" run --help >/dev/null 2>&1; [ $? -eq 0 ] && ok || no "run --help: exit code not 0"
 # isolation options: documented in the usage, checked like the others
-for w in '--isolate none|op|impl|case' '--case-timeout SECONDS' '--resume FILE' '5 device lost'; do
+for w in '--isolate none|op|impl|case' '--case-timeout SECONDS' '--resume FILE' '5 device lost' \
+         '[--min-time S] [--max-noise PCT] [--min-reps N] [--max-reps N]' '[--device N]'; do
   "$kb" run --help | grep -qF -- "$w" && ok || no "run --help lacks '$w'"
 done
+"$kb" specs --help | grep -qF -- 'specs   [--gpu NAME] [--json] [--device N]' && ok || no "specs --help lacks --device"
 expect 2 "--isolate: expected none, op, impl or case, got 'all'" -- run --isolate all
 expect 2 "--case-timeout: expected whole seconds in 1..86400, got '0'" -- run --case-timeout 0
 # repeated options and empty values are errors, named by the option

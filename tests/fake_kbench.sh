@@ -97,5 +97,5 @@ for op in $ops; do
   done
 done
 mv "$part" "$final"
-echo "kbench: $np passed, $nf failed, 0 skipped -> $final"
+echo "kbench: $np passed, $nf failed, 0 skipped, #wrong 0 -> $final"
 [ $nf = 0 ] || exit 1

@@ -15,7 +15,12 @@
  *                             worker with no ncu would, unless --counters-off R
  *                             (the orchestrator's) came: then "R"; FAKE_LOG
  *                             gets "counters-off=R" per worker
- * Case hbm/IMPL/copy_64MiB sends `ceil 0 0 2500 4` (a measured HBM ceiling). */
+ *   FAKE_ARGV=FILE            one line per worker (probe too): its arguments
+ *   FAKE_DEVICES=N            the probe refuses --device >= N as kbench does (exit 2)
+ *   FAKE_WRONG=OP/IMPL/SHAPE:N that row fails with err N, err_metric "wrong"
+ * Case hbm/IMPL/copy_64MiB sends `ceil 0 0 2500 4` (a measured HBM ceiling).
+ * The k-th alltoall row of a worker: err_metric "wrong", err 0, metrics
+ * "busbw_gbps=<10 k>" (the end-of-run bus bandwidth line). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +30,7 @@
 #include "bench/kb_worker.h"
 
 static int fd = 3;
+static int n_alltoall; /* alltoall rows so far */
 static int counters;
 static const char *counters_off;
 
@@ -34,8 +40,13 @@ static int is(const char *var, const char *key)
     return v && !strcmp(v, key);
 }
 
-static int probe(void)
+static int probe(int device)
 {
+    const char *nd = getenv("FAKE_DEVICES");
+    if (nd && device >= atoi(nd)) {
+        fprintf(stderr, "kbench: --device %d: only %d CUDA device(s) here (0..%d)\n", device, atoi(nd), atoi(nd) - 1);
+        return 2;
+    }
     if (getenv("FAKE_NODEV")) {
         fprintf(stderr, "kbench: no CUDA device: fake\n");
         return 3;
@@ -96,6 +107,17 @@ static void one_case(const char *op, const char *impl, const char *shape, const 
         if (counters_off) snprintf(r.note + n, sizeof r.note - n, "; %s", counters_off);
         else snprintf(r.note + n, sizeof r.note - n, "; counters off: %s", why);
     }
+    if (!strcmp(op, "alltoall")) {
+        kb_strlcpy(r.err_metric, "wrong", sizeof r.err_metric);
+        r.err = 0;
+        snprintf(r.metrics, sizeof r.metrics, "algbw_gbps=1;busbw_gbps=%d;loopback=0", 10 * ++n_alltoall);
+    }
+    const char *wrong = getenv("FAKE_WRONG");
+    size_t kl = strlen(key);
+    if (wrong && !strncmp(wrong, key, kl) && wrong[kl] == ':') {
+        kb_strlcpy(r.verified, "fail", sizeof r.verified), kb_strlcpy(r.err_metric, "wrong", sizeof r.err_metric);
+        r.err = atof(wrong + kl + 1);
+    }
     double s[3] = {10, 11, 12.5};
     r.samples_us = s, r.n_samples = 3, r.reps = 3, r.time_us = 11, r.time_us_min = 10, r.time_us_max = 12.5;
     kb_wk_send_row(fd, &r);
@@ -105,16 +127,21 @@ static void one_case(const char *op, const char *impl, const char *shape, const 
 int main(int argc, char **argv)
 {
     const char *cases = NULL, *ceil = NULL;
-    int is_probe = 0;
+    int is_probe = 0, device = -1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--worker-fd") && i + 1 < argc) fd = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--worker-probe")) is_probe = 1;
         else if (!strcmp(argv[i], "--worker-cases") && i + 1 < argc) cases = argv[++i];
         else if (!strcmp(argv[i], "--worker-ceil") && i + 1 < argc) ceil = argv[++i];
         else if (!strcmp(argv[i], "--counters")) counters = 1;
+        else if (!strcmp(argv[i], "--device") && i + 1 < argc) device = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--counters-off") && i + 1 < argc) counters_off = argv[++i];
     }
-    if (is_probe) return probe();
+    const char *av = getenv("FAKE_ARGV");
+    FILE *af = av ? fopen(av, "a") : NULL;
+    for (int i = 1; af && i < argc; i++) fprintf(af, "%s%s", argv[i], i + 1 < argc ? " " : "\n");
+    if (af) fclose(af);
+    if (is_probe) return probe(device);
     const char *log = getenv("FAKE_LOG");
     FILE *lf = counters && log ? fopen(log, "a") : NULL;
     if (lf) fprintf(lf, "counters-off=%s\n", counters_off ? counters_off : "none"), fclose(lf);

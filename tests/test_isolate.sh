@@ -114,6 +114,28 @@ check '[ "$(tail -n +2 "$csv" | grep -c "; counters off: no ncu (fake)")" -eq 8 
 check '[ "$(grep -c "^counters-off=none$" "$T/logc")" -eq 1 ] && [ "$(grep -c "^counters-off=counters off: no ncu (fake)$" "$T/logc")" -eq 1 ]' \
   "counters off: the second worker was not told: $(grep counters "$T/logc")"
 
+# 9. adaptive timing and --device reach the workers (the probe: --device), the end-of-run lines:
+# fake alltoall rows carry busbw 10, 20, 30 GB/s; the third fails with 7 wrong elements, so the
+# average over the passed rows is (10 + 20) / 2 = 15.00 and #wrong is 7
+a2a=(--op alltoall --impl v1 --shape b1024_ep8,b4096_ep8,b16384_ep8)
+FAKE_ARGV=$T/argv9 FAKE_WRONG=alltoall/v1/b16384_ep8:7 "$kb" run "${a2a[@]}" --device 1 --max-noise 1 --min-time 0.25 \
+  --out "$T/ad" >"$T/out9" 2>"$T/err9"; rc=$?
+check '[ $rc -eq 1 ]' "adaptive: exit $rc, want 1 (one fail row): $(cat "$T/err9")"
+check 'grep -q -- "--worker-probe .*--device 1$" "$T/argv9"' "probe lacks --device 1: $(cat "$T/argv9")"
+check 'grep -- "--worker-cases" "$T/argv9" | grep -q -- " --min-time 0.25 --max-noise 1 --min-reps 10 --max-reps 1000 --warmup-ms 100 --device 1 "' \
+  "worker lacks the adaptive options: $(grep -- --worker-cases "$T/argv9")"
+check '! grep -- "--worker-cases" "$T/argv9" | grep -q -- "--reps"' "adaptive worker got --reps"
+check 'grep -qx "# Avg bus bandwidth    : 15.00 GB/s  (alltoall, 2 rows)" "$T/out9"' "bus bandwidth line: $(grep Avg "$T/out9")"
+check 'tail -1 "$T/out9" | grep -q "^kbench: 2 passed, 1 failed, 0 skipped, #wrong 7 in 1 worker(s) -> "' "summary: $(tail -1 "$T/out9")"
+check 'grep -q "\"mode\": \"adaptive\"" "$T"/ad/*.meta.json && grep -q "\"max_noise_pct\": 1" "$T"/ad/*.meta.json && grep -q "\"reps\": null" "$T"/ad/*.meta.json' \
+  "meta lacks the adaptive timing: $(grep -A8 timing "$T"/ad/*.meta.json)"
+FAKE_ARGV=$T/argv9b "$kb" run --op hbm --impl v1 --shape copy_64MiB --reps 7 --out "$T/ad" >"$T/out9b" 2>&1
+check 'grep -- "--worker-cases" "$T/argv9b" | grep -q -- " --reps 7 " && ! grep -q -- "--device\|--max-noise" "$T/argv9b"' "fixed reps: $(cat "$T/argv9b")"
+check 'grep -q "\"reps\": 7" "$T"/ad/*.meta.json && grep -q "\"mode\": \"fixed\"" "$T"/ad/*.meta.json' "meta of a fixed run"
+check 'grep -q "^kbench: 1 passed, 0 failed, 0 skipped, #wrong 0 in 1 worker(s)" "$T/out9b" && ! grep -q "Avg bus" "$T/out9b"' "summary: $(tail -2 "$T/out9b")"
+err=$(FAKE_DEVICES=2 "$kb" run --op hbm --device 2 --out "$T/x" 2>&1 >/dev/null); rc=$?
+check '[ $rc -eq 2 ] && [ "$err" = "kbench: --device 2: only 2 CUDA device(s) here (0..1)" ]' "--device 2 of 2: exit $rc, '$err'"
+
 # 8. no device, usage errors, --isolate none (the in-process path)
 err=$(FAKE_NODEV=1 "$kb" run "${sel[@]}" --out "$T/n" 2>&1 >/dev/null); rc=$?
 check '[ $rc -eq 3 ] && [ "$err" = "kbench: no CUDA device: fake" ]' "no device: exit $rc, '$err'"
