@@ -1,4 +1,4 @@
-# h800-sxm_vs_h100-sxm.gp - time per operator, one GPU relative to another
+# h800-sxm_vs_h100-sxm.gp - time per operator and configuration, one GPU relative to another
 # Written by `kbench plot`; re-render by hand with
 #   gnuplot -e 'fmt="png"' h800-sxm_vs_h100-sxm.gp     (or svg, txt)
 if (!exists("fmt")) fmt = "png"
@@ -7,7 +7,7 @@ if (fmt eq "svg") { set terminal svg size 1300,750 font "Sans,11" noenhanced bac
 if (fmt eq "txt") { set terminal dumb size 130,42 noenhanced; set output }
 set datafile missing "NaN"
 set grid lc rgb "#dddddd"
-set title "NVIDIA H800 SXM5 80GB vs NVIDIA H100 SXM5 80GB: time per operator relative to h100-sxm (sum over shapes)\nmeasured where available, else projected from a measured GPU by the roofline-floor ratio"
+set title "NVIDIA H800 SXM5 80GB vs NVIDIA H100 SXM5 80GB: time per operator and configuration relative to h100-sxm (sum over shapes)\nprojected: no bar is measured (roofline floors, practical link rate)"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
