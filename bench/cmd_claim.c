@@ -321,11 +321,14 @@ static int write_sweep(FILE *f, void *arg)
     const sweep_arg *S = arg;
     static const claim_scn scn[] = {CLAIM_V3_TRAIN, CLAIM_EP8_INTRANODE};
     static const char *const axis[] = {"nvlink", "ib"};
+    /* GB/s per direction: NVLink 50..900 (H800 400 and H100 900 both ways inside); IB 5..100 (ConnectX-7
+     * 50, ConnectX-8 100 per GPU: where the NIC, not NVLink, moves the V3 step) */
+    static const int sweep_lo[] = {50, 5}, sweep_hi[] = {900, 100};
     fputs("scenario,gpu,axis,gbps,step_time_s\n", f);
     for (int s = 0; s < 2; s++)
         for (int i = 0; i < S->ng; i++)
             for (int ax = 0; ax < 2; ax++)
-                for (int gb = 50; gb <= 900; gb += 50) {
+                for (int gb = sweep_lo[ax]; gb <= sweep_hi[ax]; gb += sweep_lo[ax]) {
                     claim_cfg c = S->a->cfg;
                     static claim_eval e;
                     char err[256];

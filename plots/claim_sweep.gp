@@ -28,7 +28,7 @@ plot "claim_sweep.dat" index 0 using 1:2 with linespoints pt 6 lw 2 lc rgb "#1f7
      "claim_sweep.dat" index 8 using 1:2 with linespoints pt 6 lw 2 lc rgb "#bcbd22" title "ep8-intranode h100-sxm", \
      "claim_sweep.dat" index 10 using 1:2 with linespoints pt 6 lw 2 lc rgb "#1f77b4" title "ep8-intranode h200-sxm", \
      "claim_sweep_marks.dat" using 4:5 with points pt 7 ps 1.8 lc rgb "#000000" title "GPU at its achievable NVLink (the model's)", \
-     "claim_sweep_marks.dat" using 4:5:(sprintf("%s %.0f/dir (datasheet %.0f both)", strcol(2), $4, $6)) with labels offset 0,1.2 font ",9" notitle
+     "claim_sweep_marks.dat" using 4:($5 + 0.45 * ($0 + 1)):(strcol(1) eq "v3-train" ? sprintf("%s %.0f/dir (datasheet %.0f both)", strcol(2), $4, $6) : "") with labels left offset 0.5,0 font ",9" notitle
 set xlabel "InfiniBand GB/s per direction"
 set ylabel "step time (s)"
 unset arrow

@@ -2,7 +2,7 @@
 # claim_cli.sh KBENCH TMPDIR - `kbench claim`: bad options exit 2 with one
 # stderr line naming the option; a good run writes the two CSVs with the exact
 # headers the report reads, every scenario and metric of the contract, the
-# sweep axes with 400 and 900 GB/s, and no longer the 1.45x H800/H100 ratio.
+# sweep axes (NVLink with 400 and 900 GB/s, IB 5..100 GB/s), and no longer the 1.45x H800/H100 ratio.
 set -u
 kb=$1 tmp=$2
 rm -rf "$tmp"; mkdir -p "$tmp"
@@ -50,8 +50,9 @@ done
 [ -n "$(val v3-train h800-sxm nvlink_breakeven_gbps)" ] && ok || no "no v3-train nvlink_breakeven_gbps"
 grep -q '^all,all,assume.micro_tokens,4096,' "$o" && ok || no "no assume.micro_tokens row"
 grep -q '^v3-train,h800-sxm,term.attn.q_a_kv_a.time_s,.*efficiency' "$o" && ok || no "no term row with its source"
-for ax in nvlink ib; do
-  for gb in 50 400 900; do
+for axgb in nvlink:50 nvlink:400 nvlink:900 ib:5 ib:50 ib:100; do
+  ax=${axgb%:*} gb=${axgb#*:}
+  for _ in 1; do
     grep -q "^v3-train,h800-sxm,$ax,$gb," "$s" && ok || no "sweep lacks v3-train h800-sxm $ax $gb"
     grep -q "^ep8-intranode,h100-sxm,$ax,$gb," "$s" && ok || no "sweep lacks ep8-intranode h100-sxm $ax $gb"
   done

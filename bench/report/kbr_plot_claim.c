@@ -187,7 +187,8 @@ static int put_sweep_marks(FILE *f, void *arg)
     return ferror(f) ? -1 : 0;
 }
 
-/* One panel: the lines of one axis (plus, for NVLink, the marks). */
+/* One panel: the lines of one axis (plus, for NVLink, the marks; the first
+ * scenario's marks labelled, each label stacked above the last so none overlap). */
 static void sweep_panel(FILE *f, const sweepchart *C, const char *axis, const char *what)
 {
     int first = 1, na = 0;
@@ -210,8 +211,9 @@ static void sweep_panel(FILE *f, const sweepchart *C, const char *axis, const ch
     if (!strcmp(axis, "nvlink"))
         fprintf(f, ", \\\n     \"%s_marks.dat\" using 4:5 with points pt 7 ps 1.8 lc rgb \"#000000\" "
                    "title \"GPU at its achievable NVLink (the model's)\", \\\n"
-                   "     \"%s_marks.dat\" using 4:5:(sprintf(\"%%s %%.0f/dir (datasheet %%.0f both)\", strcol(2), $4, $6)) "
-                   "with labels offset 0,1.2 font \",9\" notitle",
+                   "     \"%s_marks.dat\" using 4:($5 + 0.45 * ($0 + 1)):(strcol(1) eq \"v3-train\" ? "
+                   "sprintf(\"%%s %%.0f/dir (datasheet %%.0f both)\", strcol(2), $4, $6) : \"\") "
+                   "with labels left offset 0.5,0 font \",9\" notitle",
                 C->name, C->name);
     fprintf(f, "\n");
 }
