@@ -506,10 +506,13 @@ phase_sanitize() {
     san_one memcheck "$op" "$impl" "" "$per" || break
   done <<<"$targets"
   # the Hopper kernels at a shape where the smem stage ring wraps (more k-blocks /
-  # KV pages per CTA than stages): memcheck, then racecheck and synccheck
+  # KV pages per CTA than stages), then fp8_gemm v3 at a decode shape the heuristic
+  # splits over K (64x32 tiles, split-K 7: FP32 partials + the reduce kernel):
+  # memcheck, then racecheck and synccheck
   local tool pair
   for tool in memcheck racecheck synccheck; do
-    for pair in "fp8_gemm v3 ${DEVRUN_SAN_FP8:-m128_n2112_k7168}" "mla_decode v3 ${DEVRUN_SAN_MLA:-b128_sk4096_h16_sq1}"; do
+    for pair in "fp8_gemm v3 ${DEVRUN_SAN_FP8:-m128_n2112_k7168}" "mla_decode v3 ${DEVRUN_SAN_MLA:-b128_sk4096_h16_sq1}" \
+                "fp8_gemm v3 ${DEVRUN_SAN_FP8_SPLIT:-m64_n576_k7168}"; do
       set -- $pair
       [ "$(left)" -gt 10 ] || break 2
       san_one "$tool" "$1" "$2" "${3:-}" "$per" || break 2
