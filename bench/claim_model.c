@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bench/kb_io.h"
+#include "bench/report/kbr_v3.h"
 
 #define V3 "V3 report (arXiv 2412.19437)"
 /* ---- the assumptions as data ---------------------------------------------------------- */
@@ -26,9 +27,9 @@ static const claim_assume assumes[CA_N] = {
     [CA_COMM_SMS] = {"comm_sms", 20, "SMs", V3 " 3.2.2: 20 of 132 SMs drive communication"},
     [CA_EXPOSED_US] = {"exposed_us", 5, "us",
                        "assumption: latency left exposed per all-to-all under overlap (launch + IB round trip)"},
-    [CA_DISPATCH_BYTES] = {"dispatch_bytes", 7168 + 56 * 4, "bytes", "DeepEP normal mode: FP8 token + 56 FP32 scales"},
-    [CA_DISPATCH_LL_BYTES] = {"dispatch_ll_bytes", 7408, "bytes", "DeepEP low latency: 7168 + 7168/128*4 + 16"},
-    [CA_COMBINE_BYTES] = {"combine_bytes", 14336, "bytes", V3 " 3.3: combine in BF16 (7168 x 2)"},
+    [CA_DISPATCH_BYTES] = {"dispatch_bytes", KB_V3_DISPATCH_FP8_B, "bytes", "DeepEP normal mode: FP8 token + 56 FP32 scales"},
+    [CA_DISPATCH_LL_BYTES] = {"dispatch_ll_bytes", KB_V3_DISPATCH_LL_B, "bytes", "DeepEP low latency: 7168 + 7168/128*4 + 16"},
+    [CA_COMBINE_BYTES] = {"combine_bytes", KB_V3_COMBINE_B, "bytes", V3 " 3.3: combine in BF16 (7168 x 2)"},
     [CA_GRAD_BYTES] = {"grad_bytes", 4, "bytes", V3 " 3.3.4: gradients for accumulation kept in FP32"},
     [CA_PARAM_BYTES] = {"param_bytes", 2, "bytes", "assumption: ZeRO-1 all-gathers BF16 parameters"},
     [CA_EP_PREFILL] = {"ep_prefill", 32, "GPUs", V3 " 3.4.1: prefill unit 4 nodes, EP32"},
@@ -158,12 +159,14 @@ double claim_chunk_s(double compute_s, double comm_s, double exposed_s, int over
 /* ---- ZeRO-1 ---------------------------------------------------------------------------------- */
 /* Parameters from the V3 config (deepseek-v3.md): attention per layer, dense
  * FFN, MoE (shared expert + gate; routed experts apart), embedding + head. */
-#define P_ATTN (7168.0 * (1536 + 576) + 1536.0 * 24576 + 512.0 * 32768 + 16384.0 * 7168)
-#define P_DENSE_FFN (3.0 * 7168 * 18432)
-#define P_SHARED (3.0 * 7168 * 2048 + 256.0 * 7168)
-#define P_EXPERT (3.0 * 7168 * 2048)
-#define P_EMBED_HEAD (2.0 * 129280 * 7168)
-#define P_MTP_PROJ (2.0 * 7168 * 7168)
+#define P_ATTN                                                                                             \
+    (KB_V3_HID * (KB_V3_Q_LORA + KB_V3_KV_LORA + KB_V3_ROPE) + KB_V3_Q_LORA * KB_V3_HEADS * (KB_V3_NOPE + KB_V3_ROPE) + \
+     KB_V3_KV_LORA * KB_V3_HEADS * (KB_V3_NOPE + KB_V3_VDIM) + KB_V3_HEADS * KB_V3_VDIM * KB_V3_HID)
+#define P_DENSE_FFN (3.0 * KB_V3_HID * KB_V3_DENSE_FFN)
+#define P_EXPERT (3.0 * KB_V3_HID * KB_V3_MOE_FFN)
+#define P_SHARED (P_EXPERT + KB_V3_N_EXPERTS * KB_V3_HID)
+#define P_EMBED_HEAD (2.0 * KB_V3_VOCAB * KB_V3_HID)
+#define P_MTP_PROJ (2.0 * KB_V3_HID * KB_V3_HID)
 
 double claim_zero1_s(const claim_cfg *c, double nvl_gbs, double ib_gbs)
 {

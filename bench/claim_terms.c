@@ -11,17 +11,8 @@
 #include "bench/report/csv_table.h"
 #include "bench/report/kbr_plot.h"
 #include "bench/report/kbr_rollup.h"
+#include "bench/report/kbr_v3.h"
 
-#define HID 7168.0
-#define HEADS 128.0
-#define Q_LORA 1536.0
-#define KV_LORA 512.0
-#define ROPE 64.0
-#define NOPE 128.0
-#define VDIM 128.0
-#define MOE_FFN 2048.0
-#define DENSE_FFN 18432.0
-#define VOCAB 129280.0
 
 static claim_term *add(claim_term *out, int *n, int max, const char *name, const char *op, const char *dtype)
 {
@@ -70,35 +61,35 @@ static void bf16_op(claim_term *t, double flops, double bytes, const char *dims)
 static void attn_train(double T, claim_term *o, int *n, int max)
 {
     char d[64];
-    fp8_gemm(add(o, n, max, "attn.q_a_kv_a", "fp8_gemm", "e4m3"), T, Q_LORA + KV_LORA + ROPE, HID);
-    fp8_gemm(add(o, n, max, "attn.q_b", "fp8_gemm", "e4m3"), T, HEADS * (NOPE + ROPE), Q_LORA);
-    fp8_gemm(add(o, n, max, "attn.kv_b", "fp8_gemm", "e4m3"), T, HEADS * (NOPE + VDIM), KV_LORA);
+    fp8_gemm(add(o, n, max, "attn.q_a_kv_a", "fp8_gemm", "e4m3"), T, KB_V3_Q_LORA + KB_V3_KV_LORA + KB_V3_ROPE, KB_V3_HID);
+    fp8_gemm(add(o, n, max, "attn.q_b", "fp8_gemm", "e4m3"), T, KB_V3_HEADS * (KB_V3_NOPE + KB_V3_ROPE), KB_V3_Q_LORA);
+    fp8_gemm(add(o, n, max, "attn.kv_b", "fp8_gemm", "e4m3"), T, KB_V3_HEADS * (KB_V3_NOPE + KB_V3_VDIM), KB_V3_KV_LORA);
     /* causal over one sequence of T: T*T/2 pairs per head, QK^T (192) + PV (128) */
-    snprintf(d, sizeof d, "t=%.0f;h=%.0f", T, HEADS);
-    bf16_op(add(o, n, max, "attn.core_causal", "-", "bf16"), 2 * (T * T / 2) * HEADS * (NOPE + ROPE + VDIM),
-            2 * T * HEADS * (2 * (NOPE + ROPE) + 2 * VDIM), d);
-    fp8_gemm(add(o, n, max, "attn.o", "fp8_gemm", "e4m3"), T, HID, HEADS * VDIM);
+    snprintf(d, sizeof d, "t=%.0f;h=%.0f", T, KB_V3_HEADS);
+    bf16_op(add(o, n, max, "attn.core_causal", "-", "bf16"), 2 * (T * T / 2) * KB_V3_HEADS * (KB_V3_NOPE + KB_V3_ROPE + KB_V3_VDIM),
+            2 * T * KB_V3_HEADS * (2 * (KB_V3_NOPE + KB_V3_ROPE) + 2 * KB_V3_VDIM), d);
+    fp8_gemm(add(o, n, max, "attn.o", "fp8_gemm", "e4m3"), T, KB_V3_HID, KB_V3_HEADS * KB_V3_VDIM);
 }
 
 /* Absorbed MLA (FlashMLA semantics, BF16 KV cache): every sequence at ctx. */
 static void attn_decode(double T, double ctx, claim_term *o, int *n, int max)
 {
     char d[96];
-    fp8_gemm(add(o, n, max, "attn.q_a_kv_a", "fp8_gemm", "e4m3"), T, Q_LORA + KV_LORA + ROPE, HID);
-    fp8_gemm(add(o, n, max, "attn.q_b", "fp8_gemm", "e4m3"), T, HEADS * (NOPE + ROPE), Q_LORA);
+    fp8_gemm(add(o, n, max, "attn.q_a_kv_a", "fp8_gemm", "e4m3"), T, KB_V3_Q_LORA + KB_V3_KV_LORA + KB_V3_ROPE, KB_V3_HID);
+    fp8_gemm(add(o, n, max, "attn.q_b", "fp8_gemm", "e4m3"), T, KB_V3_HEADS * (KB_V3_NOPE + KB_V3_ROPE), KB_V3_Q_LORA);
     snprintf(d, sizeof d, "t=%.0f", T);
-    bf16_op(add(o, n, max, "attn.q_absorb", "-", "bf16"), 2 * T * HEADS * NOPE * KV_LORA,
-            2 * (HEADS * NOPE * KV_LORA + T * HEADS * (NOPE + KV_LORA)), d);
+    bf16_op(add(o, n, max, "attn.q_absorb", "-", "bf16"), 2 * T * KB_V3_HEADS * KB_V3_NOPE * KB_V3_KV_LORA,
+            2 * (KB_V3_HEADS * KB_V3_NOPE * KB_V3_KV_LORA + T * KB_V3_HEADS * (KB_V3_NOPE + KB_V3_KV_LORA)), d);
     claim_term *t = add(o, n, max, "attn.mla_decode", "mla_decode", "bf16");
     if (t) {
-        double sk = T * ctx, dq = KV_LORA + ROPE;
-        snprintf(d, sizeof d, "b=%.0f;sk=%.0f;hq=%.0f;sq=1;pattern=0;fp8kv=0", T, ctx, HEADS);
-        bf16_op(t, 2 * HEADS * sk * (dq + KV_LORA), 2 * (sk * dq + T * HEADS * dq + T * HEADS * KV_LORA), d);
+        double sk = T * ctx, dq = KB_V3_KV_LORA + KB_V3_ROPE;
+        snprintf(d, sizeof d, "b=%.0f;sk=%.0f;hq=%.0f;sq=1;pattern=0;fp8kv=0", T, ctx, KB_V3_HEADS);
+        bf16_op(t, 2 * KB_V3_HEADS * sk * (dq + KB_V3_KV_LORA), 2 * (sk * dq + T * KB_V3_HEADS * dq + T * KB_V3_HEADS * KB_V3_KV_LORA), d);
     }
     snprintf(d, sizeof d, "t=%.0f", T);
-    bf16_op(add(o, n, max, "attn.o_absorb", "-", "bf16"), 2 * T * HEADS * KV_LORA * VDIM,
-            2 * (HEADS * KV_LORA * VDIM + T * HEADS * (KV_LORA + VDIM)), d);
-    fp8_gemm(add(o, n, max, "attn.o", "fp8_gemm", "e4m3"), T, HID, HEADS * VDIM);
+    bf16_op(add(o, n, max, "attn.o_absorb", "-", "bf16"), 2 * T * KB_V3_HEADS * KB_V3_KV_LORA * KB_V3_VDIM,
+            2 * (KB_V3_HEADS * KB_V3_KV_LORA * KB_V3_VDIM + T * KB_V3_HEADS * (KB_V3_KV_LORA + KB_V3_VDIM)), d);
+    fp8_gemm(add(o, n, max, "attn.o", "fp8_gemm", "e4m3"), T, KB_V3_HID, KB_V3_HEADS * KB_V3_VDIM);
 }
 
 static void moe(double T, double g, double m, claim_term *o, int *n, int max)
@@ -106,11 +97,11 @@ static void moe(double T, double g, double m, claim_term *o, int *n, int max)
     char d[64];
     snprintf(d, sizeof d, "t=%.0f;skew=0", T);
     claim_term *t = add(o, n, max, "moe.route", "moe_route", "bf16");
-    bf16_op(t, 2 * T * HID * 256, 2 * T * HID + 2 * 256 * HID + T * 8 * 8, d);
-    fp8_grouped(add(o, n, max, "moe.experts_gate_up", "fp8_gemm_grouped", "e4m3"), g, m, 2 * MOE_FFN, HID);
-    fp8_grouped(add(o, n, max, "moe.experts_down", "fp8_gemm_grouped", "e4m3"), g, m, HID, MOE_FFN);
-    fp8_gemm(add(o, n, max, "moe.shared_gate_up", "fp8_gemm", "e4m3"), T, 2 * MOE_FFN, HID);
-    fp8_gemm(add(o, n, max, "moe.shared_down", "fp8_gemm", "e4m3"), T, HID, MOE_FFN);
+    bf16_op(t, 2 * T * KB_V3_HID * 256, 2 * T * KB_V3_HID + 2 * 256 * KB_V3_HID + T * 8 * 8, d);
+    fp8_grouped(add(o, n, max, "moe.experts_gate_up", "fp8_gemm_grouped", "e4m3"), g, m, 2 * KB_V3_MOE_FFN, KB_V3_HID);
+    fp8_grouped(add(o, n, max, "moe.experts_down", "fp8_gemm_grouped", "e4m3"), g, m, KB_V3_HID, KB_V3_MOE_FFN);
+    fp8_gemm(add(o, n, max, "moe.shared_gate_up", "fp8_gemm", "e4m3"), T, 2 * KB_V3_MOE_FFN, KB_V3_HID);
+    fp8_gemm(add(o, n, max, "moe.shared_down", "fp8_gemm", "e4m3"), T, KB_V3_HID, KB_V3_MOE_FFN);
 }
 
 static void bf16_gemm(claim_term *t, double m, double nn, double k)
@@ -128,11 +119,11 @@ int claim_terms(claim_part part, double T, double ctx, double g, double m, claim
     case CLAIM_ATTN_DECODE: attn_decode(T, ctx, out, &n, max); break;
     case CLAIM_MOE: moe(T, g, m, out, &n, max); break;
     case CLAIM_DENSE:
-        fp8_gemm(add(out, &n, max, "dense.gate_up", "fp8_gemm", "e4m3"), T, 2 * DENSE_FFN, HID);
-        fp8_gemm(add(out, &n, max, "dense.down", "fp8_gemm", "e4m3"), T, HID, DENSE_FFN);
+        fp8_gemm(add(out, &n, max, "dense.gate_up", "fp8_gemm", "e4m3"), T, 2 * KB_V3_DENSE_FFN, KB_V3_HID);
+        fp8_gemm(add(out, &n, max, "dense.down", "fp8_gemm", "e4m3"), T, KB_V3_HID, KB_V3_DENSE_FFN);
         break;
-    case CLAIM_HEAD: bf16_gemm(add(out, &n, max, "head.lm_head", "-", "bf16"), T, VOCAB, HID); break;
-    case CLAIM_MTP_PROJ: bf16_gemm(add(out, &n, max, "mtp.proj", "-", "bf16"), T, HID, 2 * HID); break;
+    case CLAIM_HEAD: bf16_gemm(add(out, &n, max, "head.lm_head", "-", "bf16"), T, KB_V3_VOCAB, KB_V3_HID); break;
+    case CLAIM_MTP_PROJ: bf16_gemm(add(out, &n, max, "mtp.proj", "-", "bf16"), T, KB_V3_HID, 2 * KB_V3_HID); break;
     }
     return n;
 }

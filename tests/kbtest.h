@@ -7,8 +7,34 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define KBT_SKIP 77
+
+/* The text of DIR/NAME (NAME alone when dir is NULL), "" when it cannot be
+ * read; one static buffer (128 KiB), overwritten by the next call. */
+static inline char *kbt_file_text(const char *dir, const char *name)
+{
+    static char buf[1 << 17];
+    char p[512];
+    snprintf(p, sizeof p, "%s%s%s", dir ? dir : "", dir ? "/" : "", name);
+    FILE *f = fopen(p, "r");
+    buf[0] = 0;
+    if (!f) return buf;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+/* The size of DIR/NAME in bytes, -1 when it does not exist. */
+static inline long kbt_file_size(const char *dir, const char *name)
+{
+    char p[512];
+    struct stat st;
+    snprintf(p, sizeof p, "%s%s%s", dir ? dir : "", dir ? "/" : "", name);
+    return stat(p, &st) == 0 ? (long)st.st_size : -1;
+}
 static int kbt_pass_, kbt_fail_;
 
 #define KBT_CHECK(cond)                                                          \

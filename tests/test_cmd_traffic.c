@@ -14,19 +14,7 @@
 #define FX "tests/fixtures/"
 static char dir[64];
 
-static char *slurp(const char *name)
-{
-    static char buf[1 << 16];
-    char p[256];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "r");
-    buf[0] = 0;
-    if (!f) return buf;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = 0;
-    fclose(f);
-    return buf;
-}
+static char *slurp(const char *name) { return kbt_file_text(dir, name); }
 
 static void plot_both_points(void)
 {

@@ -15,17 +15,7 @@
 
 #define FX "tests/fixtures/"
 
-static char *slurp(const char *path)
-{
-    static char buf[1 << 16];
-    FILE *f = fopen(path, "r");
-    buf[0] = 0;
-    if (!f) return buf;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = 0;
-    fclose(f);
-    return buf;
-}
+static char *slurp(const char *path) { return kbt_file_text(NULL, path); }
 
 /* Three kernels of one MoE-route launch. */
 static void multi_kernel_sum(void)

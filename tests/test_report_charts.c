@@ -15,27 +15,9 @@
 #define FX "tests/fixtures/"
 static char dir[64];
 
-static char *slurp(const char *name)
-{
-    static char buf[1 << 16];
-    char p[256];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "r");
-    buf[0] = 0;
-    if (!f) return buf;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = 0;
-    fclose(f);
-    return buf;
-}
+static char *slurp(const char *name) { return kbt_file_text(dir, name); }
 
-static long fsize(const char *name)
-{
-    char p[256];
-    struct stat st;
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    return stat(p, &st) == 0 ? (long)st.st_size : -1;
-}
+static long fsize(const char *name) { return kbt_file_size(dir, name); }
 
 /* The data line "x gbps pct_ds pct_meas bytes time op shape impl source" as the chart must write it. */
 static void line(char *buf, size_t n, int x, double bytes, double us, double ds, double meas, const char *rest)

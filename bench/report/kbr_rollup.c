@@ -6,21 +6,8 @@
 #include <string.h>
 
 #include "bench/kb_io.h"
+#include "bench/report/kbr_v3.h"
 
-#define HID 7168.0
-#define HEADS 128.0
-#define Q_LORA 1536.0
-#define KV_LORA 512.0
-#define ROPE 64.0
-#define NOPE 128.0
-#define VDIM 128.0
-#define N_EXPERTS 256.0
-#define TOPK 8.0
-#define MOE_FFN 2048.0
-#define DENSE_FFN 18432.0
-#define DISPATCH_FP8_B (7168.0 + 56 * 4) /* normal mode: FP8 token + 56 FP32 scales */
-#define DISPATCH_LL_B 7408.0             /* low latency: 7168 + 7168/128*4 + 16     */
-#define COMBINE_B 14336.0                /* BF16 token                              */
 
 void kbr_cfg_default(kbr_cfg *c)
 {
@@ -71,7 +58,7 @@ static void grouped(kbr_term *t, int layout, double g, double m, double n, doubl
 static void ep_dims(kbr_term *t, double T, double E)
 {
     snprintf(t->dims, sizeof t->dims, "t=%.0f;hidden=%.0f;e=%.0f;k=%.0f;ranks=%.0f;loopback=0;ngroup=8;topkgroup=4", T,
-             HID, N_EXPERTS, TOPK, E);
+             KB_V3_HID, KB_V3_N_EXPERTS, KB_V3_TOPK, E);
 }
 
 /* Attention (MLA) of one layer for T tokens: projections, then the core. */
@@ -79,18 +66,18 @@ static void attention_terms(const kbr_cfg *c, kbr_phase ph, double T, kbr_term *
 {
     int n = *np;
     kbr_term *t;
-    gemm(add(out, &n, max, "q_a + kv_a projection", "fp8_gemm"), T, Q_LORA + KV_LORA + ROPE, HID);
-    gemm(add(out, &n, max, "q_b projection", "fp8_gemm"), T, HEADS * (NOPE + ROPE), Q_LORA);
+    gemm(add(out, &n, max, "q_a + kv_a projection", "fp8_gemm"), T, KB_V3_Q_LORA + KB_V3_KV_LORA + KB_V3_ROPE, KB_V3_HID);
+    gemm(add(out, &n, max, "q_b projection", "fp8_gemm"), T, KB_V3_HEADS * (KB_V3_NOPE + KB_V3_ROPE), KB_V3_Q_LORA);
     if (ph == KBR_PREFILL) {
-        gemm(add(out, &n, max, "kv_b projection", "fp8_gemm"), T, HEADS * (NOPE + VDIM), KV_LORA);
+        gemm(add(out, &n, max, "kv_b projection", "fp8_gemm"), T, KB_V3_HEADS * (KB_V3_NOPE + KB_V3_VDIM), KB_V3_KV_LORA);
         /* causal attention over the chunk: T*T/2 (query, key) pairs per head,
          * QK^T over 192 dims + PV over 128 dims; BF16 Q, K, V in, O out */
         if ((t = add(out, &n, max, "attention core (causal prefill)", "-"))) {
             t->peak = KB_PEAK_BF16;
             t->dtype = "bf16";
-            t->flops = 2 * (T * T / 2) * HEADS * ((NOPE + ROPE) + VDIM);
-            t->bytes = 2 * T * HEADS * (2 * (NOPE + ROPE) + 2 * VDIM);
-            snprintf(t->dims, sizeof t->dims, "t=%.0f;h=%.0f", T, HEADS);
+            t->flops = 2 * (T * T / 2) * KB_V3_HEADS * ((KB_V3_NOPE + KB_V3_ROPE) + KB_V3_VDIM);
+            t->bytes = 2 * T * KB_V3_HEADS * (2 * (KB_V3_NOPE + KB_V3_ROPE) + 2 * KB_V3_VDIM);
+            snprintf(t->dims, sizeof t->dims, "t=%.0f;h=%.0f", T, KB_V3_HEADS);
         }
     } else {
         double L = c->decode_ctx;
@@ -98,29 +85,29 @@ static void attention_terms(const kbr_cfg *c, kbr_phase ph, double T, kbr_term *
         if ((t = add(out, &n, max, "q absorb (W_UK, BF16)", "-"))) {
             t->peak = KB_PEAK_BF16;
             t->dtype = "bf16";
-            t->flops = 2 * T * HEADS * NOPE * KV_LORA;
-            t->bytes = 2 * (HEADS * NOPE * KV_LORA + T * HEADS * (NOPE + KV_LORA));
+            t->flops = 2 * T * KB_V3_HEADS * KB_V3_NOPE * KB_V3_KV_LORA;
+            t->bytes = 2 * (KB_V3_HEADS * KB_V3_NOPE * KB_V3_KV_LORA + T * KB_V3_HEADS * (KB_V3_NOPE + KB_V3_KV_LORA));
             snprintf(t->dims, sizeof t->dims, "t=%.0f", T);
         }
         /* FlashMLA semantics: s_q = 1, h_q = 128, every sequence at length L,
          * a BF16 KV cache: an FP8 KV row (dtype fp8kv, fp8kv=1) is another term */
         if ((t = add(out, &n, max, "MLA decode", "mla_decode"))) {
-            double sk = T * L, d = KV_LORA + ROPE;
+            double sk = T * L, d = KB_V3_KV_LORA + KB_V3_ROPE;
             t->peak = KB_PEAK_BF16;
             t->dtype = "bf16";
-            t->flops = 2 * 1 * HEADS * sk * (d + KV_LORA);
-            t->bytes = 2 * (sk * d + T * HEADS * d + T * HEADS * KV_LORA);
-            snprintf(t->dims, sizeof t->dims, "b=%.0f;sk=%d;hq=%.0f;sq=1;pattern=0;fp8kv=0", T, c->decode_ctx, HEADS);
+            t->flops = 2 * 1 * KB_V3_HEADS * sk * (d + KB_V3_KV_LORA);
+            t->bytes = 2 * (sk * d + T * KB_V3_HEADS * d + T * KB_V3_HEADS * KB_V3_KV_LORA);
+            snprintf(t->dims, sizeof t->dims, "b=%.0f;sk=%d;hq=%.0f;sq=1;pattern=0;fp8kv=0", T, c->decode_ctx, KB_V3_HEADS);
         }
         if ((t = add(out, &n, max, "o absorb (W_UV, BF16)", "-"))) {
             t->peak = KB_PEAK_BF16;
             t->dtype = "bf16";
-            t->flops = 2 * T * HEADS * KV_LORA * VDIM;
-            t->bytes = 2 * (HEADS * KV_LORA * VDIM + T * HEADS * (KV_LORA + VDIM));
+            t->flops = 2 * T * KB_V3_HEADS * KB_V3_KV_LORA * KB_V3_VDIM;
+            t->bytes = 2 * (KB_V3_HEADS * KB_V3_KV_LORA * KB_V3_VDIM + T * KB_V3_HEADS * (KB_V3_KV_LORA + KB_V3_VDIM));
             snprintf(t->dims, sizeof t->dims, "t=%.0f", T);
         }
     }
-    gemm(add(out, &n, max, "o projection", "fp8_gemm"), T, HID, HEADS * VDIM);
+    gemm(add(out, &n, max, "o projection", "fp8_gemm"), T, KB_V3_HID, KB_V3_HEADS * KB_V3_VDIM);
     *np = n;
 }
 
@@ -129,44 +116,44 @@ static void moe_terms(kbr_phase ph, double T, double E, kbr_term *out, int *np, 
 {
     int n = *np;
     kbr_term *t;
-    double g = N_EXPERTS / E;         /* experts per GPU                        */
-    double m = T * TOPK / g;          /* tokens per local expert (balanced)     */
+    double g = KB_V3_N_EXPERTS / E;         /* experts per GPU                        */
+    double m = T * KB_V3_TOPK / g;          /* tokens per local expert (balanced)     */
     double remote = (E - 1) / E;      /* share of (token, expert) pairs sent off */
-    double disp_b = ph == KBR_PREFILL ? DISPATCH_FP8_B : DISPATCH_LL_B;
+    double disp_b = ph == KBR_PREFILL ? KB_V3_DISPATCH_FP8_B : KB_V3_DISPATCH_LL_B;
     if ((t = add(out, &n, max, "routing (gate + group top-k)", "moe_route"))) {
         t->peak = KB_PEAK_BF16;
         t->dtype = "bf16";
-        t->flops = 2 * T * HID * N_EXPERTS;
-        t->bytes = 2 * T * HID + 2 * N_EXPERTS * HID + T * TOPK * 8;
+        t->flops = 2 * T * KB_V3_HID * KB_V3_N_EXPERTS;
+        t->bytes = 2 * T * KB_V3_HID + 2 * KB_V3_N_EXPERTS * KB_V3_HID + T * KB_V3_TOPK * 8;
         snprintf(t->dims, sizeof t->dims, "t=%.0f;skew=0", T);
     }
     /* moe_dispatch fmt 0: E4M3 contiguous (prefill), 2: E4M3 masked (decode); e = local experts */
     if ((t = add(out, &n, max, "permute tokens (local dispatch)", "moe_dispatch"))) {
         t->dtype = ph == KBR_PREFILL ? "e4m3" : "e4m3masked";
-        t->bytes = 2 * T * TOPK * disp_b; /* read + write each copy */
+        t->bytes = 2 * T * KB_V3_TOPK * disp_b; /* read + write each copy */
         snprintf(t->dims, sizeof t->dims, "t=%.0f;e=%.0f;skew=0;fmt=%d", T, g, ph == KBR_PREFILL ? 0 : 2);
     }
     if ((t = add(out, &n, max, "EP dispatch all-to-all", "ep_dispatch"))) {
         t->dtype = "e4m3";
-        t->bytes = 2 * T * TOPK * disp_b;
-        t->link_bytes = T * TOPK * disp_b * remote;
+        t->bytes = 2 * T * KB_V3_TOPK * disp_b;
+        t->link_bytes = T * KB_V3_TOPK * disp_b * remote;
         ep_dims(t, T, E);
     }
     int layout = ph == KBR_PREFILL ? 1 : 2;
-    grouped(add(out, &n, max, "experts gate+up (grouped)", "fp8_gemm_grouped"), layout, g, m, 2 * MOE_FFN, HID);
-    grouped(add(out, &n, max, "experts down (grouped)", "fp8_gemm_grouped"), layout, g, m, HID, MOE_FFN);
-    gemm(add(out, &n, max, "shared expert gate+up", "fp8_gemm"), T, 2 * MOE_FFN, HID);
-    gemm(add(out, &n, max, "shared expert down", "fp8_gemm"), T, HID, MOE_FFN);
+    grouped(add(out, &n, max, "experts gate+up (grouped)", "fp8_gemm_grouped"), layout, g, m, 2 * KB_V3_MOE_FFN, KB_V3_HID);
+    grouped(add(out, &n, max, "experts down (grouped)", "fp8_gemm_grouped"), layout, g, m, KB_V3_HID, KB_V3_MOE_FFN);
+    gemm(add(out, &n, max, "shared expert gate+up", "fp8_gemm"), T, 2 * KB_V3_MOE_FFN, KB_V3_HID);
+    gemm(add(out, &n, max, "shared expert down", "fp8_gemm"), T, KB_V3_HID, KB_V3_MOE_FFN);
     if ((t = add(out, &n, max, "EP combine all-to-all", "ep_combine"))) {
         t->dtype = "bf16";
-        t->bytes = 2 * T * TOPK * COMBINE_B;
-        t->link_bytes = T * TOPK * COMBINE_B * remote;
+        t->bytes = 2 * T * KB_V3_TOPK * KB_V3_COMBINE_B;
+        t->link_bytes = T * KB_V3_TOPK * KB_V3_COMBINE_B * remote;
         ep_dims(t, T, E);
     }
     if ((t = add(out, &n, max, "weighted combine (local)", "moe_combine"))) {
         t->dtype = "bf16";
-        t->bytes = T * TOPK * COMBINE_B + 2 * T * HID;
-        t->flops = 2 * T * TOPK * HID;
+        t->bytes = T * KB_V3_TOPK * KB_V3_COMBINE_B + 2 * T * KB_V3_HID;
+        t->flops = 2 * T * KB_V3_TOPK * KB_V3_HID;
         t->peak = KB_PEAK_BF16; /* as before: its FLOPs counted at the BF16 peak */
         snprintf(t->dims, sizeof t->dims, "t=%.0f;e=%.0f;skew=0", T, g);
     }
@@ -183,8 +170,8 @@ int kbr_layer_terms(const kbr_cfg *c, kbr_phase ph, kbr_layer ly, kbr_term *out,
         moe_terms(ph, T, E, out, &n, max);
         return n;
     }
-    gemm(add(out, &n, max, "dense gate+up", "fp8_gemm"), T, 2 * DENSE_FFN, HID);
-    gemm(add(out, &n, max, "dense down", "fp8_gemm"), T, HID, DENSE_FFN);
+    gemm(add(out, &n, max, "dense gate+up", "fp8_gemm"), T, 2 * KB_V3_DENSE_FFN, KB_V3_HID);
+    gemm(add(out, &n, max, "dense down", "fp8_gemm"), T, KB_V3_HID, KB_V3_DENSE_FFN);
     return n;
 }
 

@@ -77,6 +77,23 @@ __device__ __forceinline__ uint32_t kb_spin_tick()
     return (uint32_t)(t >> 20) | 1u;
 }
 
+// Who waited for what, into the module's report (both cold paths): inlined,
+// never a call.
+__device__ __forceinline__ kb_spin_args *kb_spin_record(kb_spin_report *r, uint32_t ticks, const char *what,
+                                                         int stage, unsigned long long value)
+{
+    kb_spin_args *a = &r->args;
+    a->bx = (int)blockIdx.x;
+    a->by = (int)blockIdx.y;
+    a->bz = (int)blockIdx.z;
+    a->tid = (int)(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z));
+    a->ms = (unsigned)(((unsigned long long)ticks << 20) / 1000000ull);
+    a->what = what;
+    a->stage = stage;
+    a->value = value;
+    return a;
+}
+
 #ifdef KB_SPIN_QUIET
 // The quiet cold path (KB_SPIN_QUIET), never returns: the first thread of the
 // module to get here records who waited for what in kb_spin_rep (plain stores,
@@ -92,15 +109,7 @@ __device__ __forceinline__ void kb_spin_fail(const char *fmt, uint32_t ticks, co
     (void)fmt;
     kb_spin_report *r = &kb_spin_rep;
     if (atomicCAS(&r->claimed, 0u, 1u) == 0u) {
-        kb_spin_args *a = &r->args;
-        a->bx = (int)blockIdx.x;
-        a->by = (int)blockIdx.y;
-        a->bz = (int)blockIdx.z;
-        a->tid = (int)(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z));
-        a->ms = (unsigned)(((unsigned long long)ticks << 20) / 1000000ull);
-        a->what = what;
-        a->stage = stage;
-        a->value = value;
+        kb_spin_record(r, ticks, what, stage, value);
         __threadfence_system();
         *(volatile unsigned *)&r->claimed = 2u;
     }
@@ -116,15 +125,7 @@ __device__ __forceinline__ void kb_spin_fail(const char *fmt, uint32_t ticks, co
 {
     kb_spin_report *r = &kb_spin_rep;
     if (atomicCAS(&r->claimed, 0u, 1u) == 0u) {
-        kb_spin_args *a = &r->args;
-        a->bx = (int)blockIdx.x;
-        a->by = (int)blockIdx.y;
-        a->bz = (int)blockIdx.z;
-        a->tid = (int)(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z));
-        a->ms = (unsigned)(((unsigned long long)ticks << 20) / 1000000ull);
-        a->what = what;
-        a->stage = stage;
-        a->value = value;
+        kb_spin_args *a = kb_spin_record(r, ticks, what, stage, value);
         asm volatile("{\n"
                      ".param .b64 kb_fmt;\n"
                      ".param .b64 kb_args;\n"
