@@ -7,19 +7,7 @@
 # a logging wrapper, no GPU needed).
 set -u
 kb=$1 fw=$2
-pass=0 fail=0
-ok() { pass=$((pass+1)); }
-no() { fail=$((fail+1)); echo "FAIL: $*"; }
-# expect CODE PATTERN -- ARGS...: exit code and exactly one stderr line matching PATTERN
-expect() {
-  local code=$1 pat=$2; shift 3
-  local err rc
-  err=$("$kb" "$@" 2>&1 >/dev/null); rc=$?
-  if [ $rc -ne "$code" ]; then no "kbench $* -> exit $rc, want $code ($err)"; return; fi
-  if ! grep -Eq -- "$pat" <<<"$err"; then no "kbench $* -> stderr '$err' lacks /$pat/"; return; fi
-  if [ "$(grep -c . <<<"$err")" -ne 1 ]; then no "kbench $* -> more than one stderr line: $err"; return; fi
-  ok
-}
+. "$(dirname "$0")/cli_lib.sh"
 expect 2 "^kbench model: --axis: needs exactly one operator \(--op NAME\)$" -- model --axis m=64
 expect 2 "^kbench run: --axis: needs exactly one operator \(--op NAME\)$" -- run --op fp8_gemm,hbm --axis m=64
 expect 2 "^kbench list: --axis q=1: fp8_gemm has no dim 'q' \(its dims: layout, m, n, k, g, dist\)$" -- list --op fp8_gemm --axis q=1

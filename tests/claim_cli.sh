@@ -6,17 +6,8 @@
 set -u
 kb=$1 tmp=$2
 rm -rf "$tmp"; mkdir -p "$tmp"
-pass=0 fail=0
-ok() { pass=$((pass+1)); }
-no() { fail=$((fail+1)); echo "FAIL: $*"; }
-expect() { # CODE PATTERN -- ARGS...
-  local code=$1 pat=$2; shift 3
-  local err rc
-  err=$("$kb" claim "$@" 2>&1 >/dev/null); rc=$?
-  if [ $rc -ne "$code" ]; then no "claim $* -> exit $rc, want $code ($err)"; return; fi
-  if ! grep -Eq -- "$pat" <<<"$err"; then no "claim $* -> stderr '$err' lacks /$pat/"; return; fi
-  [ "$(grep -c . <<<"$err")" -eq 1 ] && ok || no "claim $* -> more than one stderr line: $err"
-}
+expect_cmd=claim
+. "$(dirname "$0")/cli_lib.sh"
 o=$tmp/c.csv
 expect 2 "--out FILE.csv is required"         -- --gpu h800-sxm
 expect 2 "unknown option '--bogus'"           -- --bogus --out "$o"

@@ -4,19 +4,7 @@
 # fast), model/list/specs output.
 set -u
 kb=$1
-pass=0 fail=0
-ok() { pass=$((pass+1)); }
-no() { fail=$((fail+1)); echo "FAIL: $*"; }
-# expect CODE PATTERN -- ARGS...: exit code and a stderr line matching PATTERN
-expect() {
-  local code=$1 pat=$2; shift 3
-  local err rc
-  err=$("$kb" "$@" 2>&1 >/dev/null); rc=$?
-  if [ $rc -ne "$code" ]; then no "kbench $* -> exit $rc, want $code ($err)"; return; fi
-  if ! grep -Eq -- "$pat" <<<"$err"; then no "kbench $* -> stderr '$err' lacks /$pat/"; return; fi
-  if [ -n "$pat" ] && [ "$(grep -c . <<<"$err")" -ne 1 ]; then no "kbench $* -> more than one stderr line: $err"; return; fi
-  ok
-}
+. "$(dirname "$0")/cli_lib.sh"
 "$kb" >/dev/null 2>&1; [ $? -eq 2 ] && ok || no "no arguments: exit code not 2"
 sed -n 1p <<<"$("$kb" 2>&1)" | grep -q '^usage: kbench' && ok || no "no arguments: no usage line"
 expect 2 "unknown command 'frobnicate'" -- frobnicate
